@@ -1,0 +1,62 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "heapd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "HeapCore", targets: ["HeapCore"]),
+        .library(name: "HeapProtocol", targets: ["HeapProtocol"]),
+        .library(name: "HeapServer", targets: ["HeapServer"]),
+        .library(name: "HeapClient", targets: ["HeapClient"]),
+        .executable(name: "heapd", targets: ["heapd"]),
+        .executable(name: "heapctl", targets: ["heapctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        .target(name: "HeapCore", swiftSettings: strict),
+        .target(name: "HeapProtocol", swiftSettings: strict),
+        .target(
+            name: "HeapServer",
+            dependencies: [
+                "HeapCore", "HeapProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(name: "HeapClient", dependencies: ["HeapProtocol"], swiftSettings: strict),
+        .executableTarget(
+            name: "heapd",
+            dependencies: [
+                "HeapServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "heapctl",
+            dependencies: [
+                "HeapClient", "HeapProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "HeapCoreTests", dependencies: ["HeapCore"], swiftSettings: strict),
+        .testTarget(name: "HeapProtocolTests", dependencies: ["HeapProtocol"], swiftSettings: strict),
+        .testTarget(name: "HeapClientTests", dependencies: ["HeapClient", "HeapProtocol"], swiftSettings: strict),
+        .testTarget(
+            name: "HeapServerTests",
+            dependencies: ["HeapServer", "HeapClient", "HeapProtocol", "HeapCore"],
+            swiftSettings: strict
+        ),
+    ]
+)

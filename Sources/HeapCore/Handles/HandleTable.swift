@@ -1,0 +1,144 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+import Synchronization
+
+/// The handle table: one 16-byte entry per object slot, holding the object's reference count, the
+/// slot's generation and the object's address.
+///
+///     entry i (16 bytes, at base + 16 * i)
+///     +--------------------------------------------+----------------------------+
+///     | Atomic<UInt64>: generation << 32 | refcount | object address (UInt)      |
+///     +--------------------------------------------+----------------------------+
+///
+/// Why the count lives here and not in the object: the count and the generation share one atomic word,
+/// so "take a reference to the object named by this id, if it is still alive" is a single
+/// compare-and-swap that can never touch freed memory (the table itself is never freed or moved), while
+/// increments and decrements by holders of a reference stay one lock-free `fetch_add`/`fetch_sub`.
+///
+/// The table is one `mmap` reservation (`MAP_NORESERVE`) of `capacity` entries made at start: pages are
+/// backed only once touched, and entries never move. Slots `0..<highWater` have been handed out at least
+/// once; freed slots are kept in per-shard free lists and reused.
+final class HandleTable: @unchecked Sendable {
+    let base: UnsafeMutableRawPointer
+    let capacity: Int
+    private let highWater = Atomic<Int>(0)
+    private let freeLists: [FreeList]
+
+    final class FreeList: @unchecked Sendable {
+        let lock = OwnedSpinLock()
+        var slots: [UInt32] = []
+    }
+
+    static let refcountMask: UInt64 = 0xFFFF_FFFF
+
+    init(capacity: Int, shardCount: Int) {
+        self.capacity = capacity
+        let bytes = capacity * 16
+        guard
+            let raw = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
+            raw != MAP_FAILED
+        else {
+            fatalError("heapd: cannot reserve a handle table of \(capacity) entries (errno \(errno))")
+        }
+        base = raw
+        freeLists = (0..<max(1, shardCount)).map { _ in FreeList() }
+    }
+
+    deinit {
+        munmap(base, capacity * 16)
+    }
+
+    /// Slots handed out at least once.
+    var slotsEverUsed: Int { highWater.load(ordering: .acquiring) }
+
+    @inline(__always)
+    func word(_ slot: UInt32) -> UnsafeMutablePointer<Atomic<UInt64>> {
+        (base + Int(slot) &* 16).assumingMemoryBound(to: Atomic<UInt64>.self)
+    }
+
+    /// The object's address; valid only while the caller holds a reference or has the heap to itself.
+    @inline(__always)
+    func object(_ slot: UInt32) -> UnsafeMutableRawPointer {
+        UnsafeMutableRawPointer(bitPattern: (base + Int(slot) &* 16 + 8).load(as: UInt.self))!
+    }
+
+    /// The object's address or nil for an empty slot; for the verifier and the collector, which run
+    /// with the mutators stopped.
+    @inline(__always)
+    func objectIfAny(_ slot: UInt32) -> UnsafeMutableRawPointer? {
+        UnsafeMutableRawPointer(bitPattern: (base + Int(slot) &* 16 + 8).load(as: UInt.self))
+    }
+
+    /// Takes a slot for a new object at `address` with a reference count of 1 and returns it with the
+    /// generation it now has, or nil when the table is full.
+    func claim(address: UnsafeMutableRawPointer, shard: Int) -> (slot: UInt32, generation: UInt32)? {
+        let list = freeLists[shard % freeLists.count]
+        var slot = list.lock.withLock { list.slots.popLast() }
+        if slot == nil {
+            let next = highWater.add(1, ordering: .relaxed).oldValue
+            guard next < capacity else {
+                highWater.subtract(1, ordering: .relaxed)
+                return nil
+            }
+            slot = UInt32(next)
+        }
+        let claimed = slot!
+        (base + Int(claimed) * 16 + 8).storeBytes(of: UInt(bitPattern: address), as: UInt.self)
+        let generation = UInt32(truncatingIfNeeded: word(claimed).pointee.load(ordering: .relaxed) >> 32)
+        // Publishing: the releasing store makes the address visible to whoever acquires a reference.
+        word(claimed).pointee.store(UInt64(generation) << 32 | 1, ordering: .releasing)
+        return (claimed, generation)
+    }
+
+    /// Seeds an immortal slot (None, True, False) with a count no decrement can exhaust.
+    func claimImmortal(_ slot: UInt32, address: UnsafeMutableRawPointer) {
+        precondition(highWater.load(ordering: .relaxed) == Int(slot), "immortal slots are claimed first, in order")
+        highWater.store(Int(slot) + 1, ordering: .relaxed)
+        (base + Int(slot) * 16 + 8).storeBytes(of: UInt(bitPattern: address), as: UInt.self)
+        word(slot).pointee.store(1 << 30, ordering: .releasing)
+    }
+
+    /// Gives back the slot of an object whose count reached zero and whose memory is already freed:
+    /// the generation grows, so every outstanding id of the old object stops resolving. A slot whose
+    /// generation would wrap is retired instead of reused, so an id is never ambiguous.
+    func release(_ slot: UInt32, shard: Int) {
+        (base + Int(slot) * 16 + 8).storeBytes(of: 0, as: UInt.self)
+        let generation = UInt32(truncatingIfNeeded: word(slot).pointee.load(ordering: .relaxed) >> 32)
+        guard generation < UInt32.max else { return }
+        word(slot).pointee.store(UInt64(generation + 1) << 32, ordering: .releasing)
+        let list = freeLists[shard % freeLists.count]
+        list.lock.withLock { list.slots.append(slot) }
+    }
+
+    /// Resolves an id to a new counted reference, or nil when the id names no live object.
+    ///
+    /// Safe against any id, however stale or made up: it reads only the table's atomic word, and takes
+    /// the reference only while that word still carries the id's generation and a nonzero count.
+    func acquire(_ id: ObjectID) -> UInt32? {
+        let slot = id.slot
+        guard Int(slot) < highWater.load(ordering: .acquiring) else { return nil }
+        let entry = word(slot)
+        var current = entry.pointee.load(ordering: .acquiring)
+        while true {
+            guard UInt32(truncatingIfNeeded: current >> 32) == id.generation, current & Self.refcountMask != 0
+            else { return nil }
+            let (exchanged, original) = entry.pointee.compareExchange(
+                expected: current, desired: current &+ 1, ordering: .acquiringAndReleasing)
+            if exchanged { return slot }
+            current = original
+        }
+    }
+
+    /// The id of a live slot.
+    @inline(__always)
+    func id(of slot: UInt32) -> ObjectID {
+        ObjectID(slot: slot, generation: UInt32(truncatingIfNeeded: word(slot).pointee.load(ordering: .relaxed) >> 32))
+    }
+
+    /// The raw reference count of a slot.
+    @inline(__always)
+    func refcount(_ slot: UInt32) -> Int {
+        Int(word(slot).pointee.load(ordering: .relaxed) & Self.refcountMask)
+    }
+}

@@ -1,0 +1,109 @@
+/// The collector's generation lists: every tracked container is linked into exactly one of
+/// generation 0, 1, 2 or the permanent generation (objects moved there by `freeze`).
+///
+/// Lists are doubly linked through the `gc prev`/`gc next` slots of the container header (see
+/// ``ObjectLayout``); a head and tail slot per list live here. Mutators link new containers into
+/// generation 0 and unlink dying ones under one spin lock; the collector, which runs with every mutator
+/// stopped, moves whole lists at once.
+///
+/// `counts` follow CPython: `counts[0]` is allocations minus deallocations of tracked objects since the
+/// last collection of generation 0; `counts[g]` for g > 0 is the number of collections of generation
+/// g - 1 since the last collection of g.
+final class GenerationLists: @unchecked Sendable {
+    static let permanent = 3
+    let lock = OwnedSpinLock()
+    private let table: HandleTable
+    var heads = [UInt32](repeating: ObjectLayout.noLink, count: 4)
+    var tails = [UInt32](repeating: ObjectLayout.noLink, count: 4)
+    var lengths = [Int](repeating: 0, count: 4)
+    var counts = [Int](repeating: 0, count: 3)
+
+    init(table: HandleTable) {
+        self.table = table
+    }
+
+    @inline(__always)
+    private func layout(_ slot: UInt32) -> ObjectLayout { ObjectLayout(table.object(slot)) }
+
+    /// Links a container at the tail of `generation`; caller holds `lock` or has the heap to itself.
+    func link(_ slot: UInt32, into generation: Int) {
+        let object = layout(slot)
+        object.gcPrev = tails[generation]
+        object.gcNext = ObjectLayout.noLink
+        if tails[generation] == ObjectLayout.noLink {
+            heads[generation] = slot
+        } else {
+            layout(tails[generation]).gcNext = slot
+        }
+        tails[generation] = slot
+        lengths[generation] += 1
+        object.generation = generation
+        object.setFlag(ObjectLayout.trackedFlag, true)
+    }
+
+    /// Unlinks a tracked container; caller holds `lock` or has the heap to itself.
+    func unlink(_ slot: UInt32) {
+        let object = layout(slot)
+        let generation = object.generation
+        let prev = object.gcPrev
+        let next = object.gcNext
+        if prev == ObjectLayout.noLink { heads[generation] = next } else { layout(prev).gcNext = next }
+        if next == ObjectLayout.noLink { tails[generation] = prev } else { layout(next).gcPrev = prev }
+        object.gcPrev = ObjectLayout.noLink
+        object.gcNext = ObjectLayout.noLink
+        object.setFlag(ObjectLayout.trackedFlag, false)
+        lengths[generation] -= 1
+    }
+
+    /// Tracks a new container in generation 0 and returns the new generation-0 count.
+    func track(_ slot: UInt32) -> Int {
+        lock.withLock {
+            link(slot, into: 0)
+            counts[0] += 1
+            return counts[0]
+        }
+    }
+
+    /// Untracks a dying container (if tracked) and lowers the generation-0 count, as CPython's
+    /// `PyObject_GC_Del` does.
+    func untrackDying(_ slot: UInt32) {
+        lock.withLock {
+            if layout(slot).isTracked { unlink(slot) }
+            if counts[0] > 0 { counts[0] -= 1 }
+        }
+    }
+
+    /// The slots of `generation`, head to tail; caller has the heap to itself.
+    func members(of generation: Int) -> [UInt32] {
+        var result: [UInt32] = []
+        result.reserveCapacity(lengths[generation])
+        var slot = heads[generation]
+        while slot != ObjectLayout.noLink {
+            result.append(slot)
+            slot = layout(slot).gcNext
+        }
+        return result
+    }
+
+    /// Appends every member of `source` to `target` in O(1), as CPython's `gc_list_merge`.
+    func merge(_ source: Int, into target: Int) {
+        guard source != target, heads[source] != ObjectLayout.noLink else { return }
+        var slot = heads[source]
+        while slot != ObjectLayout.noLink {
+            let object = layout(slot)
+            object.generation = target
+            slot = object.gcNext
+        }
+        if tails[target] == ObjectLayout.noLink {
+            heads[target] = heads[source]
+        } else {
+            layout(tails[target]).gcNext = heads[source]
+            layout(heads[source]).gcPrev = tails[target]
+        }
+        tails[target] = tails[source]
+        lengths[target] += lengths[source]
+        heads[source] = ObjectLayout.noLink
+        tails[source] = ObjectLayout.noLink
+        lengths[source] = 0
+    }
+}

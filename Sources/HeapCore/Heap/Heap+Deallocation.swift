@@ -1,0 +1,69 @@
+/// Freeing: what happens when a reference count reaches zero.
+extension Heap {
+    /// Frees the object in `slot`, whose count just reached zero, and then every object whose count
+    /// reaches zero because of it.
+    ///
+    /// Iterative, with an explicit work list instead of recursion (CPython needs its "trashcan" to free a
+    /// long chain without overflowing the C stack): dropping the head of a 10-million-node linked list
+    /// holds one pending slot at a time.
+    func deallocate(_ slot: UInt32, shard: Int) {
+        var work: [UInt32] = [slot]
+        // Invariant: every slot in `work` has a count of zero and is reachable by no one else.
+        while let current = work.popLast() {
+            let object = layout(current)
+            let kind = object.kind
+            if kind.isContainer {
+                generations.untrackDying(current)
+                forEachReference(of: object) { child in
+                    if child >= ObjectRef.immortalCount && dropReference(child) {
+                        work.append(child)
+                    }
+                }
+                freePayload(of: object, shard: shard)
+            }
+            let size = object.blockSize
+            counters.remove(kind: kind, bytes: SizeClass.footprint(size), shard: shard)
+            allocator.free(object.base, size: size, shard: shard)
+            table.release(current, shard: shard)
+        }
+    }
+
+    /// Calls `body` with each slot the container references (a counted reference each).
+    func forEachReference(of object: ObjectLayout, _ body: (UInt32) -> Void) {
+        switch object.kind {
+        case .list, .tuple:
+            for item in object.sequenceItems { body(item) }
+        case .dict, .set, .object:
+            if object.kind == .object { body(object.className) }
+            if let storage = object.hashStorage {
+                HashStorage(base: storage).forEach { key, value in
+                    body(key)
+                    if value != HashStorage.noValue { body(value) }
+                }
+            }
+        default:
+            break
+        }
+    }
+
+    /// Frees a container's separately allocated payload (item array or hash table).
+    func freePayload(of object: ObjectLayout, shard: Int) {
+        switch object.kind {
+        case .list:
+            if object.listCapacity > ObjectLayout.listInlineCapacity {
+                let size = object.listCapacity * 4
+                counters.adjust(kind: .list, bytes: -SizeClass.footprint(size), shard: shard)
+                allocator.free(object.listArrayPointer, size: size, shard: shard)
+            }
+        case .dict, .set, .object:
+            if let storage = object.hashStorage {
+                let size = HashStorage(base: storage).byteSize
+                counters.adjust(kind: object.kind, bytes: -SizeClass.footprint(size), shard: shard)
+                allocator.free(storage, size: size, shard: shard)
+                object.hashStorage = nil
+            }
+        default:
+            break
+        }
+    }
+}

@@ -1,0 +1,349 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Dicts, sets and instance attributes: hashing, equality and the hash-table operations.
+extension Heap {
+    // MARK: Hashing and equality, as Python defines them for the hashable types
+
+    /// `hash(x)` truncated to 32 bits; throws `TYPE` for lists, dicts and sets (and tuples holding them).
+    func hashValue(_ ref: ObjectRef) throws(HeapError) -> UInt32 {
+        let object = layout(ref)
+        switch object.kind {
+        case .none: return 0x9E37_79B9
+        case .bool: return Self.mix(ref == .true ? 1 : 0)
+        case .int: return Self.mix(UInt64(bitPattern: object.intValue))
+        case .float:
+            let value = object.floatValue
+            // Equal numbers hash equal across int, float and bool, as in Python.
+            if value.rounded() == value, abs(value) < 9.2e18 { return Self.mix(UInt64(bitPattern: Int64(value))) }
+            return Self.mix(value.bitPattern)
+        case .str, .bytes: return Self.hashBytes(UnsafeRawBufferPointer(object.bytes), seed: object.kind == .str ? 1 : 2)
+        case .tuple:
+            var hash: UInt32 = 0x345678
+            for item in object.sequenceItems {
+                hash = (hash ^ (try hashValue(ObjectRef(slot: item)))) &* 1_000_003
+            }
+            return hash
+        case .object: return Self.mix(UInt64(ref.slot))
+        case .list, .dict, .set: throw HeapError(.type, "unhashable type: '\(object.kind)'")
+        }
+    }
+
+    static func mix(_ value: UInt64) -> UInt32 {
+        var z = value &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return UInt32(truncatingIfNeeded: z ^ (z >> 31))
+    }
+
+    static func hashBytes(_ bytes: UnsafeRawBufferPointer, seed: UInt64) -> UInt32 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ seed
+        for byte in bytes {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        return UInt32(truncatingIfNeeded: hash ^ (hash >> 32))
+    }
+
+    /// `a == b` for hashing purposes: numbers by value, str and bytes by content, tuples item by item,
+    /// everything else by identity.
+    func keysEqual(_ a: UInt32, _ b: UInt32) -> Bool {
+        if a == b { return true }
+        let left = layout(a)
+        let right = layout(b)
+        switch (left.kind, right.kind) {
+        case (.str, .str), (.bytes, .bytes):
+            return left.byteCount == right.byteCount
+                && (left.byteCount == 0 || memcmp(left.bytes.baseAddress!, right.bytes.baseAddress!, left.byteCount) == 0)
+        case (.tuple, .tuple):
+            guard left.count == right.count else { return false }
+            return zip(left.sequenceItems, right.sequenceItems).allSatisfy { keysEqual($0, $1) }
+        default:
+            guard let x = numericValue(a), let y = numericValue(b) else { return false }
+            return x == y
+        }
+    }
+
+    private func numericValue(_ slot: UInt32) -> Double? {
+        let object = layout(slot)
+        switch object.kind {
+        case .bool: return slot == ObjectRef.true.slot ? 1 : 0
+        case .int: return Double(object.intValue)
+        case .float: return object.floatValue
+        default: return nil
+        }
+    }
+
+    private func strMatcher(_ key: [UInt8]) -> (UInt32) -> Bool {
+        { slot in
+            let object = self.layout(slot)
+            return object.kind == .str && object.byteCount == key.count
+                && key.withUnsafeBytes { $0.elementsEqual(UnsafeRawBufferPointer(object.bytes)) }
+        }
+    }
+
+    // MARK: The table operations (caller holds the container's lock)
+
+    /// Makes room for one more entry, growing or compacting the storage.
+    private func reserveEntry(_ object: ObjectLayout, shard: Int) {
+        if let base = object.hashStorage, !HashStorage(base: base).isFull { return }
+        let newSize = HashStorage.sizeFor(count: object.count + 1)
+        let bytes = HashStorage.byteSize(size: newSize)
+        let fresh = HashStorage.initialize(allocator.allocate(size: bytes, shard: shard), size: newSize)
+        counters.adjust(kind: object.kind, bytes: SizeClass.footprint(bytes), shard: shard)
+        if let old = object.hashStorage {
+            let storage = HashStorage(base: old)
+            storage.copyLive(into: fresh)
+            counters.adjust(kind: object.kind, bytes: -SizeClass.footprint(storage.byteSize), shard: shard)
+            allocator.free(old, size: storage.byteSize, shard: shard)
+        }
+        object.hashStorage = fresh.base
+    }
+
+    /// Stores `value` under `key` (both borrowed); returns the replaced value's slot, if any.
+    private func store(_ object: ObjectLayout, key: ObjectRef, hash: UInt32, value: UInt32, shard: Int) -> UInt32? {
+        if let base = object.hashStorage,
+            let found = HashStorage(base: base).find(hash: hash, matches: { keysEqual($0, key.slot) })
+        {
+            let storage = HashStorage(base: base)
+            let old = storage.value(at: found.entry)
+            storage.setValue(value, at: found.entry)
+            return old
+        }
+        reserveEntry(object, shard: shard)
+        retain(key)
+        HashStorage(base: object.hashStorage!).insert(hash: hash, key: key.slot, value: value)
+        object.count += 1
+        return nil
+    }
+
+    /// Removes the entry matching; returns its (key, value) slots for the caller to release.
+    private func remove(_ object: ObjectLayout, hash: UInt32, matches: (UInt32) -> Bool) -> (UInt32, UInt32)? {
+        guard let base = object.hashStorage else { return nil }
+        let storage = HashStorage(base: base)
+        guard let found = storage.find(hash: hash, matches: matches) else { return nil }
+        let pair = (storage.key(at: found.entry), storage.value(at: found.entry))
+        storage.remove(entry: found.entry, indexSlot: found.indexSlot)
+        object.count -= 1
+        return pair
+    }
+
+    private func lookup(_ object: ObjectLayout, hash: UInt32, matches: (UInt32) -> Bool) -> UInt32? {
+        guard let base = object.hashStorage else { return nil }
+        let storage = HashStorage(base: base)
+        return storage.find(hash: hash, matches: matches).map { storage.value(at: $0.entry) }
+    }
+
+    private func releaseSlots(_ slots: [UInt32], shard: Int) {
+        for slot in slots where slot != HashStorage.noValue { release(ObjectRef(slot: slot), shard: shard) }
+    }
+
+    private func mapping(_ ref: ObjectRef, _ kinds: ObjectKind..., operation: String) throws(HeapError) -> ObjectLayout {
+        let object = layout(ref)
+        guard kinds.contains(object.kind) else { throw HeapError.wrongType(operation, typeName(of: ref)) }
+        return object
+    }
+
+    // MARK: dict
+
+    /// `d[key] = value` with an object key (both borrowed).
+    public func setItem(_ dict: ObjectRef, key: ObjectRef, _ value: ObjectRef, shard: Int = 0) throws(HeapError) {
+        let object = try mapping(dict, .dict, operation: "item assignment")
+        let hash = try hashValue(key)
+        retain(value)
+        let old = object.lock.withLock { store(object, key: key, hash: hash, value: value.slot, shard: shard) }
+        if let old { release(ObjectRef(slot: old), shard: shard) }
+    }
+
+    /// `d["key"] = value`.
+    public func setItem(_ dict: ObjectRef, key: String, _ value: ObjectRef, shard: Int = 0) throws(HeapError) {
+        _ = try mapping(dict, .dict, operation: "item assignment")
+        let keyRef = try makeStr(key, shard: shard)
+        defer { release(keyRef, shard: shard) }
+        try setItem(dict, key: keyRef, value, shard: shard)
+    }
+
+    /// `d["key"]`: a new reference, or `KEY`.
+    public func item(_ dict: ObjectRef, key: String) throws(HeapError) -> ObjectRef {
+        let object = try mapping(dict, .dict, operation: "subscripting by key")
+        let bytes = Array(key.utf8)
+        let hash = bytes.withUnsafeBytes { Self.hashBytes($0, seed: 1) }
+        let matches = strMatcher(bytes)
+        let found = object.lock.withLock { () -> UInt32? in
+            guard let slot = lookup(object, hash: hash, matches: matches) else { return nil }
+            retain(ObjectRef(slot: slot))
+            return slot
+        }
+        guard let found else { throw HeapError(.key, "'\(key)'") }
+        return ObjectRef(slot: found)
+    }
+
+    /// `del d["key"]`.
+    public func deleteItem(_ dict: ObjectRef, key: String, shard: Int = 0) throws(HeapError) {
+        let object = try mapping(dict, .dict, operation: "item deletion")
+        try deleteEntry(object, name: key, error: HeapError(.key, "'\(key)'"), shard: shard)
+    }
+
+    private func deleteEntry(_ object: ObjectLayout, name: String, error: HeapError, shard: Int) throws(HeapError) {
+        let bytes = Array(name.utf8)
+        let hash = bytes.withUnsafeBytes { Self.hashBytes($0, seed: 1) }
+        let matches = strMatcher(bytes)
+        guard let (key, value) = object.lock.withLock({ remove(object, hash: hash, matches: matches) }) else {
+            throw error
+        }
+        releaseSlots([key, value], shard: shard)
+    }
+
+    /// The keys of a dict or instance (as str references, retained) in insertion order.
+    public func keys(of ref: ObjectRef) throws(HeapError) -> [ObjectRef] {
+        try entries(of: ref).map { entry in
+            if let value = entry.value { release(value) }
+            return entry.key
+        }
+    }
+
+    /// Every (key, value) of a dict, set (value nil) or instance, retained, in order.
+    public func entries(of ref: ObjectRef) throws(HeapError) -> [(key: ObjectRef, value: ObjectRef?)] {
+        let object = try mapping(ref, .dict, .set, .object, operation: "iteration")
+        return object.lock.withLock {
+            var result: [(key: ObjectRef, value: ObjectRef?)] = []
+            result.reserveCapacity(object.count)
+            if let base = object.hashStorage {
+                HashStorage(base: base).forEach { key, value in
+                    retain(ObjectRef(slot: key))
+                    let valueRef = value == HashStorage.noValue ? nil : ObjectRef(slot: value)
+                    if let valueRef { retain(valueRef) }
+                    result.append((ObjectRef(slot: key), valueRef))
+                }
+            }
+            return result
+        }
+    }
+
+    // MARK: set
+
+    /// `s.add(item)` (borrowed); throws `TYPE` for an unhashable item.
+    public func add(_ set: ObjectRef, _ item: ObjectRef, shard: Int = 0) throws(HeapError) {
+        let object = try mapping(set, .set, operation: "add")
+        let hash = try hashValue(item)
+        object.lock.withLock {
+            _ = store(object, key: item, hash: hash, value: HashStorage.noValue, shard: shard)
+        }
+    }
+
+    /// `s.remove(item)` (throws `KEY` when absent) or `s.discard(item)` (`mustExist: false`).
+    public func remove(_ set: ObjectRef, _ item: ObjectRef, mustExist: Bool, shard: Int = 0) throws(HeapError) {
+        let object = try mapping(set, .set, operation: "remove")
+        let hash = try hashValue(item)
+        let removed = object.lock.withLock { remove(object, hash: hash, matches: { keysEqual($0, item.slot) }) }
+        guard let removed else {
+            if mustExist { throw HeapError(.key, repr(item, maxDepth: 1)) }
+            return
+        }
+        releaseSlots([removed.0], shard: shard)
+    }
+
+    // MARK: Attributes
+
+    private func instance(_ ref: ObjectRef, operation: String) throws(HeapError) -> ObjectLayout {
+        try mapping(ref, .object, operation: operation)
+    }
+
+    private func noAttribute(_ ref: ObjectRef, _ name: String) -> HeapError {
+        HeapError(.key, "'\(typeName(of: ref))' object has no attribute '\(name)'")
+    }
+
+    /// `setattr(obj, name, value)` (value borrowed).
+    public func setAttribute(_ ref: ObjectRef, _ name: String, _ value: ObjectRef, shard: Int = 0) throws(HeapError) {
+        let object = try instance(ref, operation: "attribute assignment")
+        let key = try makeStr(name, shard: shard)
+        defer { release(key, shard: shard) }
+        let hash = try hashValue(key)
+        retain(value)
+        let old = object.lock.withLock { store(object, key: key, hash: hash, value: value.slot, shard: shard) }
+        if let old { release(ObjectRef(slot: old), shard: shard) }
+    }
+
+    /// `getattr(obj, name)`: a new reference, or `KEY` (Python's `AttributeError`).
+    public func attribute(_ ref: ObjectRef, _ name: String) throws(HeapError) -> ObjectRef {
+        let object = try instance(ref, operation: "attributes")
+        let bytes = Array(name.utf8)
+        let hash = bytes.withUnsafeBytes { Self.hashBytes($0, seed: 1) }
+        let matches = strMatcher(bytes)
+        let found = object.lock.withLock { () -> UInt32? in
+            guard let slot = lookup(object, hash: hash, matches: matches) else { return nil }
+            retain(ObjectRef(slot: slot))
+            return slot
+        }
+        guard let found else { throw noAttribute(ref, name) }
+        return ObjectRef(slot: found)
+    }
+
+    /// `delattr(obj, name)`.
+    public func deleteAttribute(_ ref: ObjectRef, _ name: String, shard: Int = 0) throws(HeapError) {
+        let object = try instance(ref, operation: "attribute deletion")
+        try deleteEntry(object, name: name, error: noAttribute(ref, name), shard: shard)
+    }
+
+    // MARK: Any container
+
+    /// `len(x)` for str, bytes and containers.
+    public func length(of ref: ObjectRef) throws(HeapError) -> Int {
+        let object = layout(ref)
+        switch object.kind {
+        case .str: return String(decoding: object.bytes, as: UTF8.self).count
+        case .bytes: return object.byteCount
+        case .tuple: return object.count
+        case .list, .dict, .set, .object: return object.lock.withLock { object.count }
+        default: throw HeapError(.wrongType, "object of type '\(typeName(of: ref))' has no len()")
+        }
+    }
+
+    /// `x.clear()` for lists, dicts and sets (and an instance's `__dict__.clear()`).
+    public func clear(_ ref: ObjectRef, shard: Int = 0) throws(HeapError) {
+        let object = try mapping(ref, .list, .dict, .set, .object, operation: "clear")
+        var dropped: [UInt32] = []
+        object.lock.withLock {
+            if object.kind == .list {
+                dropped = Array(UnsafeBufferPointer(start: object.listItems, count: object.count))
+                object.count = 0
+            } else if let base = object.hashStorage {
+                HashStorage(base: base).forEach { key, value in
+                    dropped.append(key)
+                    dropped.append(value)
+                }
+                freePayload(of: object, shard: shard)
+                object.count = 0
+            }
+        }
+        releaseSlots(dropped, shard: shard)
+    }
+
+    /// `item in container`: by equality for lists and tuples, by hash for sets, by key for dicts.
+    public func contains(_ container: ObjectRef, _ item: ObjectRef) throws(HeapError) -> Bool {
+        let object = layout(container)
+        switch object.kind {
+        case .list, .tuple:
+            let items = try items(of: container)
+            defer { for item in items { release(item) } }
+            return items.contains { keysEqual($0.slot, item.slot) }
+        case .set, .dict:
+            let hash = try hashValue(item)
+            return object.lock.withLock {
+                guard let base = object.hashStorage else { return false }
+                return HashStorage(base: base).find(hash: hash, matches: { keysEqual($0, item.slot) }) != nil
+            }
+        default:
+            throw HeapError(.wrongType, "argument of type '\(typeName(of: container))' is not a container")
+        }
+    }
+
+    /// `"key" in d` for dicts and `hasattr` for instances.
+    public func contains(_ container: ObjectRef, key: String) throws(HeapError) -> Bool {
+        let object = try mapping(container, .dict, .object, operation: "key lookup")
+        let bytes = Array(key.utf8)
+        let hash = bytes.withUnsafeBytes { Self.hashBytes($0, seed: 1) }
+        let matches = strMatcher(bytes)
+        return object.lock.withLock { lookup(object, hash: hash, matches: matches) != nil }
+    }
+}

@@ -1,0 +1,149 @@
+/// `repr(x)`: Python's readable form of an object, depth-limited and cycle-safe.
+extension Heap {
+    /// Python's `repr(x)`. Containers nested deeper than `maxDepth` print as `...`, a container already
+    /// being printed higher up prints as Python prints a recursive reference (`[...]`, `{...}`), and at
+    /// most `maxItems` items of one container are shown.
+    ///
+    /// Safe against concurrent mutators: each container is read under its lock into a retained snapshot,
+    /// and the snapshot is printed after unlocking.
+    public func repr(_ ref: ObjectRef, maxDepth: Int = 8, maxItems: Int = 100) -> String {
+        var output = ""
+        var active = Set<UInt32>()
+        write(ref, depth: maxDepth, maxItems: maxItems, active: &active, into: &output)
+        return output
+    }
+
+    private func write(_ ref: ObjectRef, depth: Int, maxItems: Int, active: inout Set<UInt32>, into out: inout String) {
+        let object = layout(ref)
+        switch object.kind {
+        case .none: out += "None"
+        case .bool: out += ref == .true ? "True" : "False"
+        case .int: out += String(object.intValue)
+        case .float: out += Self.pythonFloat(object.floatValue)
+        case .str: out += Self.pythonString(String(decoding: object.bytes, as: UTF8.self))
+        case .bytes: out += Self.pythonBytes(UnsafeRawBufferPointer(object.bytes), limit: 64)
+        case .list, .tuple, .set, .dict, .object:
+            writeContainer(ref, object.kind, depth: depth, maxItems: maxItems, active: &active, into: &out)
+        }
+    }
+
+    private func writeContainer(
+        _ ref: ObjectRef, _ kind: ObjectKind, depth: Int, maxItems: Int, active: inout Set<UInt32>,
+        into out: inout String
+    ) {
+        if kind == .object {
+            out += "<\(typeName(of: ref)) object at \(id(of: ref))>"
+            return
+        }
+        let (open, close) =
+            switch kind {
+            case .list: ("[", "]")
+            case .tuple: ("(", ")")
+            default: ("{", "}")
+            }
+        if active.contains(ref.slot) {
+            out += open + "..." + close
+            return
+        }
+        if depth <= 0 {
+            out += open + "..." + close
+            return
+        }
+        active.insert(ref.slot)
+        defer { active.remove(ref.slot) }
+        switch kind {
+        case .list, .tuple:
+            let items = (try? items(of: ref)) ?? []
+            defer { for item in items { release(item) } }
+            out += open
+            for (index, item) in items.enumerated() {
+                if index == maxItems {
+                    out += ", ...(\(items.count - maxItems) more)"
+                    break
+                }
+                if index > 0 { out += ", " }
+                write(item, depth: depth - 1, maxItems: maxItems, active: &active, into: &out)
+            }
+            if kind == .tuple && items.count == 1 { out += "," }
+            out += close
+        default:
+            let entries = (try? entries(of: ref)) ?? []
+            defer {
+                for entry in entries {
+                    release(entry.key)
+                    if let value = entry.value { release(value) }
+                }
+            }
+            if kind == .set && entries.isEmpty {
+                out += "set()"
+                return
+            }
+            out += open
+            for (index, entry) in entries.enumerated() {
+                if index == maxItems {
+                    out += ", ...(\(entries.count - maxItems) more)"
+                    break
+                }
+                if index > 0 { out += ", " }
+                write(entry.key, depth: depth - 1, maxItems: maxItems, active: &active, into: &out)
+                if let value = entry.value {
+                    out += ": "
+                    write(value, depth: depth - 1, maxItems: maxItems, active: &active, into: &out)
+                }
+            }
+            out += close
+        }
+    }
+
+    /// Python's float repr: shortest round-tripping digits, `inf`, `nan`, and a `.0` on integral values.
+    static func pythonFloat(_ value: Double) -> String {
+        if value.isNaN { return "nan" }
+        if value.isInfinite { return value < 0 ? "-inf" : "inf" }
+        // Swift's description is also the shortest round-tripping form, with Python's exponent style.
+        return "\(value)"
+    }
+
+    /// Python's str repr with single quotes (double quotes when the text holds a single quote only).
+    static func pythonString(_ text: String) -> String {
+        let quote: Character = text.contains("'") && !text.contains("\"") ? "\"" : "'"
+        var out = String(quote)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where Character(scalar) == quote: out += "\\" + String(quote)
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                out += "\\x" + hex(UInt8(scalar.value))
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out.append(quote)
+        return out
+    }
+
+    /// Python's bytes repr (`b'...'`), cut after `limit` bytes with the total size noted.
+    static func pythonBytes(_ bytes: UnsafeRawBufferPointer, limit: Int) -> String {
+        var out = "b'"
+        for byte in bytes.prefix(limit) {
+            switch byte {
+            case UInt8(ascii: "\\"): out += "\\\\"
+            case UInt8(ascii: "'"): out += "\\'"
+            case UInt8(ascii: "\n"): out += "\\n"
+            case UInt8(ascii: "\r"): out += "\\r"
+            case UInt8(ascii: "\t"): out += "\\t"
+            case 0x20..<0x7F: out.unicodeScalars.append(Unicode.Scalar(byte))
+            default: out += "\\x" + hex(byte)
+            }
+        }
+        out += "'"
+        if bytes.count > limit { out += "... (\(bytes.count) bytes)" }
+        return out
+    }
+
+    private static func hex(_ byte: UInt8) -> String {
+        let digits = Array("0123456789abcdef")
+        return String(digits[Int(byte >> 4)]) + String(digits[Int(byte & 15)])
+    }
+}

@@ -1,0 +1,139 @@
+/// Lists and tuples: Python's sequence operations.
+///
+/// Every mutation takes the list's own lock for the few instructions that touch its body, and drops
+/// replaced references only after unlocking, so a cascade of frees never runs under a container lock.
+extension Heap {
+    /// Grows a list's item array to hold at least `needed` items (caller holds the list's lock or owns it).
+    func growList(_ object: ObjectLayout, to needed: Int, shard: Int) {
+        let oldCapacity = object.listCapacity
+        // Over-allocate like CPython's list_resize: about 1/8 more, plus a little for small lists.
+        let capacity = max(needed, needed + needed >> 3 + (needed < 9 ? 3 : 6))
+        let block = allocator.allocate(size: capacity * 4, shard: shard)
+        let items = block.assumingMemoryBound(to: UInt32.self)
+        let count = object.count
+        items.update(from: object.listItems, count: count)
+        if oldCapacity > ObjectLayout.listInlineCapacity {
+            counters.adjust(kind: .list, bytes: -SizeClass.footprint(oldCapacity * 4), shard: shard)
+            allocator.free(object.listArrayPointer, size: oldCapacity * 4, shard: shard)
+        }
+        object.listArrayPointer = block
+        object.listCapacity = capacity
+        counters.adjust(kind: .list, bytes: SizeClass.footprint(capacity * 4), shard: shard)
+    }
+
+    private func requireKind(_ ref: ObjectRef, _ kinds: ObjectKind..., operation: String) throws(HeapError)
+        -> ObjectLayout
+    {
+        let object = layout(ref)
+        guard kinds.contains(object.kind) else { throw HeapError.wrongType(operation, typeName(of: ref)) }
+        return object
+    }
+
+    /// Normalizes a Python index (negative counts from the end) or throws `INDEX`.
+    private func normalize(_ index: Int, count: Int, what: String) throws(HeapError) -> Int {
+        let position = index < 0 ? index + count : index
+        guard position >= 0, position < count else { throw HeapError(.index, "\(what) index out of range") }
+        return position
+    }
+
+    /// `list.append(item)` (item borrowed).
+    public func append(_ list: ObjectRef, _ item: ObjectRef, shard: Int = 0) throws(HeapError) {
+        let object = try requireKind(list, .list, operation: "append")
+        retain(item)
+        object.lock.withLock {
+            let count = object.count
+            if count == object.listCapacity { growList(object, to: count + 1, shard: shard) }
+            object.listItems[count] = item.slot
+            object.count = count + 1
+        }
+    }
+
+    /// `list.insert(index, item)` (item borrowed).
+    public func insert(_ list: ObjectRef, at index: Int, _ item: ObjectRef, shard: Int = 0) throws(HeapError) {
+        let object = try requireKind(list, .list, operation: "insert")
+        retain(item)
+        object.lock.withLock {
+            let count = object.count
+            let position = index < 0 ? max(0, index + count) : min(index, count)
+            if count == object.listCapacity { growList(object, to: count + 1, shard: shard) }
+            let items = object.listItems
+            var cursor = count
+            while cursor > position {
+                items[cursor] = items[cursor - 1]
+                cursor -= 1
+            }
+            items[position] = item.slot
+            object.count = count + 1
+        }
+    }
+
+    /// `seq[index]` for a list or tuple: returns a new reference.
+    public func item(_ sequence: ObjectRef, at index: Int) throws(HeapError) -> ObjectRef {
+        let object = try requireKind(sequence, .list, .tuple, operation: "indexing")
+        if object.kind == .tuple {
+            let position = try normalize(index, count: object.count, what: "tuple")
+            let item = ObjectRef(slot: object.tupleItems[position])
+            retain(item)
+            return item
+        }
+        return try object.lock.withLock { () throws(HeapError) -> ObjectRef in
+            let position = try normalize(index, count: object.count, what: "list")
+            let item = ObjectRef(slot: object.listItems[position])
+            retain(item)
+            return item
+        }
+    }
+
+    /// `list[index] = value` (value borrowed).
+    public func setItem(_ list: ObjectRef, at index: Int, _ value: ObjectRef, shard: Int = 0) throws(HeapError) {
+        let object = try requireKind(list, .list, operation: "item assignment")
+        retain(value)
+        let old: UInt32
+        do {
+            old = try object.lock.withLock { () throws(HeapError) -> UInt32 in
+                let position = try normalize(index, count: object.count, what: "list assignment")
+                let old = object.listItems[position]
+                object.listItems[position] = value.slot
+                return old
+            }
+        } catch {
+            release(value, shard: shard)
+            throw error
+        }
+        release(ObjectRef(slot: old), shard: shard)
+    }
+
+    /// `list.pop(index)`: removes the item and hands its reference to the caller.
+    public func pop(_ list: ObjectRef, at index: Int = -1) throws(HeapError) -> ObjectRef {
+        let object = try requireKind(list, .list, operation: "pop")
+        return try object.lock.withLock { () throws(HeapError) -> ObjectRef in
+            let count = object.count
+            guard count > 0 else { throw HeapError(.index, "pop from empty list") }
+            let position = try normalize(index, count: count, what: "pop")
+            let items = object.listItems
+            let removed = items[position]
+            for cursor in position..<(count - 1) { items[cursor] = items[cursor + 1] }
+            object.count = count - 1
+            return ObjectRef(slot: removed)
+        }
+    }
+
+    /// `del list[index]`.
+    public func deleteItem(_ list: ObjectRef, at index: Int, shard: Int = 0) throws(HeapError) {
+        let removed = try pop(list, at: index)
+        release(removed, shard: shard)
+    }
+
+    /// A snapshot of a list's or tuple's items, each retained: release them when done.
+    public func items(of sequence: ObjectRef) throws(HeapError) -> [ObjectRef] {
+        let object = try requireKind(sequence, .list, .tuple, operation: "iteration")
+        let read = { () -> [ObjectRef] in
+            object.sequenceItems.map { slot in
+                let item = ObjectRef(slot: slot)
+                self.retain(item)
+                return item
+            }
+        }
+        return object.kind == .tuple ? read() : object.lock.withLock(read)
+    }
+}

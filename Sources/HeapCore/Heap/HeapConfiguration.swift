@@ -1,0 +1,13 @@
+/// Sizing of a heap, fixed when it is created.
+public struct HeapConfiguration: Sendable, Equatable {
+    /// The most objects alive at once: the handle table's capacity (its address space is reserved up
+    /// front, 16 bytes an entry, and backed by memory only as slots are used).
+    public var maxObjects: Int
+    /// Allocator and slot-list shards; mutator threads pick one each so they rarely share a lock.
+    public var shardCount: Int
+
+    public init(maxObjects: Int = 1 << 26, shardCount: Int = 8) {
+        self.maxObjects = max(16, maxObjects)
+        self.shardCount = max(1, shardCount)
+    }
+}

@@ -1,0 +1,333 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+import Synchronization
+
+// MARK: - The layout, in one picture
+//
+// heapd's small-object allocator follows CPython's obmalloc: memory comes from the OS in *arenas*
+// (1 MiB, mmap'd, aligned to 1 MiB), an arena is cut into 64 *pools* of 16 KiB, and a pool serves blocks
+// of a single size class. Every pool starts with a header, so the pool of any block is found by masking
+// the block's address, and the arena of any pool the same way:
+//
+//     arena (1 MiB, aligned)                    pool (16 KiB, aligned)
+//     +--------+--------+-----+--------+        +-----------+-------+-------+-----+-------+
+//     | pool 0 | pool 1 | ... | pool63 |        | header 48 | block | block | ... | block |
+//     +--------+--------+-----+--------+        +-----------+-------+-------+-----+-------+
+//
+//     pool header:  0 freeList  8 nextPool  16 prevPool  24 sizeClass:Int32  28 shard:Int32
+//                   32 used:Int32  36 bumpOffset:Int32  40 inUsableList:Int32  44 unused
+//
+// Freed blocks are threaded into the pool's free list through their first eight bytes; blocks never
+// handed out yet are carved lazily with a bump offset. A pool with free blocks sits in its shard's
+// "usable" list for its class; a pool that empties goes back to its arena, and an arena whose pools are
+// all free is returned to the OS (munmap) as long as its shard keeps another one.
+//
+// Scaling: the allocator is split into shards, each with its own spin lock, pools and arenas. A mutator
+// thread allocates from its own shard; a block is always freed into the shard that owns its pool (read
+// from the pool header), so two threads contend only when one frees what the other allocated.
+
+/// Counters of one allocator shard; summed over shards by ``ArenaAllocator/statistics()``.
+public struct AllocatorStatistics: Sendable, Equatable {
+    /// Blocks in use, per size class (index 0 = 16 bytes … 31 = 512 bytes).
+    public var blocksInUse: [Int] = Array(repeating: 0, count: SizeClass.count)
+    /// Pools currently carved for some size class.
+    public var poolsInUse = 0
+    /// Arenas currently mapped.
+    public var arenas = 0
+    /// Payloads larger than a pool block, served by the system allocator.
+    public var largeBlocks = 0
+    /// Bytes of those large payloads.
+    public var largeBytes = 0
+    /// Arenas ever returned to the OS.
+    public var arenasReleased = 0
+
+    /// Bytes of small blocks in use (block size × blocks).
+    public var smallBytesInUse: Int {
+        blocksInUse.enumerated().reduce(0) { $0 + SizeClass.blockSize($1.offset) * $1.element }
+    }
+
+    /// Bytes mapped for arenas.
+    public var arenaBytes: Int { arenas * ArenaAllocator.arenaSize }
+
+    static func + (lhs: Self, rhs: Self) -> Self {
+        var sum = lhs
+        for index in 0..<SizeClass.count { sum.blocksInUse[index] += rhs.blocksInUse[index] }
+        sum.poolsInUse += rhs.poolsInUse
+        sum.arenas += rhs.arenas
+        sum.largeBlocks += rhs.largeBlocks
+        sum.largeBytes += rhs.largeBytes
+        sum.arenasReleased += rhs.arenasReleased
+        return sum
+    }
+}
+
+/// An obmalloc-style allocator of small blocks in pools and arenas, sharded for threads.
+///
+/// All memory-unsafe pointer arithmetic of the allocator lives in this file. Callers hand back exactly
+/// the size they asked for, which is how a large payload is told from a pool block without a lookup.
+public final class ArenaAllocator: @unchecked Sendable {
+    /// Bytes per arena (and its alignment).
+    public static let arenaSize = 1 << 20
+    /// Bytes per pool (and its alignment).
+    public static let poolSize = 16 << 10
+    static let poolsPerArena = arenaSize / poolSize
+    static let poolHeaderSize = 48
+
+    private let shards: [Shard]
+
+    /// Creates an allocator with `shardCount` independent shards (at least one).
+    public init(shardCount: Int) {
+        shards = (0..<max(1, shardCount)).map { Shard(index: $0) }
+    }
+
+    deinit {
+        for shard in shards { shard.releaseAll() }
+    }
+
+    /// Number of shards; callers pick one with `index % shardCount`.
+    public var shardCount: Int { shards.count }
+
+    /// Allocates `size` bytes (uninitialized, 16-byte aligned) from shard `shard`.
+    @inline(__always)
+    public func allocate(size: Int, shard: Int) -> UnsafeMutableRawPointer {
+        let owner = shards[shard % shards.count]
+        if size > SizeClass.maxSmall {
+            return owner.allocateLarge(size: size)
+        }
+        return owner.allocateSmall(classIndex: SizeClass.index(for: size))
+    }
+
+    /// Returns a block obtained from ``allocate(size:shard:)`` with the same `size`.
+    ///
+    /// `shard` only matters for large payloads (whose counters it adjusts); a small block always
+    /// goes back to the shard that owns its pool.
+    @inline(__always)
+    public func free(_ block: UnsafeMutableRawPointer, size: Int, shard: Int) {
+        if size > SizeClass.maxSmall {
+            shards[shard % shards.count].freeLarge(block, size: size)
+            return
+        }
+        let pool = Self.pool(of: block)
+        let owner = shards[Int(pool.load(fromByteOffset: 28, as: Int32.self))]
+        owner.freeSmall(block, pool: pool)
+    }
+
+    /// The allocator's counters, summed over shards.
+    public func statistics() -> AllocatorStatistics {
+        shards.reduce(AllocatorStatistics()) { $0 + $1.snapshot() }
+    }
+
+    @inline(__always)
+    static func pool(of block: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer {
+        UnsafeMutableRawPointer(bitPattern: UInt(bitPattern: block) & ~UInt(poolSize - 1))!
+    }
+}
+
+// MARK: - A shard
+
+extension ArenaAllocator {
+    /// One independent allocator: its own lock, arenas, pools and counters.
+    final class Shard: @unchecked Sendable {
+        let index: Int
+        private let lock = OwnedSpinLock()
+        /// Per size class, the head of the doubly linked list of pools that have a free block.
+        private let usable: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+        /// Arenas by base address.
+        private var arenas: [UInt: ArenaRecord] = [:]
+        private var stats = AllocatorStatistics()
+
+        /// What the shard knows of one arena: its pools that are free, and how many are in use.
+        struct ArenaRecord {
+            var freePools: [UnsafeMutableRawPointer] = []
+            var untouchedPools = ArenaAllocator.poolsPerArena
+            var poolsInUse = 0
+            var hasFreePool: Bool { !freePools.isEmpty || untouchedPools > 0 }
+        }
+
+        init(index: Int) {
+            self.index = index
+            usable = .allocate(capacity: SizeClass.count)
+            usable.initialize(repeating: nil, count: SizeClass.count)
+        }
+
+        deinit {
+            usable.deallocate()
+        }
+
+        func snapshot() -> AllocatorStatistics {
+            lock.withLock { stats }
+        }
+
+        func releaseAll() {
+            lock.withLock {
+                for base in arenas.keys {
+                    munmap(UnsafeMutableRawPointer(bitPattern: base), ArenaAllocator.arenaSize)
+                }
+                arenas.removeAll()
+            }
+        }
+
+        // MARK: Large payloads
+
+        func allocateLarge(size: Int) -> UnsafeMutableRawPointer {
+            guard let block = malloc(size) else { fatalError("heapd: out of memory allocating \(size) bytes") }
+            lock.withLock {
+                stats.largeBlocks += 1
+                stats.largeBytes += size
+            }
+            return block
+        }
+
+        func freeLarge(_ block: UnsafeMutableRawPointer, size: Int) {
+            Glibc.free(block)
+            lock.withLock {
+                stats.largeBlocks -= 1
+                stats.largeBytes -= size
+            }
+        }
+
+        // MARK: Small blocks
+
+        @inline(__always)
+        func allocateSmall(classIndex: Int) -> UnsafeMutableRawPointer {
+            lock.withLock {
+                let pool = usable[classIndex] ?? newPool(classIndex: classIndex)
+                let block: UnsafeMutableRawPointer
+                if let head = pool.load(as: UnsafeMutableRawPointer?.self) {
+                    // Invariant: a free block's first word links to the next free block of its pool.
+                    pool.storeBytes(of: head.load(as: UnsafeMutableRawPointer?.self), as: UnsafeMutableRawPointer?.self)
+                    block = head
+                } else {
+                    let offset = Int(pool.load(fromByteOffset: 36, as: Int32.self))
+                    block = pool + offset
+                    pool.storeBytes(
+                        of: Int32(offset + SizeClass.blockSize(classIndex)), toByteOffset: 36, as: Int32.self)
+                }
+                let used = pool.load(fromByteOffset: 32, as: Int32.self) + 1
+                pool.storeBytes(of: used, toByteOffset: 32, as: Int32.self)
+                if isFull(pool, classIndex: classIndex) {
+                    unlinkUsable(pool, classIndex: classIndex)
+                }
+                stats.blocksInUse[classIndex] += 1
+                return block
+            }
+        }
+
+        @inline(__always)
+        func freeSmall(_ block: UnsafeMutableRawPointer, pool: UnsafeMutableRawPointer) {
+            lock.withLock {
+                let classIndex = Int(pool.load(fromByteOffset: 24, as: Int32.self))
+                block.storeBytes(of: pool.load(as: UnsafeMutableRawPointer?.self), as: UnsafeMutableRawPointer?.self)
+                pool.storeBytes(of: block, as: UnsafeMutableRawPointer?.self)
+                let used = pool.load(fromByteOffset: 32, as: Int32.self) - 1
+                pool.storeBytes(of: used, toByteOffset: 32, as: Int32.self)
+                stats.blocksInUse[classIndex] -= 1
+                if used == 0 {
+                    if pool.load(fromByteOffset: 40, as: Int32.self) != 0 {
+                        unlinkUsable(pool, classIndex: classIndex)
+                    }
+                    returnPool(pool)
+                } else if pool.load(fromByteOffset: 40, as: Int32.self) == 0 {
+                    linkUsable(pool, classIndex: classIndex)
+                }
+            }
+        }
+
+        @inline(__always)
+        private func isFull(_ pool: UnsafeMutableRawPointer, classIndex: Int) -> Bool {
+            pool.load(as: UnsafeMutableRawPointer?.self) == nil
+                && Int(pool.load(fromByteOffset: 36, as: Int32.self)) + SizeClass.blockSize(classIndex)
+                    > ArenaAllocator.poolSize
+        }
+
+        private func linkUsable(_ pool: UnsafeMutableRawPointer, classIndex: Int) {
+            let head = usable[classIndex]
+            pool.storeBytes(of: head, toByteOffset: 8, as: UnsafeMutableRawPointer?.self)
+            pool.storeBytes(of: nil, toByteOffset: 16, as: UnsafeMutableRawPointer?.self)
+            head?.storeBytes(of: pool, toByteOffset: 16, as: UnsafeMutableRawPointer?.self)
+            usable[classIndex] = pool
+            pool.storeBytes(of: 1, toByteOffset: 40, as: Int32.self)
+        }
+
+        private func unlinkUsable(_ pool: UnsafeMutableRawPointer, classIndex: Int) {
+            let next = pool.load(fromByteOffset: 8, as: UnsafeMutableRawPointer?.self)
+            let prev = pool.load(fromByteOffset: 16, as: UnsafeMutableRawPointer?.self)
+            if let prev {
+                prev.storeBytes(of: next, toByteOffset: 8, as: UnsafeMutableRawPointer?.self)
+            } else {
+                usable[classIndex] = next
+            }
+            next?.storeBytes(of: prev, toByteOffset: 16, as: UnsafeMutableRawPointer?.self)
+            pool.storeBytes(of: 0, toByteOffset: 40, as: Int32.self)
+        }
+
+        /// Carves a pool for `classIndex` from an arena with room (mapping one if none has) and makes
+        /// it the head of the class's usable list.
+        private func newPool(classIndex: Int) -> UnsafeMutableRawPointer {
+            // Prefer the fullest arena with a free pool, so that emptier arenas can drain and be released.
+            var chosen: UInt?
+            var chosenUse = -1
+            for (base, record) in arenas where record.hasFreePool && record.poolsInUse > chosenUse {
+                chosen = base
+                chosenUse = record.poolsInUse
+            }
+            let base = chosen ?? mapArena()
+            var record = arenas[base]!
+            let pool: UnsafeMutableRawPointer
+            if let reused = record.freePools.popLast() {
+                pool = reused
+            } else {
+                let number = ArenaAllocator.poolsPerArena - record.untouchedPools
+                pool = UnsafeMutableRawPointer(bitPattern: base)! + number * ArenaAllocator.poolSize
+                record.untouchedPools -= 1
+            }
+            record.poolsInUse += 1
+            arenas[base] = record
+            pool.storeBytes(of: nil, as: UnsafeMutableRawPointer?.self)
+            pool.storeBytes(of: Int32(classIndex), toByteOffset: 24, as: Int32.self)
+            pool.storeBytes(of: Int32(index), toByteOffset: 28, as: Int32.self)
+            pool.storeBytes(of: 0, toByteOffset: 32, as: Int32.self)
+            pool.storeBytes(of: Int32(ArenaAllocator.poolHeaderSize), toByteOffset: 36, as: Int32.self)
+            linkUsable(pool, classIndex: classIndex)
+            stats.poolsInUse += 1
+            return pool
+        }
+
+        /// Gives an empty pool back to its arena; releases the arena to the OS when it is all free and
+        /// the shard keeps another arena.
+        private func returnPool(_ pool: UnsafeMutableRawPointer) {
+            let base = UInt(bitPattern: pool) & ~UInt(ArenaAllocator.arenaSize - 1)
+            var record = arenas[base]!
+            record.poolsInUse -= 1
+            record.freePools.append(pool)
+            stats.poolsInUse -= 1
+            if record.poolsInUse == 0 && arenas.count > 1 {
+                arenas[base] = nil
+                munmap(UnsafeMutableRawPointer(bitPattern: base), ArenaAllocator.arenaSize)
+                stats.arenas -= 1
+                stats.arenasReleased += 1
+            } else {
+                arenas[base] = record
+            }
+        }
+
+        /// Maps a new arena aligned to its size: map twice the size, then unmap the unaligned ends.
+        private func mapArena() -> UInt {
+            let size = ArenaAllocator.arenaSize
+            guard let raw = mmap(nil, 2 * size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+                raw != MAP_FAILED
+            else {
+                fatalError("heapd: out of memory mapping an arena (errno \(errno))")
+            }
+            let start = UInt(bitPattern: raw)
+            let aligned = (start + UInt(size) - 1) & ~UInt(size - 1)
+            if aligned > start { munmap(raw, Int(aligned - start)) }
+            let tail = (start + UInt(2 * size)) - (aligned + UInt(size))
+            if tail > 0 { munmap(UnsafeMutableRawPointer(bitPattern: aligned + UInt(size)), Int(tail)) }
+            arenas[aligned] = ArenaRecord()
+            stats.arenas += 1
+            return aligned
+        }
+    }
+}

@@ -1,0 +1,50 @@
+/// The object types of heapd's heap, as in Python.
+///
+/// Atomic values (`int`, `float`, `str`, `bytes` and the singletons) hold no references and are never
+/// tracked by the cycle collector; containers (`list`, `tuple`, `dict`, `set`, `object`) are.
+public enum ObjectKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+    case none = 0
+    case bool
+    case int
+    case float
+    case str
+    case bytes
+    case list
+    case tuple
+    case dict
+    case set
+    /// An instance of a user class: a class name and an attribute table (`__dict__` kept inline, as
+    /// CPython 3.11+ keeps instance values inline, so one instance is one object).
+    case object
+
+    /// Whether objects of this kind can hold references and are tracked by the cycle collector.
+    public var isContainer: Bool {
+        switch self {
+        case .list, .tuple, .dict, .set, .object: true
+        default: false
+        }
+    }
+
+    /// Python's name of the type (`type(x).__name__`); instances report their class name instead.
+    public var description: String {
+        switch self {
+        case .none: "NoneType"
+        case .bool: "bool"
+        case .int: "int"
+        case .float: "float"
+        case .str: "str"
+        case .bytes: "bytes"
+        case .list: "list"
+        case .tuple: "tuple"
+        case .dict: "dict"
+        case .set: "set"
+        case .object: "object"
+        }
+    }
+
+    /// Parses a type name as `NEW` accepts it.
+    public init?(name: String) {
+        guard let kind = Self.allCases.first(where: { $0.description == name.lowercased() }) else { return nil }
+        self = kind
+    }
+}

@@ -1,0 +1,209 @@
+import Synchronization
+
+/// Typed access to the fields of an object block in arena memory.
+///
+/// Every object starts with an 8-byte header; containers add the collector's links; the body follows.
+///
+///     offset  0        4      5       6      7        8          12         16
+///             +--------+------+-------+------+--------+----------+----------+------ body ...
+///     all:    | slot   | kind | flags | lock | unused |  atomic body (int, float, str, bytes)
+///     tracked:| slot   | kind | flags | lock | unused | gc prev  | gc next  | container body
+///             +--------+------+-------+------+--------+----------+----------+------
+///
+///     flags:  bit 0 tracked · bits 1-2 generation (3 = permanent, after freeze) · bit 3 has `__del__`
+///             bit 4 legacy finalizer (`tp_del`) · bit 5 finalized (PEP 442) · bit 6 reachable (collector
+///             scratch) · bit 7 unreachable-candidate (collector scratch)
+///
+/// Bodies (offsets from the block start):
+///
+///     int, float   8: Int64 / Double                                            16 bytes
+///     str, bytes   8: length UInt32 · 12: the bytes                          12 + n bytes
+///     list        16: count UInt32 · 20: capacity UInt32 · 24: items         32 bytes
+///                     (capacity ≤ 2: two UInt32 slots inline; else a pointer to an item array)
+///     tuple       16: count UInt32 · 20: items inline (UInt32 slots)      20 + 4n bytes
+///     dict, set   16: count UInt32 · 20: unused · 24: hash table storage     32 bytes
+///     object      16: count UInt32 · 20: class name (str slot) · 24: storage 32 bytes
+///
+/// Slots, not addresses, are stored everywhere: references survive any move of payload arrays, and a
+/// 4-byte slot halves the size of every item array. This struct is the one place that reads and writes
+/// object fields by offset; its callers hold a reference to the object (or the heap to themselves).
+@usableFromInline
+struct ObjectLayout {
+    @usableFromInline let base: UnsafeMutableRawPointer
+
+    @inlinable
+    init(_ base: UnsafeMutableRawPointer) {
+        self.base = base
+    }
+
+    static let headerSize = 8
+    static let containerHeaderSize = 16
+    static let noLink = UInt32.max
+
+    // MARK: Header
+
+    var slot: UInt32 {
+        get { base.load(as: UInt32.self) }
+        nonmutating set { base.storeBytes(of: newValue, as: UInt32.self) }
+    }
+
+    var kind: ObjectKind {
+        get { ObjectKind(rawValue: base.load(fromByteOffset: 4, as: UInt8.self)) ?? .none }
+        nonmutating set { base.storeBytes(of: newValue.rawValue, toByteOffset: 4, as: UInt8.self) }
+    }
+
+    var rawKind: UInt8 { base.load(fromByteOffset: 4, as: UInt8.self) }
+
+    var flags: UInt8 {
+        get { base.load(fromByteOffset: 5, as: UInt8.self) }
+        nonmutating set { base.storeBytes(of: newValue, toByteOffset: 5, as: UInt8.self) }
+    }
+
+    /// The per-object lock guarding a container's body against concurrent mutators.
+    var lock: SpinLock {
+        SpinLock((base + 6).assumingMemoryBound(to: Atomic<UInt8>.self))
+    }
+
+    /// Writes a fresh header.
+    func initializeHeader(slot: UInt32, kind: ObjectKind) {
+        base.storeBytes(of: slot, as: UInt32.self)
+        base.storeBytes(of: kind.rawValue, toByteOffset: 4, as: UInt8.self)
+        base.storeBytes(of: 0, toByteOffset: 5, as: UInt8.self)
+        (base + 6).initializeMemory(as: Atomic<UInt8>.self, to: Atomic<UInt8>(0))
+        base.storeBytes(of: 0, toByteOffset: 7, as: UInt8.self)
+        if kind.isContainer {
+            gcPrev = Self.noLink
+            gcNext = Self.noLink
+        }
+    }
+
+    // MARK: Flags
+
+    static let trackedFlag: UInt8 = 1 << 0
+    static let generationShift: UInt8 = 1
+    static let generationMask: UInt8 = 0b110
+    static let finalizerFlag: UInt8 = 1 << 3
+    static let legacyFinalizerFlag: UInt8 = 1 << 4
+    static let finalizedFlag: UInt8 = 1 << 5
+    static let reachableFlag: UInt8 = 1 << 6
+    static let candidateFlag: UInt8 = 1 << 7
+
+    func hasFlag(_ flag: UInt8) -> Bool { flags & flag != 0 }
+
+    func setFlag(_ flag: UInt8, _ on: Bool) {
+        flags = on ? flags | flag : flags & ~flag
+    }
+
+    var isTracked: Bool { hasFlag(Self.trackedFlag) }
+
+    /// The collector generation (0, 1, 2, or 3 for the permanent generation) of a tracked object.
+    var generation: Int {
+        get { Int((flags & Self.generationMask) >> Self.generationShift) }
+        nonmutating set {
+            flags = (flags & ~Self.generationMask) | (UInt8(newValue) << Self.generationShift & Self.generationMask)
+        }
+    }
+
+    // MARK: Collector links (containers only)
+
+    var gcPrev: UInt32 {
+        get { base.load(fromByteOffset: 8, as: UInt32.self) }
+        nonmutating set { base.storeBytes(of: newValue, toByteOffset: 8, as: UInt32.self) }
+    }
+
+    var gcNext: UInt32 {
+        get { base.load(fromByteOffset: 12, as: UInt32.self) }
+        nonmutating set { base.storeBytes(of: newValue, toByteOffset: 12, as: UInt32.self) }
+    }
+
+    // MARK: Atomic bodies
+
+    var intValue: Int64 {
+        get { base.load(fromByteOffset: 8, as: Int64.self) }
+        nonmutating set { base.storeBytes(of: newValue, toByteOffset: 8, as: Int64.self) }
+    }
+
+    var floatValue: Double {
+        get { base.load(fromByteOffset: 8, as: Double.self) }
+        nonmutating set { base.storeBytes(of: newValue, toByteOffset: 8, as: Double.self) }
+    }
+
+    static let bytesHeader = 12
+
+    var byteCount: Int {
+        get { Int(base.load(fromByteOffset: 8, as: UInt32.self)) }
+        nonmutating set { base.storeBytes(of: UInt32(newValue), toByteOffset: 8, as: UInt32.self) }
+    }
+
+    var bytes: UnsafeMutableRawBufferPointer {
+        UnsafeMutableRawBufferPointer(start: base + Self.bytesHeader, count: byteCount)
+    }
+
+    // MARK: Container bodies
+
+    /// Items of a list or tuple, or live entries of a hash table.
+    var count: Int {
+        get { Int(base.load(fromByteOffset: 16, as: UInt32.self)) }
+        nonmutating set { base.storeBytes(of: UInt32(newValue), toByteOffset: 16, as: UInt32.self) }
+    }
+
+    var listCapacity: Int {
+        get { Int(base.load(fromByteOffset: 20, as: UInt32.self)) }
+        nonmutating set { base.storeBytes(of: UInt32(newValue), toByteOffset: 20, as: UInt32.self) }
+    }
+
+    static let listInlineCapacity = 2
+    static let listSize = 32
+    static let hashObjectSize = 32
+
+    /// A list's item array: inline for capacity ≤ 2, else the separately allocated array.
+    var listItems: UnsafeMutablePointer<UInt32> {
+        if listCapacity <= Self.listInlineCapacity {
+            return (base + 24).assumingMemoryBound(to: UInt32.self)
+        }
+        return base.load(fromByteOffset: 24, as: UnsafeMutableRawPointer.self).assumingMemoryBound(to: UInt32.self)
+    }
+
+    var listArrayPointer: UnsafeMutableRawPointer {
+        get { base.load(fromByteOffset: 24, as: UnsafeMutableRawPointer.self) }
+        nonmutating set { base.storeBytes(of: newValue, toByteOffset: 24, as: UnsafeMutableRawPointer.self) }
+    }
+
+    static func tupleSize(count: Int) -> Int { 20 + 4 * count }
+
+    var tupleItems: UnsafeMutablePointer<UInt32> {
+        (base + 20).assumingMemoryBound(to: UInt32.self)
+    }
+
+    /// Items of a list or tuple as a buffer.
+    var sequenceItems: UnsafeMutableBufferPointer<UInt32> {
+        switch kind {
+        case .tuple: UnsafeMutableBufferPointer(start: tupleItems, count: count)
+        default: UnsafeMutableBufferPointer(start: listItems, count: count)
+        }
+    }
+
+    /// The hash table storage of a dict, set or instance (nil while empty and never grown).
+    var hashStorage: UnsafeMutableRawPointer? {
+        get { base.load(fromByteOffset: 24, as: UnsafeMutableRawPointer?.self) }
+        nonmutating set { base.storeBytes(of: newValue, toByteOffset: 24, as: UnsafeMutableRawPointer?.self) }
+    }
+
+    /// An instance's class name (a str slot).
+    var className: UInt32 {
+        get { base.load(fromByteOffset: 20, as: UInt32.self) }
+        nonmutating set { base.storeBytes(of: newValue, toByteOffset: 20, as: UInt32.self) }
+    }
+
+    /// The size this object's block was allocated with (what ``ArenaAllocator/free`` needs back).
+    var blockSize: Int {
+        switch kind {
+        case .none, .bool: Self.headerSize
+        case .int, .float: 16
+        case .str, .bytes: Self.bytesHeader + byteCount
+        case .list: Self.listSize
+        case .tuple: Self.tupleSize(count: count)
+        case .dict, .set, .object: Self.hashObjectSize
+        }
+    }
+}

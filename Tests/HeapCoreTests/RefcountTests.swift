@@ -1,0 +1,108 @@
+import HeapCore
+import XCTest
+
+final class RefcountTests: HeapTestCase {
+    func testNewObjectHasOneReferenceAndFreesAtZero() throws {
+        let list = try heap.makeList()
+        XCTAssertEqual(heap.refcount(of: list), 1)
+        let id = heap.id(of: list)
+        heap.retain(list)
+        XCTAssertEqual(heap.refcount(of: list), 2)
+        heap.release(list)
+        XCTAssertEqual(heap.statistics().objectsByKind[.list], 1)
+        heap.release(list)
+        XCTAssertEqual(heap.statistics().objectsByKind[.list], 0)
+        XCTAssertThrowsError(try heap.acquire(id)) { error in
+            XCTAssertEqual((error as? HeapError)?.code, .noObject)
+        }
+    }
+
+    func testImmortalSingletonsNeverChange() {
+        for singleton in [ObjectRef.none, .true, .false] {
+            let before = heap.refcount(of: singleton)
+            heap.retain(singleton)
+            heap.release(singleton)
+            heap.release(singleton)
+            XCTAssertEqual(heap.refcount(of: singleton), before)
+            XCTAssertEqual(before, Int(UInt32.max))
+        }
+    }
+
+    func testStaleIdIsNeverTheNewTenant() throws {
+        let first = try heap.makeInt(1)
+        let staleID = heap.id(of: first)
+        heap.release(first)
+        let second = hold(try heap.makeInt(2))
+        XCTAssertEqual(heap.id(of: second).slot, staleID.slot, "slot reused")
+        XCTAssertNotEqual(heap.id(of: second), staleID)
+        XCTAssertThrowsError(try heap.acquire(staleID))
+        let again = try heap.acquire(heap.id(of: second))
+        XCTAssertEqual(again, second)
+        heap.release(again)
+        XCTAssertThrowsError(try heap.acquire(ObjectID(rawValue: 123_456_789)))
+        XCTAssertThrowsError(try heap.acquire(ObjectID(rawValue: UInt64.max)))
+    }
+
+    func testContainerHoldsReferencesAndCascadeFrees() throws {
+        let outer = try heap.makeList()
+        let inner = try heap.makeList()
+        let value = try heap.makeStr("hello")
+        try heap.append(inner, value)
+        try heap.append(outer, inner)
+        XCTAssertEqual(heap.refcount(of: value), 2)
+        heap.release(value)
+        heap.release(inner)
+        XCTAssertEqual(heap.statistics().objects, 3)
+        heap.release(outer)
+        XCTAssertEqual(heap.statistics().objects, 0)
+        XCTAssertEqual(heap.statistics().allocator.blocksInUse.reduce(0, +), 0)
+    }
+
+    func testTenMillionNodeChainFreesWithoutRecursion() throws {
+        let count = 10_000_000
+        let head = try heap.makeList()
+        var tail = head
+        heap.retain(tail)
+        for _ in 1..<count {
+            let node = try heap.makeList()
+            try heap.append(tail, node)
+            heap.release(tail)
+            tail = node
+        }
+        heap.release(tail)
+        XCTAssertEqual(heap.statistics().objectsByKind[.list], count)
+        heap.release(head)
+        let after = heap.statistics()
+        XCTAssertEqual(after.objects, 0)
+        XCTAssertLessThanOrEqual(after.allocator.arenas, 4, "empty arenas go back to the OS")
+        XCTAssertGreaterThan(after.allocator.arenasReleased, 0)
+    }
+
+    func testConcurrentRetainReleaseEndsExact() throws {
+        let shared = hold(try heap.makeList())
+        let threads = 8
+        let rounds = 50_000
+        let heap = self.heap!
+        DispatchQueue.concurrentPerform(iterations: threads) { thread in
+            for _ in 0..<rounds {
+                heap.retain(shared)
+                heap.release(shared, shard: thread)
+            }
+        }
+        XCTAssertEqual(heap.refcount(of: shared), 1)
+    }
+
+    func testConcurrentAppendsAndAllocations() throws {
+        let shared = hold(try heap.makeList())
+        let heap = self.heap!
+        DispatchQueue.concurrentPerform(iterations: 4) { thread in
+            for index in 0..<5_000 {
+                let value = try! heap.makeInt(Int64(index), shard: thread)
+                try! heap.append(shared, value, shard: thread)
+                heap.release(value, shard: thread)
+                if index % 3 == 0 { try! heap.deleteItem(shared, at: -1, shard: thread) }
+            }
+        }
+        XCTAssertEqual(try heap.length(of: shared), 4 * (5_000 - 1_667))
+    }
+}
