@@ -1,0 +1,48 @@
+import HeapCore
+import HeapProtocol
+
+/// A command's failure: a stable wire code and a message, sent as `-CODE message`.
+///
+/// The codes of the heap (``HeapError/Code``) pass through unchanged; the server adds its own.
+struct CommandError: Error {
+    let code: String
+    let message: String
+
+    init(_ code: String, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    init(_ error: HeapError) {
+        self.init(error.code.rawValue, error.message)
+    }
+
+    var reply: Reply { .error(code: code, message: message) }
+
+    /// A name that is bound to nothing (Python's `NameError`).
+    static func noVariable(_ name: String) -> Self { Self("NOVAR", "no variable named '\(name)'") }
+    /// Malformed arguments: not an integer, not a name, a bad type name.
+    static func syntax(_ message: String) -> Self { Self("SYNTAX", message) }
+    /// The wrong number of arguments.
+    static func arity(_ command: String) -> Self {
+        Self("ARGS", "wrong number of arguments for '\(command)' (see HELP \(command))")
+    }
+    /// A command nobody knows.
+    static func unknown(_ command: String) -> Self {
+        Self("UNKNOWN", "unknown command '\(command)' (try HELP)")
+    }
+    /// An operation the session may not do (take a reference through an `#id`).
+    static func denied(_ message: String) -> Self { Self("DENIED", message) }
+    /// A configured limit.
+    static func limit(_ message: String) -> Self { Self("LIMIT", message) }
+}
+
+/// Runs a heap operation, turning its typed error into a command error.
+@inline(__always)
+func heapCall<R>(_ body: () throws(HeapError) -> R) throws(CommandError) -> R {
+    do {
+        return try body()
+    } catch {
+        throw CommandError(error)
+    }
+}

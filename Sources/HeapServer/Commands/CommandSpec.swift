@@ -1,0 +1,45 @@
+import HeapProtocol
+
+/// The arguments of one request, after the command name.
+struct Arguments {
+    let raw: [[UInt8]]
+    let strings: [String]
+
+    init(_ raw: ArraySlice<[UInt8]>) {
+        self.raw = Array(raw)
+        strings = raw.map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    var count: Int { strings.count }
+    subscript(_ index: Int) -> String { strings[index] }
+
+    func integer(_ index: Int, what: String = "value") throws(CommandError) -> Int64 {
+        guard let value = Int64(strings[index]) else {
+            throw .syntax("\(what) '\(strings[index])' is not an integer")
+        }
+        return value
+    }
+}
+
+/// One command of the protocol: its name, how many arguments it takes, its help, its handler.
+struct CommandSpec: Sendable {
+    typealias Handler = @Sendable (Session, Arguments) throws(CommandError) -> Reply
+
+    let name: String
+    /// Fewest and most arguments after the name (`Int.max` for no limit).
+    let arity: ClosedRange<Int>
+    let syntax: String
+    let summary: String
+    let handler: Handler
+
+    init(
+        _ name: String, arity: ClosedRange<Int>, syntax: String, summary: String,
+        handler: @escaping Handler
+    ) {
+        self.name = name
+        self.arity = arity
+        self.syntax = syntax
+        self.summary = summary
+        self.handler = handler
+    }
+}

@@ -1,0 +1,42 @@
+import HeapCore
+import HeapProtocol
+
+/// Every command the server accepts, by upper-case name; protocol.md documents each one.
+enum CommandTable {
+    static let all: [CommandSpec] =
+        ServerCommands.specs + ObjectCommands.specs + ContainerCommands.specs + IntrospectionCommands.specs
+
+    static let byName: [String: CommandSpec] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
+
+    /// Executes one request in `session` and returns its reply; never throws, never traps on input.
+    static func execute(_ request: Request, in session: Session) -> Reply {
+        guard let first = request.arguments.first else { return .error(code: "SYNTAX", message: "empty request") }
+        var name = String(decoding: first, as: UTF8.self).uppercased()
+        var rest = request.arguments.dropFirst()
+        // Two-word commands (`GC COLLECT`, `SCOPE PUSH`, `DEBUG VERIFY`) are looked up as one name.
+        if let second = rest.first, byName[name] == nil || subcommandGroups.contains(name) {
+            let combined = name + " " + String(decoding: second, as: UTF8.self).uppercased()
+            if byName[combined] != nil {
+                name = combined
+                rest = rest.dropFirst()
+            } else if subcommandGroups.contains(name) {
+                return CommandError.unknown(combined).reply
+            }
+        }
+        guard let spec = byName[name] else {
+            if subcommandGroups.contains(name) { return CommandError.arity(name).reply }
+            return CommandError.unknown(name).reply
+        }
+        let arguments = Arguments(rest)
+        guard spec.arity.contains(arguments.count) else { return CommandError.arity(spec.name).reply }
+        session.commandsProcessed += 1
+        do {
+            return try spec.handler(session, arguments)
+        } catch {
+            return error.reply
+        }
+    }
+
+    /// First words that only exist with a second word.
+    static let subcommandGroups: Set<String> = ["SCOPE", "DEBUG", "GC"]
+}

@@ -1,0 +1,142 @@
+import Foundation
+import HeapCore
+import HeapProtocol
+
+/// Connection and server commands: `PING`, `ECHO`, `QUIT`, `HELP`, `INFO`, `DEBUG VERIFY`.
+enum ServerCommands {
+    static let version = "0.1.0"
+
+    static let specs: [CommandSpec] = [
+        CommandSpec(
+            "PING", arity: 0...1, syntax: "PING [message]", summary: "replies PONG, or the message",
+            handler: { _, args throws(CommandError) in args.count == 1 ? .bulk(args.raw[0]) : .simple("PONG") }),
+        CommandSpec(
+            "ECHO", arity: 1...1, syntax: "ECHO message", summary: "replies the message",
+            handler: { _, args throws(CommandError) in .bulk(args.raw[0]) }),
+        CommandSpec(
+            "QUIT", arity: 0...0, syntax: "QUIT", summary: "replies OK and closes the connection (its variables are released)",
+            handler: { session, _ throws(CommandError) in
+                session.wantsClose = true
+                return .ok
+            }),
+        CommandSpec(
+            "HELP", arity: 0...2, syntax: "HELP [command]", summary: "lists the commands, or shows one",
+            handler: { _, args throws(CommandError) in
+                if args.count > 0 {
+                    let name = args.strings.joined(separator: " ").uppercased()
+                    guard let spec = CommandTable.byName[name] else { throw .unknown(name) }
+                    return .array([.bulk(spec.syntax), .bulk(spec.summary)])
+                }
+                return .array(CommandTable.all.map { .bulk("\($0.syntax)  --  \($0.summary)") })
+            }),
+        CommandSpec(
+            "INFO", arity: 0...1, syntax: "INFO [section]",
+            summary: "server state as 'key:value' lines in sections server, clients, memory, objects",
+            handler: { session, args throws(CommandError) in
+                let section = args.count == 1 ? args[0].lowercased() : "all"
+                let sections = ["server", "clients", "memory", "objects"]
+                guard section == "all" || section == "everything" || sections.contains(section) else {
+                    throw .syntax("unknown INFO section '\(args[0])' (\(sections.joined(separator: ", ")))")
+                }
+                let text = InfoReport(state: session.state).render(
+                    sections: section == "all" || section == "everything" ? sections : [section])
+                return .bulk(text)
+            }),
+        CommandSpec(
+            "DEBUG VERIFY", arity: 0...0, syntax: "DEBUG VERIFY",
+            summary: "stops the world and checks every refcount, reference and counter; replies OK or the problems",
+            handler: { session, _ throws(CommandError) in
+                // The command runs inside the gate (shared); the check needs it exclusively, so it
+                // is scheduled by the connection handler after this burst. See ConnectionHandler.
+                session.pendingVerify = true
+                return .ok
+            }),
+    ]
+}
+
+/// Renders `INFO` the way Redis does: `# Section` headers and `key:value` lines.
+struct InfoReport {
+    let state: ServerState
+
+    func render(sections: [String]) -> String {
+        var lines: [String] = []
+        for section in sections {
+            if !lines.isEmpty { lines.append("") }
+            switch section {
+            case "server": lines += server()
+            case "clients": lines += clients()
+            case "memory": lines += memory()
+            default: lines += objects()
+            }
+        }
+        return lines.joined(separator: "\r\n") + "\r\n"
+    }
+
+    private func server() -> [String] {
+        [
+            "# Server",
+            "heapd_version:\(ServerCommands.version)",
+            "process_id:\(getpid())",
+            "listen:\(state.configuration.listenAddress)",
+            "worker_threads:\(state.configuration.workerThreads)",
+            "heap_shards:\(state.configuration.heap.shardCount)",
+            "uptime_in_seconds:\(Int(Date().timeIntervalSince(state.startTime)))",
+        ]
+    }
+
+    private func clients() -> [String] {
+        [
+            "# Clients",
+            "connected_clients:\(state.connectedClients.load(ordering: .relaxed))",
+            "max_clients:\(state.configuration.maxClients)",
+            "total_connections_received:\(state.totalConnections.load(ordering: .relaxed))",
+            "rejected_connections:\(state.rejectedConnections.load(ordering: .relaxed))",
+            "total_commands_processed:\(state.totalCommands.load(ordering: .relaxed))",
+        ]
+    }
+
+    private func memory() -> [String] {
+        let stats = state.heap.statistics()
+        let allocator = stats.allocator
+        let classes = allocator.blocksInUse.enumerated().filter { $0.element > 0 }
+            .map { "\((($0.offset + 1) * 16)):\($0.element)" }.joined(separator: ",")
+        return [
+            "# Memory",
+            "used_bytes:\(stats.bytesInUse)",
+            "object_bytes:\(stats.objectBytes)",
+            "handle_table_bytes:\(stats.handleTableBytes)",
+            "small_block_bytes:\(allocator.smallBytesInUse)",
+            "blocks_by_size_class:\(classes)",
+            "pools:\(allocator.poolsInUse)",
+            "arenas:\(allocator.arenas)",
+            "arena_bytes:\(allocator.arenaBytes)",
+            "arenas_released:\(allocator.arenasReleased)",
+            "large_blocks:\(allocator.largeBlocks)",
+            "large_bytes:\(allocator.largeBytes)",
+            "rss_bytes:\(Self.residentBytes())",
+            "max_objects:\(state.configuration.heap.maxObjects)",
+        ]
+    }
+
+    private func objects() -> [String] {
+        let stats = state.heap.statistics()
+        var lines = ["# Objects", "objects:\(stats.objects)"]
+        for kind in ObjectKind.allCases where kind != .none && kind != .bool {
+            lines.append(
+                "type_\(kind):count=\(stats.objectsByKind[kind, default: 0]),bytes=\(stats.bytesByKind[kind, default: 0])")
+        }
+        lines.append("tracked_gen0:\(stats.generationLengths[0])")
+        lines.append("tracked_gen1:\(stats.generationLengths[1])")
+        lines.append("tracked_gen2:\(stats.generationLengths[2])")
+        lines.append("tracked_permanent:\(stats.generationLengths[3])")
+        return lines
+    }
+
+    /// Resident memory from /proc/self/statm (pages × page size).
+    static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import HeapCore
+import HeapProtocol
+import Logging
+import NIOCore
+import NIOPosix
+
+/// Why the server could not start.
+public struct ServerStartError: Error, CustomStringConvertible {
+    public let description: String
+    public let errnoValue: Int32
+}
+
+/// heapd's socket server: binds (or adopts) the listening socket and serves sessions until stopped.
+public final class HeapServer: Sendable {
+    private let state: ServerState
+    private let group: MultiThreadedEventLoopGroup
+    private let channel: Channel
+    private let createdPath: String?
+
+    /// The heap the server serves (for in-process inspection and benchmarks).
+    public var heap: Heap { state.heap }
+
+    /// Binds and starts serving. A socket file with a live daemon behind it makes this fail with a clear
+    /// message; a stale one (nothing accepts) is replaced.
+    public static func start(configuration: ServerConfiguration, logger: Logger) throws -> HeapServer {
+        let state = ServerState(configuration: configuration, logger: logger)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.workerThreads)
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(state: state))
+                }
+            }
+        let channel: Channel
+        var createdPath: String?
+        do {
+            switch configuration.listenAddress.storage {
+            case .path(let path):
+                try SocketFile.prepare(path)
+                channel = try bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false).wait()
+                createdPath = path
+            case .descriptor(let fd, _):
+                channel = try bootstrap.withBoundSocket(fd).wait()
+            }
+        } catch {
+            try? group.syncShutdownGracefully()
+            throw error
+        }
+        logger.info(
+            "heapd listening",
+            metadata: [
+                "listen": "\(configuration.listenAddress)", "workers": "\(configuration.workerThreads)",
+                "pid": "\(getpid())",
+            ])
+        return HeapServer(state: state, group: group, channel: channel, createdPath: createdPath)
+    }
+
+    private init(state: ServerState, group: MultiThreadedEventLoopGroup, channel: Channel, createdPath: String?) {
+        self.state = state
+        self.group = group
+        self.channel = channel
+        self.createdPath = createdPath
+    }
+
+    /// Stops accepting, closes every client (their variables are released), frees the globals and
+    /// removes the socket file heapd created.
+    public func stop() {
+        try? channel.close().wait()
+        if let createdPath { unlink(createdPath) }
+        try? group.syncShutdownGracefully()
+        state.releaseGlobals()
+        state.logger.info("heapd stopped", metadata: ["objects_left": "\(state.heap.statistics().objects)"])
+    }
+
+    /// A future that completes when the listening channel closes.
+    public var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
+}

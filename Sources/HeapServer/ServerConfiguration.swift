@@ -1,0 +1,62 @@
+import HeapCore
+import HeapProtocol
+
+/// Everything heapd can be told at start; every limit has a documented default (see protocol.md).
+public struct ServerConfiguration: Sendable {
+    /// Where to listen: a path heapd binds itself, or a listening descriptor systemd passed.
+    public var listenAddress: ListenAddress
+    /// Event-loop threads serving connections.
+    public var workerThreads: Int
+    /// Most clients connected at once; one more is answered `-LIMIT` and closed.
+    public var maxClients: Int
+    /// Framing limits: line length, arguments per command, bulk length.
+    public var protocolLimits: ProtocolLimits
+    /// Sizing of the heap.
+    public var heap: HeapConfiguration
+    /// Deepest `SCOPE PUSH` nesting per session.
+    public var maxScopeDepth: Int
+
+    public init(
+        listenAddress: ListenAddress,
+        workerThreads: Int = 2,
+        maxClients: Int = 10_000,
+        protocolLimits: ProtocolLimits = .default,
+        heap: HeapConfiguration = HeapConfiguration(),
+        maxScopeDepth: Int = 1_000
+    ) {
+        self.listenAddress = listenAddress
+        self.workerThreads = max(1, workerThreads)
+        self.maxClients = max(1, maxClients)
+        self.protocolLimits = protocolLimits
+        self.heap = heap
+        self.maxScopeDepth = max(1, maxScopeDepth)
+    }
+}
+
+/// Where heapd listens.
+public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    enum Storage: Equatable {
+        case path(String)
+        case descriptor(Int32, name: String)
+    }
+    let storage: Storage
+
+    /// A Unix socket path heapd creates (replacing a stale file) and removes at exit.
+    public static func unixDomainSocket(path: String) -> Self { Self(storage: .path(path)) }
+    /// A listening socket inherited from systemd; heapd never unlinks it.
+    public static func inheritedDescriptor(_ fd: Int32, name: String) -> Self {
+        Self(storage: .descriptor(fd, name: name))
+    }
+
+    public var path: String? {
+        if case .path(let path) = storage { return path }
+        return nil
+    }
+
+    public var description: String {
+        switch storage {
+        case .path(let path): path
+        case .descriptor(let fd, let name): "fd \(fd) (\(name))"
+        }
+    }
+}

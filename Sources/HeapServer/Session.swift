@@ -1,0 +1,160 @@
+import HeapCore
+import HeapProtocol
+
+/// One client connection, like one Python thread: a stack of frames whose variables hold references.
+///
+/// Confined to the connection's event loop; commands run on it one at a time, inside the heap's gate.
+final class Session {
+    let id: Int
+    /// The allocator shard this session allocates from.
+    let shard: Int
+    let state: ServerState
+    var heap: Heap { state.heap }
+    /// Frames, innermost last; frame 0 is the session's top level and is never popped.
+    private(set) var frames: [(name: String, bindings: Bindings)] = [("<session>", Bindings())]
+    var commandsProcessed = 0
+    var wantsClose = false
+    /// Set by `DEBUG VERIFY`: the handler runs the check with the gate held exclusively.
+    var pendingVerify = false
+
+    init(id: Int, shard: Int, state: ServerState) {
+        self.id = id
+        self.shard = shard
+        self.state = state
+    }
+
+    // MARK: Names
+
+    /// A parsed name: a local variable, a global (`g.name`) or an object id (`#17`, read-only).
+    enum Name {
+        case local(String)
+        case global(String)
+        case id(ObjectID)
+    }
+
+    static func isIdentifier(_ text: Substring) -> Bool {
+        guard let first = text.utf8.first, first == UInt8(ascii: "_") || (first | 0x20) >= 97 && (first | 0x20) <= 122
+        else { return false }
+        return text.utf8.allSatisfy {
+            $0 == UInt8(ascii: "_") || ($0 | 0x20) >= 97 && ($0 | 0x20) <= 122 || $0 >= 48 && $0 <= 57
+        }
+    }
+
+    static func parseName(_ text: String) throws(CommandError) -> Name {
+        if text.hasPrefix("#") {
+            guard let raw = UInt64(text.dropFirst()) else { throw .syntax("invalid object id '\(text)'") }
+            return .id(ObjectID(rawValue: raw))
+        }
+        if text.hasPrefix("g.") {
+            let name = text.dropFirst(2)
+            guard isIdentifier(name) else { throw .syntax("invalid global name '\(text)'") }
+            return .global(String(name))
+        }
+        guard isIdentifier(Substring(text)) else { throw .syntax("invalid variable name '\(text)'") }
+        return .local(text)
+    }
+
+    /// Resolves a name to a new reference (the caller releases it). `#id` is allowed only when
+    /// `readOnly`: a session takes references only to what its variables or the globals reach.
+    func resolve(_ text: String, readOnly: Bool = false) throws(CommandError) -> ObjectRef {
+        switch try Self.parseName(text) {
+        case .local(let name):
+            guard let ref = frames[frames.count - 1].bindings.lookup(name) else { throw .noVariable(name) }
+            heap.retain(ref)
+            return ref
+        case .global(let name):
+            guard let ref = state.globals.retained(name, heap: heap) else { throw .noVariable("g." + name) }
+            return ref
+        case .id(let id):
+            guard readOnly else {
+                throw .denied("\(text): an object id gives read-only access; reach the object through a variable")
+            }
+            return try heapCall { () throws(HeapError) in try heap.acquire(id) }
+        }
+    }
+
+    /// Runs `body` with a reference to the named object, released afterwards.
+    func with<R>(_ text: String, readOnly: Bool = false, _ body: (ObjectRef) throws(CommandError) -> R)
+        throws(CommandError) -> R
+    {
+        let ref = try resolve(text, readOnly: readOnly)
+        defer { heap.release(ref, shard: shard) }
+        return try body(ref)
+    }
+
+    /// Binds `target` to `ref`, consuming the reference; releases what the name held before.
+    func bind(_ target: String, to ref: ObjectRef) throws(CommandError) {
+        let name: Name
+        do {
+            name = try Self.parseName(target)
+        } catch {
+            heap.release(ref, shard: shard)
+            throw error
+        }
+        let old: ObjectRef?
+        switch name {
+        case .local(let local): old = frames[frames.count - 1].bindings.bind(local, to: ref)
+        case .global(let global): old = state.globals.bind(global, to: ref)
+        case .id:
+            heap.release(ref, shard: shard)
+            throw .syntax("cannot assign to an object id '\(target)'")
+        }
+        if let old { heap.release(old, shard: shard) }
+    }
+
+    /// `del name`: unbinds and releases.
+    func unbind(_ target: String) throws(CommandError) {
+        let old: ObjectRef?
+        switch try Self.parseName(target) {
+        case .local(let local): old = frames[frames.count - 1].bindings.unbind(local)
+        case .global(let global): old = state.globals.unbind(global)
+        case .id: throw .syntax("cannot delete an object id '\(target)'")
+        }
+        guard let old else { throw .noVariable(target) }
+        heap.release(old, shard: shard)
+    }
+
+    func isBound(_ target: String) -> Bool {
+        switch try? Self.parseName(target) {
+        case .local(let local): frames[frames.count - 1].bindings.lookup(local) != nil
+        case .global(let global): state.globals.snapshot()[global] != nil
+        default: false
+        }
+    }
+
+    /// The current frame's variables.
+    var currentBindings: [String: ObjectRef] { frames[frames.count - 1].bindings.names }
+
+    // MARK: Frames
+
+    func pushFrame(_ name: String) throws(CommandError) {
+        guard frames.count < state.configuration.maxScopeDepth else {
+            throw .limit("scope depth limit reached (\(state.configuration.maxScopeDepth) frames)")
+        }
+        frames.append((name, Bindings()))
+    }
+
+    /// Leaves the current frame, releasing its locals at once; returns how many were released.
+    func popFrame() throws(CommandError) -> Int {
+        guard frames.count > 1 else { throw CommandError("SCOPE", "no function frame to pop (at top level)") }
+        var frame = frames.removeLast()
+        let refs = frame.bindings.removeAll()
+        for ref in refs { heap.release(ref, shard: shard) }
+        return refs.count
+    }
+
+    var frameNames: [String] { frames.map(\.name) }
+
+    // MARK: Lifetime
+
+    /// Every reference the session holds (for the verifier).
+    func allReferences() -> [ObjectRef] {
+        frames.flatMap { Array($0.bindings.names.values) }
+    }
+
+    /// Releases every variable of every frame (the connection closed).
+    func releaseAll() {
+        while frames.count > 1 { _ = try? popFrame() }
+        for ref in frames[0].bindings.removeAll() { heap.release(ref, shard: shard) }
+    }
+}
