@@ -1,0 +1,274 @@
+/// Incremental decoder turning the bytes a client sends into `Request`s, accepting both the RESP multibulk
+/// form (what client libraries send) and inline text lines (what humans type into `nc` or `telnet`).
+///
+/// The decoder absorbs partial input into its own state and reports it as consumed, so the caller's buffer
+/// never has to hold more than the bytes of one read, and every byte is examined once no matter how the
+/// input is chunked. Usage: keep a buffer, call `decode(_:)` on its bytes, drop `consumed` bytes after every
+/// step, and stop when the step is `.needMoreData`. Any chunking of the same stream yields the same
+/// sequence of requests and errors.
+///
+/// After a failure whose `closesConnection` is true the decoder stays failed: it reports that error again
+/// for any further input and consumes all of it, so a careless caller can never execute commands read from
+/// a desynchronised stream.
+public struct RequestDecoder: Sendable {
+    /// The limits this decoder enforces.
+    public let limits: ProtocolLimits
+
+    /// Where in the grammar the next byte belongs.
+    private enum Phase: Sendable {
+        /// At the start of a request: `*` selects multibulk, anything else an inline line.
+        case idle
+        /// Accumulating an inline line (into `line`) until its newline.
+        case inlineLine
+        /// Dropping the rest of an over-long inline line up to and including its newline.
+        case discardingLine
+        /// Reading the argument count after `*`.
+        case multibulkCount
+        /// Expecting the `$` that starts the next bulk argument.
+        case bulkMarker
+        /// Reading the byte length after `$`.
+        case bulkLength
+        /// Copying bulk data (into `bulk`) until `bulkRemaining` reaches zero.
+        case bulkData
+        /// Expecting the `\r` that terminates bulk data.
+        case bulkCarriageReturn
+        /// Expecting the `\n` that terminates bulk data.
+        case bulkNewline
+        /// A connection-closing error occurred; nothing more will be decoded.
+        case failed(ProtocolError)
+    }
+
+    private var phase = Phase.idle
+    /// Bytes of an inline line received so far, excluding its newline.
+    private var line: [UInt8] = []
+    /// The header line currently being parsed.
+    private var header = DecimalLineParser()
+    /// Multibulk arguments completed so far.
+    private var arguments: [[UInt8]] = []
+    /// How many arguments the current multibulk request announced.
+    private var expectedArguments = 0
+    /// Bytes of the bulk argument being received.
+    private var bulk: [UInt8] = []
+    /// Bytes of the current bulk argument still to come.
+    private var bulkRemaining = 0
+
+    /// Creates a decoder enforcing `limits`.
+    public init(limits: ProtocolLimits = .default) {
+        self.limits = limits
+    }
+
+    /// Decodes at most one request from the start of `bytes`, which must be the caller's unconsumed input.
+    public mutating func decode(_ bytes: UnsafeRawBufferPointer) -> DecodeStep {
+        var position = 0
+        while position < bytes.count {
+            let outcome: Outcome
+            switch phase {
+            case .idle:
+                if bytes[position] == ASCII.asterisk {
+                    header = DecimalLineParser()
+                    phase = .multibulkCount
+                    position += 1
+                } else {
+                    phase = .inlineLine
+                }
+                continue
+            case .inlineLine:
+                outcome = readInline(bytes, at: &position)
+            case .discardingLine:
+                outcome = discardLine(bytes, at: &position)
+            case .multibulkCount:
+                outcome = readMultibulkCount(bytes[position])
+                position += 1
+            case .bulkMarker:
+                outcome = readBulkMarker(bytes[position])
+                position += 1
+            case .bulkLength:
+                outcome = readBulkLength(bytes[position])
+                position += 1
+            case .bulkData:
+                outcome = readBulkData(bytes, at: &position)
+            case .bulkCarriageReturn, .bulkNewline:
+                outcome = readBulkTerminator(bytes[position])
+                position += 1
+            case .failed(let error):
+                return .failure(error, consumed: bytes.count)
+            }
+            switch outcome {
+            case .progress:
+                continue
+            case .request(let request):
+                return .request(request, consumed: position)
+            case .failure(let error):
+                if error.closesConnection {
+                    phase = .failed(error)
+                    return .failure(error, consumed: bytes.count)
+                }
+                return .failure(error, consumed: position)
+            }
+        }
+        return .needMoreData(consumed: bytes.count)
+    }
+
+    /// What one decoding action produced.
+    private enum Outcome {
+        /// Bytes were absorbed; keep going.
+        case progress
+        case request(Request)
+        case failure(ProtocolError)
+    }
+
+    // MARK: - Inline
+
+    private mutating func readInline(_ bytes: UnsafeRawBufferPointer, at position: inout Int) -> Outcome {
+        let rest = UnsafeRawBufferPointer(rebasing: bytes[position...])
+        guard let newline = rest.firstIndex(of: ASCII.newline) else {
+            // Without a newline, the line may still end in the `\r` of a `\r\n`, so allow one extra byte,
+            // but only if it is that `\r`.
+            let pending = line.count + rest.count
+            let overLimit =
+                pending - 1 > limits.maxLineLength
+                || (pending - 1 == limits.maxLineLength && rest[rest.count - 1] != ASCII.carriageReturn)
+            position = bytes.count
+            if overLimit {
+                line.removeAll()
+                phase = .discardingLine
+                return .failure(.lineTooLong(limit: limits.maxLineLength))
+            }
+            line.append(contentsOf: rest)
+            return .progress
+        }
+        position += newline + 1
+        phase = .idle
+        if line.isEmpty {
+            return tokenize(UnsafeRawBufferPointer(rebasing: rest[..<newline]))
+        }
+        line.append(contentsOf: rest[..<newline])
+        defer {
+            // Keep a small buffer for the next split line, but do not pin up to 64 KiB per idle connection.
+            if line.capacity > 4096 {
+                line = []
+            } else {
+                line.removeAll(keepingCapacity: true)
+            }
+        }
+        return line.withUnsafeBytes { tokenize($0) }
+    }
+
+    /// Turns one complete inline line (without its `\n`) into a request, or into nothing if it is blank.
+    private func tokenize(_ fullLine: UnsafeRawBufferPointer) -> Outcome {
+        var content = fullLine
+        if let last = content.last, last == ASCII.carriageReturn {
+            content = UnsafeRawBufferPointer(rebasing: content.dropLast())
+        }
+        guard content.count <= limits.maxLineLength else {
+            return .failure(.lineTooLong(limit: limits.maxLineLength))
+        }
+        do {
+            let arguments = try InlineTokenizer.split(content, maxArguments: limits.maxArguments)
+            return arguments.isEmpty ? .progress : .request(Request(arguments: arguments))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private mutating func discardLine(_ bytes: UnsafeRawBufferPointer, at position: inout Int) -> Outcome {
+        let rest = bytes[position...]
+        if let newline = rest.firstIndex(of: ASCII.newline) {
+            position = newline + 1
+            phase = .idle
+        } else {
+            position = bytes.count
+        }
+        return .progress
+    }
+
+    // MARK: - Multibulk
+
+    private mutating func readMultibulkCount(_ byte: UInt8) -> Outcome {
+        switch header.feed(byte) {
+        case .needMore:
+            return .progress
+        case .invalid:
+            return .failure(.invalidMultibulkLength)
+        case .complete(let count):
+            if count <= 0 {
+                // `*0` and `*-1` are empty requests; Redis skips them silently.
+                phase = .idle
+                return .progress
+            }
+            guard count <= limits.maxArguments else {
+                return .failure(.tooManyArguments(limit: limits.maxArguments))
+            }
+            expectedArguments = Int(count)
+            arguments = []
+            arguments.reserveCapacity(expectedArguments)
+            phase = .bulkMarker
+            return .progress
+        }
+    }
+
+    private mutating func readBulkMarker(_ byte: UInt8) -> Outcome {
+        guard byte == ASCII.dollar else {
+            return .failure(.expectedDollar(found: byte))
+        }
+        header = DecimalLineParser()
+        phase = .bulkLength
+        return .progress
+    }
+
+    private mutating func readBulkLength(_ byte: UInt8) -> Outcome {
+        switch header.feed(byte) {
+        case .needMore:
+            return .progress
+        case .invalid:
+            return .failure(.invalidBulkLength)
+        case .complete(let length):
+            guard length >= 0 else {
+                return .failure(.invalidBulkLength)
+            }
+            guard length <= limits.maxBulkLength else {
+                return .failure(.bulkTooLong(limit: limits.maxBulkLength))
+            }
+            bulkRemaining = Int(length)
+            bulk = []
+            phase = bulkRemaining == 0 ? .bulkCarriageReturn : .bulkData
+            return .progress
+        }
+    }
+
+    private mutating func readBulkData(_ bytes: UnsafeRawBufferPointer, at position: inout Int) -> Outcome {
+        let available = min(bulkRemaining, bytes.count - position)
+        // Grow only as data actually arrives: reserving the announced length up front would let a client
+        // claim 512 MiB per connection without sending it.
+        bulk.append(contentsOf: bytes[position..<position + available])
+        position += available
+        bulkRemaining -= available
+        if bulkRemaining == 0 {
+            phase = .bulkCarriageReturn
+        }
+        return .progress
+    }
+
+    private mutating func readBulkTerminator(_ byte: UInt8) -> Outcome {
+        if case .bulkCarriageReturn = phase {
+            guard byte == ASCII.carriageReturn else {
+                return .failure(.expectedCRLF)
+            }
+            phase = .bulkNewline
+            return .progress
+        }
+        guard byte == ASCII.newline else {
+            return .failure(.expectedCRLF)
+        }
+        arguments.append(bulk)
+        bulk = []
+        guard arguments.count == expectedArguments else {
+            phase = .bulkMarker
+            return .progress
+        }
+        let request = Request(arguments: arguments)
+        arguments = []
+        phase = .idle
+        return .request(request)
+    }
+}
