@@ -29,7 +29,7 @@ struct Bindings {
 
 /// The shared namespace, like a module's globals: visible to every session as `g.name`.
 final class GlobalNamespace: Sendable {
-    private let bindings = Mutex(Bindings())
+    private let bindings = LockedValue(Bindings())
 
     /// Looks `name` up and retains what it finds (the caller releases it).
     func retained(_ name: String, heap: Heap) -> ObjectRef? {

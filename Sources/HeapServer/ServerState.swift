@@ -18,7 +18,7 @@ final class ServerState: Sendable {
     private let nextShard = Atomic<Int>(0)
     private let nextClientID = Atomic<Int>(0)
     /// Live sessions by client id, so the verifier can count the references their variables hold.
-    private let sessions = Mutex<[Int: SessionBox]>([:])
+    private let sessions = LockedValue<[Int: SessionBox]>([:])
 
     init(configuration: ServerConfiguration, logger: Logger) {
         self.configuration = configuration

@@ -1,1 +1,3 @@
-print("heapctl")
+// heapctl's entry point. Parsing and dispatch live in Heapctl.swift, everything else in files named after
+// the one thing each does.
+Heapctl.main()

@@ -19,8 +19,9 @@ import Synchronization
 /// The table is one `mmap` reservation (`MAP_NORESERVE`) of `capacity` entries made at start: pages are
 /// backed only once touched, and entries never move. Slots `0..<highWater` have been handed out at least
 /// once; freed slots are kept in per-shard free lists and reused.
+@usableFromInline
 final class HandleTable: @unchecked Sendable {
-    let base: UnsafeMutableRawPointer
+    @usableFromInline let base: UnsafeMutableRawPointer
     let capacity: Int
     private let highWater = Atomic<Int>(0)
     private let freeLists: [FreeList]
@@ -30,7 +31,7 @@ final class HandleTable: @unchecked Sendable {
         var slots: [UInt32] = []
     }
 
-    static let refcountMask: UInt64 = 0xFFFF_FFFF
+    @usableFromInline static let refcountMask: UInt64 = 0xFFFF_FFFF
 
     init(capacity: Int, shardCount: Int) {
         self.capacity = capacity
@@ -52,7 +53,7 @@ final class HandleTable: @unchecked Sendable {
     /// Slots handed out at least once.
     var slotsEverUsed: Int { highWater.load(ordering: .acquiring) }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     func word(_ slot: UInt32) -> UnsafeMutablePointer<Atomic<UInt64>> {
         (base + Int(slot) &* 16).assumingMemoryBound(to: Atomic<UInt64>.self)
     }

@@ -47,9 +47,9 @@ public struct ObjectRef: Hashable, Sendable, Comparable {
     public static let none = ObjectRef(slot: 0)
     public static let `true` = ObjectRef(slot: 1)
     public static let `false` = ObjectRef(slot: 2)
-    static let immortalCount: UInt32 = 3
+    @usableFromInline static let immortalCount: UInt32 = 3
 
     /// Whether this is one of the immortal singletons, whose count never changes.
-    @inline(__always)
+    @inlinable @inline(__always)
     public var isImmortal: Bool { slot < Self.immortalCount }
 }

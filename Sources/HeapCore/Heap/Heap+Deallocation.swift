@@ -6,6 +6,7 @@ extension Heap {
     /// Iterative, with an explicit work list instead of recursion (CPython needs its "trashcan" to free a
     /// long chain without overflowing the C stack): dropping the head of a 10-million-node linked list
     /// holds one pending slot at a time.
+    @usableFromInline
     func deallocate(_ slot: UInt32, shard: Int) {
         var work: [UInt32] = [slot]
         // Invariant: every slot in `work` has a count of zero and is reachable by no one else.

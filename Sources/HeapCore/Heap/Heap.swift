@@ -13,7 +13,7 @@ import Synchronization
 public final class Heap: @unchecked Sendable {
     public let configuration: HeapConfiguration
     let allocator: ArenaAllocator
-    let table: HandleTable
+    @usableFromInline let table: HandleTable
     let generations: GenerationLists
     /// Mutators run inside `gate.shared`; the collector and verifier inside `gate.exclusive`.
     public let gate = MutatorGate()
@@ -22,7 +22,7 @@ public final class Heap: @unchecked Sendable {
 
     /// Called (outside any heap lock) when a new tracked container pushes the generation-0 count to a
     /// value; the collector uses it to wake its thread when the threshold is crossed.
-    let trackingObserver = Mutex<(@Sendable (Int) -> Void)?>(nil)
+    let trackingObserver = LockedValue<(@Sendable (Int) -> Void)?>(nil)
 
     public init(configuration: HeapConfiguration = HeapConfiguration()) {
         self.configuration = configuration
@@ -46,7 +46,7 @@ public final class Heap: @unchecked Sendable {
     // MARK: - Reference counts
 
     /// Adds a reference (Python's `Py_INCREF`): one atomic add; no-op on immortal objects.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func retain(_ ref: ObjectRef) {
         guard !ref.isImmortal else { return }
         table.word(ref.slot).pointee.wrappingAdd(1, ordering: .relaxed)
@@ -54,7 +54,7 @@ public final class Heap: @unchecked Sendable {
 
     /// Drops a reference (Python's `Py_DECREF`); at zero the object is freed at once, and everything it
     /// alone kept alive after it, iteratively.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func release(_ ref: ObjectRef, shard: Int = 0) {
         guard !ref.isImmortal else { return }
         if dropReference(ref.slot) {
@@ -63,7 +63,7 @@ public final class Heap: @unchecked Sendable {
     }
 
     /// Decrements and reports whether the count reached zero.
-    @inline(__always)
+    @inlinable @inline(__always)
     func dropReference(_ slot: UInt32) -> Bool {
         let old = table.word(slot).pointee.wrappingSubtract(1, ordering: .acquiringAndReleasing).oldValue
         let count = old & HandleTable.refcountMask

@@ -1,0 +1,46 @@
+import Foundation
+
+/// Prints the in-process figures and their ratios against the anchors named in the foundation issue.
+enum BenchmarkReport {
+    static func run(arguments: [String]) {
+        func line(_ label: String, _ value: Double, unit: String = "M/s") {
+            print(String(format: "  %-52@ %10.2f %@", label as NSString, value / 1e6, unit as NSString))
+        }
+        print("== refcount pairs (retain+release), \(InProcessBenchmarks.pairs) per thread, median of 5")
+        let bare1 = InProcessBenchmarks.bareAtomicPairs(threads: 1)
+        let ours1 = InProcessBenchmarks.refcountPairs(threads: 1, shared: false)
+        let bare2 = InProcessBenchmarks.bareAtomicPairs(threads: 2)
+        let ours2 = InProcessBenchmarks.refcountPairs(threads: 2, shared: false)
+        let shared2 = InProcessBenchmarks.refcountPairs(threads: 2, shared: true)
+        line("bare atomic add+sub pairs, 1 thread", bare1)
+        line("heapd retain+release pairs, 1 thread", ours1)
+        line("bare atomic add+sub pairs, 2 threads", bare2)
+        line("heapd retain+release pairs, 2 threads (own objects)", ours2)
+        line("heapd retain+release pairs, 2 threads (one object)", shared2)
+        print(String(format: "  cost ratio heapd/bare, 1 thread: %.2fx (target <= 2x)", bare1 / ours1))
+        print(String(format: "  scaling 2 threads / 1 thread: %.2fx", ours2 / ours1))
+
+        print("== allocate+free of 48-byte blocks (batches of 1000), median of 5")
+        let arena1 = InProcessBenchmarks.arenaAllocations(threads: 1)
+        let malloc1 = InProcessBenchmarks.mallocAllocations(threads: 1)
+        let arena2 = InProcessBenchmarks.arenaAllocations(threads: 2)
+        let malloc2 = InProcessBenchmarks.mallocAllocations(threads: 2)
+        let objects1 = InProcessBenchmarks.objectAllocations(threads: 1)
+        let objects2 = InProcessBenchmarks.objectAllocations(threads: 2)
+        line("heapd arena, 1 thread", arena1)
+        line("glibc malloc+free, 1 thread", malloc1)
+        line("heapd arena, 2 threads", arena2)
+        line("glibc malloc+free, 2 threads", malloc2)
+        line("heapd int objects (alloc+slot+free), 1 thread", objects1)
+        line("heapd int objects (alloc+slot+free), 2 threads", objects2)
+        print(String(format: "  cost ratio arena/malloc, 1 thread: %.2fx (target <= 1.5x)", malloc1 / arena1))
+        print(String(format: "  arena scaling 2 threads / 1 thread: %.2fx (target >= 1.7x)", arena2 / arena1))
+        print(String(format: "  object scaling 2 threads / 1 thread: %.2fx", objects2 / objects1))
+
+        print("== bytes per object (block + payload + 16-byte handle entry)")
+        for (name, bytes) in InProcessBenchmarks.bytesPerObject() {
+            print(String(format: "  %-24@ %6.1f bytes", name as NSString, bytes))
+        }
+        print("  anchor: a two-element list costs CPython 116 bytes (sys.getsizeof + 16-byte GC head + item array); target <= 64")
+    }
+}

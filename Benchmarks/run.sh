@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# heapd's benchmark: in-process figures (refcount pairs, allocation, bytes per object), then the
+# socket throughput of PING and GETREFCOUNT under redis-benchmark against heapd and against
+# redis-server on a Unix socket, in one run. Prints figures and ratios; it is not a test.
+# usage: Benchmarks/run.sh [REQUESTS]   (default 200000 per socket measurement)
+set -euo pipefail
+cd "$(dirname "$0")"
+root=$(cd .. && pwd)
+requests=${1:-200000}
+"$root/scripts/install-deps.sh"
+(cd "$root" && swift build -c release --product heapd >&2)
+swift build -c release >&2
+.build/release/HeapBench
+
+dir=$(mktemp -d /tmp/hb.XXXXXX)
+heapd_pid=""
+redis_pid=""
+cleanup() {
+  [ -n "$heapd_pid" ] && kill "$heapd_pid" 2>/dev/null && wait "$heapd_pid" 2>/dev/null
+  [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+"$root/.build/release/heapd" --socket "$dir/heapd.sock" --threads 2 --log-level warning &
+heapd_pid=$!
+redis-server --port 0 --unixsocket "$dir/redis.sock" --save '' --appendonly no >/dev/null 2>&1 &
+redis_pid=$!
+for _ in $(seq 100); do [ -S "$dir/heapd.sock" ] && [ -S "$dir/redis.sock" ] && break; sleep 0.1; done
+redis-cli -s "$dir/heapd.sock" NEW g.x list >/dev/null
+
+rps() { # socket clients pipeline command...
+  local sock=$1 clients=$2 pipe=$3; shift 3
+  redis-benchmark -s "$sock" -n "$requests" -c "$clients" -P "$pipe" --csv "$@" 2>/dev/null |
+    awk -F'","' 'NR==2 {printf "%d\n", $2}'
+}
+echo "== over the socket: redis-benchmark, $requests requests (median of 3 runs each)"
+printf '  %-16s %-14s %14s %14s %8s\n' "clients x pipe" "command" "redis-server" "heapd" "ratio"
+median3() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
+for shape in "1 1" "1 64" "16 16"; do
+  set -- $shape
+  for command in PING GETREFCOUNT; do
+    if [ "$command" = PING ]; then args=(PING); else args=(GETREFCOUNT g.x); fi
+    r=$(median3 "$(rps "$dir/redis.sock" "$1" "$2" PING)" "$(rps "$dir/redis.sock" "$1" "$2" PING)" "$(rps "$dir/redis.sock" "$1" "$2" PING)")
+    h=$(median3 "$(rps "$dir/heapd.sock" "$1" "$2" "${args[@]}")" "$(rps "$dir/heapd.sock" "$1" "$2" "${args[@]}")" "$(rps "$dir/heapd.sock" "$1" "$2" "${args[@]}")")
+    printf '  %-16s %-14s %14s %14s %8s\n' "$1 x $2" "$command" "$r" "$h" \
+      "$(awk -v h="$h" -v r="$r" 'BEGIN{ if (r>0) printf "%.2f", h/r; else print "-" }')"
+  done
+done
+echo "  (ratio = heapd / redis-server PING in the same run; target >= 1.00)"

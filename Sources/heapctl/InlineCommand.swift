@@ -1,0 +1,69 @@
+/// One line of text, typed at the prompt or read from a script, that heapctl sends to heapd as an inline
+/// request.
+///
+/// heapctl never splits such a line into arguments itself: it sends the bytes with a `\n` and lets heapd's
+/// own tokenizer read them, so quoting (`"a b"`, `'x'`, `"\x00"`) means exactly what it means when the same
+/// line is sent by `nc` or `redis-cli`, and there is only one implementation of those rules to get right.
+/// The client only has to know which lines must not be sent: heapd answers a blank line with nothing at
+/// all, so sending one would leave heapctl waiting for a reply forever.
+struct InlineCommand {
+    /// What a line of input is.
+    enum Line {
+        /// Only spaces and tabs (heapd's separators), or nothing: heapd would ignore it without a reply.
+        case blank
+        /// A line whose first non-blank character is `#`. Comments take whole lines only; a `#` after a
+        /// command is an ordinary argument, because telling it apart from a quoted `#` needs the tokenizer.
+        case comment
+        /// A command to send.
+        case command(InlineCommand)
+    }
+
+    /// The line without its terminator.
+    let bytes: [UInt8]
+
+    /// Sorts `line` (without its terminator) into blank, comment or command.
+    static func classify(_ line: [UInt8]) -> Line {
+        guard let first = line.first(where: { !isBlank($0) }) else {
+            return .blank
+        }
+        return first == UInt8(ascii: "#") ? .comment : .command(InlineCommand(bytes: line))
+    }
+
+    /// The line as text, for echoing and messages (invalid UTF-8 shows as U+FFFD).
+    var text: String {
+        String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The first word in upper case (quotes are not interpreted), for the few decisions heapctl makes by
+    /// command name, such as printing `INFO` as prose.
+    var name: String {
+        let word = bytes.drop(while: Self.isBlank).prefix { !Self.isBlank($0) }
+        return String(decoding: word, as: UTF8.self).uppercased()
+    }
+
+    /// Whether the line is `quit` or `exit`, which end a session on the client side like in `redis-cli`
+    /// (closing the connection releases the session's variables just as heapd's `QUIT` would).
+    var isQuit: Bool {
+        let trimmed = bytes.drop(while: Self.isBlank).reversed().drop(while: Self.isBlank).reversed()
+        let word = String(decoding: trimmed, as: UTF8.self).lowercased()
+        return word == "quit" || word == "exit"
+    }
+
+    /// The bytes to send: the line and a `\n`. A line starting with `*` is sent after a space, because
+    /// heapd takes a leading `*` as the start of a binary RESP request and would wait for data that never
+    /// comes; its tokenizer skips the space, so the command still means what was written.
+    var wire: [UInt8] {
+        var request: [UInt8] = []
+        if bytes.first == UInt8(ascii: "*") {
+            request.append(UInt8(ascii: " "))
+        }
+        request += bytes
+        request.append(UInt8(ascii: "\n"))
+        return request
+    }
+
+    /// heapd's argument separators.
+    static func isBlank(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t")
+    }
+}

@@ -1,0 +1,54 @@
+import HeapClient
+import HeapProtocol
+
+/// Turns a reply into the exact bytes heapctl prints for it, final newline included.
+///
+/// The formats themselves are `ReplyFormatter`'s (shared with every other client, byte-compatible with
+/// `redis-cli`); this type only adds what a command-line tool decides: the newline, and which commands
+/// read better as prose.
+struct ReplyRenderer {
+    let mode: OutputMode
+
+    /// Commands whose successful reply is text meant to be read as is: `INFO`'s `key:value` lines and
+    /// `HELP`'s list. `redis-cli` prints `INFO` raw even on a terminal for the same reason: quoted, it would
+    /// be one long line full of `\r\n`.
+    static let proseCommands: Set<String> = ["INFO", "HELP"]
+
+    /// The bytes to print for `reply`, which answered the command named `command` (upper case), if known.
+    func render(_ reply: Reply, command: String?) -> [UInt8] {
+        switch mode {
+        case .json:
+            return Array(ReplyFormatter.json(reply).utf8) + [UInt8(ascii: "\n")]
+        case .raw:
+            return ReplyFormatter.rawBytes(reply) + [UInt8(ascii: "\n")]
+        case .human:
+            if let command, Self.proseCommands.contains(command), let text = Self.prose(reply) {
+                return text
+            }
+            return Array(ReplyFormatter.human(reply).utf8) + [UInt8(ascii: "\n")]
+        }
+    }
+
+    /// `reply` as plain lines ending in one `\n`, or `nil` when it is an error or empty (those read better
+    /// in the human form, `(error) ...` or `(nil)`). `\r\n` becomes `\n`: heapd ends `INFO` lines the
+    /// Redis way, and a stray `\r` only gets in the way of people copying the output into files.
+    static func prose(_ reply: Reply) -> [UInt8]? {
+        if case .error = reply {
+            return nil
+        }
+        var text: [UInt8] = []
+        for byte in ReplyFormatter.rawBytes(reply) {
+            if byte == UInt8(ascii: "\n"), text.last == UInt8(ascii: "\r") {
+                text.removeLast()
+            }
+            text.append(byte)
+        }
+        while text.last == UInt8(ascii: "\n") {
+            text.removeLast()
+        }
+        guard !text.isEmpty else {
+            return nil
+        }
+        return text + [UInt8(ascii: "\n")]
+    }
+}
