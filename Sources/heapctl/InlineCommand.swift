@@ -49,16 +49,20 @@ struct InlineCommand {
         return word == "quit" || word == "exit"
     }
 
-    /// The bytes to send: the line and a `\n`. A line starting with `*` is sent after a space, because
-    /// heapd takes a leading `*` as the start of a binary RESP request and would wait for data that never
-    /// comes; its tokenizer skips the space, so the command still means what was written.
+    /// The bytes to send: the line and `\r\n`.
+    ///
+    /// `\r\n` rather than `\n` because heapd drops one `\r` before the newline: with only `\n`, a line that
+    /// itself ends in `\r` would lose it and might become blank, leaving heapctl waiting for a reply that
+    /// never comes. A line starting with `*` is sent after a space, because heapd takes a leading `*` as the
+    /// start of a binary RESP request; its tokenizer skips the space, so the command still means what was
+    /// written.
     var wire: [UInt8] {
         var request: [UInt8] = []
         if bytes.first == UInt8(ascii: "*") {
             request.append(UInt8(ascii: " "))
         }
         request += bytes
-        request.append(UInt8(ascii: "\n"))
+        request += [UInt8(ascii: "\r"), UInt8(ascii: "\n")]
         return request
     }
 

@@ -4,7 +4,8 @@ import Foundation
 enum BenchmarkReport {
     static func run(arguments: [String]) {
         func line(_ label: String, _ value: Double, unit: String = "M/s") {
-            print(String(format: "  %-52@ %10.2f %@", label as NSString, value / 1e6, unit as NSString))
+            let padded = label.padding(toLength: 54, withPad: " ", startingAt: 0)
+            print("  " + padded + String(format: "%10.2f ", value / 1e6) + unit)
         }
         print("== refcount pairs (retain+release), \(InProcessBenchmarks.pairs) per thread, median of 5")
         let bare1 = InProcessBenchmarks.bareAtomicPairs(threads: 1)
@@ -39,7 +40,7 @@ enum BenchmarkReport {
 
         print("== bytes per object (block + payload + 16-byte handle entry)")
         for (name, bytes) in InProcessBenchmarks.bytesPerObject() {
-            print(String(format: "  %-24@ %6.1f bytes", name as NSString, bytes))
+            print("  " + name.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: "%6.1f bytes", bytes))
         }
         print("  anchor: a two-element list costs CPython 116 bytes (sys.getsizeof + 16-byte GC head + item array); target <= 64")
     }

@@ -32,6 +32,8 @@ final class HandleTable: @unchecked Sendable {
     }
 
     @usableFromInline static let refcountMask: UInt64 = 0xFFFF_FFFF
+    /// Fresh slots a shard takes at once (64 entries: 1 KiB of table, whole cache lines).
+    static let chunk = 64
 
     init(capacity: Int, shardCount: Int) {
         self.capacity = capacity
@@ -51,7 +53,7 @@ final class HandleTable: @unchecked Sendable {
     }
 
     /// Slots handed out at least once.
-    var slotsEverUsed: Int { highWater.load(ordering: .acquiring) }
+    var slotsEverUsed: Int { min(highWater.load(ordering: .acquiring), capacity) }
 
     @inlinable @inline(__always)
     func word(_ slot: UInt32) -> UnsafeMutablePointer<Atomic<UInt64>> {
@@ -75,16 +77,17 @@ final class HandleTable: @unchecked Sendable {
     /// generation it now has, or nil when the table is full.
     func claim(address: UnsafeMutableRawPointer, shard: Int) -> (slot: UInt32, generation: UInt32)? {
         let list = freeLists[shard % freeLists.count]
-        var slot = list.lock.withLock { list.slots.popLast() }
-        if slot == nil {
-            let next = highWater.add(1, ordering: .relaxed).oldValue
-            guard next < capacity else {
-                highWater.subtract(1, ordering: .relaxed)
-                return nil
-            }
-            slot = UInt32(next)
+        let slot = list.lock.withLock { () -> UInt32? in
+            if let slot = list.slots.popLast() { return slot }
+            // Fresh slots come in chunks per shard, so that two threads' entries never share a cache
+            // line (false sharing would make every refcount write of one slow down the other).
+            let first = highWater.add(Self.chunk, ordering: .relaxed).oldValue
+            let end = min(first + Self.chunk, capacity)
+            guard first < end else { return nil }
+            list.slots.append(contentsOf: (first + 1..<end).reversed().map { UInt32($0) })
+            return UInt32(first)
         }
-        let claimed = slot!
+        guard let claimed = slot else { return nil }
         (base + Int(claimed) * 16 + 8).storeBytes(of: UInt(bitPattern: address), as: UInt.self)
         let generation = UInt32(truncatingIfNeeded: word(claimed).pointee.load(ordering: .relaxed) >> 32)
         // Publishing: the releasing store makes the address visible to whoever acquires a reference.
@@ -118,7 +121,7 @@ final class HandleTable: @unchecked Sendable {
     /// the reference only while that word still carries the id's generation and a nonzero count.
     func acquire(_ id: ObjectID) -> UInt32? {
         let slot = id.slot
-        guard Int(slot) < highWater.load(ordering: .acquiring) else { return nil }
+        guard Int(slot) < slotsEverUsed else { return nil }
         let entry = word(slot)
         var current = entry.pointee.load(ordering: .acquiring)
         while true {

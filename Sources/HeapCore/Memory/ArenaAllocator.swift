@@ -75,27 +75,33 @@ public final class ArenaAllocator: @unchecked Sendable {
     static let poolHeaderSize = 48
 
     private let shards: [Shard]
+    /// The shards again, unretained, so the hot paths pay no reference counting to reach one.
+    private let shardTable: UnsafeMutablePointer<Unmanaged<Shard>>
+    public let shardCount: Int
 
     /// Creates an allocator with `shardCount` independent shards (at least one).
     public init(shardCount: Int) {
-        shards = (0..<max(1, shardCount)).map { Shard(index: $0) }
+        let count = max(1, shardCount)
+        shards = (0..<count).map { Shard(index: $0) }
+        self.shardCount = count
+        shardTable = .allocate(capacity: count)
+        for (index, shard) in shards.enumerated() { (shardTable + index).initialize(to: .passUnretained(shard)) }
     }
 
     deinit {
         for shard in shards { shard.releaseAll() }
+        shardTable.deallocate()
     }
-
-    /// Number of shards; callers pick one with `index % shardCount`.
-    public var shardCount: Int { shards.count }
 
     /// Allocates `size` bytes (uninitialized, 16-byte aligned) from shard `shard`.
     @inline(__always)
     public func allocate(size: Int, shard: Int) -> UnsafeMutableRawPointer {
-        let owner = shards[shard % shards.count]
-        if size > SizeClass.maxSmall {
-            return owner.allocateLarge(size: size)
+        shardTable[shard % shardCount]._withUnsafeGuaranteedRef { owner in
+            if size > SizeClass.maxSmall {
+                return owner.allocateLarge(size: size)
+            }
+            return owner.allocateSmall(classIndex: SizeClass.index(for: size))
         }
-        return owner.allocateSmall(classIndex: SizeClass.index(for: size))
     }
 
     /// Returns a block obtained from ``allocate(size:shard:)`` with the same `size`.
@@ -105,12 +111,13 @@ public final class ArenaAllocator: @unchecked Sendable {
     @inline(__always)
     public func free(_ block: UnsafeMutableRawPointer, size: Int, shard: Int) {
         if size > SizeClass.maxSmall {
-            shards[shard % shards.count].freeLarge(block, size: size)
+            shardTable[shard % shardCount]._withUnsafeGuaranteedRef { $0.freeLarge(block, size: size) }
             return
         }
         let pool = Self.pool(of: block)
-        let owner = shards[Int(pool.load(fromByteOffset: 28, as: Int32.self))]
-        owner.freeSmall(block, pool: pool)
+        shardTable[Int(pool.load(fromByteOffset: 28, as: Int32.self))]._withUnsafeGuaranteedRef {
+            $0.freeSmall(block, pool: pool)
+        }
     }
 
     /// The allocator's counters, summed over shards.
@@ -133,6 +140,8 @@ extension ArenaAllocator {
         private let lock = OwnedSpinLock()
         /// Per size class, the head of the doubly linked list of pools that have a free block.
         private let usable: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+        /// Blocks in use per size class, in raw memory: the hot path avoids array copy-on-write checks.
+        private let blocksInUse: UnsafeMutablePointer<Int>
         /// Arenas by base address.
         private var arenas: [UInt: ArenaRecord] = [:]
         private var stats = AllocatorStatistics()
@@ -149,14 +158,21 @@ extension ArenaAllocator {
             self.index = index
             usable = .allocate(capacity: SizeClass.count)
             usable.initialize(repeating: nil, count: SizeClass.count)
+            blocksInUse = .allocate(capacity: SizeClass.count)
+            blocksInUse.initialize(repeating: 0, count: SizeClass.count)
         }
 
         deinit {
             usable.deallocate()
+            blocksInUse.deallocate()
         }
 
         func snapshot() -> AllocatorStatistics {
-            lock.withLock { stats }
+            lock.withLock {
+                var copy = stats
+                copy.blocksInUse = Array(UnsafeBufferPointer(start: blocksInUse, count: SizeClass.count))
+                return copy
+            }
         }
 
         func releaseAll() {
@@ -209,7 +225,7 @@ extension ArenaAllocator {
                 if isFull(pool, classIndex: classIndex) {
                     unlinkUsable(pool, classIndex: classIndex)
                 }
-                stats.blocksInUse[classIndex] += 1
+                blocksInUse[classIndex] += 1
                 return block
             }
         }
@@ -222,7 +238,7 @@ extension ArenaAllocator {
                 pool.storeBytes(of: block, as: UnsafeMutableRawPointer?.self)
                 let used = pool.load(fromByteOffset: 32, as: Int32.self) - 1
                 pool.storeBytes(of: used, toByteOffset: 32, as: Int32.self)
-                stats.blocksInUse[classIndex] -= 1
+                blocksInUse[classIndex] -= 1
                 if used == 0 {
                     if pool.load(fromByteOffset: 40, as: Int32.self) != 0 {
                         unlinkUsable(pool, classIndex: classIndex)

@@ -1,0 +1,69 @@
+import ArgumentParser
+import Glibc
+
+/// heapctl, the command-line client of heapd, shaped after `redis-cli` so that habits carry over: one
+/// command from the arguments, a prompt on a terminal, commands from stdin in a pipe, and `run` for
+/// scripts.
+///
+/// Options are only recognized before the command: everything from the first non-option word on is the
+/// command and goes to heapd untouched, so `heapctl ECHO --json` echoes `--json`.
+struct Heapctl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "heapctl",
+        abstract: "The command-line client of heapd.",
+        usage: """
+            heapctl [options] COMMAND [ARG...]   run one command and print its reply
+              heapctl [options]                    prompt on a terminal, else run stdin's lines
+              heapctl [options] run FILE|- ...     run a script (see heapctl run --help)
+            """,
+        discussion: """
+            Replies print as redis-cli prints them: for people when stdout is a terminal ((integer) 2, \
+            "quoted" strings, (error) CODE message), bare otherwise; --raw, --no-raw and --json choose. \
+            HELP lists heapd's commands (heapctl HELP, or HELP at the prompt).
+
+            At the heapd> prompt all lines share one connection, so variables persist until quit, exit \
+            or Ctrl-D. Editing: Left/Right, Home/End (Ctrl-A/E), Backspace, Delete, Ctrl-U/K/W cut to \
+            the start, to the end, the previous word, Up/Down walk the history, Ctrl-C drops the line, \
+            Ctrl-L clears the screen. The history is kept in ~/.heapctl_history (last 1000 lines; \
+            $HEAPCTL_HISTFILE overrides the path, empty disables it).
+
+            With stdin not a terminal, each line of stdin is a command (as with redis-cli < FILE): all \
+            lines run, replies are printed, and blank and # comment lines are skipped.
+
+            Exit status: 0 success, 1 an error reply, 2 heapd unreachable or connection lost, 64 a \
+            command-line mistake, 66 an unreadable script.
+            """)
+
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var output: OutputOptions
+
+    @Argument(
+        parsing: .captureForPassthrough,
+        help: ArgumentHelp("The heapd command and its arguments, sent as given.", valueName: "command"))
+    var command: [String] = []
+
+    func run() throws {
+        let status = dispatch()
+        if status != .success {
+            throw ExitCode(status.rawValue)
+        }
+    }
+
+    /// Picks the mode from the command line and what stdin and stdout are, and runs it.
+    private func dispatch() -> ExitStatus {
+        // Like redis-cli: readable replies for a person at a terminal, bare values for a pipeline.
+        let fallback: OutputMode = isatty(STDOUT_FILENO) == 1 ? .human : .raw
+        let renderer = ReplyRenderer(mode: output.mode(fallback: fallback))
+        if command.first == "run" {
+            return RunCommand.parseOrExit(Array(command.dropFirst()))
+                .execute(inheriting: connection, output: output)
+        }
+        if !command.isEmpty {
+            return OneShot(arguments: command, endpoint: connection.endpoint, renderer: renderer).run()
+        }
+        if isatty(STDIN_FILENO) == 1 {
+            return InteractiveSession(endpoint: connection.endpoint, renderer: renderer).run()
+        }
+        return PipedSession(endpoint: connection.endpoint, renderer: renderer).run()
+    }
+}

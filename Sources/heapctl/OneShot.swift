@@ -1,0 +1,30 @@
+import HeapClient
+import HeapProtocol
+
+/// `heapctl COMMAND ARG...`: one command, one reply, one exit status.
+///
+/// The arguments go out as a RESP multibulk request, not as an inline line: the shell has already split
+/// and unquoted them, so each must reach heapd exactly as it arrived (spaces, quotes and all), which only
+/// the binary-safe form guarantees. This is what `redis-cli` does too.
+struct OneShot {
+    let arguments: [String]
+    let endpoint: Endpoint
+    let renderer: ReplyRenderer
+
+    func run() -> ExitStatus {
+        let reply: Reply
+        do throws(ClientError) {
+            let connection = try endpoint.connect()
+            defer { connection.close() }
+            reply = try connection.call(arguments)
+        } catch {
+            Console.error(error.description)
+            return .connectionFailed
+        }
+        Console.write(renderer.render(reply, command: arguments.first?.uppercased()))
+        if case .error = reply {
+            return .errorReply
+        }
+        return .success
+    }
+}

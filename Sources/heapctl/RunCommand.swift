@@ -1,0 +1,89 @@
+import ArgumentParser
+import Glibc
+
+/// `heapctl run FILE`: runs a script of heapd commands.
+///
+/// Parsed on its own (not as an ArgumentParser subcommand) because `heapctl` hands every word after the
+/// options to heapd unparsed, dashes included; `run` is recognized by `Heapctl` as the first word and the
+/// rest is parsed here. heapd has no `RUN` command, so nothing is lost.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "heapctl run",
+        abstract: "Run a script of heapd commands over one connection, printing each reply.",
+        discussion: """
+            SCRIPT FORMAT
+            One command per line, written exactly as at the heapd> prompt. Each line is sent to heapd as \
+            it is, so heapd's own tokenizer applies: arguments are separated by spaces or tabs, "..." \
+            allows the escapes \\" \\\\ \\n \\r \\t \\a \\b \\xHH, and '...' is literal. Blank lines and \
+            lines starting with # (comments take whole lines) are skipped. A line reading quit or exit \
+            ends the script. All lines share one connection, so variables persist from line to line.
+
+            OUTPUT
+            Each command is echoed after its line number and followed by its reply, as redis-cli prints \
+            replies on a terminal (whatever stdout is; --raw prints replies bare instead):
+              3> GETREFCOUNT a
+              (integer) 2
+            INFO and HELP replies are printed as plain lines. --comments also echoes comment and blank \
+            lines, so a commented script reads as a narrated session. --json prints instead one JSON \
+            object per command on its own line:
+              {"line":3,"command":"GETREFCOUNT a","reply":2}
+            where an error reply is {"error":"CODE","message":"..."}.
+
+            ERRORS AND EXIT STATUS
+            The first error reply stops the script: heapctl names FILE:LINE on stderr and exits 1. With \
+            --keep-going every line runs and the failed lines are listed at the end; the exit status is \
+            still 1. Exit status 2 means heapd could not be reached or the connection broke (the message \
+            names the line), 66 that FILE could not be read, 0 that every command succeeded.
+            """)
+
+    @Argument(help: ArgumentHelp("The script to run, or - to read it from stdin.", valueName: "file"))
+    var file: String
+
+    @Flag(name: .long, help: "Run the remaining lines after an error reply (the exit status is still 1).")
+    var keepGoing = false
+
+    @Flag(name: .long, help: "Print one JSON object per command instead of a transcript.")
+    var json = false
+
+    @Flag(name: .long, help: "Echo comment and blank lines too, so the output reads as a narrated session.")
+    var comments = false
+
+    @OptionGroup var connection: ConnectionOptions
+
+    /// Parses `arguments` (the words after `run`), or exits with `heapctl run`'s usage or help.
+    static func parseOrExit(_ arguments: [String]) -> RunCommand {
+        do {
+            return try parse(arguments)
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    /// Runs the script with the options given before `run` as defaults for the ones given after it.
+    func execute(inheriting global: ConnectionOptions, output: OutputOptions) -> ExitStatus {
+        let mode = json ? .json : output.mode(fallback: .human)
+        let endpoint = global.overridden(by: connection)
+        let descriptor: Int32
+        let name: String
+        if file == "-" {
+            descriptor = STDIN_FILENO
+            name = "<stdin>"
+        } else {
+            descriptor = open(file, O_RDONLY | O_CLOEXEC)
+            name = file
+            guard descriptor >= 0 else {
+                Console.error("cannot read \(file): \(String(cString: strerror(errno)))")
+                return .noInput
+            }
+        }
+        defer {
+            if descriptor != STDIN_FILENO {
+                close(descriptor)
+            }
+        }
+        let runner = ScriptRunner(
+            name: name, reader: LineReader(descriptor: descriptor), endpoint: endpoint, mode: mode,
+            keepGoing: keepGoing, echoComments: comments)
+        return runner.run()
+    }
+}

@@ -1,0 +1,94 @@
+import Glibc
+import HeapClient
+import HeapProtocol
+
+/// Runs a script for `heapctl run`: each command line over one connection, echoed with its line number and
+/// followed by its reply, stopping at the first error reply unless told to keep going.
+///
+/// The transcript format is documented in `RunCommand`'s help, which is where users look for it.
+struct ScriptRunner {
+    /// The script's name in messages: its path, or `<stdin>`.
+    let name: String
+    let reader: LineReader
+    let endpoint: Endpoint
+    /// `.human` (the default) or `.raw` print a transcript; `.json` prints one object per command.
+    let mode: OutputMode
+    let keepGoing: Bool
+    /// Whether comment and blank lines are echoed too, turning a commented script into a narrated
+    /// transcript (used by the examples tour).
+    let echoComments: Bool
+
+    func run() -> ExitStatus {
+        let connection: HeapConnection
+        do throws(ClientError) {
+            connection = try endpoint.connect()
+        } catch {
+            Console.error(error.description)
+            return .connectionFailed
+        }
+        defer { connection.close() }
+        let renderer = ReplyRenderer(mode: mode)
+        var lineNumber = 0
+        var commandCount = 0
+        var failedLines: [Int] = []
+        reading: while let line = reader.next() {
+            lineNumber += 1
+            let command: InlineCommand
+            switch InlineCommand.classify(line) {
+            case .blank, .comment:
+                if echoComments && mode != .json {
+                    Console.write(line + [UInt8(ascii: "\n")])
+                }
+                continue reading
+            case .command(let found):
+                command = found
+            }
+            if command.isQuit {
+                break reading
+            }
+            commandCount += 1
+            let reply: Reply
+            do throws(ClientError) {
+                reply = try connection.call(command)
+            } catch {
+                Console.error("\(name):\(lineNumber): \(error)")
+                return .connectionFailed
+            }
+            report(reply, of: command, at: lineNumber, renderer: renderer)
+            guard case .error(let code, let message) = reply else {
+                continue reading
+            }
+            failedLines.append(lineNumber)
+            if !keepGoing {
+                Console.error(
+                    "\(name):\(lineNumber): \(command.text): \(code) \(message) "
+                        + "(stopped here; --keep-going runs the remaining lines)")
+                return .errorReply
+            }
+        }
+        if let readError = reader.readError {
+            Console.error("cannot read \(name): \(String(cString: strerror(readError)))")
+            return .noInput
+        }
+        guard failedLines.isEmpty else {
+            let lines = failedLines.map(String.init).joined(separator: ", ")
+            let noun = failedLines.count == 1 ? "line" : "lines"
+            Console.error("\(name): \(failedLines.count) of \(commandCount) commands failed (\(noun) \(lines))")
+            return .errorReply
+        }
+        return .success
+    }
+
+    /// Prints one command's entry: `N> COMMAND` and the reply, or in JSON mode
+    /// `{"line":N,"command":"...","reply":...}`.
+    private func report(_ reply: Reply, of command: InlineCommand, at lineNumber: Int, renderer: ReplyRenderer) {
+        let rendered = renderer.render(reply, command: command.name)
+        if mode == .json {
+            let head = "{\"line\":\(lineNumber),\"command\":\(JSONText.quoted(command.text)),\"reply\":"
+            // The rendered reply ends with a newline; the object's closing brace goes before it.
+            Console.write(Array(head.utf8) + rendered.dropLast() + Array("}\n".utf8))
+        } else {
+            Console.write(Array("\(lineNumber)> ".utf8) + command.bytes + [UInt8(ascii: "\n")] + rendered)
+        }
+    }
+}
