@@ -37,6 +37,7 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         self.session = session
+        session.channel = context.channel
         state.logger.debug("client connected", metadata: ["client_id": "\(session.id)"])
         context.fireChannelActive()
     }
@@ -79,7 +80,7 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
                         let reply = CommandTable.execute(requests[index], in: session)
                         index += 1
                         processed += 1
-                        if session.pendingVerify { break }
+                        if session.deferred != nil { break }
                         reply.encode(into: &bytes)
                         if session.wantsClose {
                             index = requests.count
@@ -87,10 +88,11 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
                         }
                     }
                 }
-                if session.pendingVerify {
-                    // DEBUG VERIFY needs the world stopped: run it between gate holds, in order.
-                    session.pendingVerify = false
-                    verifyReply().encode(into: &bytes)
+                if let deferred = session.deferred {
+                    // GC COLLECT, DEBUG VERIFY and friends need the world stopped or the collector
+                    // thread: run them between gate holds, in request order.
+                    session.deferred = nil
+                    deferred().encode(into: &bytes)
                 }
             }
             if session.wantsClose { closeAfterWrite = true }
@@ -140,18 +142,6 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
         }
         return (requests, nil)
-    }
-
-    /// Runs the heap check with every mutator stopped.
-    private func verifyReply() -> Reply {
-        let (problems, objects) = state.heap.gate.exclusive {
-            (
-                state.heap.verifyStopped(externalReferences: state.externalReferencesStopped()),
-                state.heap.statistics().objects
-            )
-        }
-        if problems.isEmpty { return .simple("OK heap consistent: \(objects) objects checked") }
-        return .array(problems.map { .bulk($0) })
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

@@ -51,6 +51,7 @@ public final class HeapServer: Sendable {
             try? group.syncShutdownGracefully()
             throw error
         }
+        state.heap.collector.start()
         logger.info(
             "heapd listening",
             metadata: [
@@ -74,6 +75,7 @@ public final class HeapServer: Sendable {
         if let createdPath { unlink(createdPath) }
         try? group.syncShutdownGracefully()
         state.releaseGlobals()
+        state.heap.collector.stop()
         state.logger.info("heapd stopped", metadata: ["objects_left": "\(state.heap.statistics().objects)"])
     }
 

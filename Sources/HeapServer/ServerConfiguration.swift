@@ -15,6 +15,8 @@ public struct ServerConfiguration: Sendable {
     public var heap: HeapConfiguration
     /// Deepest `SCOPE PUSH` nesting per session.
     public var maxScopeDepth: Int
+    /// Accept test-only commands (`GC DEBUG_STALL`); off in normal operation.
+    public var testCommands: Bool
 
     public init(
         listenAddress: ListenAddress,
@@ -22,8 +24,10 @@ public struct ServerConfiguration: Sendable {
         maxClients: Int = 10_000,
         protocolLimits: ProtocolLimits = .default,
         heap: HeapConfiguration = HeapConfiguration(),
-        maxScopeDepth: Int = 1_000
+        maxScopeDepth: Int = 1_000,
+        testCommands: Bool = false
     ) {
+        self.testCommands = testCommands
         self.listenAddress = listenAddress
         self.workerThreads = max(1, workerThreads)
         self.maxClients = max(1, maxClients)

@@ -1,6 +1,8 @@
 import Foundation
 import HeapCore
+import HeapProtocol
 import Logging
+import NIOCore
 import Synchronization
 
 /// What every connection shares: the heap, the globals, the live sessions and the server's counters.
@@ -20,10 +22,65 @@ final class ServerState: Sendable {
     /// Live sessions by client id, so the verifier can count the references their variables hold.
     private let sessions = LockedValue<[Int: SessionBox]>([:])
 
+    /// Channels of sessions in `GC SUBSCRIBE` mode, by client id.
+    private let subscribers = LockedValue<[Int: Channel]>([:])
+
     init(configuration: ServerConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
         heap = Heap(configuration: configuration.heap)
+        let logger = logger
+        heap.events.withLock { sink in
+            sink = { [weak self] event in
+                guard let self else { return }
+                self.deliver(event, logger: logger)
+            }
+        }
+    }
+
+    func subscribe(_ session: Session) {
+        guard let channel = session.channel else { return }
+        subscribers.withLock { $0[session.id] = channel }
+    }
+
+    func unsubscribe(_ session: Session) {
+        _ = subscribers.withLock { $0.removeValue(forKey: session.id) }
+    }
+
+    /// Logs an event and pushes it to every subscribed connection (never blocks: writes are queued on
+    /// each channel's event loop).
+    private func deliver(_ event: HeapEvent, logger: Logger) {
+        let push: Reply
+        switch event {
+        case .debug(let line):
+            logger.info("\(line)")
+            return
+        case .collectionStarted(let generation):
+            push = .array([.bulk("gc-start"), .integer(Int64(generation))])
+        case .collectionFinished(let info):
+            var metadata: Logger.Metadata = [:]
+            metadata["gc_generation"] = "\(info.generation)"
+            metadata["gc_collected"] = "\(info.collected)"
+            metadata["gc_uncollectable"] = "\(info.uncollectable)"
+            metadata["gc_pause_usec"] = "\(info.pauseNanoseconds / 1000)"
+            logger.debug("collection finished", metadata: metadata)
+            let fields: [Int64] = [
+                Int64(info.generation), Int64(info.collected), Int64(info.uncollectable),
+                Int64(info.pauseNanoseconds / 1000),
+            ]
+            push = .array([Reply.bulk("gc-stop")] + fields.map { Reply.integer($0) })
+        case .finalizer(let object, let typeName):
+            logger.debug("finalizer ran", metadata: ["object": "\(object)", "type": "\(typeName)"])
+            push = .array([.bulk("finalizer"), .bulk(object.description), .bulk(typeName)])
+        case .weakrefCleared(let weakref, let target):
+            push = .array([.bulk("weakref-cleared"), .bulk(weakref.description), .bulk(target.description)])
+        }
+        let channels = subscribers.withLock { Array($0.values) }
+        guard !channels.isEmpty else { return }
+        let bytes = push.encoded
+        for channel in channels {
+            channel.writeAndFlush(channel.allocator.buffer(bytes: bytes), promise: nil)
+        }
     }
 
     /// Registers a new session; returns nil (and counts a rejection) when the client limit is reached.
@@ -45,6 +102,7 @@ final class ServerState: Sendable {
     /// Closes a session: every reference it held is released.
     func closeSession(_ session: Session) {
         sessions.withLock { $0[session.id] = nil }
+        unsubscribe(session)
         heap.gate.shared { session.releaseAll() }
         connectedClients.subtract(1, ordering: .relaxed)
     }

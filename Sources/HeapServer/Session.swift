@@ -1,4 +1,5 @@
 import HeapCore
+import NIOCore
 import HeapProtocol
 
 /// One client connection, like one Python thread: a stack of frames whose variables hold references.
@@ -10,12 +11,17 @@ final class Session {
     let shard: Int
     let state: ServerState
     var heap: Heap { state.heap }
+    /// The connection, for pushed events in subscribed mode.
+    var channel: Channel?
     /// Frames, innermost last; frame 0 is the session's top level and is never popped.
     private(set) var frames: [(name: String, bindings: Bindings)] = [("<session>", Bindings())]
     var commandsProcessed = 0
     var wantsClose = false
-    /// Set by `DEBUG VERIFY`: the handler runs the check with the gate held exclusively.
-    var pendingVerify = false
+    /// Work a command left to run outside the heap's gate (a collection, a check with the world
+    /// stopped); the connection handler runs it next, in order, and sends its reply.
+    var deferred: (() -> Reply)?
+    /// Set by `GC SUBSCRIBE`: the connection receives collector events and accepts only a few commands.
+    var subscribed = false
 
     init(id: Int, shard: Int, state: ServerState) {
         self.id = id

@@ -13,8 +13,8 @@ struct Heapctl: ParsableCommand {
         abstract: "The command-line client of heapd.",
         usage: """
             heapctl [options] COMMAND [ARG...]   run one command and print its reply
-              heapctl [options]                    prompt on a terminal, else run stdin's lines
-              heapctl [options] run FILE|- ...     run a script (see heapctl run --help)
+            heapctl [options]                    prompt on a terminal, else run stdin's lines
+            heapctl [options] run FILE|- ...     run a script (see heapctl run --help)
             """,
         discussion: """
             Replies print as redis-cli prints them: for people when stdout is a terminal ((integer) 2, \
@@ -43,6 +43,14 @@ struct Heapctl: ParsableCommand {
     var command: [String] = []
 
     func run() throws {
+        // Passthrough capture starts at the first word heapctl does not know, so a help flag or a
+        // misspelled option lands here; heapd commands never start with a dash.
+        if let first = command.first, first.hasPrefix("-"), first != "-" {
+            if ["-h", "--help", "-help"].contains(first) {
+                throw CleanExit.helpRequest(self)
+            }
+            throw ValidationError("Unknown option '\(first)'")
+        }
         let status = dispatch()
         if status != .success {
             throw ExitCode(status.rawValue)

@@ -39,6 +39,9 @@ struct Heapd: ParsableCommand {
     @Option(name: .long, help: "Allocator shards (threads allocating at once without sharing a lock).")
     var shards: Int = 8
 
+    @Flag(name: .long, help: "Accept test-only commands (GC DEBUG_STALL). Never in production.")
+    var enableTestCommands = false
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -56,7 +59,8 @@ struct Heapd: ParsableCommand {
             workerThreads: threads,
             maxClients: maxClients,
             protocolLimits: ProtocolLimits(maxLineLength: maxLine, maxArguments: maxArgs, maxBulkLength: maxBulk),
-            heap: HeapConfiguration(maxObjects: maxObjects, shardCount: shards))
+            heap: HeapConfiguration(maxObjects: maxObjects, shardCount: shards),
+            testCommands: enableTestCommands)
         let server: HeapServer
         do {
             server = try HeapServer.start(configuration: configuration, logger: logger)

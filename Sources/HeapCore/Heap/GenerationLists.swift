@@ -6,7 +6,7 @@
 /// generation 0 and unlink dying ones under one spin lock; the collector, which runs with every mutator
 /// stopped, moves whole lists at once.
 ///
-/// `counts` follow CPython: `counts[0]` is allocations minus deallocations of tracked objects since the
+/// `counts` follow CPython: `counts[0]` is allocations minus deallocations of containers since the
 /// last collection of generation 0; `counts[g]` for g > 0 is the number of collections of generation
 /// g - 1 since the last collection of g.
 final class GenerationLists: @unchecked Sendable {
@@ -55,13 +55,28 @@ final class GenerationLists: @unchecked Sendable {
         lengths[generation] -= 1
     }
 
-    /// Tracks a new container in generation 0 and returns the new generation-0 count.
-    func track(_ slot: UInt32) -> Int {
+    /// Counts a new container allocation (CPython counts every GC object, tracked or not) and, when
+    /// `link` is set, tracks it in generation 0. Returns the new generation-0 count.
+    func noteAllocation(_ slot: UInt32, link shouldLink: Bool) -> Int {
         lock.withLock {
-            link(slot, into: 0)
+            if shouldLink { link(slot, into: 0) }
             counts[0] += 1
             return counts[0]
         }
+    }
+
+    /// Starts tracking an existing untracked container (a dict that gained a container value), in
+    /// generation 0. The caller holds the object's own lock.
+    func trackExisting(_ slot: UInt32) {
+        lock.withLock {
+            if !layout(slot).isTracked { link(slot, into: 0) }
+        }
+    }
+
+    /// Sets or clears a flag of an object under the list lock (the caller holds the object's lock), so
+    /// flag bytes are never written by two threads at once.
+    func setFlag(_ slot: UInt32, _ flag: UInt8, _ on: Bool) {
+        lock.withLock { layout(slot).setFlag(flag, on) }
     }
 
     /// Untracks a dying container (if tracked) and lowers the generation-0 count, as CPython's

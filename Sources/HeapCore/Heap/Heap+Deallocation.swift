@@ -13,6 +13,19 @@ extension Heap {
         while let current = work.popLast() {
             let object = layout(current)
             let kind = object.kind
+            if object.flags & (ObjectLayout.finalizerFlag | ObjectLayout.legacyFinalizerFlag) != 0,
+                !object.hasFlag(ObjectLayout.finalizedFlag)
+            {
+                // PEP 442: a finalizer runs once, whether the object dies here or in the collector.
+                object.setFlag(ObjectLayout.finalizedFlag, true)
+                emit(.finalizer(object: table.id(of: current), typeName: typeName(of: ObjectRef(slot: current))))
+            }
+            if object.extraFlags & ObjectLayout.hasWeakrefsFlag != 0 {
+                clearWeakrefs(to: current)
+            }
+            if kind == .weakref {
+                unregisterWeakref(current, object)
+            }
             if kind.isContainer {
                 generations.untrackDying(current)
                 forEachReference(of: object) { child in

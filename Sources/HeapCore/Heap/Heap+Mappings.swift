@@ -25,7 +25,7 @@ extension Heap {
                 hash = (hash ^ (try hashValue(ObjectRef(slot: item)))) &* 1_000_003
             }
             return hash
-        case .object: return Self.mix(UInt64(ref.slot))
+        case .object, .weakref: return Self.mix(UInt64(ref.slot))
         case .list, .dict, .set: throw HeapError(.type, "unhashable type: '\(object.kind)'")
         }
     }
@@ -108,13 +108,31 @@ extension Heap {
             let storage = HashStorage(base: base)
             let old = storage.value(at: found.entry)
             storage.setValue(value, at: found.entry)
+            maintainTracking(object, key: key.slot, value: value)
             return old
         }
         reserveEntry(object, shard: shard)
         retain(key)
         HashStorage(base: object.hashStorage!).insert(hash: hash, key: key.slot, value: value)
         object.count += 1
+        maintainTracking(object, key: key.slot, value: value)
         return nil
+    }
+
+    /// A dict starts untracked and becomes tracked once it holds something the collector may need to
+    /// see (CPython's `MAINTAIN_TRACKING`); the caller holds the dict's lock.
+    private func maintainTracking(_ object: ObjectLayout, key: UInt32, value: UInt32) {
+        guard object.kind == .dict, !object.isTracked else { return }
+        if mayBeTracked(key) || (value != HashStorage.noValue && mayBeTracked(value)) {
+            generations.trackExisting(object.slot)
+        }
+    }
+
+    /// CPython's `_PyObject_GC_MAY_BE_TRACKED`: a container that is not an untracked tuple.
+    func mayBeTracked(_ slot: UInt32) -> Bool {
+        guard slot >= ObjectRef.immortalCount else { return false }
+        let object = layout(slot)
+        return object.kind.isContainer && (object.kind != .tuple || object.isTracked)
     }
 
     /// Removes the entry matching; returns its (key, value) slots for the caller to release.

@@ -22,6 +22,14 @@ extension Heap {
         case .float: out += Self.pythonFloat(object.floatValue)
         case .str: out += Self.pythonString(String(decoding: object.bytes, as: UTF8.self))
         case .bytes: out += Self.pythonBytes(UnsafeRawBufferPointer(object.bytes), limit: 64)
+        case .weakref:
+            let target = ObjectID(rawValue: object.weakTarget.pointee.load(ordering: .acquiring))
+            if let alive = try? acquire(target) {
+                out += "<weakref at \(id(of: ref)); to '\(typeName(of: alive))' at \(target)>"
+                release(alive)
+            } else {
+                out += "<weakref at \(id(of: ref)); dead>"
+            }
         case .list, .tuple, .set, .dict, .object:
             writeContainer(ref, object.kind, depth: depth, maxItems: maxItems, active: &active, into: &out)
         }

@@ -20,9 +20,12 @@ public final class Heap: @unchecked Sendable {
     let counters: KindCounters
     private let immortalBlock: UnsafeMutableRawPointer
 
-    /// Called (outside any heap lock) when a new tracked container pushes the generation-0 count to a
-    /// value; the collector uses it to wake its thread when the threshold is crossed.
-    let trackingObserver = LockedValue<(@Sendable (Int) -> Void)?>(nil)
+    /// The cycle collector (its thread starts with ``CycleCollector/start()``).
+    public private(set) var collector: CycleCollector!
+    /// Weak references by target slot (see ``Heap/makeWeakref``).
+    let weakrefs = LockedValue<[UInt32: [UInt32]]>([:])
+    /// Where finalizer, weakref and collection events go (set once, before serving).
+    public let events = LockedValue<(@Sendable (HeapEvent) -> Void)?>(nil)
 
     public init(configuration: HeapConfiguration = HeapConfiguration()) {
         self.configuration = configuration
@@ -37,9 +40,16 @@ public final class Heap: @unchecked Sendable {
             ObjectLayout(block).initializeHeader(slot: UInt32(index), kind: kind)
             table.claimImmortal(UInt32(index), address: block)
         }
+        collector = CycleCollector(heap: self)
+    }
+
+    /// Sends an event to the sink, if any.
+    func emit(_ event: @autoclosure () -> HeapEvent) {
+        if let sink = events.withLock({ $0 }) { sink(event()) }
     }
 
     deinit {
+        collector.stop()
         immortalBlock.deallocate()
     }
 
@@ -120,10 +130,12 @@ public final class Heap: @unchecked Sendable {
         return (ObjectRef(slot: slot), object)
     }
 
-    /// Tracks a freshly built container in generation 0 (after its body is complete).
-    func track(_ ref: ObjectRef) {
-        let count = generations.track(ref.slot)
-        if let observer = trackingObserver.withLock({ $0 }) { observer(count) }
+    /// Counts a freshly built container and tracks it in generation 0 (dicts start untracked, as in
+    /// CPython, until they hold something that may be tracked); wakes the collector when the count
+    /// crosses threshold 0.
+    func track(_ ref: ObjectRef, link: Bool = true) {
+        let count = generations.noteAllocation(ref.slot, link: link)
+        collector.noteAllocationCount(count)
     }
 
     /// A new `int`.
@@ -209,7 +221,7 @@ public final class Heap: @unchecked Sendable {
         let (ref, object) = try allocateObject(kind: .dict, size: ObjectLayout.hashObjectSize, shard: shard)
         object.count = 0
         object.hashStorage = nil
-        track(ref)
+        track(ref, link: false)
         return ref
     }
 

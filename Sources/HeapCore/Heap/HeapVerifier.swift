@@ -10,6 +10,8 @@ extension Heap {
     /// found (at most `limit`); an empty array means the heap is consistent.
     public func verifyStopped(externalReferences: [ObjectRef: Int], limit: Int = 100) -> [String] {
         var problems: [String] = []
+        var externalReferences = externalReferences
+        for ref in collector.garbageReferences() { externalReferences[ref, default: 0] += 1 }
         func report(_ text: @autoclosure () -> String) {
             if problems.count < limit { problems.append(text()) }
         }

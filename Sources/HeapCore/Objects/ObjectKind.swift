@@ -16,6 +16,8 @@ public enum ObjectKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     /// An instance of a user class: a class name and an attribute table (`__dict__` kept inline, as
     /// CPython 3.11+ keeps instance values inline, so one instance is one object).
     case object
+    /// A weak reference: names its target by id without counting it (`weakref.ref`).
+    case weakref
 
     /// Whether objects of this kind can hold references and are tracked by the cycle collector.
     public var isContainer: Bool {
@@ -39,6 +41,7 @@ public enum ObjectKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         case .dict: "dict"
         case .set: "set"
         case .object: "object"
+        case .weakref: "weakref"
         }
     }
 

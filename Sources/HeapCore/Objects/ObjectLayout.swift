@@ -139,6 +139,18 @@ struct ObjectLayout {
         UnsafeMutableRawBufferPointer(start: base + Self.bytesHeader, count: byteCount)
     }
 
+    /// Header byte 7: bit 0 set while weak references point at the object.
+    var extraFlags: UInt8 {
+        get { base.load(fromByteOffset: 7, as: UInt8.self) }
+        nonmutating set { base.storeBytes(of: newValue, toByteOffset: 7, as: UInt8.self) }
+    }
+    static let hasWeakrefsFlag: UInt8 = 1
+
+    /// A weakref's target id (0 once cleared), atomic: readers race with the target's death.
+    var weakTarget: UnsafeMutablePointer<Atomic<UInt64>> {
+        (base + 8).assumingMemoryBound(to: Atomic<UInt64>.self)
+    }
+
     // MARK: Container bodies
 
     /// Items of a list or tuple, or live entries of a hash table.
@@ -204,6 +216,7 @@ struct ObjectLayout {
         case .list: Self.listSize
         case .tuple: Self.tupleSize(count: count)
         case .dict, .set, .object: Self.hashObjectSize
+        case .weakref: 16
         }
     }
 }

@@ -5,6 +5,7 @@ import HeapProtocol
 enum CommandTable {
     static let all: [CommandSpec] =
         ServerCommands.specs + ObjectCommands.specs + ContainerCommands.specs + IntrospectionCommands.specs
+        + GCCommands.specs
 
     static let byName: [String: CommandSpec] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 
@@ -27,6 +28,10 @@ enum CommandTable {
             if subcommandGroups.contains(name) { return CommandError.arity(name).reply }
             return CommandError.unknown(name).reply
         }
+        if session.subscribed && !allowedWhileSubscribed.contains(name) {
+            return .error(
+                code: "SUBSCRIBED", message: "only PING, QUIT and GC UNSUBSCRIBE are allowed while subscribed")
+        }
         let arguments = Arguments(rest)
         guard spec.arity.contains(arguments.count) else { return CommandError.arity(spec.name).reply }
         session.commandsProcessed += 1
@@ -36,6 +41,8 @@ enum CommandTable {
             return error.reply
         }
     }
+
+    static let allowedWhileSubscribed: Set<String> = ["PING", "QUIT", "GC UNSUBSCRIBE", "GC SUBSCRIBE"]
 
     /// First words that only exist with a second word.
     static let subcommandGroups: Set<String> = ["SCOPE", "DEBUG", "GC"]

@@ -34,7 +34,7 @@ enum ServerCommands {
             summary: "server state as 'key:value' lines in sections server, clients, memory, objects",
             handler: { session, args throws(CommandError) in
                 let section = args.count == 1 ? args[0].lowercased() : "all"
-                let sections = ["server", "clients", "memory", "objects"]
+                let sections = ["server", "clients", "memory", "objects", "gc"]
                 guard section == "all" || section == "everything" || sections.contains(section) else {
                     throw .syntax("unknown INFO section '\(args[0])' (\(sections.joined(separator: ", ")))")
                 }
@@ -46,9 +46,19 @@ enum ServerCommands {
             "DEBUG VERIFY", arity: 0...0, syntax: "DEBUG VERIFY",
             summary: "stops the world and checks every refcount, reference and counter; replies OK or the problems",
             handler: { session, _ throws(CommandError) in
-                // The command runs inside the gate (shared); the check needs it exclusively, so it
-                // is scheduled by the connection handler after this burst. See ConnectionHandler.
-                session.pendingVerify = true
+                // The command runs inside the gate (shared); the check needs it exclusively, so the
+                // connection handler runs it right after, outside the gate.
+                let state = session.state
+                session.deferred = {
+                    let (problems, objects) = state.heap.gate.exclusive {
+                        (
+                            state.heap.verifyStopped(externalReferences: state.externalReferencesStopped()),
+                            state.heap.statistics().objects
+                        )
+                    }
+                    if problems.isEmpty { return .simple("OK heap consistent: \(objects) objects checked") }
+                    return .array(problems.map { .bulk($0) })
+                }
                 return .ok
             }),
     ]
@@ -66,6 +76,7 @@ struct InfoReport {
             case "server": lines += server()
             case "clients": lines += clients()
             case "memory": lines += memory()
+            case "gc": lines += gc()
             default: lines += objects()
             }
         }
@@ -129,6 +140,38 @@ struct InfoReport {
         lines.append("tracked_gen1:\(stats.generationLengths[1])")
         lines.append("tracked_gen2:\(stats.generationLengths[2])")
         lines.append("tracked_permanent:\(stats.generationLengths[3])")
+        return lines
+    }
+
+    private func gc() -> [String] {
+        let collector = state.heap.collector!
+        let counts = collector.counts
+        let thresholds = collector.thresholds
+        let (sinceBeat, busy) = collector.heartbeat
+        var lines = [
+            "# GC",
+            "gc_enabled:\(collector.isEnabled ? 1 : 0)",
+            "gc_count:\(counts.map(String.init).joined(separator: ","))",
+            "gc_threshold:\(thresholds.map(String.init).joined(separator: ","))",
+            "gc_debug:\(collector.debugFlags)",
+            "gc_garbage:\(collector.garbageCount)",
+            "gc_freeze_count:\(collector.freezeCount)",
+            "gc_collections_total:\(collector.collectionCount)",
+            "gc_heartbeat_age_ms:\(sinceBeat / 1_000_000)",
+            "gc_busy_ms:\(busy == 0 ? 0 : (CycleCollector.now() - busy) / 1_000_000)",
+        ]
+        for (generation, stats) in collector.statistics.enumerated() {
+            lines.append(
+                "gc_gen\(generation):collections=\(stats.collections),collected=\(stats.collected),"
+                    + "uncollectable=\(stats.uncollectable),pause_count=\(stats.pauses.count),"
+                    + "pause_total_us=\(stats.pauses.totalNanoseconds / 1000),pause_max_us=\(stats.pauses.maxNanoseconds / 1000),"
+                    + "pause_p99_us=\(stats.pauses.p99Nanoseconds / 1000)")
+        }
+        if let last = collector.lastCollection {
+            lines.append(
+                "gc_last:generation=\(last.generation),collected=\(last.collected),uncollectable=\(last.uncollectable),pause_us=\(last.pauseNanoseconds / 1000)"
+            )
+        }
         return lines
     }
 

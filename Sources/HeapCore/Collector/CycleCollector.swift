@@ -1,0 +1,378 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+import Foundation
+import Synchronization
+
+/// The `gc` module: the collector's settings, statistics and garbage, and the thread that collects.
+///
+/// Collections run only on the collector's own thread, with the heap's gate held exclusively: it is
+/// woken when an allocation pushes the generation-0 count over threshold 0 (never does a mutator
+/// collect inline), and by ``collect(generation:)``, which waits for the result. Every collection's pause
+/// — from asking for the gate until releasing it, the time mutators could not run — is recorded per
+/// generation.
+///
+/// The thread beats a heartbeat at least every ``heartbeatInterval`` and records since when it has
+/// been busy, so a watchdog can tell a stalled collector from an idle one.
+public final class CycleCollector: @unchecked Sendable {
+    unowned let heap: Heap
+
+    /// Threshold 0 when automatic collection is on, else `Int.max`: the one value the allocation path reads.
+    private let automaticThreshold = Atomic<Int>(700)
+    private let wakeRequested = Atomic<Bool>(false)
+    private let lastBeat = Atomic<UInt64>(0)
+    private let busySince = Atomic<UInt64>(0)
+    private let completedCollections = Atomic<Int>(0)
+
+    /// The `gc` module's state.
+    struct State {
+        var enabled = true
+        var thresholds = [700, 10, 10]
+        var debug = 0
+        var statistics = [GenerationStatistics](repeating: GenerationStatistics(), count: 3)
+        var garbage: [ObjectRef] = []
+        var longLived: (pending: Int, total: Int) = (0, 0)
+        var requests: [Request] = []
+        var stop = false
+        var running = false
+        /// Test-only: seconds the next collection sleeps with the world stopped (see `stall(seconds:)`).
+        var stallSeconds = 0.0
+        var lastCollection: CollectionInfo?
+    }
+
+    final class Request: @unchecked Sendable {
+        let generation: Int
+        var result = 0
+        let done = DispatchSemaphore(value: 0)
+        init(generation: Int) { self.generation = generation }
+    }
+
+    let state = LockedValue(State())
+    private let wake = Condition()
+    private var thread: Thread?
+
+    public static let heartbeatInterval = 0.25
+
+    init(heap: Heap) {
+        self.heap = heap
+        lastBeat.store(Self.now(), ordering: .relaxed)
+    }
+
+    public static func now() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+    }
+
+    // MARK: The thread
+
+    /// Starts the collector thread (named `heapd-gc`). Without it, collections run on the caller.
+    public func start() {
+        let alreadyRunning = state.withLock { state -> Bool in
+            defer { state.running = true }
+            return state.running
+        }
+        guard !alreadyRunning else { return }
+        let thread = Thread { [self] in run() }
+        thread.name = "heapd-gc"
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Stops the thread after the collection in progress, if any, and waits for it.
+    public func stop() {
+        let running = state.withLock { state -> Bool in
+            state.stop = true
+            return state.running
+        }
+        guard running else { return }
+        wake.signal()
+        while state.withLock({ $0.running }) { usleep(1_000) }
+    }
+
+    private func run() {
+        while true {
+            var requests: [Request] = []
+            var automatic = false
+            var stop = false
+            wake.wait(timeout: Self.heartbeatInterval) {
+                let pending = state.withLock { state -> Bool in
+                    state.stop || !state.requests.isEmpty
+                }
+                return pending || wakeRequested.load(ordering: .acquiring)
+            }
+            beat()
+            state.withLock { state in
+                requests = state.requests
+                state.requests.removeAll()
+                stop = state.stop
+            }
+            if stop {
+                for request in requests { request.done.signal() }
+                break
+            }
+            automatic = wakeRequested.exchange(false, ordering: .acquiringAndReleasing)
+            for request in requests {
+                request.result = runCollection(generation: request.generation)
+                request.done.signal()
+            }
+            if automatic { runAutomatic() }
+            beat()
+        }
+        state.withLock { $0.running = false }
+    }
+
+    private func beat() {
+        lastBeat.store(Self.now(), ordering: .releasing)
+    }
+
+    // MARK: Health
+
+    /// Nanoseconds since the collector thread last showed life, and since when (monotonic ns) it has
+    /// been inside a collection (0 when idle). A watchdog hangs on these.
+    public var heartbeat: (sinceLastBeatNanoseconds: UInt64, busySinceNanoseconds: UInt64) {
+        let now = Self.now()
+        let last = lastBeat.load(ordering: .acquiring)
+        return (now > last ? now - last : 0, busySince.load(ordering: .acquiring))
+    }
+
+    /// Whether the thread is running and beat within `bound` seconds, and no collection has lasted
+    /// longer than `bound`.
+    public func isHealthy(bound: Double) -> Bool {
+        guard state.withLock({ $0.running && !$0.stop }) else { return false }
+        let limit = UInt64(bound * 1e9)
+        let (sinceBeat, busy) = heartbeat
+        if busy != 0 && Self.now() - busy > limit { return false }
+        return sinceBeat <= limit || busy != 0 && Self.now() - busy <= limit
+    }
+
+    /// Test-only switch: the next collection holds the world stopped for `seconds` (a stalled collector).
+    public func stall(seconds: Double) {
+        state.withLock { $0.stallSeconds = seconds }
+    }
+
+    /// Collections completed since start.
+    public var collectionCount: Int { completedCollections.load(ordering: .relaxed) }
+
+    // MARK: Triggering
+
+    /// Called by the allocation path with the new generation-0 count: one atomic load when below the
+    /// threshold; wakes the thread once when above.
+    @inline(__always)
+    func noteAllocationCount(_ count: Int) {
+        if count > automaticThreshold.load(ordering: .relaxed) && !wakeRequested.load(ordering: .relaxed) {
+            if !wakeRequested.exchange(true, ordering: .acquiringAndReleasing) { wake.signal() }
+        }
+    }
+
+    private func refreshAutomaticThreshold() {
+        let (enabled, threshold) = state.withLock { ($0.enabled, $0.thresholds[0]) }
+        automaticThreshold.store(enabled && threshold > 0 ? threshold : Int.max, ordering: .relaxed)
+    }
+
+    /// `gc.collect(generation)`: collects on the collector thread and returns the number of unreachable
+    /// objects found. The caller must not hold the heap's gate.
+    public func collect(generation: Int = 2) throws(HeapError) -> Int {
+        guard (0...2).contains(generation) else { throw HeapError(.value, "invalid generation") }
+        let request = Request(generation: generation)
+        let queued = state.withLock { state -> Bool in
+            guard state.running && !state.stop else { return false }
+            state.requests.append(request)
+            return true
+        }
+        guard queued else { return runCollection(generation: generation) }
+        wake.signal()
+        request.done.wait()
+        return request.result
+    }
+
+    /// CPython's collect_generations: the oldest generation whose count exceeds its threshold, with
+    /// the full collection further gated on the long-lived pending objects exceeding 25% of the total.
+    private func runAutomatic() {
+        let enabled = state.withLock { $0.enabled && $0.thresholds[0] > 0 }
+        guard enabled else { return }
+        let counts = heap.generations.lock.withLock { heap.generations.counts }
+        let (thresholds, longLived) = state.withLock { ($0.thresholds, $0.longLived) }
+        for generation in stride(from: 2, through: 0, by: -1) where counts[generation] > thresholds[generation] {
+            if generation == 2 && longLived.pending < longLived.total / 4 { continue }
+            _ = runCollection(generation: generation)
+            return
+        }
+    }
+
+    /// One collection, world stopped, with events, statistics and pause accounting.
+    private func runCollection(generation: Int) -> Int {
+        let (debug, stall) = state.withLock { state -> (Int, Double) in
+            defer { state.stallSeconds = 0 }
+            return (state.debug, state.stallSeconds)
+        }
+        heap.emit(.collectionStarted(generation: generation))
+        let start = Self.now()
+        busySince.store(start, ordering: .releasing)
+        var longLived = state.withLock { $0.longLived }
+        let (outcome, sizes) = heap.gate.exclusive { () -> (CollectionOutcome, [Int]) in
+            if stall > 0 { usleep(UInt32(min(stall, 3600) * 1e6)) }
+            let sizes = heap.generations.lengths
+            let outcome = heap.collectStopped(
+                generation: generation, saveAll: debug & GCDebugFlags.saveAll != 0, debug: debug,
+                longLived: &longLived)
+            return (outcome, sizes)
+        }
+        let pause = Self.now() - start
+        busySince.store(0, ordering: .releasing)
+        let info = CollectionInfo(
+            generation: generation, collected: outcome.collected, uncollectable: outcome.uncollectable,
+            pauseNanoseconds: pause, examined: outcome.examined)
+        state.withLock { state in
+            state.longLived = longLived
+            state.garbage.append(contentsOf: outcome.garbage)
+            state.statistics[generation].collections += 1
+            state.statistics[generation].collected += outcome.collected
+            state.statistics[generation].uncollectable += outcome.uncollectable
+            state.statistics[generation].pauses.record(pause)
+            state.lastCollection = info
+        }
+        completedCollections.add(1, ordering: .relaxed)
+        if debug & GCDebugFlags.stats != 0 {
+            heap.emit(.debug("gc: collecting generation \(generation)..."))
+            heap.emit(.debug("gc: objects in each generation: \(sizes[0]) \(sizes[1]) \(sizes[2])"))
+            heap.emit(.debug("gc: objects in permanent generation: \(sizes[3])"))
+            heap.emit(
+                .debug(
+                    "gc: done, \(outcome.collected + outcome.uncollectable) unreachable, \(outcome.uncollectable) uncollectable, \(String(format: "%.4f", Double(pause) / 1e9))s elapsed"
+                ))
+        }
+        heap.emit(.collectionFinished(info))
+        return outcome.collected + outcome.uncollectable
+    }
+
+    // MARK: The gc module's settings
+
+    public var isEnabled: Bool { state.withLock { $0.enabled } }
+
+    public func setEnabled(_ enabled: Bool) {
+        state.withLock { $0.enabled = enabled }
+        refreshAutomaticThreshold()
+    }
+
+    public var thresholds: [Int] { state.withLock { $0.thresholds } }
+
+    /// `gc.set_threshold(t0[, t1[, t2]])`: unspecified thresholds keep their values.
+    public func setThresholds(_ values: [Int]) throws(HeapError) {
+        guard (1...3).contains(values.count), values.allSatisfy({ $0 >= 0 }) else {
+            throw HeapError(.value, "set_threshold takes 1 to 3 non-negative integers")
+        }
+        state.withLock { state in
+            for (index, value) in values.enumerated() { state.thresholds[index] = value }
+        }
+        refreshAutomaticThreshold()
+    }
+
+    public var debugFlags: Int { state.withLock { $0.debug } }
+
+    public func setDebugFlags(_ flags: Int) {
+        state.withLock { $0.debug = flags }
+    }
+
+    /// `gc.get_count()`.
+    public var counts: [Int] { heap.generations.lock.withLock { heap.generations.counts } }
+
+    /// `gc.get_stats()`, with pauses.
+    public var statistics: [GenerationStatistics] { state.withLock { $0.statistics } }
+
+    /// The most recent collection, if any.
+    public var lastCollection: CollectionInfo? { state.withLock { $0.lastCollection } }
+
+    // MARK: gc.garbage
+
+    /// `gc.garbage`: the objects it holds, retained for the caller (release them).
+    public func garbage() -> [ObjectRef] {
+        state.withLock { state in
+            for ref in state.garbage { heap.retain(ref) }
+            return state.garbage
+        }
+    }
+
+    /// How many objects `gc.garbage` holds.
+    public var garbageCount: Int { state.withLock { $0.garbage.count } }
+
+    /// `del gc.garbage[:]`: drops the list's references (the objects may then be freed or become
+    /// collectable). Call as a mutator (inside the gate, shared).
+    public func clearGarbage(shard: Int) -> Int {
+        let refs = state.withLock { state -> [ObjectRef] in
+            defer { state.garbage.removeAll() }
+            return state.garbage
+        }
+        for ref in refs { heap.release(ref, shard: shard) }
+        return refs.count
+    }
+
+    /// References held by gc.garbage, for the verifier.
+    func garbageReferences() -> [ObjectRef] { state.withLock { $0.garbage } }
+
+    // MARK: Freeze
+
+    /// `gc.freeze()`: moves every tracked object to the permanent generation. Caller holds the gate
+    /// exclusively.
+    public func freezeStopped() {
+        let gens = heap.generations
+        gens.lock.withLock {
+            for generation in 0..<3 { gens.merge(generation, into: GenerationLists.permanent) }
+            gens.counts[0] = 0
+        }
+    }
+
+    /// `gc.unfreeze()`: moves the permanent generation back into the oldest. Caller holds the gate
+    /// exclusively.
+    public func unfreezeStopped() {
+        let gens = heap.generations
+        gens.lock.withLock { gens.merge(GenerationLists.permanent, into: 2) }
+    }
+
+    /// `gc.get_freeze_count()`.
+    public var freezeCount: Int {
+        heap.generations.lock.withLock { heap.generations.lengths[GenerationLists.permanent] }
+    }
+}
+
+/// A condition variable with its mutex, on pthreads (visible to the thread sanitizer).
+final class Condition: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+    init() {
+        pthread_mutex_init(mutex, nil)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(condition, &attributes)
+        pthread_condattr_destroy(&attributes)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+        condition.deallocate()
+    }
+
+    func signal() {
+        pthread_mutex_lock(mutex)
+        pthread_cond_signal(condition)
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Waits until `ready()` is true or `timeout` seconds passed.
+    func wait(timeout: Double, until ready: () -> Bool) {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        let nanos = Int(spec.tv_nsec) + Int(timeout * 1e9)
+        spec.tv_sec += nanos / 1_000_000_000
+        spec.tv_nsec = nanos % 1_000_000_000
+        while !ready() {
+            if pthread_cond_timedwait(condition, mutex, &spec) == ETIMEDOUT { return }
+        }
+    }
+}

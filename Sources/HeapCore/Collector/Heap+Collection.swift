@@ -1,0 +1,231 @@
+// MARK: - The cycle collector's algorithm
+//
+// heapd's collector is CPython's generational cycle detector (Modules/gcmodule.c, explained in
+// InternalDocs/garbage_collector.md), run with every mutator stopped (the heap's gate is held
+// exclusively, so every reference count is stable while it works).
+//
+// Reference counting frees everything except reference cycles. To find cycles among the containers of
+// the generations being collected ("young"), without knowing the roots:
+//
+//   1. update_refs:   gc_refs(o) = refcount(o) for every o in young.
+//   2. subtract_refs: for every reference from a young object to a young object, gc_refs(target) -= 1.
+//                     Afterwards gc_refs(o) counts only the references from *outside* young: variables,
+//                     globals, older generations, the server.
+//   3. reachability:  every o with gc_refs(o) > 0 is reachable from outside; so is everything it reaches.
+//                     The rest of young is unreachable: cyclic garbage.
+//   4. Tuples whose items can never be part of a cycle stop being tracked (CPython's untrack_tuples);
+//      in full collections, dicts likewise (untrack_dicts).
+//   5. Legacy finalizers (tp_del): unreachable objects that have one, and everything unreachable they
+//      reach, are uncollectable: kept alive, moved to the old generation, the finalizer objects listed
+//      in gc.garbage.
+//   6. Weak references to the remaining unreachable objects are cleared (their callbacks reported)
+//      before anything is freed.
+//   7. Finalizers (__del__, PEP 442) of unreachable objects run once: the object is marked finalized and
+//      the event reported. (heapd's finalizers run no code, so nothing is resurrected.)
+//   8. Survivors move one generation up. Unreachable objects are broken up: each container is cleared
+//      (tp_clear; tuples have none), which drops the references inside the cycles, and reference
+//      counting frees them. Under DEBUG_SAVEALL they are appended to gc.garbage instead.
+//
+// The return value, as gc.collect()'s, is the number of unreachable objects found: collected plus
+// uncollectable.
+//
+// Collector states of a young object (what the header holds during a collection):
+//
+//   flags.candidate  set for every member of young from step 1 until the end
+//   gc prev          not a list link during a collection: the object's gc_refs (steps 1-3)
+//   flags.reachable  step 3: reachable from outside young; step 5: reached from a legacy finalizer
+//
+// The young list is detached at the start and every member is relinked (or freed) at the end, so the
+// prev links can carry gc_refs in between, as CPython's PyGC_Head does.
+
+/// What one collection found.
+struct CollectionOutcome {
+    var collected = 0
+    var uncollectable = 0
+    var examined = 0
+    /// Objects to append to gc.garbage (retained for it).
+    var garbage: [ObjectRef] = []
+}
+
+extension Heap {
+    /// Collects `generation` and every younger one. The caller holds the gate exclusively.
+    func collectStopped(
+        generation: Int, saveAll: Bool, debug: Int, longLived: inout (pending: Int, total: Int)
+    ) -> CollectionOutcome {
+        let gens = generations
+        let candidate = ObjectLayout.candidateFlag
+        let reachable = ObjectLayout.reachableFlag
+        var outcome = CollectionOutcome()
+
+        if generation + 1 < 3 { gens.counts[generation + 1] += 1 }
+        for index in 0...generation { gens.counts[index] = 0 }
+        for index in 0..<generation { gens.merge(index, into: generation) }
+        let young = gens.members(of: generation)
+        gens.heads[generation] = ObjectLayout.noLink
+        gens.tails[generation] = ObjectLayout.noLink
+        gens.lengths[generation] = 0
+        outcome.examined = young.count
+
+        // 1. update_refs. Postcondition: every young object is a candidate with gc_refs = refcount.
+        for slot in young {
+            let object = layout(slot)
+            object.gcPrev = UInt32(truncatingIfNeeded: min(table.refcount(slot), Int(UInt32.max - 1)))
+            object.flags |= candidate
+        }
+        // 2. subtract_refs. Postcondition: gc_refs counts references from outside young only.
+        for slot in young {
+            forEachReference(of: layout(slot)) { child in
+                guard child >= ObjectRef.immortalCount else { return }
+                let target = layout(child)
+                if target.flags & candidate != 0 { target.gcPrev &-= 1 }
+            }
+        }
+        // 3. Reachability from the objects referenced from outside.
+        // Invariant: every object on `stack` is marked reachable and its referents not yet visited.
+        var stack: [UInt32] = []
+        for slot in young {
+            let object = layout(slot)
+            if object.gcPrev > 0 {
+                object.flags |= reachable
+                stack.append(slot)
+            }
+        }
+        markFrom(&stack, within: candidate, mark: reachable)
+        var survivors: [UInt32] = []
+        var unreachable: [UInt32] = []
+        survivors.reserveCapacity(young.count)
+        for slot in young {
+            if layout(slot).flags & reachable != 0 { survivors.append(slot) } else { unreachable.append(slot) }
+        }
+        for slot in survivors { layout(slot).flags &= ~(candidate | reachable) }
+
+        // 4-5. Legacy finalizers: they and all they reach among the unreachable are uncollectable.
+        for slot in unreachable where layout(slot).hasFlag(ObjectLayout.legacyFinalizerFlag) {
+            layout(slot).flags |= reachable
+            stack.append(slot)
+        }
+        markFrom(&stack, within: candidate, mark: reachable)
+        var collectable: [UInt32] = []
+        var uncollectable: [UInt32] = []
+        for slot in unreachable {
+            let object = layout(slot)
+            if object.flags & reachable != 0 { uncollectable.append(slot) } else { collectable.append(slot) }
+            object.flags &= ~(candidate | reachable)
+        }
+
+        // 6. Weak references to collectable objects are cleared before anything is freed.
+        for slot in collectable where layout(slot).extraFlags & ObjectLayout.hasWeakrefsFlag != 0 {
+            clearWeakrefs(to: slot)
+        }
+        // 7. Finalizers run once (PEP 442).
+        for slot in collectable {
+            let object = layout(slot)
+            if object.hasFlag(ObjectLayout.finalizerFlag) && !object.hasFlag(ObjectLayout.finalizedFlag) {
+                object.setFlag(ObjectLayout.finalizedFlag, true)
+                emit(.finalizer(object: table.id(of: slot), typeName: typeName(of: ObjectRef(slot: slot))))
+            }
+        }
+
+        // 8. Survivors move up; tuples (and, in full collections, dicts) that cannot be in a cycle
+        // stop being tracked.
+        let target = min(generation + 1, 2)
+        var kept = 0
+        for slot in survivors {
+            let object = layout(slot)
+            if (object.kind == .tuple || (generation == 2 && object.kind == .dict)) && !holdsTrackable(object) {
+                object.setFlag(ObjectLayout.trackedFlag, false)
+                object.gcPrev = ObjectLayout.noLink
+                object.gcNext = ObjectLayout.noLink
+                continue
+            }
+            gens.link(slot, into: target)
+            kept += 1
+        }
+        if generation == 2 {
+            longLived = (0, gens.lengths[2])
+        } else if generation == 1 {
+            longLived.pending += kept
+        }
+
+        for slot in uncollectable {
+            gens.link(slot, into: target)
+            let object = layout(slot)
+            if saveAll || object.hasFlag(ObjectLayout.legacyFinalizerFlag) {
+                let ref = ObjectRef(slot: slot)
+                retain(ref)
+                outcome.garbage.append(ref)
+            }
+            if debug & GCDebugFlags.uncollectable != 0 {
+                emit(.debug("gc: uncollectable <\(typeName(of: ObjectRef(slot: slot))) \(table.id(of: slot))>"))
+            }
+        }
+        outcome.uncollectable = uncollectable.count
+        outcome.collected = collectable.count
+
+        if debug & GCDebugFlags.collectable != 0 {
+            for slot in collectable {
+                emit(.debug("gc: collectable <\(typeName(of: ObjectRef(slot: slot))) \(table.id(of: slot))>"))
+            }
+        }
+        if saveAll {
+            for slot in collectable {
+                gens.link(slot, into: target)
+                let ref = ObjectRef(slot: slot)
+                retain(ref)
+                outcome.garbage.append(ref)
+            }
+        } else {
+            deleteGarbage(collectable)
+        }
+        return outcome
+    }
+
+    /// Marks everything reachable from `stack` among objects carrying `within` and not yet `mark`.
+    private func markFrom(_ stack: inout [UInt32], within: UInt8, mark: UInt8) {
+        while let slot = stack.popLast() {
+            forEachReference(of: layout(slot)) { child in
+                guard child >= ObjectRef.immortalCount else { return }
+                let target = layout(child)
+                if target.flags & (within | mark) == within {
+                    target.flags |= mark
+                    stack.append(child)
+                }
+            }
+        }
+    }
+
+    /// Whether a tuple or dict holds anything that may be tracked (CPython's _PyTuple_MaybeUntrack and
+    /// _PyDict_MaybeUntrack keep such a container tracked).
+    private func holdsTrackable(_ object: ObjectLayout) -> Bool {
+        var found = false
+        forEachReference(of: object) { child in
+            if !found && mayBeTracked(child) { found = true }
+        }
+        return found
+    }
+
+    /// Breaks up cyclic garbage: untracks each object, holds it, clears it (dropping the references
+    /// that form the cycles), then lets go, so reference counting frees it.
+    private func deleteGarbage(_ slots: [UInt32]) {
+        for slot in slots {
+            let object = layout(slot)
+            object.setFlag(ObjectLayout.trackedFlag, false)
+            object.gcPrev = ObjectLayout.noLink
+            object.gcNext = ObjectLayout.noLink
+            retain(ObjectRef(slot: slot))
+        }
+        for slot in slots where layout(slot).kind != .tuple {
+            try? clear(ObjectRef(slot: slot), shard: 0)
+        }
+        for slot in slots { release(ObjectRef(slot: slot), shard: 0) }
+    }
+}
+
+/// The `gc.DEBUG_*` flags, with CPython's values.
+public enum GCDebugFlags {
+    public static let stats = 1
+    public static let collectable = 2
+    public static let uncollectable = 4
+    public static let saveAll = 32
+    public static let leak = collectable | uncollectable | saveAll
+}

@@ -1,0 +1,102 @@
+import Synchronization
+
+/// Weak references and finalizer flags: the parts of the object model the collector must respect.
+extension Heap {
+    // MARK: Weak references
+
+    /// A new weak reference to `target` (borrowed; its count is not changed).
+    ///
+    /// The weakref stores the target's id, so reading it after the target died resolves to nothing
+    /// (never to a new tenant of the slot); the registry lets the target's death clear it and report
+    /// the event that stands for the weakref's callback.
+    public func makeWeakref(to target: ObjectRef, shard: Int = 0) throws(HeapError) -> ObjectRef {
+        guard !target.isImmortal else { throw HeapError(.type, "cannot create weak reference to '\(typeName(of: target))' object") }
+        let (ref, object) = try allocateObject(kind: .weakref, size: 16, shard: shard)
+        object.weakTarget.initialize(to: Atomic(id(of: target).rawValue))
+        weakrefs.withLock { registry in
+            registry[target.slot, default: []].append(ref.slot)
+            // Written under the registry lock, the only place that sets or clears this byte while the
+            // target is shared.
+            let targetLayout = layout(target)
+            targetLayout.extraFlags |= ObjectLayout.hasWeakrefsFlag
+        }
+        return ref
+    }
+
+    /// The weakref's target as a new reference, or nil when it died (`w()` returning None).
+    public func weakrefTarget(_ weakref: ObjectRef) throws(HeapError) -> ObjectRef? {
+        let object = layout(weakref)
+        guard object.kind == .weakref else { throw HeapError.wrongType("dereferencing", typeName(of: weakref)) }
+        let raw = object.weakTarget.pointee.load(ordering: .acquiring)
+        guard raw != 0 else { return nil }
+        return try? acquire(ObjectID(rawValue: raw))
+    }
+
+    /// Clears every weakref to a dying (or collected) object and reports each.
+    func clearWeakrefs(to slot: UInt32) {
+        let targetID = table.id(of: slot)
+        let refs = weakrefs.withLock { registry -> [UInt32] in
+            layout(slot).extraFlags &= ~ObjectLayout.hasWeakrefsFlag
+            return registry.removeValue(forKey: slot) ?? []
+        }
+        for weak in refs {
+            layout(weak).weakTarget.pointee.store(0, ordering: .releasing)
+            emit(.weakrefCleared(weakref: table.id(of: weak), target: targetID))
+        }
+    }
+
+    /// Removes a dying weakref from its target's registry entry.
+    func unregisterWeakref(_ slot: UInt32, _ object: ObjectLayout) {
+        let raw = object.weakTarget.pointee.load(ordering: .acquiring)
+        guard raw != 0 else { return }
+        let target = ObjectID(rawValue: raw).slot
+        weakrefs.withLock { registry in
+            registry[target]?.removeAll { $0 == slot }
+            if registry[target]?.isEmpty == true {
+                registry[target] = nil
+                layout(target).extraFlags &= ~ObjectLayout.hasWeakrefsFlag
+            }
+        }
+    }
+
+    // MARK: Finalizers
+
+    /// Gives an object a finalizer: `__del__` (`legacy: false`, PEP 442 semantics) or a legacy
+    /// `tp_del` (`legacy: true`), which makes a cycle holding it uncollectable.
+    public func setFinalizer(_ ref: ObjectRef, legacy: Bool) throws(HeapError) {
+        guard !ref.isImmortal else { throw HeapError(.type, "cannot give a finalizer to an immortal object") }
+        let object = layout(ref)
+        let flag = legacy ? ObjectLayout.legacyFinalizerFlag : ObjectLayout.finalizerFlag
+        object.lock.withLock { generations.setFlag(ref.slot, flag, true) }
+    }
+
+    /// `gc.is_finalized(x)`: whether the object's finalizer already ran.
+    public func isFinalized(_ ref: ObjectRef) -> Bool {
+        guard !ref.isImmortal else { return false }
+        let object = layout(ref)
+        return object.lock.withLock { generations.lock.withLock { object.hasFlag(ObjectLayout.finalizedFlag) } }
+    }
+
+    /// `gc.is_tracked(x)`.
+    public func isTracked(_ ref: ObjectRef) -> Bool {
+        guard !ref.isImmortal else { return false }
+        let object = layout(ref)
+        guard object.kind.isContainer else { return false }
+        return object.lock.withLock { generations.lock.withLock { object.isTracked } }
+    }
+
+    /// `gc.get_referents(x)`: what x references directly, retained (release them).
+    public func referents(of ref: ObjectRef) -> [ObjectRef] {
+        let object = layout(ref)
+        guard object.kind.isContainer else { return [] }
+        return object.lock.withLock {
+            var result: [ObjectRef] = []
+            forEachReference(of: object) { slot in
+                let child = ObjectRef(slot: slot)
+                retain(child)
+                result.append(child)
+            }
+            return result
+        }
+    }
+}

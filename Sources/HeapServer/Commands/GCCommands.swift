@@ -1,0 +1,309 @@
+import Foundation
+import HeapCore
+import HeapProtocol
+
+/// The `gc` module over the socket (`GC …`), weak references (`WEAKREF`, `DEREF`) and finalizers
+/// (`FINALIZER`). Commands that need the world stopped or the collector thread leave their work in
+/// `session.deferred`, which the connection handler runs outside the heap's gate.
+enum GCCommands {
+    static let specs: [CommandSpec] = [
+        simple("GC ENABLE", "gc.enable(): turn automatic collection on") { session in
+            session.heap.collector.setEnabled(true)
+            return .ok
+        },
+        simple("GC DISABLE", "gc.disable(): turn automatic collection off (GC COLLECT still works)") { session in
+            session.heap.collector.setEnabled(false)
+            return .ok
+        },
+        simple("GC ISENABLED", "gc.isenabled(): 1 or 0") { session in
+            .integer(session.heap.collector.isEnabled ? 1 : 0)
+        },
+        CommandSpec(
+            "GC COLLECT", arity: 0...1, syntax: "GC COLLECT [generation]",
+            summary: "gc.collect(generation=2) on the collector thread; replies the number of unreachable objects found",
+            handler: { session, args throws(CommandError) in
+                let generation = args.count == 1 ? Int(try args.integer(0, what: "generation")) : 2
+                guard (0...2).contains(generation) else { throw CommandError("VALUE", "invalid generation") }
+                let collector = session.heap.collector!
+                session.deferred = {
+                    do throws(HeapError) {
+                        return .integer(Int64(try collector.collect(generation: generation)))
+                    } catch {
+                        return .error(code: error.code.rawValue, message: error.message)
+                    }
+                }
+                return .ok
+            }),
+        simple("GC GET_COUNT", "gc.get_count(): the three generation counts") { session in
+            .array(session.heap.collector.counts.map { .integer(Int64($0)) })
+        },
+        simple("GC GET_THRESHOLD", "gc.get_threshold(): the three thresholds") { session in
+            .array(session.heap.collector.thresholds.map { .integer(Int64($0)) })
+        },
+        CommandSpec(
+            "GC SET_THRESHOLD", arity: 1...3, syntax: "GC SET_THRESHOLD t0 [t1 [t2]]",
+            summary: "gc.set_threshold(...); threshold 0 of 0 disables automatic collection",
+            handler: { session, args throws(CommandError) in
+                var values: [Int] = []
+                for index in 0..<args.count { values.append(Int(try args.integer(index, what: "threshold"))) }
+                try heapCall { () throws(HeapError) in try session.heap.collector.setThresholds(values) }
+                return .ok
+            }),
+        simple(
+            "GC GET_STATS",
+            "gc.get_stats(): per generation collections, collected, uncollectable, and pause count/total/max/p99 (µs)"
+        ) { session in
+            .array(
+                session.heap.collector.statistics.map { stats in
+                    .array([
+                        .bulk("collections"), .integer(Int64(stats.collections)),
+                        .bulk("collected"), .integer(Int64(stats.collected)),
+                        .bulk("uncollectable"), .integer(Int64(stats.uncollectable)),
+                        .bulk("pause_count"), .integer(Int64(stats.pauses.count)),
+                        .bulk("pause_total_us"), .integer(Int64(stats.pauses.totalNanoseconds / 1000)),
+                        .bulk("pause_max_us"), .integer(Int64(stats.pauses.maxNanoseconds / 1000)),
+                        .bulk("pause_p99_us"), .integer(Int64(stats.pauses.p99Nanoseconds / 1000)),
+                    ])
+                })
+        },
+        CommandSpec(
+            "GC GARBAGE", arity: 0...4, syntax: "GC GARBAGE [CURSOR c] [COUNT n] | GC GARBAGE CLEAR",
+            summary: "gc.garbage in batches: [next cursor (0 = done), ['#id type', ...]]; CLEAR empties it (del gc.garbage[:])",
+            handler: { session, args throws(CommandError) in
+                let collector = session.heap.collector!
+                if args.count == 1 && args[0].uppercased() == "CLEAR" {
+                    return .integer(Int64(collector.clearGarbage(shard: session.shard)))
+                }
+                let (cursor, count) = try cursorAndCount(args, from: 0)
+                let garbage = collector.garbage()
+                defer { for ref in garbage { session.heap.release(ref, shard: session.shard) } }
+                let end = min(garbage.count, cursor + count)
+                let batch = cursor < end ? Array(garbage[cursor..<end]) : []
+                return .array([
+                    .integer(Int64(end < garbage.count ? end : 0)),
+                    .array(batch.map { .bulk(describe($0, session.heap)) }),
+                ])
+            }),
+        CommandSpec(
+            "GC GET_OBJECTS", arity: 0...5, syntax: "GC GET_OBJECTS [generation] [CURSOR c] [COUNT n]",
+            summary: "gc.get_objects([generation]) in batches: [next cursor (0 = done), ['#id type', ...]]",
+            handler: { session, args throws(CommandError) in
+                var generation: Int?
+                var first = 0
+                if args.count % 2 == 1 {
+                    generation = Int(try args.integer(0, what: "generation"))
+                    guard (0...2).contains(generation!) else { throw CommandError("VALUE", "invalid generation") }
+                    first = 1
+                }
+                let (cursor, count) = try cursorAndCount(args, from: first)
+                let heap = session.heap
+                session.deferred = {
+                    let (next, names) = heap.gate.exclusive { () -> (Int, [String]) in
+                        let (next, refs) = heap.trackedObjectsStopped(generation: generation, fromSlot: cursor, limit: count)
+                        return (next, refs.map { describe($0, heap) })
+                    }
+                    return .array([.integer(Int64(next)), .array(names.map { .bulk($0) })])
+                }
+                return .ok
+            }),
+        CommandSpec(
+            "GC GET_REFERRERS", arity: 1...5, syntax: "GC GET_REFERRERS x [CURSOR c] [COUNT n]",
+            summary: "gc.get_referrers(x): tracked containers referencing x, in batches: [next cursor, ['#id type', ...]]",
+            handler: { session, args throws(CommandError) in
+                let target = try session.resolve(args[0], readOnly: true)
+                defer { session.heap.release(target, shard: session.shard) }
+                let (cursor, count) = try cursorAndCount(args, from: 1)
+                let heap = session.heap
+                let targetID = heap.id(of: target)
+                session.deferred = {
+                    let (next, names) = heap.gate.exclusive { () -> (Int, [String]) in
+                        guard let alive = try? heap.acquire(targetID) else { return (0, []) }
+                        defer { heap.release(alive) }
+                        let (next, refs) = heap.referrersStopped(of: alive, fromSlot: cursor, limit: count)
+                        return (next, refs.map { describe($0, heap) })
+                    }
+                    return .array([.integer(Int64(next)), .array(names.map { .bulk($0) })])
+                }
+                return .ok
+            }),
+        CommandSpec(
+            "GC GET_REFERENTS", arity: 1...1, syntax: "GC GET_REFERENTS x",
+            summary: "gc.get_referents(x): the objects x references directly, as '#id type'",
+            handler: { session, args throws(CommandError) in
+                try session.with(args[0], readOnly: true) { ref in
+                    let referents = session.heap.referents(of: ref)
+                    defer { for child in referents { session.heap.release(child, shard: session.shard) } }
+                    return .array(referents.map { .bulk(describe($0, session.heap)) })
+                }
+            }),
+        CommandSpec(
+            "GC IS_TRACKED", arity: 1...1, syntax: "GC IS_TRACKED x", summary: "gc.is_tracked(x): 1 or 0",
+            handler: { session, args throws(CommandError) in
+                try session.with(args[0], readOnly: true) { ref in .integer(session.heap.isTracked(ref) ? 1 : 0) }
+            }),
+        CommandSpec(
+            "GC IS_FINALIZED", arity: 1...1, syntax: "GC IS_FINALIZED x",
+            summary: "gc.is_finalized(x): 1 if its finalizer already ran",
+            handler: { session, args throws(CommandError) in
+                try session.with(args[0], readOnly: true) { ref in .integer(session.heap.isFinalized(ref) ? 1 : 0) }
+            }),
+        stopped("GC FREEZE", "gc.freeze(): move every tracked object to the permanent generation") { heap in
+            heap.collector.freezeStopped()
+        },
+        stopped("GC UNFREEZE", "gc.unfreeze(): move the permanent generation back into the oldest") { heap in
+            heap.collector.unfreezeStopped()
+        },
+        simple("GC GET_FREEZE_COUNT", "gc.get_freeze_count()") { session in
+            .integer(Int64(session.heap.collector.freezeCount))
+        },
+        CommandSpec(
+            "GC SET_DEBUG", arity: 1...Int.max, syntax: "GC SET_DEBUG flags",
+            summary: "gc.set_debug(flags): an integer or names STATS COLLECTABLE UNCOLLECTABLE SAVEALL LEAK (or NONE); output goes to the log",
+            handler: { session, args throws(CommandError) in
+                var flags = 0
+                for word in args.strings {
+                    if let value = Int(word) {
+                        flags |= value
+                        continue
+                    }
+                    switch word.uppercased().replacingOccurrences(of: "DEBUG_", with: "") {
+                    case "STATS": flags |= GCDebugFlags.stats
+                    case "COLLECTABLE": flags |= GCDebugFlags.collectable
+                    case "UNCOLLECTABLE": flags |= GCDebugFlags.uncollectable
+                    case "SAVEALL": flags |= GCDebugFlags.saveAll
+                    case "LEAK": flags |= GCDebugFlags.leak
+                    case "NONE": break
+                    default: throw .syntax("unknown debug flag '\(word)'")
+                    }
+                }
+                session.heap.collector.setDebugFlags(flags)
+                return .ok
+            }),
+        simple("GC GET_DEBUG", "gc.get_debug(): the debug flags as an integer") { session in
+            .integer(Int64(session.heap.collector.debugFlags))
+        },
+        simple(
+            "GC SUBSCRIBE",
+            "gc.callbacks: this connection receives collection, finalizer and weakref events as pushed arrays"
+        ) { session in
+            session.subscribed = true
+            session.state.subscribe(session)
+            return .array([.bulk("subscribe"), .bulk("gc"), .integer(1)])
+        },
+        simple("GC UNSUBSCRIBE", "leave subscribed mode") { session in
+            session.subscribed = false
+            session.state.unsubscribe(session)
+            return .array([.bulk("unsubscribe"), .bulk("gc"), .integer(0)])
+        },
+        simple(
+            "GC HEARTBEAT",
+            "the collector thread's health: [ms since its last beat, ms inside the current collection (0 idle), collections]"
+        ) { session in
+            let collector = session.heap.collector!
+            let (sinceBeat, busy) = collector.heartbeat
+            let busyFor = busy == 0 ? 0 : (CycleCollector.now() - busy) / 1_000_000
+            return .array([
+                .integer(Int64(sinceBeat / 1_000_000)), .integer(Int64(busyFor)),
+                .integer(Int64(collector.collectionCount)),
+            ])
+        },
+        CommandSpec(
+            "GC DEBUG_STALL", arity: 1...1, syntax: "GC DEBUG_STALL seconds",
+            summary: "test only (heapd --enable-test-commands): the next collection holds the world stopped that long",
+            handler: { session, args throws(CommandError) in
+                guard session.state.configuration.testCommands else {
+                    throw .denied("GC DEBUG_STALL needs heapd --enable-test-commands")
+                }
+                guard let seconds = Double(args[0]), seconds >= 0, seconds <= 3600 else {
+                    throw .syntax("seconds must be a number from 0 to 3600")
+                }
+                session.heap.collector.stall(seconds: seconds)
+                let collector = session.heap.collector!
+                // Start the stalled collection now, on the collector thread, without waiting for it.
+                Thread.detachNewThread { _ = try? collector.collect(generation: 0) }
+                return .ok
+            }),
+        CommandSpec(
+            "WEAKREF", arity: 2...2, syntax: "WEAKREF target x",
+            summary: "target = weakref.ref(x): a weak reference, which does not keep x alive",
+            handler: { session, args throws(CommandError) in
+                let weak = try session.with(args[1]) { ref throws(CommandError) in
+                    try heapCall { () throws(HeapError) in try session.heap.makeWeakref(to: ref, shard: session.shard) }
+                }
+                try session.bind(args[0], to: weak)
+                return .ok
+            }),
+        CommandSpec(
+            "DEREF", arity: 2...2, syntax: "DEREF target weakref",
+            summary: "target = weakref(): the referent, or None once it died; replies its repr",
+            handler: { session, args throws(CommandError) in
+                let target = try session.with(args[1]) { ref throws(CommandError) in
+                    try heapCall { () throws(HeapError) in try session.heap.weakrefTarget(ref) }
+                }
+                let value = target ?? .none
+                let text = session.heap.repr(value, maxDepth: 2)
+                try session.bind(args[0], to: value)
+                return .bulk(text)
+            }),
+        CommandSpec(
+            "FINALIZER", arity: 1...2, syntax: "FINALIZER x [LEGACY]",
+            summary: "gives x a finalizer: __del__ (runs once, PEP 442), or with LEGACY a tp_del that makes its cycles uncollectable",
+            handler: { session, args throws(CommandError) in
+                var legacy = false
+                if args.count == 2 {
+                    guard args[1].uppercased() == "LEGACY" else { throw .syntax("expected LEGACY") }
+                    legacy = true
+                }
+                return try session.with(args[0]) { ref throws(CommandError) in
+                    try heapCall { () throws(HeapError) in try session.heap.setFinalizer(ref, legacy: legacy) }
+                    return .ok
+                }
+            }),
+    ]
+
+    /// '#17 list' (or the class name of an instance).
+    static func describe(_ ref: ObjectRef, _ heap: Heap) -> String {
+        "\(heap.id(of: ref)) \(heap.typeName(of: ref))"
+    }
+
+    static func cursorAndCount(_ args: Arguments, from first: Int) throws(CommandError) -> (Int, Int) {
+        var cursor = 0
+        var count = 1000
+        var index = first
+        while index < args.count {
+            guard index + 1 < args.count else { throw .syntax("expected CURSOR c or COUNT n") }
+            let value = Int(try args.integer(index + 1))
+            switch args[index].uppercased() {
+            case "CURSOR": cursor = value
+            case "COUNT": count = value
+            default: throw .syntax("expected CURSOR or COUNT, got '\(args[index])'")
+            }
+            index += 2
+        }
+        guard cursor >= 0, (1...100_000).contains(count) else {
+            throw .syntax("CURSOR must be >= 0 and COUNT between 1 and 100000")
+        }
+        return (cursor, count)
+    }
+
+    private static func simple(
+        _ name: String, _ summary: String, _ body: @escaping @Sendable (Session) -> Reply
+    ) -> CommandSpec {
+        CommandSpec(name, arity: 0...0, syntax: name, summary: summary) { session, _ throws(CommandError) in
+            body(session)
+        }
+    }
+
+    private static func stopped(_ name: String, _ summary: String, _ body: @escaping @Sendable (Heap) -> Void)
+        -> CommandSpec
+    {
+        CommandSpec(name, arity: 0...0, syntax: name, summary: summary) { session, _ throws(CommandError) in
+            let heap = session.heap
+            session.deferred = {
+                heap.gate.exclusive { body(heap) }
+                return .ok
+            }
+            return .ok
+        }
+    }
+}

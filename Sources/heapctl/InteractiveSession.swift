@@ -1,0 +1,69 @@
+import Foundation
+import HeapClient
+import HeapProtocol
+
+/// The `heapd>` prompt: a line editor with history in front of one connection, so that variables
+/// persist from line to line as in a Python session.
+///
+/// Lines go to heapd as typed, as inline requests read by heapd's own tokenizer. `quit` and `exit` end the
+/// session on the client side (closing the connection releases its variables, as heapd's `QUIT` would).
+/// When the connection breaks (heapd restarted), the error is shown and the next command reconnects,
+/// saying so, since the new connection is a new session without the old variables.
+struct InteractiveSession {
+    let endpoint: Endpoint
+    let renderer: ReplyRenderer
+
+    func run() -> ExitStatus {
+        var connection: HeapConnection
+        do throws(ClientError) {
+            connection = try endpoint.connect()
+        } catch {
+            Console.error(error.description)
+            return .connectionFailed
+        }
+        defer { connection.close() }
+        let historyPath = History.defaultPath(environment: ProcessInfo.processInfo.environment)
+        let editor = LineEditor(history: History.load(path: historyPath))
+        while true {
+            let prompt = connection.isOpen ? "heapd \(endpoint.socketPath)> " : "heapd (not connected)> "
+            let line: String
+            switch editor.readLine(prompt: prompt) {
+            case .endOfInput: return .success
+            case .interrupted: continue
+            case .line(let entered): line = entered
+            }
+            guard case .command(let command) = InlineCommand.classify(Array(line.utf8)) else {
+                continue
+            }
+            editor.history.add(line)
+            if command.isQuit {
+                return .success
+            }
+            if !connection.isOpen {
+                guard let fresh = reconnect() else {
+                    continue
+                }
+                connection = fresh
+            }
+            do throws(ClientError) {
+                let reply = try connection.call(command)
+                Console.write(renderer.render(reply, command: command.name))
+            } catch {
+                // HeapConnection closes itself after a transport error; the prompt shows it.
+                Console.error(error.description)
+            }
+        }
+    }
+
+    /// A new connection after the old one broke, announced because it is a new session.
+    private func reconnect() -> HeapConnection? {
+        do throws(ClientError) {
+            let connection = try endpoint.connect()
+            Console.error("reconnected to heapd at \(endpoint.socketPath): a new session, earlier variables are gone")
+            return connection
+        } catch {
+            Console.error(error.description)
+            return nil
+        }
+    }
+}
