@@ -15,7 +15,8 @@ struct ConnectionOptions: ParsableArguments {
 
     @Option(
         name: .long,
-        help: ArgumentHelp("Seconds to wait for each reply before giving up (default 0: forever).", valueName: "seconds"))
+        help: ArgumentHelp(
+            "Seconds to wait for each reply before giving up (default 0: forever).", valueName: "seconds"))
     var timeout: Double?
 
     func validate() throws {

@@ -6,12 +6,15 @@ import Glibc
 nonisolated(unsafe) private var savedAttributes = termios()
 nonisolated(unsafe) private var rawDescriptor: Int32 = -1
 
-/// Puts the terminal back the way it was and dies of `signal` as if no handler had been installed, so
-/// the shell sees the usual exit status (130 for SIGINT). Async-signal-safe: `tcsetattr`, `signal` and
-/// `raise` are.
+/// Puts the terminal back the way it was, moves to a fresh row (so the shell's next output is not glued
+/// to the half-typed line) and dies of `signal` as if no handler had been installed, so the shell sees
+/// the usual exit status (130 for SIGINT). Async-signal-safe: `tcsetattr`, `write`, `signal` and `raise`
+/// are.
 private func restoreTerminalAndReraise(_ signal: Int32) {
     if rawDescriptor >= 0 {
         tcsetattr(rawDescriptor, TCSANOW, &savedAttributes)
+        var newline: (UInt8, UInt8) = (13, 10)
+        _ = write(STDOUT_FILENO, &newline, 2)
     }
     Glibc.signal(signal, SIG_DFL)
     raise(signal)

@@ -24,7 +24,7 @@ extension Heap {
         case .bytes: out += Self.pythonBytes(UnsafeRawBufferPointer(object.bytes), limit: 64)
         case .weakref:
             let target = ObjectID(rawValue: object.weakTarget.pointee.load(ordering: .acquiring))
-            if let alive = try? acquire(target) {
+            if target.rawValue != 0, let alive = try? acquire(target) {
                 out += "<weakref at \(id(of: ref)); to '\(typeName(of: alive))' at \(target)>"
                 release(alive)
             } else {
