@@ -11,4 +11,4 @@ swift test --skip-build
 export TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}"
 swift build --build-tests --sanitize=thread --scratch-path .build-tsan
 swift test --skip-build --sanitize=thread --scratch-path .build-tsan \
-  --filter 'ConcurrencyIntegrationTests|SessionIntegrationTests|RefcountTests.testConcurrent|ConcurrencyTests'
+  --filter 'ConcurrencyIntegrationTests|SessionIntegrationTests|CollectorIntegrationTests|CollectorTests|RefcountTests.testConcurrent'
