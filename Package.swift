@@ -58,5 +58,6 @@ let package = Package(
             dependencies: ["HeapServer", "HeapClient", "HeapProtocol", "HeapCore"],
             swiftSettings: strict
         ),
+        .testTarget(name: "HeapctlTests", dependencies: ["HeapClient", "HeapProtocol"], swiftSettings: strict),
     ]
 )

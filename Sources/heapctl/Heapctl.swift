@@ -30,6 +30,9 @@ struct Heapctl: ParsableCommand {
             With stdin not a terminal, each line of stdin is a command (as with redis-cli < FILE): all \
             lines run, replies are printed, and blank and # comment lines are skipped.
 
+            After GC SUBSCRIBE, in any mode, heapctl stops sending commands and prints the events heapd \
+            pushes until Ctrl-C, as redis-cli does after SUBSCRIBE.
+
             Exit status: 0 success, 1 an error reply, 2 heapd unreachable or connection lost, 64 a \
             command-line mistake, 66 an unreadable script.
             """)
@@ -43,6 +46,10 @@ struct Heapctl: ParsableCommand {
     var command: [String] = []
 
     func run() throws {
+        // `--` ends the options explicitly: what follows is a heapd command, even `run`.
+        if command.first == "--" {
+            return try finish(with: dispatch(command: Array(command.dropFirst()), recognizingRun: false))
+        }
         // Passthrough capture starts at the first word heapctl does not know, so a help flag or a
         // misspelled option lands here; heapd commands never start with a dash.
         if let first = command.first, first.hasPrefix("-"), first != "-" {
@@ -51,18 +58,22 @@ struct Heapctl: ParsableCommand {
             }
             throw ValidationError("Unknown option '\(first)'")
         }
-        let status = dispatch()
+        try finish(with: dispatch(command: command, recognizingRun: true))
+    }
+
+    /// Ends `run()` with `status`: ArgumentParser exits with the code of a thrown `ExitCode`.
+    private func finish(with status: ExitStatus) throws {
         if status != .success {
             throw ExitCode(status.rawValue)
         }
     }
 
     /// Picks the mode from the command line and what stdin and stdout are, and runs it.
-    private func dispatch() -> ExitStatus {
+    private func dispatch(command: [String], recognizingRun: Bool) -> ExitStatus {
         // Like redis-cli: readable replies for a person at a terminal, bare values for a pipeline.
         let fallback: OutputMode = isatty(STDOUT_FILENO) == 1 ? .human : .raw
         let renderer = ReplyRenderer(mode: output.mode(fallback: fallback))
-        if command.first == "run" {
+        if recognizingRun && command.first == "run" {
             return RunCommand.parseOrExit(Array(command.dropFirst()))
                 .execute(inheriting: connection, output: output)
         }

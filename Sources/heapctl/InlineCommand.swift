@@ -37,8 +37,12 @@ struct InlineCommand {
     /// The first word in upper case (quotes are not interpreted), for the few decisions heapctl makes by
     /// command name, such as printing `INFO` as prose.
     var name: String {
-        let word = bytes.drop(while: Self.isBlank).prefix { !Self.isBlank($0) }
-        return String(decoding: word, as: UTF8.self).uppercased()
+        leadingWords.first ?? ""
+    }
+
+    /// The first two words in upper case, enough to recognize two-word commands like `GC SUBSCRIBE`.
+    var leadingWords: [String] {
+        bytes.split(whereSeparator: Self.isBlank).prefix(2).map { String(decoding: $0, as: UTF8.self).uppercased() }
     }
 
     /// Whether the line is `quit` or `exit`, which end a session on the client side like in `redis-cli`

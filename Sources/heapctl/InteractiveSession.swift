@@ -48,6 +48,12 @@ struct InteractiveSession {
             do throws(ClientError) {
                 let reply = try connection.call(command)
                 Console.write(renderer.render(reply, command: command.name))
+                if case .error = reply {
+                    continue
+                }
+                if EventStream.subscribes(command.leadingWords) {
+                    return EventStream.follow(connection, renderer: renderer)
+                }
             } catch {
                 // HeapConnection closes itself after a transport error; the prompt shows it.
                 Console.error(error.description)

@@ -153,11 +153,14 @@ final class LineEditor {
         return Int(size.ws_col)
     }
 
-    /// The fallback without raw mode: the terminal's own line editing, no history keys.
+    /// The fallback without raw mode: the terminal's own line editing, no history keys. When stdout is
+    /// not a terminal (`heapctl > log`), the prompt goes to stderr so that the person typing still sees
+    /// it and the log holds only replies.
     private func readPlainLine(prompt: String) -> Outcome {
-        write(prompt)
+        let promptDescriptor = isatty(output) == 1 ? output : STDERR_FILENO
+        Console.writeAll(promptDescriptor, Array(prompt.utf8))
         guard let line = Swift.readLine(strippingNewline: true) else {
-            write("\n")
+            Console.writeAll(promptDescriptor, Array("\n".utf8))
             return .endOfInput
         }
         return .line(line)

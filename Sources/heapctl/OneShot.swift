@@ -12,18 +12,22 @@ struct OneShot {
     let renderer: ReplyRenderer
 
     func run() -> ExitStatus {
+        let connection: HeapConnection
         let reply: Reply
         do throws(ClientError) {
-            let connection = try endpoint.connect()
-            defer { connection.close() }
+            connection = try endpoint.connect()
             reply = try connection.call(arguments)
         } catch {
             Console.error(error.description)
             return .connectionFailed
         }
+        defer { connection.close() }
         Console.write(renderer.render(reply, command: arguments.first?.uppercased()))
         if case .error = reply {
             return .errorReply
+        }
+        if EventStream.subscribes(arguments.prefix(2).map { $0.uppercased() }) {
+            return EventStream.follow(connection, renderer: renderer)
         }
         return .success
     }

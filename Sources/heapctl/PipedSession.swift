@@ -6,7 +6,7 @@ import HeapProtocol
 /// variables carry from line to line), printing only the replies.
 ///
 /// This mirrors `redis-cli < FILE`: every line runs even after an error reply, and the exit status is 1
-/// if any reply was an error. Scripts that should stop at the first mistake and say where it was are what
+/// if any reply was an error. After `GC SUBSCRIBE` only events are printed (see `EventStream`). Scripts that should stop at the first mistake and say where it was are what
 /// `heapctl run` is for.
 struct PipedSession {
     let endpoint: Endpoint
@@ -42,6 +42,8 @@ struct PipedSession {
             Console.write(renderer.render(reply, command: command.name))
             if case .error = reply {
                 anyFailed = true
+            } else if EventStream.subscribes(command.leadingWords) {
+                return EventStream.follow(connection, renderer: renderer)
             }
         }
         if let readError = reader.readError {

@@ -27,7 +27,8 @@ struct RunCommand: ParsableCommand {
             lines, so a commented script reads as a narrated session. --json prints instead one JSON \
             object per command on its own line:
               {"line":3,"command":"GETREFCOUNT a","reply":2}
-            where an error reply is {"error":"CODE","message":"..."}.
+            where an error reply is {"error":"CODE","message":"..."}. After GC SUBSCRIBE, heapctl only \
+            prints the events heapd pushes, one reply each, until Ctrl-C; later lines do not run.
 
             ERRORS AND EXIT STATUS
             The first error reply stops the script: heapctl names FILE:LINE on stderr and exits 1. With \

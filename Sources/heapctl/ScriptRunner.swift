@@ -56,6 +56,9 @@ struct ScriptRunner {
             }
             report(reply, of: command, at: lineNumber, renderer: renderer)
             guard case .error(let code, let message) = reply else {
+                if EventStream.subscribes(command.leadingWords) {
+                    return EventStream.follow(connection, renderer: renderer)
+                }
                 continue reading
             }
             failedLines.append(lineNumber)

@@ -25,6 +25,15 @@ enum ChildProcess {
         stdin: Data? = nil, directory: String, timeout: TimeInterval = 30,
         file: StaticString = #filePath, line: UInt = #line
     ) throws -> ProcessResult {
+        try start(executable, arguments, environment: environment, stdin: stdin, directory: directory)
+            .wait(timeout: timeout, file: file, line: line)
+    }
+
+    /// Starts `executable` like `run` but returns at once, for children that run until stopped.
+    static func start(
+        _ executable: String, _ arguments: [String], environment: [String: String],
+        stdin: Data? = nil, directory: String
+    ) throws -> RunningChild {
         let base = directory + "/run-" + UUID().uuidString
         let inPath = stdin == nil ? "/dev/null" : base + ".in"
         if let stdin {
@@ -34,14 +43,7 @@ enum ChildProcess {
         let errPath = base + ".err"
         let pid = try spawn(
             executable, arguments, environment: environment, stdin: inPath, stdout: outPath, stderr: errPath)
-        let status = wait(for: pid, timeout: timeout) {
-            XCTFail("\(executable) \(arguments) still ran after \(timeout) s and was killed", file: file, line: line)
-        }
-        return ProcessResult(
-            status: status.signaled ? status.signal : status.exitCode,
-            signaled: status.signaled,
-            stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+        return RunningChild(pid: pid, command: "\(executable) \(arguments)", outPath: outPath, errPath: errPath)
     }
 
     /// Starts the child with its standard streams opened on the given paths and every other descriptor
@@ -74,51 +76,15 @@ enum ChildProcess {
         return pid
     }
 
+    struct SpawnError: Error {
+        let executable: String
+        let errno: Int32
+    }
+
     /// The descriptors open in this process now (glibc's `addclosefrom_np` is not visible to Swift).
     private static func openDescriptors() -> [Int32] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
         return names.compactMap { Int32($0) }
-    }
-
-    /// How a child ended.
-    private struct Status {
-        var exitCode: Int32 = 0
-        var signaled = false
-        var signal: Int32 = 0
-    }
-
-    /// Waits for `pid`, polling so that a hung child can be killed after `timeout` seconds (`onTimeout`
-    /// reports it).
-    private static func wait(for pid: pid_t, timeout: TimeInterval, onTimeout: () -> Void) -> Status {
-        let deadline = Date().addingTimeInterval(timeout)
-        var raw: Int32 = 0
-        while true {
-            let result = waitpid(pid, &raw, WNOHANG)
-            if result == pid {
-                break
-            }
-            if result < 0 && errno != EINTR {
-                return Status(exitCode: -1)
-            }
-            if Date() > deadline {
-                kill(pid, SIGKILL)
-                onTimeout()
-                while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
-                break
-            }
-            usleep(5_000)
-        }
-        // The <sys/wait.h> macros are not imported into Swift; these are their glibc definitions.
-        let signal = raw & 0x7F
-        if signal == 0 {
-            return Status(exitCode: (raw >> 8) & 0xFF)
-        }
-        return Status(signaled: true, signal: signal)
-    }
-
-    struct SpawnError: Error {
-        let executable: String
-        let errno: Int32
     }
 
     /// The directory `swift build` put the package's executables in: the one holding the test bundle.
@@ -155,5 +121,80 @@ enum ChildProcess {
             throw CocoaError(.fileWriteUnknown)
         }
         return String(cString: result)
+    }
+}
+
+/// A child started by `ChildProcess.start`, reaped by `wait` or `stop`, and killed by `deinit` if the
+/// test forgot (or failed before) either.
+final class RunningChild {
+    let pid: pid_t
+    let command: String
+    let outPath: String
+    let errPath: String
+    private var result: ProcessResult?
+
+    init(pid: pid_t, command: String, outPath: String, errPath: String) {
+        self.pid = pid
+        self.command = command
+        self.outPath = outPath
+        self.errPath = errPath
+    }
+
+    /// What the child has written to stdout so far.
+    var stdout: String {
+        (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+    }
+
+    /// Waits for the child to exit, polling so that it can be killed after `timeout` seconds (which fails
+    /// the test).
+    func wait(timeout: TimeInterval = 30, file: StaticString = #filePath, line: UInt = #line) -> ProcessResult {
+        if let result {
+            return result
+        }
+        let deadline = Date().addingTimeInterval(timeout)
+        var raw: Int32 = 0
+        while true {
+            let reaped = waitpid(pid, &raw, WNOHANG)
+            if reaped == pid {
+                break
+            }
+            if reaped < 0 && errno != EINTR {
+                raw = -1 << 8
+                break
+            }
+            if Date() > deadline {
+                kill(pid, SIGKILL)
+                XCTFail("\(command) still ran after \(timeout) s and was killed", file: file, line: line)
+                while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
+                break
+            }
+            usleep(5_000)
+        }
+        // The <sys/wait.h> macros are not imported into Swift; these are their glibc definitions.
+        let signal = raw & 0x7F
+        let finished = ProcessResult(
+            status: signal == 0 ? (raw >> 8) & 0xFF : signal,
+            signaled: signal != 0,
+            stdout: stdout,
+            stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+        result = finished
+        return finished
+    }
+
+    /// Sends `signal` and waits for the exit.
+    @discardableResult
+    func stop(signal: Int32 = SIGTERM) -> ProcessResult {
+        if result == nil {
+            kill(pid, signal)
+        }
+        return wait(timeout: 10)
+    }
+
+    deinit {
+        if result == nil {
+            kill(pid, SIGKILL)
+            var raw: Int32 = 0
+            while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
+        }
     }
 }

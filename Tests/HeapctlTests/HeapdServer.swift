@@ -139,6 +139,14 @@ class HeapctlTestCase: XCTestCase {
         try runHeapctl(["--socket", heapd.socketPath] + arguments, stdin: stdin, file: file, line: line)
     }
 
+    /// Starts heapctl against this test's heapd without waiting for it, for sessions that run until
+    /// stopped.
+    func startHeapctl(_ arguments: String..., stdin: String? = nil) throws -> RunningChild {
+        try ChildProcess.start(
+            heapctlPath, ["--socket", heapd.socketPath] + arguments, environment: heapctlEnvironment(),
+            stdin: stdin.map { Data($0.utf8) }, directory: heapd.directory)
+    }
+
     /// Writes `text` to a file in the temporary directory and returns its path.
     func writeFile(_ name: String, _ text: String) throws -> String {
         let path = heapd.directory + "/" + name

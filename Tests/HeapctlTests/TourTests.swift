@@ -13,8 +13,8 @@ final class TourTests: HeapctlTestCase {
         let output = result.stdout
 
         // The figures the comments explain, in order: 2 for a fresh variable (the call's temporary
-        // reference included), 3 with a second name, 3 locals released by SCOPE POP, and the cycle's two
-        // lists still alive at the end.
+        // reference included), 3 with a second name, 3 locals released by SCOPE POP, the cycle's two
+        // lists alive after DEL, and found and freed by the cycle collector.
         try assertInOrder(
             output,
             [
@@ -23,6 +23,7 @@ final class TourTests: HeapctlTestCase {
                 "DEL a\n(integer) 1\n", "objects:0\n",
                 "SCOPE POP\n(integer) 3\n", "objects:0\n",
                 "DEL x y\n(integer) 2\n", "objects:2\n", "type_list:count=2,",
+                "GC COLLECT\n(integer) 2\n", "objects:0\n",
             ])
         XCTAssertTrue(output.contains("# 6. What reference counting cannot free: a cycle"))
     }
