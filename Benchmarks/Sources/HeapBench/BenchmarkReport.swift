@@ -3,6 +3,11 @@ import Foundation
 /// Prints the in-process figures and their ratios against the anchors named in the foundation issue.
 enum BenchmarkReport {
     static func run(arguments: [String]) {
+        if arguments.first == "gc" {
+            let sizes = arguments.dropFirst().compactMap { Int($0) }
+            CollectorBenchmarks.report(sizes: sizes.isEmpty ? [100_000, 1_000_000] : sizes)
+            return
+        }
         func line(_ label: String, _ value: Double, unit: String = "M/s") {
             let padded = label.padding(toLength: 54, withPad: " ", startingAt: 0)
             print("  " + padded + String(format: "%10.2f ", value / 1e6) + unit)

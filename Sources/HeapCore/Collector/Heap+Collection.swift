@@ -204,20 +204,34 @@ extension Heap {
         return found
     }
 
-    /// Breaks up cyclic garbage: untracks each object, holds it, clears it (dropping the references
-    /// that form the cycles), then lets go, so reference counting frees it.
+    /// Frees cyclic garbage as a whole. The set is closed — nothing that survives references into it —
+    /// so instead of CPython's clear-then-decref dance each object drops only its references to objects
+    /// *outside* the set (which may free them, by refcount), and then its memory and slot are released
+    /// directly. Weakrefs were cleared and finalizers ran before this (steps 6 and 7); this is where
+    /// the refcounts would have freed the objects after tp_clear, in the same order of effects.
     private func deleteGarbage(_ slots: [UInt32]) {
+        let doomed = ObjectLayout.candidateFlag
+        for slot in slots { layout(slot).flags |= doomed }
+        for slot in slots {
+            let object = layout(slot)
+            forEachReference(of: object) { child in
+                guard child >= ObjectRef.immortalCount, layout(child).flags & doomed == 0 else { return }
+                if dropReference(child) { deallocate(child, shard: 0) }
+            }
+        }
+        generations.lock.withLock {
+            generations.counts[0] = max(0, generations.counts[0] - slots.count)
+        }
         for slot in slots {
             let object = layout(slot)
             object.setFlag(ObjectLayout.trackedFlag, false)
-            object.gcPrev = ObjectLayout.noLink
-            object.gcNext = ObjectLayout.noLink
-            retain(ObjectRef(slot: slot))
+            if object.extraFlags & ObjectLayout.hasWeakrefsFlag != 0 { clearWeakrefs(to: slot) }
+            freePayload(of: object, shard: 0)
+            let size = object.blockSize
+            counters.remove(kind: object.kind, bytes: SizeClass.footprint(size), shard: 0)
+            allocator.free(object.base, size: size, shard: 0)
+            table.release(slot, shard: 0)
         }
-        for slot in slots where layout(slot).kind != .tuple {
-            try? clear(ObjectRef(slot: slot), shard: 0)
-        }
-        for slot in slots { release(ObjectRef(slot: slot), shard: 0) }
     }
 }
 

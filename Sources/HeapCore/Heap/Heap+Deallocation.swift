@@ -8,9 +8,12 @@ extension Heap {
     /// holds one pending slot at a time.
     @usableFromInline
     func deallocate(_ slot: UInt32, shard: Int) {
-        var work: [UInt32] = [slot]
-        // Invariant: every slot in `work` has a count of zero and is reachable by no one else.
-        while let current = work.popLast() {
+        // The pending list stays empty (and unallocated) unless freeing one object frees another.
+        var work: [UInt32] = []
+        var next: UInt32? = slot
+        // Invariant: `next` and every slot in `work` have a count of zero and are reachable by no one else.
+        while let current = next {
+            next = work.popLast()
             let object = layout(current)
             let kind = object.kind
             if object.flags & (ObjectLayout.finalizerFlag | ObjectLayout.legacyFinalizerFlag) != 0,
@@ -30,7 +33,7 @@ extension Heap {
                 generations.untrackDying(current)
                 forEachReference(of: object) { child in
                     if child >= ObjectRef.immortalCount && dropReference(child) {
-                        work.append(child)
+                        if next == nil { next = child } else { work.append(child) }
                     }
                 }
                 freePayload(of: object, shard: shard)
@@ -43,6 +46,7 @@ extension Heap {
     }
 
     /// Calls `body` with each slot the container references (a counted reference each).
+    @inline(__always)
     func forEachReference(of object: ObjectLayout, _ body: (UInt32) -> Void) {
         switch object.kind {
         case .list, .tuple:

@@ -1,0 +1,158 @@
+import Foundation
+import HeapCore
+import Synchronization
+
+/// The collector on the graph shapes of ../shared/bench/cpython_gc.py, built from lists as there:
+/// full-collection time per shape and size, the generation-0 pause with 1M old objects (idle and with
+/// mutators running), and bytes per tracked container.
+enum CollectorBenchmarks {
+    struct Result {
+        var shape: String
+        var nodes: Int
+        var seconds: Double
+        var returned: Int
+    }
+
+    /// A small deterministic generator (the shapes match CPython's in kind, not node for node).
+    struct SplitMix {
+        var state: UInt64
+        mutating func next(below bound: Int) -> Int {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Int((z ^ (z >> 31)) % UInt64(bound))
+        }
+    }
+
+    /// Builds `shape` with `count` list nodes; returns the root (or nil when the shape has none).
+    static func build(_ shape: String, count: Int, heap: Heap) -> ObjectRef? {
+        var rng = SplitMix(state: 1)
+        let nodes = (0..<count).map { _ in try! heap.makeList() }
+        var root: ObjectRef?
+        switch shape {
+        case "rings2":
+            for index in stride(from: 0, to: count - 1, by: 2) {
+                try! heap.append(nodes[index], nodes[index + 1])
+                try! heap.append(nodes[index + 1], nodes[index])
+            }
+        case "cycle":
+            for index in 0..<count { try! heap.append(nodes[index], nodes[(index + 1) % count]) }
+        case "random":
+            for node in nodes {
+                try! heap.append(node, nodes[rng.next(below: count)])
+                try! heap.append(node, nodes[rng.next(below: count)])
+            }
+            root = try! heap.makeList(Array(nodes[0..<(count / 2)]))
+        default:
+            for index in 0..<(count - 1) { try! heap.append(nodes[index], nodes[index + 1]) }
+            root = try! heap.makeList([nodes[0]])
+        }
+        for node in nodes { heap.release(node) }
+        return root
+    }
+
+    /// Median seconds of a full collection (or, for `chain`, of dropping the root) over `repeats` runs.
+    static func measure(_ shape: String, count: Int, repeats: Int = 5) -> Result {
+        var times: [Double] = []
+        var returned = 0
+        for _ in 0..<repeats {
+            let heap = Heap(configuration: HeapConfiguration(maxObjects: 1 << 23, shardCount: 2))
+            heap.collector.setEnabled(false)
+            let root = build(shape, count: count, heap: heap)
+            let start = Measure.now()
+            if shape == "chain" {
+                heap.release(root!)
+            } else {
+                returned = try! heap.collector.collect(generation: 2)
+            }
+            times.append(Measure.now() - start)
+            if let root, shape != "chain" { heap.release(root) }
+            _ = try! heap.collector.collect(generation: 2)
+        }
+        return Result(shape: shape, nodes: count, seconds: Measure.median(times), returned: returned)
+    }
+
+    /// Generation-0 collections of `young` new nodes with `old` long-lived nodes in generation 2:
+    /// (median, max) seconds of the collection itself, measured as the pause the collector records.
+    static func youngPause(old: Int = 1_000_000, young: Int = 700, repeats: Int = 20) -> (Double, Double) {
+        let heap = Heap(configuration: HeapConfiguration(maxObjects: 1 << 23, shardCount: 2))
+        heap.collector.setEnabled(false)
+        let keep = build("random", count: old, heap: heap)!
+        _ = try! heap.collector.collect(generation: 2)
+        _ = try! heap.collector.collect(generation: 2)
+        var times: [Double] = []
+        for _ in 0..<repeats {
+            let fresh = (0..<young).map { _ in try! heap.makeList() }
+            let start = Measure.now()
+            _ = try! heap.collector.collect(generation: 0)
+            times.append(Measure.now() - start)
+            for node in fresh { heap.release(node) }
+        }
+        heap.release(keep)
+        return (Measure.median(times), times.max() ?? 0)
+    }
+
+    /// Generation-0 pauses with 1M old objects while two mutator threads keep allocating and linking
+    /// containers (automatic collection at threshold 700 on the collector thread): the collector's own
+    /// pause statistics, which include waiting for the mutators to reach the gate.
+    static func pausesUnderLoad(old: Int = 1_000_000, seconds: Double = 3) -> PauseStatistics {
+        let heap = Heap(configuration: HeapConfiguration(maxObjects: 1 << 23, shardCount: 4))
+        heap.collector.setEnabled(false)
+        let keep = build("random", count: old, heap: heap)!
+        _ = try! heap.collector.collect(generation: 2)
+        heap.collector.start()
+        try! heap.collector.setThresholds([700, 10, 10_000_000])
+        heap.collector.setEnabled(true)
+        let stop = Atomic<Bool>(false)
+        let done = DispatchGroup()
+        for thread in 0..<2 {
+            done.enter()
+            Thread {
+                var pending: [ObjectRef] = []
+                while !stop.load(ordering: .relaxed) {
+                    // A command's worth of work inside the gate, as a session runs it.
+                    heap.gate.shared {
+                        let node = try! heap.makeList()
+                        try! heap.append(node, node)
+                        pending.append(node)
+                        if pending.count > 32 { heap.release(pending.removeFirst(), shard: thread) }
+                    }
+                }
+                heap.gate.shared { for node in pending { heap.release(node, shard: thread) } }
+                done.leave()
+            }.start()
+        }
+        usleep(UInt32(seconds * 1e6))
+        stop.store(true, ordering: .relaxed)
+        done.wait()
+        let pauses = heap.collector.statistics[0].pauses
+        heap.collector.stop()
+        heap.gate.shared { heap.release(keep) }
+        return pauses
+    }
+
+    static func report(sizes: [Int]) {
+        print("== full collections (median of 5), heapd")
+        for count in sizes {
+            for shape in ["rings2", "cycle", "random", "chain"] {
+                let result = measure(shape, count: count)
+                let what = shape == "chain" ? "free by refcount" : "collect returned \(result.returned)"
+                print(
+                    "  {\"shape\": \"\(shape)\", \"n\": \(count), \"collect_s\": \(String(format: "%.5f", result.seconds)), \"note\": \"\(what)\"}"
+                )
+            }
+        }
+        let (median, worst) = youngPause()
+        print(
+            String(
+                format: "== gen-0 collection of 700 young with 1M old, idle: median %.1f µs, max %.1f µs",
+                median * 1e6, worst * 1e6))
+        let load = pausesUnderLoad()
+        print(
+            String(
+                format: "== gen-0 pauses with 1M old and 2 mutator threads: %d pauses, median %.1f µs, p99 %.1f µs, max %.1f µs (goal p99 < 50 µs)",
+                load.count, Double(load.medianNanoseconds) / 1e3, Double(load.p99Nanoseconds) / 1e3,
+                Double(load.maxNanoseconds) / 1e3))
+    }
+}
