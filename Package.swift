@@ -20,12 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
-        .target(
-            name: "HeapCore",
-            // The heap's hot loops touch class-held counters and lists under their own locks; Swift's
-            // dynamic exclusivity checks on those accesses cost more than the work in release builds.
-            swiftSettings: strict + [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
-        ),
+        .target(name: "HeapCore", swiftSettings: strict),
         .target(name: "HeapProtocol", swiftSettings: strict),
         .target(
             name: "HeapServer",

@@ -3,13 +3,45 @@
 # socket throughput of PING and GETREFCOUNT under redis-benchmark against heapd and against
 # redis-server on a Unix socket, in one run. Prints figures and ratios; it is not a test.
 # usage: Benchmarks/run.sh [REQUESTS]   (default 200000 per socket measurement)
+#        Benchmarks/run.sh gc [N ...]  the collector against CPython's on the shared graph shapes
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$(cd .. && pwd)
 requests=${1:-200000}
 "$root/scripts/install-deps.sh"
-(cd "$root" && swift build -c release --product heapd >&2)
 swift build -c release >&2
+if [ "${1:-}" = "gc" ]; then
+  # The collector against CPython's, on the shapes of ../shared/bench/cpython_gc.py, in one run.
+  shift
+  sizes=("${@:-100000 1000000}")
+  anchor=$(mktemp /tmp/hb-anchor.XXXXXX)
+  ours=$(mktemp /tmp/hb-ours.XXXXXX)
+  trap 'rm -f "$anchor" "$ours"' EXIT
+  python3 "$root/../shared/bench/cpython_gc.py" ${sizes[@]} > "$anchor"
+  .build/release/HeapBench gc ${sizes[@]} | tee "$ours"
+  python3 - "$anchor" "$ours" <<'PY'
+import json, re, sys
+anchor = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+ours = {}
+for line in open(sys.argv[2]):
+    line = line.strip()
+    if line.startswith("{"):
+        d = json.loads(line); ours[(d["shape"], d["n"])] = d
+print("== full collection time, CPython 3.11 gc.collect() vs heapd (median of 5)")
+print(f"  {'shape':8} {'n':>8} {'CPython ms':>11} {'heapd ms':>9} {'speed-up':>9}  (goal >= 5x)")
+for a in anchor:
+    key = (a.get("shape"), a.get("n"))
+    if key in ours and "collect_s" in a:
+        c, h = a["collect_s"], ours[key]["collect_s"]
+        print(f"  {key[0]:8} {key[1]:>8} {c*1e3:>11.2f} {h*1e3:>9.2f} {c/h:>8.2f}x")
+    if a.get("shape") == "young":
+        print(f"  CPython gen-0 (700 young, 1M old): median {a['gen0_collect_s']*1e6:.1f} us, max {a['gen0_collect_max_s']*1e6:.1f} us")
+    if a.get("shape") == "bytes_per_node":
+        print(f"  CPython bytes per tracked list node (2 items, GC head included): {a['bytes']:.1f}")
+PY
+  exit 0
+fi
+(cd "$root" && swift build -c release --product heapd >&2)
 .build/release/HeapBench
 
 dir=$(mktemp -d /tmp/hb.XXXXXX)

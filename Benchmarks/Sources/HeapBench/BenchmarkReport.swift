@@ -3,6 +3,11 @@ import Foundation
 /// Prints the in-process figures and their ratios against the anchors named in the foundation issue.
 enum BenchmarkReport {
     static func run(arguments: [String]) {
+        if arguments.first == "gc-young" {
+            let (median, worst) = CollectorBenchmarks.youngPause(repeats: 3000)
+            print(String(format: "gen-0 700 young / 1M old: median %.1f µs, max %.1f µs", median * 1e6, worst * 1e6))
+            return
+        }
         if arguments.first == "gc" {
             let sizes = arguments.dropFirst().compactMap { Int($0) }
             CollectorBenchmarks.report(sizes: sizes.isEmpty ? [100_000, 1_000_000] : sizes)

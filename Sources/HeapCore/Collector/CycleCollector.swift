@@ -15,7 +15,10 @@ import Synchronization
 /// The thread beats a heartbeat at least every ``heartbeatInterval`` and records since when it has
 /// been busy, so a watchdog can tell a stalled collector from an idle one.
 public final class CycleCollector: @unchecked Sendable {
-    unowned let heap: Heap
+    /// Set once by ``attach(_:)`` from the heap's initializer, before any other use; the heap owns the
+    /// collector, so the reference is unowned.
+    private unowned(unsafe) var owner: Heap?
+    var heap: Heap { owner! }
 
     /// Threshold 0 when automatic collection is on, else `Int.max`: the one value the allocation path reads.
     private let automaticThreshold = Atomic<Int>(700)
@@ -53,9 +56,12 @@ public final class CycleCollector: @unchecked Sendable {
 
     public static let heartbeatInterval = 0.25
 
-    init(heap: Heap) {
-        self.heap = heap
+    init() {
         lastBeat.store(Self.now(), ordering: .relaxed)
+    }
+
+    func attach(_ heap: Heap) {
+        owner = heap
     }
 
     public static func now() -> UInt64 {
@@ -191,7 +197,7 @@ public final class CycleCollector: @unchecked Sendable {
     private func runAutomatic() {
         let enabled = state.withLock { $0.enabled && $0.thresholds[0] > 0 }
         guard enabled else { return }
-        let counts = heap.generations.lock.withLock { heap.generations.counts }
+        let counts = heap.generations.lock.withLock { heap.generations.countArray }
         let (thresholds, longLived) = state.withLock { ($0.thresholds, $0.longLived) }
         for generation in stride(from: 2, through: 0, by: -1) where counts[generation] > thresholds[generation] {
             if generation == 2 && longLived.pending < longLived.total / 4 { continue }
@@ -212,7 +218,7 @@ public final class CycleCollector: @unchecked Sendable {
         var longLived = state.withLock { $0.longLived }
         let (outcome, sizes) = heap.gate.exclusive { () -> (CollectionOutcome, [Int]) in
             if stall > 0 { usleep(UInt32(min(stall, 3600) * 1e6)) }
-            let sizes = heap.generations.lengths
+            let sizes = heap.generations.lengthArray
             let outcome = heap.collectStopped(
                 generation: generation, saveAll: debug & GCDebugFlags.saveAll != 0, debug: debug,
                 longLived: &longLived)
@@ -275,7 +281,7 @@ public final class CycleCollector: @unchecked Sendable {
     }
 
     /// `gc.get_count()`.
-    public var counts: [Int] { heap.generations.lock.withLock { heap.generations.counts } }
+    public var counts: [Int] { heap.generations.lock.withLock { heap.generations.countArray } }
 
     /// `gc.get_stats()`, with pauses.
     public var statistics: [GenerationStatistics] { state.withLock { $0.statistics } }

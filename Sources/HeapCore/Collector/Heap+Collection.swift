@@ -60,21 +60,28 @@ extension Heap {
         if generation + 1 < 3 { gens.counts[generation + 1] += 1 }
         for index in 0...generation { gens.counts[index] = 0 }
         for index in 0..<generation { gens.merge(index, into: generation) }
-        let young = gens.members(of: generation)
+        // Detach the young list and, in the same walk, 1. update_refs.
+        // Postcondition: every young object is a candidate with gc_refs = refcount, and `objects`
+        // holds their addresses (so later passes skip the handle table).
+        var objects: [ObjectLayout] = []
+        objects.reserveCapacity(gens.lengths[generation])
+        var cursor = gens.heads[generation]
+        while cursor != ObjectLayout.noLink {
+            let object = layout(cursor)
+            let next = object.gcNext
+            object.gcPrev = UInt32(truncatingIfNeeded: min(table.refcount(cursor), Int(UInt32.max - 1)))
+            object.flags |= candidate
+            objects.append(object)
+            cursor = next
+        }
         gens.heads[generation] = ObjectLayout.noLink
         gens.tails[generation] = ObjectLayout.noLink
         gens.lengths[generation] = 0
-        outcome.examined = young.count
+        outcome.examined = objects.count
 
-        // 1. update_refs. Postcondition: every young object is a candidate with gc_refs = refcount.
-        for slot in young {
-            let object = layout(slot)
-            object.gcPrev = UInt32(truncatingIfNeeded: min(table.refcount(slot), Int(UInt32.max - 1)))
-            object.flags |= candidate
-        }
         // 2. subtract_refs. Postcondition: gc_refs counts references from outside young only.
-        for slot in young {
-            forEachReference(of: layout(slot)) { child in
+        for object in objects {
+            forEachReference(of: object) { child in
                 guard child >= ObjectRef.immortalCount else { return }
                 let target = layout(child)
                 if target.flags & candidate != 0 { target.gcPrev &-= 1 }
@@ -83,21 +90,23 @@ extension Heap {
         // 3. Reachability from the objects referenced from outside.
         // Invariant: every object on `stack` is marked reachable and its referents not yet visited.
         var stack: [UInt32] = []
-        for slot in young {
-            let object = layout(slot)
-            if object.gcPrev > 0 {
-                object.flags |= reachable
-                stack.append(slot)
-            }
+        for object in objects where object.gcPrev > 0 {
+            object.flags |= reachable
+            // An empty list, tuple, dict or set references nothing: no need to visit it.
+            if object.kind == .object || object.count > 0 { stack.append(object.slot) }
         }
         markFrom(&stack, within: candidate, mark: reachable)
-        var survivors: [UInt32] = []
+        var survivors: [ObjectLayout] = []
         var unreachable: [UInt32] = []
-        survivors.reserveCapacity(young.count)
-        for slot in young {
-            if layout(slot).flags & reachable != 0 { survivors.append(slot) } else { unreachable.append(slot) }
+        survivors.reserveCapacity(objects.count)
+        for object in objects {
+            if object.flags & reachable != 0 {
+                object.flags &= ~(candidate | reachable)
+                survivors.append(object)
+            } else {
+                unreachable.append(object.slot)
+            }
         }
-        for slot in survivors { layout(slot).flags &= ~(candidate | reachable) }
 
         // 4-5. Legacy finalizers: they and all they reach among the unreachable are uncollectable.
         for slot in unreachable where layout(slot).hasFlag(ObjectLayout.legacyFinalizerFlag) {
@@ -130,8 +139,8 @@ extension Heap {
         // stop being tracked.
         let target = min(generation + 1, 2)
         var kept = 0
-        for slot in survivors {
-            let object = layout(slot)
+        for object in survivors {
+            let slot = object.slot
             if (object.kind == .tuple || (generation == 2 && object.kind == .dict)) && !holdsTrackable(object) {
                 object.setFlag(ObjectLayout.trackedFlag, false)
                 object.gcPrev = ObjectLayout.noLink

@@ -26,9 +26,43 @@ final class HandleTable: @unchecked Sendable {
     private let highWater = Atomic<Int>(0)
     private let freeLists: [FreeList]
 
+    /// A shard's free slots: a stack in raw memory (no copy-on-write or exclusivity checks on the hot
+    /// path), guarded by its spin lock.
     final class FreeList: @unchecked Sendable {
+        struct Stack {
+            var storage = UnsafeMutablePointer<UInt32>.allocate(capacity: 256)
+            var capacity = 256
+            var count = 0
+        }
         let lock = OwnedSpinLock()
-        var slots: [UInt32] = []
+        /// The stack's fields live in raw memory: class-held `var`s would pay dynamic exclusivity checks.
+        private let stack = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
+            .bindMemory(to: Stack.self, capacity: 1)
+
+        init() { stack.initialize(to: Stack()) }
+
+        deinit {
+            stack.pointee.storage.deallocate()
+            stack.deallocate()
+        }
+
+        func push(_ slot: UInt32) {
+            if stack.pointee.count == stack.pointee.capacity {
+                let bigger = UnsafeMutablePointer<UInt32>.allocate(capacity: stack.pointee.capacity * 2)
+                bigger.update(from: stack.pointee.storage, count: stack.pointee.count)
+                stack.pointee.storage.deallocate()
+                stack.pointee.storage = bigger
+                stack.pointee.capacity *= 2
+            }
+            stack.pointee.storage[stack.pointee.count] = slot
+            stack.pointee.count += 1
+        }
+
+        func pop() -> UInt32? {
+            guard stack.pointee.count > 0 else { return nil }
+            stack.pointee.count -= 1
+            return stack.pointee.storage[stack.pointee.count]
+        }
     }
 
     @usableFromInline static let refcountMask: UInt64 = 0xFFFF_FFFF
@@ -78,13 +112,13 @@ final class HandleTable: @unchecked Sendable {
     func claim(address: UnsafeMutableRawPointer, shard: Int) -> (slot: UInt32, generation: UInt32)? {
         let list = freeLists[shard % freeLists.count]
         let slot = list.lock.withLock { () -> UInt32? in
-            if let slot = list.slots.popLast() { return slot }
+            if let slot = list.pop() { return slot }
             // Fresh slots come in chunks per shard, so that two threads' entries never share a cache
             // line (false sharing would make every refcount write of one slow down the other).
             let first = highWater.add(Self.chunk, ordering: .relaxed).oldValue
             let end = min(first + Self.chunk, capacity)
             guard first < end else { return nil }
-            list.slots.append(contentsOf: (first + 1..<end).reversed().map { UInt32($0) })
+            for fresh in (first + 1..<end).reversed() { list.push(UInt32(fresh)) }
             return UInt32(first)
         }
         guard let claimed = slot else { return nil }
@@ -112,7 +146,7 @@ final class HandleTable: @unchecked Sendable {
         guard generation < UInt32.max else { return }
         word(slot).pointee.store(UInt64(generation + 1) << 32, ordering: .releasing)
         let list = freeLists[shard % freeLists.count]
-        list.lock.withLock { list.slots.append(slot) }
+        list.lock.withLock { list.push(slot) }
     }
 
     /// Resolves an id to a new counted reference, or nil when the id names no live object.

@@ -13,14 +13,31 @@ final class GenerationLists: @unchecked Sendable {
     static let permanent = 3
     let lock = OwnedSpinLock()
     private let table: HandleTable
-    var heads = [UInt32](repeating: ObjectLayout.noLink, count: 4)
-    var tails = [UInt32](repeating: ObjectLayout.noLink, count: 4)
-    var lengths = [Int](repeating: 0, count: 4)
-    var counts = [Int](repeating: 0, count: 3)
+    // Fixed-size fields in raw memory rather than arrays in class properties: every container
+    // allocation and free touches them, and raw pointers carry no copy-on-write or exclusivity checks.
+    let heads = UnsafeMutablePointer<UInt32>.allocate(capacity: 4)
+    let tails = UnsafeMutablePointer<UInt32>.allocate(capacity: 4)
+    let lengths = UnsafeMutablePointer<Int>.allocate(capacity: 4)
+    let counts = UnsafeMutablePointer<Int>.allocate(capacity: 3)
 
     init(table: HandleTable) {
         self.table = table
+        heads.initialize(repeating: ObjectLayout.noLink, count: 4)
+        tails.initialize(repeating: ObjectLayout.noLink, count: 4)
+        lengths.initialize(repeating: 0, count: 4)
+        counts.initialize(repeating: 0, count: 3)
     }
+
+    deinit {
+        heads.deallocate()
+        tails.deallocate()
+        lengths.deallocate()
+        counts.deallocate()
+    }
+
+    /// Copies of the counters, for reports.
+    var lengthArray: [Int] { Array(UnsafeBufferPointer(start: lengths, count: 4)) }
+    var countArray: [Int] { Array(UnsafeBufferPointer(start: counts, count: 3)) }
 
     @inline(__always)
     private func layout(_ slot: UInt32) -> ObjectLayout { ObjectLayout(table.object(slot)) }

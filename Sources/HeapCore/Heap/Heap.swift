@@ -21,7 +21,7 @@ public final class Heap: @unchecked Sendable {
     private let immortalBlock: UnsafeMutableRawPointer
 
     /// The cycle collector (its thread starts with ``CycleCollector/start()``).
-    public private(set) var collector: CycleCollector!
+    public let collector: CycleCollector
     /// Weak references by target slot (see ``Heap/makeWeakref``).
     let weakrefs = LockedValue<[UInt32: [UInt32]]>([:])
     /// Where finalizer, weakref and collection events go (set once, before serving).
@@ -33,6 +33,7 @@ public final class Heap: @unchecked Sendable {
         table = HandleTable(capacity: configuration.maxObjects, shardCount: configuration.shardCount)
         generations = GenerationLists(table: table)
         counters = KindCounters(shardCount: configuration.shardCount)
+        collector = CycleCollector()
         // The singletons live in one static block outside the arena: they are never freed.
         immortalBlock = UnsafeMutableRawPointer.allocate(byteCount: 3 * 16, alignment: 16)
         for (index, kind) in [ObjectKind.none, .bool, .bool].enumerated() {
@@ -40,7 +41,7 @@ public final class Heap: @unchecked Sendable {
             ObjectLayout(block).initializeHeader(slot: UInt32(index), kind: kind)
             table.claimImmortal(UInt32(index), address: block)
         }
-        collector = CycleCollector(heap: self)
+        collector.attach(self)
     }
 
     /// Sends an event to the sink, if any.

@@ -31,8 +31,8 @@ extension Heap {
         result.allocator = allocator.statistics()
         result.slotsEverUsed = table.slotsEverUsed
         generations.lock.withLock {
-            result.generationLengths = generations.lengths
-            result.generationCounts = generations.counts
+            result.generationLengths = generations.lengthArray
+            result.generationCounts = generations.countArray
         }
         return result
     }

@@ -156,9 +156,12 @@ extension ArenaAllocator {
 
         init(index: Int) {
             self.index = index
-            usable = .allocate(capacity: SizeClass.count)
+            // Cache-line aligned, so no two shards' hot fields share a line.
+            usable = UnsafeMutableRawPointer.allocate(byteCount: 8 * SizeClass.count, alignment: 64)
+                .bindMemory(to: UnsafeMutableRawPointer?.self, capacity: SizeClass.count)
             usable.initialize(repeating: nil, count: SizeClass.count)
-            blocksInUse = .allocate(capacity: SizeClass.count)
+            blocksInUse = UnsafeMutableRawPointer.allocate(byteCount: 8 * SizeClass.count, alignment: 64)
+                .bindMemory(to: Int.self, capacity: SizeClass.count)
             blocksInUse.initialize(repeating: 0, count: SizeClass.count)
         }
 

@@ -65,7 +65,10 @@ final class OwnedSpinLock: @unchecked Sendable {
     private let storage: UnsafeMutablePointer<Atomic<UInt8>>
 
     init() {
-        storage = .allocate(capacity: 1)
+        // A whole cache line per lock: two shards' locks side by side would make their threads
+        // invalidate each other's line on every acquisition (false sharing).
+        storage = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
+            .bindMemory(to: Atomic<UInt8>.self, capacity: 1)
         storage.initialize(to: Atomic<UInt8>(0))
     }
 

@@ -24,7 +24,7 @@ enum GCCommands {
             handler: { session, args throws(CommandError) in
                 let generation = args.count == 1 ? Int(try args.integer(0, what: "generation")) : 2
                 guard (0...2).contains(generation) else { throw CommandError("VALUE", "invalid generation") }
-                let collector = session.heap.collector!
+                let collector = session.heap.collector
                 session.deferred = {
                     do throws(HeapError) {
                         return .integer(Int64(try collector.collect(generation: generation)))
@@ -70,7 +70,7 @@ enum GCCommands {
             "GC GARBAGE", arity: 0...4, syntax: "GC GARBAGE [CURSOR c] [COUNT n] | GC GARBAGE CLEAR",
             summary: "gc.garbage in batches: [next cursor (0 = done), ['#id type', ...]]; CLEAR empties it (del gc.garbage[:])",
             handler: { session, args throws(CommandError) in
-                let collector = session.heap.collector!
+                let collector = session.heap.collector
                 if args.count == 1 && args[0].uppercased() == "CLEAR" {
                     return .integer(Int64(collector.clearGarbage(shard: session.shard)))
                 }
@@ -199,7 +199,7 @@ enum GCCommands {
             "GC HEARTBEAT",
             "the collector thread's health: [ms since its last beat, ms inside the current collection (0 idle), collections]"
         ) { session in
-            let collector = session.heap.collector!
+            let collector = session.heap.collector
             let (sinceBeat, busy) = collector.heartbeat
             let busyFor = busy == 0 ? 0 : (CycleCollector.now() - busy) / 1_000_000
             return .array([
@@ -218,7 +218,7 @@ enum GCCommands {
                     throw .syntax("seconds must be a number from 0 to 3600")
                 }
                 session.heap.collector.stall(seconds: seconds)
-                let collector = session.heap.collector!
+                let collector = session.heap.collector
                 // Start the stalled collection now, on the collector thread, without waiting for it.
                 Thread.detachNewThread { _ = try? collector.collect(generation: 0) }
                 return .ok

@@ -144,7 +144,7 @@ struct InfoReport {
     }
 
     private func gc() -> [String] {
-        let collector = state.heap.collector!
+        let collector = state.heap.collector
         let counts = collector.counts
         let thresholds = collector.thresholds
         let (sinceBeat, busy) = collector.heartbeat
