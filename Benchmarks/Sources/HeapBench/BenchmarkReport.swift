@@ -1,8 +1,26 @@
+import HeapCore
 import Foundation
 
 /// Prints the in-process figures and their ratios against the anchors named in the foundation issue.
 enum BenchmarkReport {
     static func run(arguments: [String]) {
+        if arguments.first == "gc-wake" {
+            let heap = Heap(configuration: HeapConfiguration(maxObjects: 1 << 20, shardCount: 2))
+            heap.collector.start()
+            for round in 0..<50 {
+                for _ in 0..<800 {
+                    heap.gate.shared {
+                        let node = try! heap.makeList()
+                        try! heap.append(node, node)
+                        heap.release(node)
+                    }
+                }
+                usleep(2000)
+                if round % 10 == 9 { print("round \(round): collections \(heap.collector.statistics.map { $0.collections }) counts \(heap.collector.counts)") }
+            }
+            heap.collector.stop()
+            return
+        }
         if arguments.first == "gc-young" {
             let (median, worst) = CollectorBenchmarks.youngPause(repeats: 3000)
             print(String(format: "gen-0 700 young / 1M old: median %.1f µs, max %.1f µs", median * 1e6, worst * 1e6))

@@ -114,6 +114,7 @@ enum CollectorBenchmarks {
                     // A command's worth of work inside the gate, as a session runs it.
                     heap.gate.shared {
                         let node = try! heap.makeList()
+                        _ = node
                         try! heap.append(node, node)
                         pending.append(node)
                         if pending.count > 32 { heap.release(pending.removeFirst(), shard: thread) }
@@ -127,6 +128,9 @@ enum CollectorBenchmarks {
         stop.store(true, ordering: .relaxed)
         done.wait()
         let pauses = heap.collector.statistics[0].pauses
+        if let last = heap.collector.lastCollection {
+            print("  (last collection: generation \(last.generation), examined \(last.examined), collected \(last.collected); collections per generation \(heap.collector.statistics.map(\.collections)), counts \(heap.collector.counts))")
+        }
         heap.collector.stop()
         heap.gate.shared { heap.release(keep) }
         return pauses

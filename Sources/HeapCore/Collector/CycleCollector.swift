@@ -166,7 +166,8 @@ public final class CycleCollector: @unchecked Sendable {
     /// threshold; wakes the thread once when above.
     @inline(__always)
     func noteAllocationCount(_ count: Int) {
-        if count > automaticThreshold.load(ordering: .relaxed) && !wakeRequested.load(ordering: .relaxed) {
+        let threshold = automaticThreshold.load(ordering: .relaxed)
+        if count > threshold && !wakeRequested.load(ordering: .relaxed) {
             if !wakeRequested.exchange(true, ordering: .acquiringAndReleasing) { wake.signal() }
         }
     }
@@ -222,9 +223,14 @@ public final class CycleCollector: @unchecked Sendable {
             let outcome = heap.collectStopped(
                 generation: generation, saveAll: debug & GCDebugFlags.saveAll != 0, debug: debug,
                 longLived: &longLived)
+            // Freeing stays inside the pause: done concurrently, it let mutators that allocate cyclic
+            // garbage in a tight loop outrun the collector (measured: every collection then examined
+            // thousands of objects); inside, the pause itself is the backpressure, as in CPython.
+            heap.freeDoomed(outcome.doomed, shard: 0)
             return (outcome, sizes)
         }
         let pause = Self.now() - start
+
         busySince.store(0, ordering: .releasing)
         let info = CollectionInfo(
             generation: generation, collected: outcome.collected, uncollectable: outcome.uncollectable,

@@ -22,9 +22,10 @@
 //      before anything is freed.
 //   7. Finalizers (__del__, PEP 442) of unreachable objects run once: the object is marked finalized and
 //      the event reported. (heapd's finalizers run no code, so nothing is resurrected.)
-//   8. Survivors move one generation up. Unreachable objects are broken up: each container is cleared
-//      (tp_clear; tuples have none), which drops the references inside the cycles, and reference
-//      counting frees them. Under DEBUG_SAVEALL they are appended to gc.garbage instead.
+//   8. Survivors move one generation up. Unreachable objects are freed as a whole: each drops its
+//      references to objects outside the garbage, then its memory and slot go (CPython clears each
+//      container with tp_clear and lets the refcounts free them; the effect is the same, without a
+//      decref per internal reference). Under DEBUG_SAVEALL they are appended to gc.garbage instead.
 //
 // The return value, as gc.collect()'s, is the number of unreachable objects found: collected plus
 // uncollectable.
@@ -45,6 +46,8 @@ struct CollectionOutcome {
     var examined = 0
     /// Objects to append to gc.garbage (retained for it).
     var garbage: [ObjectRef] = []
+    /// Cyclic garbage, already dead to the world (counts zeroed), to be freed after the mutators resume.
+    var doomed: [UInt32] = []
 }
 
 extension Heap {
@@ -184,7 +187,8 @@ extension Heap {
                 outcome.garbage.append(ref)
             }
         } else {
-            deleteGarbage(collectable)
+            markDoomed(collectable)
+            outcome.doomed = collectable
         }
         return outcome
     }
@@ -213,33 +217,42 @@ extension Heap {
         return found
     }
 
-    /// Frees cyclic garbage as a whole. The set is closed — nothing that survives references into it —
-    /// so instead of CPython's clear-then-decref dance each object drops only its references to objects
-    /// *outside* the set (which may free them, by refcount), and then its memory and slot are released
-    /// directly. Weakrefs were cleared and finalizers ran before this (steps 6 and 7); this is where
-    /// the refcounts would have freed the objects after tp_clear, in the same order of effects.
-    private func deleteGarbage(_ slots: [UInt32]) {
-        let doomed = ObjectLayout.candidateFlag
-        for slot in slots { layout(slot).flags |= doomed }
+    /// Makes cyclic garbage unreachable by id before the world restarts: each object is flagged doomed
+    /// and its count is zeroed (keeping the slot's generation), so `acquire(#id)` fails on it as on a
+    /// freed object. Nothing else can reach it: the set is closed (nothing that survives references
+    /// into it). Caller holds the gate exclusively.
+    private func markDoomed(_ slots: [UInt32]) {
         for slot in slots {
             let object = layout(slot)
-            forEachReference(of: object) { child in
+            object.flags |= ObjectLayout.candidateFlag
+            object.setFlag(ObjectLayout.trackedFlag, false)
+            let word = table.word(slot)
+            word.pointee.store(word.pointee.load(ordering: .relaxed) & ~HandleTable.refcountMask, ordering: .releasing)
+        }
+    }
+
+    /// Frees cyclic garbage marked by ``markDoomed(_:)``. Caller holds the gate exclusively.
+    ///
+    /// Instead of CPython's clear-then-decref dance, each object drops only its references to objects
+    /// *outside* the set (which may free them, by refcount), then its memory and slot are released
+    /// directly. Weakrefs were cleared and finalizers ran before (steps 6 and 7), as in CPython.
+    func freeDoomed(_ slots: [UInt32], shard: Int) {
+        let doomed = ObjectLayout.candidateFlag
+        for slot in slots {
+            forEachReference(of: layout(slot)) { child in
                 guard child >= ObjectRef.immortalCount, layout(child).flags & doomed == 0 else { return }
-                if dropReference(child) { deallocate(child, shard: 0) }
+                if dropReference(child) { deallocate(child, shard: shard) }
             }
         }
-        generations.lock.withLock {
-            generations.counts[0] = max(0, generations.counts[0] - slots.count)
-        }
+        // No count0 decrement for these frees: in CPython they happen right after count0 was reset.
         for slot in slots {
             let object = layout(slot)
-            object.setFlag(ObjectLayout.trackedFlag, false)
             if object.extraFlags & ObjectLayout.hasWeakrefsFlag != 0 { clearWeakrefs(to: slot) }
-            freePayload(of: object, shard: 0)
+            freePayload(of: object, shard: shard)
             let size = object.blockSize
-            counters.remove(kind: object.kind, bytes: SizeClass.footprint(size), shard: 0)
-            allocator.free(object.base, size: size, shard: 0)
-            table.release(slot, shard: 0)
+            counters.remove(kind: object.kind, bytes: SizeClass.footprint(size), shard: shard)
+            allocator.free(object.base, size: size, shard: shard)
+            table.release(slot, shard: shard)
         }
     }
 }

@@ -28,7 +28,10 @@ extension Heap {
             let count = table.refcount(slot)
             let address = table.objectIfAny(slot)
             if count == 0 {
-                if address != nil { report("slot \(slot): count 0 but still points at an object") }
+                // A doomed object (cyclic garbage the collector is freeing right now) is dead already.
+                if let address, !ObjectLayout(address).hasFlag(ObjectLayout.candidateFlag) {
+                    report("slot \(slot): count 0 but still points at an object")
+                }
                 continue
             }
             guard let address else {

@@ -1,45 +1,90 @@
 #if canImport(Glibc)
     import Glibc
 #endif
+import Synchronization
 
 /// The stop-the-world gate between mutators and the cycle collector.
 ///
-/// A mutator (a session executing a command, or a burst of pipelined commands) holds the gate shared; the
-/// collector and the heap verifier hold it exclusively, so while they walk the object graph no mutator
-/// runs and every reference count is stable. Reference-count operations themselves never touch the gate:
-/// they are atomic and lock-free inside any section that already holds it.
+/// A mutator (a session executing a command, or a chunk of pipelined commands) runs inside
+/// ``shared(_:)``; the collector and the heap verifier run inside ``exclusive(_:)``, and while they do
+/// no mutator runs, so every reference count is stable. Reference-count operations never touch the
+/// gate: they are atomic and lock-free inside a section that already holds it.
 ///
-/// The lock prefers writers (`PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP`), so a steady stream of
-/// mutators cannot starve a collection; in exchange a thread must never take the gate twice.
+/// Why not a reader-writer lock: its writer sleeps until the last reader leaves and then waits to be
+/// scheduled again, and that wake-up (tens of microseconds) would be part of every collection's pause.
+/// Here the collector announces a stop (`stopping`), then *spins* until the count of mutators inside
+/// (`active`) drops to zero, which takes as long as the commands in flight; mutators that arrive while
+/// a stop is announced wait on a condition variable until it ends. The handshake is Dekker's: a
+/// mutator increments `active` then reads `stopping`; the collector sets `stopping` then reads
+/// `active`; with sequentially consistent operations at least one of them sees the other.
+///
+/// A thread must never take the gate twice (a nested `shared` would deadlock against a waiting stop).
 public final class MutatorGate: @unchecked Sendable {
-    private let lock: UnsafeMutablePointer<pthread_rwlock_t>
+    private let active = Atomic<Int>(0)
+    private let stopping = Atomic<Bool>(false)
+    /// Serializes stoppers (collector, verifier, freeze) and parks mutators during a stop.
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let resumed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let stopperMutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
 
     public init() {
-        lock = .allocate(capacity: 1)
-        var attributes = pthread_rwlockattr_t()
-        pthread_rwlockattr_init(&attributes)
-        pthread_rwlockattr_setkind_np(&attributes, Int32(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP))
-        pthread_rwlock_init(lock, &attributes)
-        pthread_rwlockattr_destroy(&attributes)
+        pthread_mutex_init(mutex, nil)
+        pthread_mutex_init(stopperMutex, nil)
+        pthread_cond_init(resumed, nil)
     }
 
     deinit {
-        pthread_rwlock_destroy(lock)
-        lock.deallocate()
+        pthread_cond_destroy(resumed)
+        pthread_mutex_destroy(mutex)
+        pthread_mutex_destroy(stopperMutex)
+        resumed.deallocate()
+        mutex.deallocate()
+        stopperMutex.deallocate()
     }
 
     /// Runs `body` as a mutator.
     @inline(__always)
     public func shared<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
-        pthread_rwlock_rdlock(lock)
-        defer { pthread_rwlock_unlock(lock) }
+        enter()
+        defer { active.subtract(1, ordering: .releasing) }
         return try body()
+    }
+
+    @inline(__always)
+    private func enter() {
+        active.add(1, ordering: .sequentiallyConsistent)
+        if stopping.load(ordering: .sequentiallyConsistent) { enterSlow() }
+    }
+
+    private func enterSlow() {
+        // A stop is announced: step back out and wait for it to end, then try again.
+        while true {
+            active.subtract(1, ordering: .releasing)
+            pthread_mutex_lock(mutex)
+            while stopping.load(ordering: .acquiring) { pthread_cond_wait(resumed, mutex) }
+            pthread_mutex_unlock(mutex)
+            active.add(1, ordering: .sequentiallyConsistent)
+            if !stopping.load(ordering: .sequentiallyConsistent) { return }
+        }
     }
 
     /// Runs `body` with every mutator stopped.
     public func exclusive<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
-        pthread_rwlock_wrlock(lock)
-        defer { pthread_rwlock_unlock(lock) }
+        pthread_mutex_lock(stopperMutex)
+        defer { pthread_mutex_unlock(stopperMutex) }
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        var spins = 0
+        // Invariant: no mutator enters while `stopping` is set; wait for those inside to leave.
+        while active.load(ordering: .sequentiallyConsistent) != 0 {
+            spins += 1
+            if spins > 2_000 { sched_yield() }
+        }
+        defer {
+            pthread_mutex_lock(mutex)
+            stopping.store(false, ordering: .sequentiallyConsistent)
+            pthread_cond_broadcast(resumed)
+            pthread_mutex_unlock(mutex)
+        }
         return try body()
     }
 }
