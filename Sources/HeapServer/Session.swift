@@ -1,6 +1,6 @@
 import HeapCore
-import NIOCore
 import HeapProtocol
+import NIOCore
 
 /// One client connection, like one Python thread: a stack of frames whose variables hold references.
 ///

@@ -1,13 +1,15 @@
+import Foundation
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import Foundation
 
 /// Checks a socket path before binding: a live daemon behind it is an error, a stale file is removed.
 enum SocketFile {
     static func prepare(_ path: String) throws {
         guard path.utf8.count < 108 else {
-            throw ServerStartError(description: "socket path too long (max 107 bytes): \(path)", errnoValue: ENAMETOOLONG)
+            throw ServerStartError(
+                description: "socket path too long (max 107 bytes): \(path)", errnoValue: ENAMETOOLONG)
         }
         var info = stat()
         guard lstat(path, &info) == 0 else {
@@ -18,11 +20,13 @@ enum SocketFile {
             return
         }
         guard info.st_mode & S_IFMT == S_IFSOCK else {
-            throw ServerStartError(description: "\(path) exists and is not a socket; refusing to replace it", errnoValue: EEXIST)
+            throw ServerStartError(
+                description: "\(path) exists and is not a socket; refusing to replace it", errnoValue: EEXIST)
         }
         if isLive(path) {
             throw ServerStartError(
-                description: "another heapd is already listening on \(path); stop it or choose --socket", errnoValue: EADDRINUSE)
+                description: "another heapd is already listening on \(path); stop it or choose --socket",
+                errnoValue: EADDRINUSE)
         }
         unlink(path)
     }

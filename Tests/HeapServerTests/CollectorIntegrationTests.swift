@@ -11,7 +11,9 @@ final class CollectorIntegrationTests: HeapdTestCase {
     func testCollectFreesTheTwoObjectCycle() throws {
         let client = try heapd.connect()
         XCTAssertEqual(try client.call("GC", "DISABLE"), .simple("OK"))
-        _ = try client.pipeline([["NEW", "x", "list"], ["NEW", "y", "list"], ["APPEND", "x", "y"], ["APPEND", "y", "x"]])
+        _ = try client.pipeline([
+            ["NEW", "x", "list"], ["NEW", "y", "list"], ["APPEND", "x", "y"], ["APPEND", "y", "x"],
+        ])
         XCTAssertEqual(try client.call("DEL", "x", "y"), .integer(2))
         XCTAssertEqual(try info(client, "objects")["objects"], "2", "refcounting alone cannot free the cycle")
         XCTAssertEqual(try client.call("GC", "COLLECT"), .integer(2))
@@ -68,14 +70,17 @@ final class CollectorIntegrationTests: HeapdTestCase {
         } while cursor != "0" && pages < 100
         XCTAssertEqual(seen, 251)
         XCTAssertGreaterThanOrEqual(pages, 3)
-        guard case .array(let referrers) = try client.call("GC", "GET_REFERRERS", "x"), case .array(let items) = referrers[1]
+        guard case .array(let referrers) = try client.call("GC", "GET_REFERRERS", "x"),
+            case .array(let items) = referrers[1]
         else { return XCTFail("referrers shape") }
         XCTAssertEqual(items.count, 1)
     }
 
     func testSixteenClientsMutateWhileTheCollectorRunsContinuously() throws {
         let setup = try heapd.connect()
-        _ = try setup.pipeline([["GC", "SET_THRESHOLD", "50", "5", "5"], ["NEW", "g.hub", "list"], ["NEW", "g.map", "dict"]])
+        _ = try setup.pipeline([
+            ["GC", "SET_THRESHOLD", "50", "5", "5"], ["NEW", "g.hub", "list"], ["NEW", "g.map", "dict"],
+        ])
         let socket = heapd.socketPath
         let failures = LockedCounter()
         let stop = LockedCounter()

@@ -47,9 +47,11 @@ final class DaemonLifecycleTests: XCTestCase {
     }
 
     func testRedisCliIsAnOutsideClient() throws {
-        guard let redisCli = ["/usr/bin/redis-cli", "/usr/local/bin/redis-cli"].first(where: {
-            FileManager.default.isExecutableFile(atPath: $0)
-        }) else {
+        guard
+            let redisCli = ["/usr/bin/redis-cli", "/usr/local/bin/redis-cli"].first(where: {
+                FileManager.default.isExecutableFile(atPath: $0)
+            })
+        else {
             throw XCTSkip("redis-cli not installed (Debian package redis-tools; .ci/run installs it)")
         }
         let heapd = try HeapdProcess()

@@ -16,7 +16,8 @@ final class HeapdProcess {
 
     static var binaryPath: String {
         if let explicit = ProcessInfo.processInfo.environment["HEAPD_BINARY"] { return explicit }
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let exe =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("heapd").path
     }
 

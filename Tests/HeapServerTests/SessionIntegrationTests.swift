@@ -18,7 +18,9 @@ final class SessionIntegrationTests: HeapdTestCase {
         XCTAssertEqual(try client.call("DEL", "a"), .integer(1))
         XCTAssertErrorCode(try client.call("GETREFCOUNT", "#\(id)"), "NOOBJ")
         // A two-object cycle survives its names: refcounting alone cannot free it.
-        _ = try client.pipeline([["NEW", "x", "list"], ["NEW", "y", "list"], ["APPEND", "x", "y"], ["APPEND", "y", "x"]])
+        _ = try client.pipeline([
+            ["NEW", "x", "list"], ["NEW", "y", "list"], ["APPEND", "x", "y"], ["APPEND", "y", "x"],
+        ])
         guard case .integer(let xid) = try client.call("ID", "x") else { return XCTFail("ID") }
         XCTAssertEqual(try client.call("DEL", "x", "y"), .integer(2))
         XCTAssertEqual(try client.call("REFCOUNT", "#\(xid)"), .integer(1), "kept alive by y's slot only")
@@ -104,7 +106,9 @@ final class SessionIntegrationTests: HeapdTestCase {
 
     func testEveryErrorCode() throws {
         let client = try heapd.connect()
-        _ = try client.pipeline([["NEW", "l", "list"], ["NEW", "i", "int", "1"], ["NEW", "d", "dict"], ["NEW", "s", "set"]])
+        _ = try client.pipeline([
+            ["NEW", "l", "list"], ["NEW", "i", "int", "1"], ["NEW", "d", "dict"], ["NEW", "s", "set"],
+        ])
         XCTAssertErrorCode(try client.call("REPR", "missing"), "NOVAR")
         XCTAssertErrorCode(try client.call("REPR", "#987654321"), "NOOBJ")
         XCTAssertErrorCode(try client.call("APPEND", "i", "l"), "WRONGTYPE")

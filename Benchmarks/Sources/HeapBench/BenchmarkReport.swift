@@ -1,5 +1,5 @@
-import HeapCore
 import Foundation
+import HeapCore
 
 /// Prints the in-process figures and their ratios against the anchors named in the foundation issue.
 enum BenchmarkReport {
@@ -16,7 +16,11 @@ enum BenchmarkReport {
                     }
                 }
                 usleep(2000)
-                if round % 10 == 9 { print("round \(round): collections \(heap.collector.statistics.map { $0.collections }) counts \(heap.collector.counts)") }
+                if round % 10 == 9 {
+                    print(
+                        "round \(round): collections \(heap.collector.statistics.map { $0.collections }) counts \(heap.collector.counts)"
+                    )
+                }
             }
             heap.collector.stop()
             return
@@ -70,6 +74,8 @@ enum BenchmarkReport {
         for (name, bytes) in InProcessBenchmarks.bytesPerObject() {
             print("  " + name.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: "%6.1f bytes", bytes))
         }
-        print("  anchor: a two-element list costs CPython 116 bytes (sys.getsizeof + 16-byte GC head + item array); target <= 64")
+        print(
+            "  anchor: a two-element list costs CPython 116 bytes (sys.getsizeof + 16-byte GC head + item array); target <= 64"
+        )
     }
 }

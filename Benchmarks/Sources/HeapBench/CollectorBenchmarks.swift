@@ -129,7 +129,9 @@ enum CollectorBenchmarks {
         done.wait()
         let pauses = heap.collector.statistics[0].pauses
         if let last = heap.collector.lastCollection {
-            print("  (last collection: generation \(last.generation), examined \(last.examined), collected \(last.collected); collections per generation \(heap.collector.statistics.map(\.collections)), counts \(heap.collector.counts))")
+            print(
+                "  (last collection: generation \(last.generation), examined \(last.examined), collected \(last.collected); collections per generation \(heap.collector.statistics.map(\.collections)), counts \(heap.collector.counts))"
+            )
         }
         heap.collector.stop()
         heap.gate.shared { heap.release(keep) }
@@ -155,7 +157,8 @@ enum CollectorBenchmarks {
         let load = pausesUnderLoad()
         print(
             String(
-                format: "== gen-0 pauses with 1M old and 2 mutator threads: %d pauses, median %.1f µs, p99 %.1f µs, max %.1f µs (goal p99 < 50 µs)",
+                format:
+                    "== gen-0 pauses with 1M old and 2 mutator threads: %d pauses, median %.1f µs, p99 %.1f µs, max %.1f µs (goal p99 < 50 µs)",
                 load.count, Double(load.medianNanoseconds) / 1e3, Double(load.p99Nanoseconds) / 1e3,
                 Double(load.maxNanoseconds) / 1e3))
     }

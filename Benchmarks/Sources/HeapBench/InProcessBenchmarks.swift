@@ -96,12 +96,15 @@ enum InProcessBenchmarks {
             ("list (2 items)", { try! heap.makeList([item, item]) }),
             ("tuple (2 items)", { try! heap.makeTuple([item, item]) }),
             ("dict (empty)", { try! heap.makeDict() }),
-            ("dict (2 keys)", {
-                let dict = try! heap.makeDict()
-                try! heap.setItem(dict, key: "a", item)
-                try! heap.setItem(dict, key: "b", item)
-                return dict
-            }),
+            (
+                "dict (2 keys)",
+                {
+                    let dict = try! heap.makeDict()
+                    try! heap.setItem(dict, key: "a", item)
+                    try! heap.setItem(dict, key: "b", item)
+                    return dict
+                }
+            ),
             ("set (empty)", { try! heap.makeSet() }),
             ("object (no attrs)", { try! heap.makeInstance(className: "Node") }),
         ]

@@ -1,8 +1,9 @@
+import Foundation
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import Foundation
-import Synchronization
 
 /// The `gc` module: the collector's settings, statistics and garbage, and the thread that collects.
 ///

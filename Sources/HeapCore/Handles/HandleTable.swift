@@ -1,7 +1,8 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import Synchronization
 
 /// The handle table: one 16-byte entry per object slot, holding the object's reference count, the
 /// slot's generation and the object's address.

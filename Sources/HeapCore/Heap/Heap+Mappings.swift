@@ -18,7 +18,8 @@ extension Heap {
             // Equal numbers hash equal across int, float and bool, as in Python.
             if value.rounded() == value, abs(value) < 9.2e18 { return Self.mix(UInt64(bitPattern: Int64(value))) }
             return Self.mix(value.bitPattern)
-        case .str, .bytes: return Self.hashBytes(UnsafeRawBufferPointer(object.bytes), seed: object.kind == .str ? 1 : 2)
+        case .str, .bytes:
+            return Self.hashBytes(UnsafeRawBufferPointer(object.bytes), seed: object.kind == .str ? 1 : 2)
         case .tuple:
             var hash: UInt32 = 0x345678
             for item in object.sequenceItems {
@@ -54,7 +55,8 @@ extension Heap {
         switch (left.kind, right.kind) {
         case (.str, .str), (.bytes, .bytes):
             return left.byteCount == right.byteCount
-                && (left.byteCount == 0 || memcmp(left.bytes.baseAddress!, right.bytes.baseAddress!, left.byteCount) == 0)
+                && (left.byteCount == 0
+                    || memcmp(left.bytes.baseAddress!, right.bytes.baseAddress!, left.byteCount) == 0)
         case (.tuple, .tuple):
             guard left.count == right.count else { return false }
             return zip(left.sequenceItems, right.sequenceItems).allSatisfy { keysEqual($0, $1) }
@@ -156,7 +158,8 @@ extension Heap {
         for slot in slots where slot != HashStorage.noValue { release(ObjectRef(slot: slot), shard: shard) }
     }
 
-    private func mapping(_ ref: ObjectRef, _ kinds: ObjectKind..., operation: String) throws(HeapError) -> ObjectLayout {
+    private func mapping(_ ref: ObjectRef, _ kinds: ObjectKind..., operation: String) throws(HeapError) -> ObjectLayout
+    {
         let object = layout(ref)
         guard kinds.contains(object.kind) else { throw HeapError.wrongType(operation, typeName(of: ref)) }
         return object

@@ -10,7 +10,9 @@ extension Heap {
     /// (never to a new tenant of the slot); the registry lets the target's death clear it and report
     /// the event that stands for the weakref's callback.
     public func makeWeakref(to target: ObjectRef, shard: Int = 0) throws(HeapError) -> ObjectRef {
-        guard !target.isImmortal else { throw HeapError(.type, "cannot create weak reference to '\(typeName(of: target))' object") }
+        guard !target.isImmortal else {
+            throw HeapError(.type, "cannot create weak reference to '\(typeName(of: target))' object")
+        }
         let (ref, object) = try allocateObject(kind: .weakref, size: 16, shard: shard)
         object.weakTarget.initialize(to: Atomic(id(of: target).rawValue))
         weakrefs.withLock { registry in

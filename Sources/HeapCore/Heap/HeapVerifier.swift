@@ -143,7 +143,9 @@ extension Heap {
                 report("\(kind): counter says \(counted) objects, \(objectsByKind[kind, default: 0]) live")
             }
             if statistics.bytesByKind[kind, default: 0] != bytesByKind[kind, default: 0] {
-                report("\(kind): counter says \(statistics.bytesByKind[kind, default: 0]) bytes, found \(bytesByKind[kind, default: 0])")
+                report(
+                    "\(kind): counter says \(statistics.bytesByKind[kind, default: 0]) bytes, found \(bytesByKind[kind, default: 0])"
+                )
             }
         }
         let allocated = statistics.allocator.blocksInUse.reduce(0, +) + statistics.allocator.largeBlocks

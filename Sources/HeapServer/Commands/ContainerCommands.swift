@@ -134,7 +134,8 @@ enum ContainerCommands {
                     let heap = session.heap
                     let kind = heap.kind(of: container)
                     if kind == .dict || kind == .object {
-                        return .integer(try heapCall { () throws(HeapError) in try heap.contains(container, key: args[1]) } ? 1 : 0)
+                        return .integer(
+                            try heapCall { () throws(HeapError) in try heap.contains(container, key: args[1]) } ? 1 : 0)
                     }
                     return try session.with(args[1], readOnly: true) { item throws(CommandError) in
                         .integer(try heapCall { () throws(HeapError) in try heap.contains(container, item) } ? 1 : 0)

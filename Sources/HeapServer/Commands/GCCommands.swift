@@ -20,7 +20,8 @@ enum GCCommands {
         },
         CommandSpec(
             "GC COLLECT", arity: 0...1, syntax: "GC COLLECT [generation]",
-            summary: "gc.collect(generation=2) on the collector thread; replies the number of unreachable objects found",
+            summary:
+                "gc.collect(generation=2) on the collector thread; replies the number of unreachable objects found",
             handler: { session, args throws(CommandError) in
                 let generation = args.count == 1 ? Int(try args.integer(0, what: "generation")) : 2
                 guard (0...2).contains(generation) else { throw CommandError("VALUE", "invalid generation") }
@@ -68,7 +69,8 @@ enum GCCommands {
         },
         CommandSpec(
             "GC GARBAGE", arity: 0...4, syntax: "GC GARBAGE [CURSOR c] [COUNT n] | GC GARBAGE CLEAR",
-            summary: "gc.garbage in batches: [next cursor (0 = done), ['#id type', ...]]; CLEAR empties it (del gc.garbage[:])",
+            summary:
+                "gc.garbage in batches: [next cursor (0 = done), ['#id type', ...]]; CLEAR empties it (del gc.garbage[:])",
             handler: { session, args throws(CommandError) in
                 let collector = session.heap.collector
                 if args.count == 1 && args[0].uppercased() == "CLEAR" {
@@ -99,7 +101,8 @@ enum GCCommands {
                 let heap = session.heap
                 session.deferred = {
                     let (next, names) = heap.gate.exclusive { () -> (Int, [String]) in
-                        let (next, refs) = heap.trackedObjectsStopped(generation: generation, fromSlot: cursor, limit: count)
+                        let (next, refs) = heap.trackedObjectsStopped(
+                            generation: generation, fromSlot: cursor, limit: count)
                         return (next, refs.map { describe($0, heap) })
                     }
                     return .array([.integer(Int64(next)), .array(names.map { .bulk($0) })])
@@ -108,7 +111,8 @@ enum GCCommands {
             }),
         CommandSpec(
             "GC GET_REFERRERS", arity: 1...5, syntax: "GC GET_REFERRERS x [CURSOR c] [COUNT n]",
-            summary: "gc.get_referrers(x): tracked containers referencing x, in batches: [next cursor, ['#id type', ...]]",
+            summary:
+                "gc.get_referrers(x): tracked containers referencing x, in batches: [next cursor, ['#id type', ...]]",
             handler: { session, args throws(CommandError) in
                 let target = try session.resolve(args[0], readOnly: true)
                 defer { session.heap.release(target, shard: session.shard) }
@@ -158,7 +162,8 @@ enum GCCommands {
         },
         CommandSpec(
             "GC SET_DEBUG", arity: 1...Int.max, syntax: "GC SET_DEBUG flags",
-            summary: "gc.set_debug(flags): an integer or names STATS COLLECTABLE UNCOLLECTABLE SAVEALL LEAK (or NONE); output goes to the log",
+            summary:
+                "gc.set_debug(flags): an integer or names STATS COLLECTABLE UNCOLLECTABLE SAVEALL LEAK (or NONE); output goes to the log",
             handler: { session, args throws(CommandError) in
                 var flags = 0
                 for word in args.strings {
@@ -247,7 +252,8 @@ enum GCCommands {
             }),
         CommandSpec(
             "FINALIZER", arity: 1...2, syntax: "FINALIZER x [LEGACY]",
-            summary: "gives x a finalizer: __del__ (runs once, PEP 442), or with LEGACY a tp_del that makes its cycles uncollectable",
+            summary:
+                "gives x a finalizer: __del__ (runs once, PEP 442), or with LEGACY a tp_del that makes its cycles uncollectable",
             handler: { session, args throws(CommandError) in
                 var legacy = false
                 if args.count == 2 {

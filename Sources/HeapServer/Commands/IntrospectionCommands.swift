@@ -38,7 +38,8 @@ enum IntrospectionCommands {
                 }
             }),
         CommandSpec(
-            "REPR", arity: 1...2, syntax: "REPR x [depth]", summary: "repr(x), nested containers cut at depth (default 8)",
+            "REPR", arity: 1...2, syntax: "REPR x [depth]",
+            summary: "repr(x), nested containers cut at depth (default 8)",
             handler: { session, args throws(CommandError) in
                 let depth = args.count == 2 ? Int(try args.integer(1, what: "depth")) : 8
                 guard depth >= 0, depth <= 64 else { throw .syntax("depth must be between 0 and 64") }

@@ -6,7 +6,8 @@ enum ObjectCommands {
     static let specs: [CommandSpec] = [
         CommandSpec(
             "NEW", arity: 2...Int.max, syntax: "NEW target type [value | items...]",
-            summary: "target = a new object: int N, float F, str S, bytes N|S, list/tuple/set [names...], dict, object Class, none, bool true|false",
+            summary:
+                "target = a new object: int N, float F, str S, bytes N|S, list/tuple/set [names...], dict, object Class, none, bool true|false",
             handler: new),
         CommandSpec(
             "SET", arity: 2...2, syntax: "SET target source",
@@ -63,7 +64,9 @@ enum ObjectCommands {
             _ = try one("str")
             let bytes = args.raw[2]
             guard String(validating: bytes, as: UTF8.self) != nil else { throw .syntax("str value is not valid UTF-8") }
-            ref = try heapCall { () throws(HeapError) in try heap.makeStr(String(decoding: bytes, as: UTF8.self), shard: shard) }
+            ref = try heapCall { () throws(HeapError) in
+                try heap.makeStr(String(decoding: bytes, as: UTF8.self), shard: shard)
+            }
         case "bytes":
             if values.count == 2, values[0].uppercased() == "SIZE" || values[0].uppercased() == "DATA" {
                 if values[0].uppercased() == "DATA" {

@@ -14,7 +14,8 @@ enum ServerCommands {
             "ECHO", arity: 1...1, syntax: "ECHO message", summary: "replies the message",
             handler: { _, args throws(CommandError) in .bulk(args.raw[0]) }),
         CommandSpec(
-            "QUIT", arity: 0...0, syntax: "QUIT", summary: "replies OK and closes the connection (its variables are released)",
+            "QUIT", arity: 0...0, syntax: "QUIT",
+            summary: "replies OK and closes the connection (its variables are released)",
             handler: { session, _ throws(CommandError) in
                 session.wantsClose = true
                 return .ok
@@ -134,7 +135,8 @@ struct InfoReport {
         var lines = ["# Objects", "objects:\(stats.objects)"]
         for kind in ObjectKind.allCases where kind != .none && kind != .bool {
             lines.append(
-                "type_\(kind):count=\(stats.objectsByKind[kind, default: 0]),bytes=\(stats.bytesByKind[kind, default: 0])")
+                "type_\(kind):count=\(stats.objectsByKind[kind, default: 0]),bytes=\(stats.bytesByKind[kind, default: 0])"
+            )
         }
         lines.append("tracked_gen0:\(stats.generationLengths[0])")
         lines.append("tracked_gen1:\(stats.generationLengths[1])")
