@@ -1,14 +1,37 @@
 #!/usr/bin/env bash
-# The whole test suite: unit and integration tests against the real heapd binary, then the
-# concurrency tests again under the thread sanitizer (their own build folder, .build-tsan).
+# The whole test suite: unit and integration tests against the real heapd binary, the differential
+# test against CPython's gc, then the concurrency tests again under the thread sanitizer (their own
+# build folder, .build-tsan). Ends with one line: "heapd tests: N passed, M failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+log=$(mktemp /tmp/heapd-tests.XXXXXX)
+trap 'rm -f "$log"' EXIT
+
 swift build --build-tests
-swift test --skip-build
+swift test --skip-build 2>&1 | tee -a "$log"
+
+if [ -f tests/differential/run.py ]; then
+  python3 tests/differential/run.py --programs "${HEAPD_DIFFERENTIAL_PROGRAMS:-300}" 2>&1 | tee -a "$log"
+fi
+
 # The thread sanitizer run: the concurrency tests, and heapd itself built with TSan (the tests start the
 # heapd next to the test bundle, so races in the server make heapd exit and the test fail).
 export TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}"
 swift build --build-tests --sanitize=thread --scratch-path .build-tsan
 swift test --skip-build --sanitize=thread --scratch-path .build-tsan \
-  --filter 'ConcurrencyIntegrationTests|SessionIntegrationTests|CollectorIntegrationTests|CollectorTests|RefcountTests.testConcurrent'
+  --filter 'ConcurrencyIntegrationTests|SessionIntegrationTests|CollectorIntegrationTests|CollectorTests|RefcountTests.testConcurrent' \
+  2>&1 | tee -a "$log"
+
+# One closing line over every runner above (each already failed the script if it failed).
+python3 - "$log" <<'PY'
+import re, sys
+text = open(sys.argv[1], errors="replace").read()
+xctest = sum(int(m.group(1)) for m in re.finditer(r"Test Suite 'All tests' (?:passed|failed) at .*\n\s+Executed (\d+) tests", text))
+xfail = sum(int(m.group(2)) for m in re.finditer(r"Test Suite 'All tests' (?:passed|failed) at .*\n\s+Executed (\d+) tests?, with (\d+) failures", text))
+testing = sum(int(m.group(1)) for m in re.finditer(r"Test run with (\d+) tests? in \d+ suites? passed", text))
+diff_pass = sum(int(m.group(1)) for m in re.finditer(r"^differential: (\d+) passed", text, re.M))
+diff_fail = sum(int(m.group(1)) for m in re.finditer(r"^differential: \d+ passed, (\d+) failed", text, re.M))
+passed = xctest - xfail + testing + diff_pass
+print(f"heapd tests: {passed} passed, {xfail + diff_fail} failed")
+PY
