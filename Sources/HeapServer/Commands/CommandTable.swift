@@ -12,11 +12,11 @@ enum CommandTable {
     /// Executes one request in `session` and returns its reply; never throws, never traps on input.
     static func execute(_ request: Request, in session: Session) -> Reply {
         guard let first = request.arguments.first else { return .error(code: "SYNTAX", message: "empty request") }
-        var name = String(decoding: first, as: UTF8.self).uppercased()
+        var name = upperName(first)
         var rest = request.arguments.dropFirst()
         // Two-word commands (`GC COLLECT`, `SCOPE PUSH`, `DEBUG VERIFY`) are looked up as one name.
         if let second = rest.first, byName[name] == nil || subcommandGroups.contains(name) {
-            let combined = name + " " + String(decoding: second, as: UTF8.self).uppercased()
+            let combined = name + " " + upperName(second)
             if byName[combined] != nil {
                 name = combined
                 rest = rest.dropFirst()
@@ -43,6 +43,15 @@ enum CommandTable {
     }
 
     static let allowedWhileSubscribed: Set<String> = ["PING", "QUIT", "GC UNSUBSCRIBE", "GC SUBSCRIBE"]
+
+    /// A command word in upper case; most clients send it so already, which costs no conversion.
+    @inline(__always)
+    static func upperName(_ bytes: [UInt8]) -> String {
+        if bytes.contains(where: { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") }) {
+            return String(decoding: bytes, as: UTF8.self).uppercased()
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
 
     /// First words that only exist with a second word.
     static let subcommandGroups: Set<String> = ["SCOPE", "DEBUG", "GC"]
