@@ -28,7 +28,7 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         guard let session = state.openSession() else {
-            state.logger.warning("client rejected: max clients reached", metadata: ["max_clients": "\(state.configuration.maxClients)"])
+            state.noteLimitHit("max number of clients reached (\(state.configuration.maxClients))", clientID: nil)
             let reply = Reply.error(code: "LIMIT", message: "max number of clients reached (\(state.configuration.maxClients))")
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(bytes: reply.encoded)))
@@ -38,7 +38,17 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         self.session = session
         session.channel = context.channel
-        state.logger.debug("client connected", metadata: ["client_id": "\(session.id)"])
+        if state.logger.logLevel <= .debug {
+            var metadata: Logger.Metadata = [
+                "client_id": "\(session.id)",
+                ServerLogEvent.metadataKey: "\(ServerLogEvent.clientConnected.metadataValue)",
+            ]
+            if let peer = PeerCredentials.of(context.channel) {
+                metadata["client_pid"] = "\(peer.pid)"
+                metadata["client_uid"] = "\(peer.uid)"
+            }
+            state.logger.debug("client connected", metadata: metadata)
+        }
         context.fireChannelActive()
     }
 
@@ -55,7 +65,12 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard let session else { return }
         self.session = nil
         state.closeSession(session)
-        state.logger.debug("client gone", metadata: ["client_id": "\(session.id)", "commands": "\(session.commandsProcessed)"])
+        state.logger.debug(
+            "client gone",
+            metadata: [
+                "client_id": "\(session.id)", "commands": "\(session.commandsProcessed)",
+                ServerLogEvent.metadataKey: "\(ServerLogEvent.clientGone.metadataValue)",
+            ])
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -82,6 +97,9 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
                         processed += 1
                         if session.deferred != nil { break }
                         reply.encode(into: &bytes)
+                        if case .error("LIMIT", let message) = reply {
+                            state.noteLimitHit(message, clientID: session.id)
+                        }
                         if session.wantsClose {
                             index = requests.count
                             break
@@ -92,12 +110,17 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
                     // GC COLLECT, DEBUG VERIFY and friends need the world stopped or the collector
                     // thread: run them between gate holds, in request order.
                     session.deferred = nil
-                    deferred().encode(into: &bytes)
+                    let reply = deferred()
+                    reply.encode(into: &bytes)
+                    if case .error("LIMIT", let message) = reply { state.noteLimitHit(message, clientID: session.id) }
                 }
             }
             if session.wantsClose { closeAfterWrite = true }
             if let failure {
                 failure.reply.encode(into: &bytes)
+                if case .error("LIMIT", let message) = failure.reply {
+                    state.noteLimitHit(message, clientID: session.id)
+                }
                 if failure.closesConnection { closeAfterWrite = true }
             }
             output.writeBytes(bytes)

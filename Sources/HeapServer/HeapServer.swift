@@ -13,8 +13,8 @@ public struct ServerStartError: Error, CustomStringConvertible {
 
 /// heapd's socket server: binds (or adopts) the listening socket and serves sessions until stopped.
 public final class HeapServer: Sendable {
-    private let state: ServerState
-    private let group: MultiThreadedEventLoopGroup
+    let state: ServerState
+    let group: MultiThreadedEventLoopGroup
     private let channel: Channel
     private let createdPath: String?
 
@@ -56,7 +56,7 @@ public final class HeapServer: Sendable {
             "heapd listening",
             metadata: [
                 "listen": "\(configuration.listenAddress)", "workers": "\(configuration.workerThreads)",
-                "pid": "\(getpid())",
+                "pid": "\(getpid())", ServerLogEvent.metadataKey: "\(ServerLogEvent.daemonStarted.metadataValue)",
             ])
         return HeapServer(state: state, group: group, channel: channel, createdPath: createdPath)
     }
@@ -76,7 +76,12 @@ public final class HeapServer: Sendable {
         try? group.syncShutdownGracefully()
         state.releaseGlobals()
         state.heap.collector.stop()
-        state.logger.info("heapd stopped", metadata: ["objects_left": "\(state.heap.statistics().objects)"])
+        state.logger.info(
+            "heapd stopped",
+            metadata: [
+                "objects_left": "\(state.heap.statistics().objects)",
+                ServerLogEvent.metadataKey: "\(ServerLogEvent.daemonStopped.metadataValue)",
+            ])
     }
 
     /// A future that completes when the listening channel closes.

@@ -25,6 +25,13 @@ final class ServerState: Sendable {
     /// Channels of sessions in `GC SUBSCRIBE` mode, by client id.
     private let subscribers = LockedValue<[Int: Channel]>([:])
 
+    /// Called after every collection (the systemd status line refreshes on them).
+    private let collectionObservers = LockedValue<[@Sendable (CollectionInfo) -> Void]>([])
+
+    /// Limit-hit log entries are rate-limited: at most one per ``limitLogInterval``, the rest counted.
+    private static let limitLogInterval: UInt64 = 1_000_000_000
+    private let lastLimitLog = LockedValue<(at: UInt64, suppressed: Int)>((0, 0))
+
     init(configuration: ServerConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
@@ -63,7 +70,9 @@ final class ServerState: Sendable {
             metadata["gc_collected"] = "\(info.collected)"
             metadata["gc_uncollectable"] = "\(info.uncollectable)"
             metadata["gc_pause_usec"] = "\(info.pauseNanoseconds / 1000)"
+            metadata[ServerLogEvent.metadataKey] = "\(ServerLogEvent.collectionFinished.metadataValue)"
             logger.debug("collection finished", metadata: metadata)
+            for observer in collectionObservers.withLock({ $0 }) { observer(info) }
             let fields: [Int64] = [
                 Int64(info.generation), Int64(info.collected), Int64(info.uncollectable),
                 Int64(info.pauseNanoseconds / 1000),
@@ -81,6 +90,31 @@ final class ServerState: Sendable {
         for channel in channels {
             channel.writeAndFlush(channel.allocator.buffer(bytes: bytes), promise: nil)
         }
+    }
+
+    func addCollectionObserver(_ observer: @escaping @Sendable (CollectionInfo) -> Void) {
+        collectionObservers.withLock { $0.append(observer) }
+    }
+
+    /// Logs that a configured limit was hit (`-LIMIT` reply), at most once a second; the entries
+    /// left out in between are counted in the next one's `suppressed` field.
+    func noteLimitHit(_ message: String, clientID: Int?) {
+        let now = CycleCollector.now()
+        let suppressed = lastLimitLog.withLock { last -> Int? in
+            guard now &- last.at >= Self.limitLogInterval || last.at == 0 else {
+                last.suppressed += 1
+                return nil
+            }
+            defer { last = (now, 0) }
+            return last.suppressed
+        }
+        guard let suppressed else { return }
+        var metadata: Logger.Metadata = [
+            ServerLogEvent.metadataKey: "\(ServerLogEvent.limitHit.metadataValue)", "limit": "\(message)",
+            "suppressed": "\(suppressed)",
+        ]
+        if let clientID { metadata["client_id"] = "\(clientID)" }
+        logger.warning("limit hit: \(message)", metadata: metadata)
     }
 
     /// Registers a new session; returns nil (and counts a rejection) when the client limit is reached.
