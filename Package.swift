@@ -33,10 +33,20 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "HeapClient", dependencies: ["HeapProtocol"], swiftSettings: strict),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .target(
+            name: "HeapSystemd",
+            dependencies: [
+                "CSystemd", "HeapCore", "HeapServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "heapd",
             dependencies: [
-                "HeapServer",
+                "HeapServer", "HeapSystemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -59,5 +69,13 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "HeapctlTests", dependencies: ["HeapClient", "HeapProtocol"], swiftSettings: strict),
+        .testTarget(
+            name: "HeapSystemdTests",
+            dependencies: [
+                "HeapSystemd", "HeapServer", "HeapClient", "HeapProtocol",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
     ]
 )

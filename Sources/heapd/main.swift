@@ -3,16 +3,21 @@ import Foundation
 import HeapCore
 import HeapProtocol
 import HeapServer
+import HeapSystemd
 import Logging
 
-/// heapd: Python's memory model as a service. Parses flags and runs the server until SIGINT/SIGTERM.
+/// heapd: Python's memory model as a service. Parses flags and runs the server until SIGINT/SIGTERM;
+/// under systemd it also speaks sd_notify, adopts an activated socket and logs to the journal
+/// (HeapSystemd's ``HeapdService``).
 struct Heapd: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "heapd",
         abstract: "A managed heap with Python's memory model, served over a Unix socket.",
         discussion: """
-            With no flags heapd listens on $HEAPD_SOCKET, else $XDG_RUNTIME_DIR/heapd.sock, else \
-            /run/heapd/heapd.sock as root or /tmp/heapd-UID.sock, and logs to stderr. See protocol.md.
+            With no flags heapd listens on a socket systemd passed (socket activation), else on \
+            $HEAPD_SOCKET, else $XDG_RUNTIME_DIR/heapd.sock, else /run/heapd/heapd.sock as root or \
+            /tmp/heapd-UID.sock. It logs to the journal when its stderr is the journal, else to stderr. \
+            SIGHUP re-reads --config (log-level). See protocol.md and README.md ("Running under systemd").
             """)
 
     @Option(name: .long, help: "Unix socket path to listen on.")
@@ -42,48 +47,45 @@ struct Heapd: ParsableCommand {
     @Flag(name: .long, help: "Accept test-only commands (GC DEBUG_STALL). Never in production.")
     var enableTestCommands = false
 
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    @Option(
+        name: .long,
+        help: "Log level: trace, debug, info, notice, warning, error, critical (the --config file's log-level wins).")
     var logLevel: String = "info"
 
+    @Option(name: .long, help: "Log to: auto (the journal when stderr is the journal), journal, stderr.")
+    var logTarget: String = "auto"
+
+    @Option(name: .long, help: "Configuration file re-read on SIGHUP (log-level = LEVEL); a missing file is empty.")
+    var config: String?
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel.lowercased()) != nil else {
+            throw ValidationError(
+                "--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard LogTarget(rawValue: logTarget.lowercased()) != nil else {
+            throw ValidationError("--log-target must be one of auto, journal, stderr")
+        }
+    }
+
     func run() throws {
-        let level = Logger.Level(rawValue: logLevel.lowercased()) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "heapd")
-        let path = socket ?? DefaultSocketPath.resolve(environment: ProcessInfo.processInfo.environment, uid: getuid())
-        let configuration = ServerConfiguration(
-            listenAddress: .unixDomainSocket(path: path),
-            workerThreads: threads,
-            maxClients: maxClients,
-            protocolLimits: ProtocolLimits(maxLineLength: maxLine, maxArguments: maxArgs, maxBulkLength: maxBulk),
-            heap: HeapConfiguration(maxObjects: maxObjects, shardCount: shards),
-            testCommands: enableTestCommands)
-        let server: HeapServer
-        do {
-            server = try HeapServer.start(configuration: configuration, logger: logger)
-        } catch {
-            logger.critical("heapd could not start: \(error)")
-            throw ExitCode(1)
-        }
-        let stopped = DispatchSemaphore(value: 0)
-        let queue = DispatchQueue(label: "heapd.signals")
-        var sources: [DispatchSourceSignal] = []
-        for signalNumber in [SIGINT, SIGTERM] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
-            source.setEventHandler {
-                logger.info("signal received, shutting down", metadata: ["signal": "\(signalNumber)"])
-                server.stop()
-                stopped.signal()
-            }
-            source.resume()
-            sources.append(source)
-        }
-        stopped.wait()
-        _ = sources
+        let limits = ProtocolLimits(maxLineLength: maxLine, maxArguments: maxArgs, maxBulkLength: maxBulk)
+        let heap = HeapConfiguration(maxObjects: maxObjects, shardCount: shards)
+        let (threads, maxClients, testCommands) = (threads, maxClients, enableTestCommands)
+        let options = HeapdService.Options(
+            socketPath: socket,
+            defaultSocketPath: DefaultSocketPath.resolve(
+                environment: ProcessInfo.processInfo.environment, uid: getuid()),
+            logLevel: Logger.Level(rawValue: logLevel.lowercased()) ?? .info,
+            logTarget: LogTarget(rawValue: logTarget.lowercased()) ?? .auto,
+            configurationPath: config,
+            serverConfiguration: { address in
+                ServerConfiguration(
+                    listenAddress: address, workerThreads: threads, maxClients: maxClients, protocolLimits: limits,
+                    heap: heap, testCommands: testCommands)
+            })
+        let status = HeapdService(options: options).run()
+        if status != 0 { throw ExitCode(status) }
     }
 }
 

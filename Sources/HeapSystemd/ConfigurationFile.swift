@@ -1,0 +1,70 @@
+import Foundation
+import Logging
+
+/// What heapd re-reads on SIGHUP (`systemctl reload heapd`), from its configuration file (`--config`).
+///
+/// Only settings that can change under running clients are here; the socket, the heap's size and
+/// the limits are fixed at start (change them with a restart). Today that is one setting:
+///
+///     # /etc/heapd/heapd.conf
+///     log-level = debug     # trace, debug, info, notice, warning, error, critical
+///
+/// The format: one `key = value` a line, `#` starts a comment, blank lines ignored. A missing file is
+/// an empty one (nothing overridden). A malformed file fails start-up; on reload it is reported and
+/// the running settings stay.
+public struct ReloadableSettings: Sendable, Equatable {
+    /// The log level; nil leaves the `--log-level` value.
+    public var logLevel: Logger.Level?
+
+    public init(logLevel: Logger.Level? = nil) {
+        self.logLevel = logLevel
+    }
+}
+
+/// Why a configuration file was rejected; the message names the file and line.
+public struct ConfigurationFileError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let description: String
+}
+
+public enum ConfigurationFile {
+    /// Parses the file's text; `source` names it in errors.
+    public static func parse(_ text: String, source: String) throws(ConfigurationFileError) -> ReloadableSettings {
+        var settings = ReloadableSettings()
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty { continue }
+            let where_ = "\(source):\(index + 1)"
+            let parts = trimmed.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2 else {
+                throw ConfigurationFileError(description: "\(where_): expected 'key = value', got '\(trimmed)'")
+            }
+            let key = parts[0].trimmingCharacters(in: .whitespaces).lowercased()
+            let value = parts[1].trimmingCharacters(in: .whitespaces)
+            switch key {
+            case "log-level":
+                guard let level = Logger.Level(rawValue: value.lowercased()) else {
+                    let levels = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+                    throw ConfigurationFileError(description: "\(where_): log-level '\(value)' is not one of \(levels)")
+                }
+                settings.logLevel = level
+            default:
+                throw ConfigurationFileError(
+                    description: "\(where_): unknown key '\(key)' (reloadable settings: log-level)")
+            }
+        }
+        return settings
+    }
+
+    /// Reads and parses `path`; a missing file gives empty settings.
+    public static func load(path: String) throws(ConfigurationFileError) -> ReloadableSettings {
+        guard FileManager.default.fileExists(atPath: path) else { return ReloadableSettings() }
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigurationFileError(description: "\(path): cannot read: \(error.localizedDescription)")
+        }
+        return try parse(text, source: path)
+    }
+}
