@@ -43,7 +43,8 @@ public struct HealthCheck: Sendable {
                 var reason = "\(silent) of \(loops) event loops did not answer within \(bound)"
                 // Loops usually block on the heap's gate behind a collection: say so, it is the cause.
                 if collectorHealthy && busyFor > 0 {
-                    reason += " while the collector has held the world stopped for \(StatusLine.duration(nanoseconds: busyFor))"
+                    let held = StatusLine.duration(nanoseconds: busyFor)
+                    reason += " while the collector has held the world stopped for \(held)"
                 }
                 reasons.append(reason)
             }

@@ -73,8 +73,7 @@ public final class HealthReporter: Sendable {
         }
         guard !alreadyRunning else { return }
         let thread = Thread { [self] in
-            // Named from inside: only the current thread's name reaches the kernel (ps, top, /proc).
-            Thread.current.name = "heapd-notify"
+            nameCurrentThread("heapd-notify")
             run()
         }
         thread.start()

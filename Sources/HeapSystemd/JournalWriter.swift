@@ -40,8 +40,7 @@ public final class JournalWriter: Sendable {
         }
         guard !alreadyRunning else { return }
         let thread = Thread { [self] in
-            // Named from inside: only the current thread's name reaches the kernel (ps, top, /proc).
-            Thread.current.name = "heapd-journal"
+            nameCurrentThread("heapd-journal")
             run()
         }
         thread.start()

@@ -52,6 +52,16 @@ final class ServiceProcess {
         (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
     }
 
+    /// Waits up to `timeout` seconds for `text` to appear in stderr (log lines trail the datagrams).
+    func waitForStderr(_ text: String, timeout: Double = 5) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !stderrText().contains(text) {
+            if Date() > deadline { return false }
+            usleep(20_000)
+        }
+        return true
+    }
+
     /// Sends `signal` to the process (by pid) if it still runs.
     func send(_ signal: Int32) {
         if process.isRunning { kill(pid, signal) }
