@@ -2,7 +2,7 @@
 # Installs the Debian packages heapd's build, tests and tools need, when they are missing.
 # Safe to run repeatedly; does nothing when everything is present. Needs root (or sudo) to install.
 set -euo pipefail
-packages=(pkg-config libsystemd-dev redis-tools redis-server netcat-openbsd tmux graphviz)
+packages=(pkg-config libsystemd-dev redis-tools redis-server netcat-openbsd tmux graphviz systemd systemd-container debootstrap procps python3)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

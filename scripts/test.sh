@@ -11,6 +11,10 @@ trap 'rm -f "$log"' EXIT
 swift build --build-tests
 swift test --skip-build 2>&1 | tee -a "$log"
 
+# Real systemd as PID 1 in a confined systemd-nspawn container (prints SKIP with its reason where the
+# machine cannot run it).
+tests/systemd/nspawn-e2e.sh 2>&1 | tee -a "$log"
+
 if [ -f tests/differential/run.py ]; then
   python3 tests/differential/run.py --programs "${HEAPD_DIFFERENTIAL_PROGRAMS:-300}" 2>&1 | tee -a "$log"
 fi
@@ -20,7 +24,7 @@ fi
 export TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}"
 swift build --build-tests --sanitize=thread --scratch-path .build-tsan
 swift test --skip-build --sanitize=thread --scratch-path .build-tsan \
-  --filter 'ConcurrencyIntegrationTests|SessionIntegrationTests|CollectorIntegrationTests|CollectorTests|RefcountTests.testConcurrent' \
+  --filter 'ConcurrencyIntegrationTests|SessionIntegrationTests|CollectorIntegrationTests|CollectorTests|RefcountTests.testConcurrent|HeapSystemdTests' \
   2>&1 | tee -a "$log"
 
 # One closing line over every runner above (each already failed the script if it failed).

@@ -27,7 +27,7 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        guard let session = state.openSession() else {
+        guard let session = state.openSession(channel: context.channel) else {
             state.noteLimitHit("max number of clients reached (\(state.configuration.maxClients))", clientID: nil)
             let reply = Reply.error(code: "LIMIT", message: "max number of clients reached (\(state.configuration.maxClients))")
             let channel = context.channel
@@ -37,7 +37,6 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         self.session = session
-        session.channel = context.channel
         if state.logger.logLevel <= .debug {
             var metadata: Logger.Metadata = [
                 "client_id": "\(session.id)",

@@ -73,6 +73,10 @@ public final class HeapServer: Sendable {
     public func stop() {
         try? channel.close().wait()
         if let createdPath { unlink(createdPath) }
+        // Close every client and wait for the closes to finish on their event loops before shutting
+        // the loops down: a connection accepted just before the stop would otherwise schedule work on
+        // a loop that is already gone.
+        for future in state.closeAllClients() { _ = try? future.wait() }
         try? group.syncShutdownGracefully()
         state.releaseGlobals()
         state.heap.collector.stop()

@@ -118,7 +118,7 @@ final class ServerState: Sendable {
     }
 
     /// Registers a new session; returns nil (and counts a rejection) when the client limit is reached.
-    func openSession() -> Session? {
+    func openSession(channel: Channel? = nil) -> Session? {
         let connected = connectedClients.add(1, ordering: .relaxed).newValue
         if connected > configuration.maxClients {
             connectedClients.subtract(1, ordering: .relaxed)
@@ -129,6 +129,8 @@ final class ServerState: Sendable {
         let id = nextClientID.add(1, ordering: .relaxed).newValue
         let shard = nextShard.add(1, ordering: .relaxed).newValue % configuration.heap.shardCount
         let session = Session(id: id, shard: shard, state: self)
+        // Set before the session is registered, so other threads reading the registry see it.
+        session.channel = channel
         sessions.withLock { $0[id] = SessionBox(session: session) }
         return session
     }
@@ -150,6 +152,16 @@ final class ServerState: Sendable {
             for ref in box.session.allReferences() { counts[ref, default: 0] += 1 }
         }
         return counts
+    }
+
+    /// Starts closing every client connection; returns their close futures.
+    func closeAllClients() -> [EventLoopFuture<Void>] {
+        let channels = sessions.withLock { $0.values.compactMap { $0.session.channel } }
+        return channels.map { channel in
+            let promise = channel.eventLoop.makePromise(of: Void.self)
+            channel.close(promise: promise)
+            return promise.futureResult.recover { _ in }
+        }
     }
 
     /// Releases the globals (at shutdown, after every session closed).
