@@ -37,11 +37,9 @@ final class ServerState: Sendable {
         self.logger = logger
         heap = Heap(configuration: configuration.heap)
         let logger = logger
-        heap.events.withLock { sink in
-            sink = { [weak self] event in
-                guard let self else { return }
-                self.deliver(event, logger: logger)
-            }
+        heap.setEventSink { [weak self] event in
+            guard let self else { return }
+            self.deliver(event, logger: logger)
         }
     }
 

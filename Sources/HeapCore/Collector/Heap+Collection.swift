@@ -34,7 +34,7 @@
 //
 //   flags.candidate  set for every member of young from step 1 until the end
 //   gc prev          not a list link during a collection: the object's gc_refs (steps 1-3)
-//   flags.reachable  step 3: reachable from outside young; step 5: reached from a legacy finalizer
+//   flags.reachable  step 3: set aside as tentatively unreachable; step 5: reached from a legacy finalizer
 //
 // The young list is detached at the start and every member is relinked (or freed) at the end, so the
 // prev links can carry gc_refs in between, as CPython's PyGC_Head does.
@@ -90,26 +90,45 @@ extension Heap {
                 if target.flags & candidate != 0 { target.gcPrev &-= 1 }
             }
         }
-        // 3. Reachability from the objects referenced from outside.
-        // Invariant: every object on `stack` is marked reachable and its referents not yet visited.
-        var stack: [UInt32] = []
-        for object in objects where object.gcPrev > 0 {
-            object.flags |= reachable
-            // An empty list, tuple, dict or set references nothing: no need to visit it.
-            if object.kind == .object || object.count > 0 { stack.append(object.slot) }
-        }
-        markFrom(&stack, within: candidate, mark: reachable)
+        // 3. move_unreachable, in CPython's order (the order matters: it is the order in which step 8
+        // untracks tuples, and the order survivors join the older generation). Walk young; an object
+        // with gc_refs > 0 is reachable: its young referents get gc_refs >= 1, and one already set
+        // aside as tentatively unreachable is moved back to the end of the walk. An object with
+        // gc_refs == 0 is set aside as tentatively unreachable. `reachable` marks "set aside" here.
+        // Invariant: a processed reachable object is no longer a candidate; survivors are in walk order.
+        let setAside = reachable
+        var walk = objects
         var survivors: [ObjectLayout] = []
-        var unreachable: [UInt32] = []
         survivors.reserveCapacity(objects.count)
-        for object in objects {
-            if object.flags & reachable != 0 {
-                object.flags &= ~(candidate | reachable)
-                survivors.append(object)
-            } else {
-                unreachable.append(object.slot)
+        var index = 0
+        while index < walk.count {
+            let object = walk[index]
+            index += 1
+            guard object.gcPrev > 0 else {
+                object.flags |= setAside
+                continue
             }
+            forEachReference(of: object) { child in
+                guard child >= ObjectRef.immortalCount else { return }
+                let target = layout(child)
+                guard target.flags & candidate != 0 else { return }
+                if target.flags & setAside != 0 {
+                    target.flags &= ~setAside
+                    target.gcPrev = 1
+                    walk.append(target)
+                } else if target.gcPrev == 0 {
+                    target.gcPrev = 1
+                }
+            }
+            object.flags &= ~candidate
+            survivors.append(object)
         }
+        var unreachable: [UInt32] = []
+        for object in objects where object.flags & setAside != 0 {
+            object.flags &= ~setAside
+            unreachable.append(object.slot)
+        }
+        var stack: [UInt32] = []
 
         // 4-5. Legacy finalizers: they and all they reach among the unreachable are uncollectable.
         for slot in unreachable where layout(slot).hasFlag(ObjectLayout.legacyFinalizerFlag) {
@@ -122,12 +141,13 @@ extension Heap {
         for slot in unreachable {
             let object = layout(slot)
             if object.flags & reachable != 0 { uncollectable.append(slot) } else { collectable.append(slot) }
-            object.flags &= ~(candidate | reachable)
+            object.flags &= ~reachable
         }
 
-        // 6. Weak references to collectable objects are cleared before anything is freed.
+        // 6. Weak references to collectable objects are cleared before anything is freed; a weakref
+        // that is itself unreachable (still a candidate) is cleared without its callback, as in CPython.
         for slot in collectable where layout(slot).extraFlags & ObjectLayout.hasWeakrefsFlag != 0 {
-            clearWeakrefs(to: slot)
+            clearWeakrefs(to: slot, silent: { self.layout($0).flags & candidate != 0 })
         }
         // 7. Finalizers run once (PEP 442).
         for slot in collectable {
@@ -138,19 +158,28 @@ extension Heap {
             }
         }
 
-        // 8. Survivors move up; tuples (and, in full collections, dicts) that cannot be in a cycle
-        // stop being tracked.
+        for slot in unreachable { layout(slot).flags &= ~candidate }
+
+        // 8. Survivors move up. First every tuple that cannot be in a cycle stops being tracked
+        // (untrack_tuples), then, in full collections, every such dict (untrack_dicts): two passes,
+        // because a dict's verdict depends on the tuples it holds.
+        for object in survivors where object.kind == .tuple && !holdsTrackable(object) {
+            object.setFlag(ObjectLayout.trackedFlag, false)
+        }
+        if generation == 2 {
+            for object in survivors where object.kind == .dict && !holdsTrackable(object) {
+                object.setFlag(ObjectLayout.trackedFlag, false)
+            }
+        }
         let target = min(generation + 1, 2)
         var kept = 0
         for object in survivors {
-            let slot = object.slot
-            if (object.kind == .tuple || (generation == 2 && object.kind == .dict)) && !holdsTrackable(object) {
-                object.setFlag(ObjectLayout.trackedFlag, false)
+            guard object.isTracked else {
                 object.gcPrev = ObjectLayout.noLink
                 object.gcNext = ObjectLayout.noLink
                 continue
             }
-            gens.link(slot, into: target)
+            gens.link(object.slot, into: target)
             kept += 1
         }
         if generation == 2 {
@@ -248,6 +277,7 @@ extension Heap {
         for slot in slots {
             let object = layout(slot)
             if object.extraFlags & ObjectLayout.hasWeakrefsFlag != 0 { clearWeakrefs(to: slot) }
+            if object.kind == .weakref { unregisterWeakref(slot, object) }
             freePayload(of: object, shard: shard)
             let size = object.blockSize
             counters.remove(kind: object.kind, bytes: SizeClass.footprint(size), shard: shard)

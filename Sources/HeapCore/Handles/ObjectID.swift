@@ -47,7 +47,9 @@ public struct ObjectRef: Hashable, Sendable, Comparable {
     public static let none = ObjectRef(slot: 0)
     public static let `true` = ObjectRef(slot: 1)
     public static let `false` = ObjectRef(slot: 2)
-    @usableFromInline static let immortalCount: UInt32 = 3
+    /// `()`: CPython's empty tuple is a shared, immortal, never-tracked singleton, and so is heapd's.
+    public static let emptyTuple = ObjectRef(slot: 3)
+    @usableFromInline static let immortalCount: UInt32 = 4
 
     /// Whether this is one of the immortal singletons, whose count never changes.
     @inlinable @inline(__always)

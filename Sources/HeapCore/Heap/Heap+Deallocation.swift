@@ -13,7 +13,6 @@ extension Heap {
         var next: UInt32? = slot
         // Invariant: `next` and every slot in `work` have a count of zero and are reachable by no one else.
         while let current = next {
-            next = work.popLast()
             let object = layout(current)
             let kind = object.kind
             if object.flags & (ObjectLayout.finalizerFlag | ObjectLayout.legacyFinalizerFlag) != 0,
@@ -31,17 +30,21 @@ extension Heap {
             }
             if kind.isContainer {
                 generations.untrackDying(current)
+                // Children are freed depth first and in CPython's order — list and tuple items last to
+                // first, dict, set and instance entries first to last — so finalizer and weakref
+                // events come in the order Python's would.
+                let firstPending = work.count
                 forEachReference(of: object) { child in
-                    if child >= ObjectRef.immortalCount && dropReference(child) {
-                        if next == nil { next = child } else { work.append(child) }
-                    }
+                    if child >= ObjectRef.immortalCount && dropReference(child) { work.append(child) }
                 }
+                if kind != .list && kind != .tuple { work[firstPending...].reverse() }
                 freePayload(of: object, shard: shard)
             }
             let size = object.blockSize
             counters.remove(kind: kind, bytes: SizeClass.footprint(size), shard: shard)
             allocator.free(object.base, size: size, shard: shard)
             table.release(current, shard: shard)
+            next = work.popLast()
         }
     }
 

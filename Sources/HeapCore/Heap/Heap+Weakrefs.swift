@@ -13,8 +13,9 @@ extension Heap {
         guard !target.isImmortal else {
             throw HeapError(.type, "cannot create weak reference to '\(typeName(of: target))' object")
         }
-        let (ref, object) = try allocateObject(kind: .weakref, size: 16, shard: shard)
+        let (ref, object) = try allocateObject(kind: .weakref, size: 24, shard: shard)
         object.weakTarget.initialize(to: Atomic(id(of: target).rawValue))
+        defer { track(ref) }
         weakrefs.withLock { registry in
             registry[target.slot, default: []].append(ref.slot)
             // Written under the registry lock, the only place that sets or clears this byte while the
@@ -34,8 +35,10 @@ extension Heap {
         return try? acquire(ObjectID(rawValue: raw))
     }
 
-    /// Clears every weakref to a dying (or collected) object and reports each.
-    func clearWeakrefs(to slot: UInt32) {
+    /// Clears every weakref to a dying (or collected) object and reports each (its callback), except
+    /// weakrefs that are themselves garbage of the collection in progress (CPython clears those without
+    /// calling their callbacks): `silent` tells them apart.
+    func clearWeakrefs(to slot: UInt32, silent: (UInt32) -> Bool = { _ in false }) {
         let targetID = table.id(of: slot)
         let refs = weakrefs.withLock { registry -> [UInt32] in
             layout(slot).extraFlags &= ~ObjectLayout.hasWeakrefsFlag
@@ -43,7 +46,7 @@ extension Heap {
         }
         for weak in refs {
             layout(weak).weakTarget.pointee.store(0, ordering: .releasing)
-            emit(.weakrefCleared(weakref: table.id(of: weak), target: targetID))
+            if !silent(weak) { emit(.weakrefCleared(weakref: table.id(of: weak), target: targetID)) }
         }
     }
 

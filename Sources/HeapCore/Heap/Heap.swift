@@ -24,8 +24,22 @@ public final class Heap: @unchecked Sendable {
     public let collector: CycleCollector
     /// Weak references by target slot (see ``Heap/makeWeakref``).
     let weakrefs = LockedValue<[UInt32: [UInt32]]>([:])
-    /// Where finalizer, weakref and collection events go (set once, before serving).
-    public let events = LockedValue<(@Sendable (HeapEvent) -> Void)?>(nil)
+    /// Where finalizer, weakref and collection events go (see ``setEventSink(_:)``).
+    private let eventSink = LockedValue<EventSink?>(nil)
+
+    /// A closure in a box: read through the lock as a class reference, so each call costs the same
+    /// (storing the bare closure made every read wrap it in one more reabstraction thunk).
+    final class EventSink: Sendable {
+        let handler: @Sendable (HeapEvent) -> Void
+        init(_ handler: @escaping @Sendable (HeapEvent) -> Void) { self.handler = handler }
+    }
+
+    /// Sends every heap event (finalizers, weakref deaths, collections, debug output) to `handler`,
+    /// from whichever thread it happens on; nil stops.
+    public func setEventSink(_ handler: (@Sendable (HeapEvent) -> Void)?) {
+        let box = handler.map { EventSink($0) }
+        eventSink.withLock { $0 = box }
+    }
 
     public init(configuration: HeapConfiguration = HeapConfiguration()) {
         self.configuration = configuration
@@ -35,10 +49,11 @@ public final class Heap: @unchecked Sendable {
         counters = KindCounters(shardCount: configuration.shardCount)
         collector = CycleCollector()
         // The singletons live in one static block outside the arena: they are never freed.
-        immortalBlock = UnsafeMutableRawPointer.allocate(byteCount: 3 * 16, alignment: 16)
-        for (index, kind) in [ObjectKind.none, .bool, .bool].enumerated() {
-            let block = immortalBlock + index * 16
+        immortalBlock = UnsafeMutableRawPointer.allocate(byteCount: 4 * 32, alignment: 16)
+        for (index, kind) in [ObjectKind.none, .bool, .bool, .tuple].enumerated() {
+            let block = immortalBlock + index * 32
             ObjectLayout(block).initializeHeader(slot: UInt32(index), kind: kind)
+            if kind == .tuple { ObjectLayout(block).count = 0 }
             table.claimImmortal(UInt32(index), address: block)
         }
         collector.attach(self)
@@ -46,7 +61,7 @@ public final class Heap: @unchecked Sendable {
 
     /// Sends an event to the sink, if any.
     func emit(_ event: @autoclosure () -> HeapEvent) {
-        if let sink = events.withLock({ $0 }) { sink(event()) }
+        if let sink = eventSink.withLock({ $0 }) { sink.handler(event()) }
     }
 
     deinit {
@@ -206,6 +221,7 @@ public final class Heap: @unchecked Sendable {
 
     /// A new `tuple` of `items` (borrowed).
     public func makeTuple(_ items: [ObjectRef], shard: Int = 0) throws(HeapError) -> ObjectRef {
+        if items.isEmpty { return .emptyTuple }
         let (ref, object) = try allocateObject(
             kind: .tuple, size: ObjectLayout.tupleSize(count: items.count), shard: shard)
         object.count = items.count

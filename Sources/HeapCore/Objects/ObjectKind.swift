@@ -22,7 +22,9 @@ public enum ObjectKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     /// Whether objects of this kind can hold references and are tracked by the cycle collector.
     public var isContainer: Bool {
         switch self {
-        case .list, .tuple, .dict, .set, .object: true
+        // A weakref holds no strong reference, but CPython tracks weakref objects (their callbacks
+        // can form cycles), and the collector's counts depend on it.
+        case .list, .tuple, .dict, .set, .object, .weakref: true
         default: false
         }
     }

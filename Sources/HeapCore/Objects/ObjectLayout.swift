@@ -148,7 +148,7 @@ struct ObjectLayout {
 
     /// A weakref's target id (0 once cleared), atomic: readers race with the target's death.
     var weakTarget: UnsafeMutablePointer<Atomic<UInt64>> {
-        (base + 8).assumingMemoryBound(to: Atomic<UInt64>.self)
+        (base + 16).assumingMemoryBound(to: Atomic<UInt64>.self)
     }
 
     // MARK: Container bodies
@@ -216,7 +216,7 @@ struct ObjectLayout {
         case .list: Self.listSize
         case .tuple: Self.tupleSize(count: count)
         case .dict, .set, .object: Self.hashObjectSize
-        case .weakref: 16
+        case .weakref: 24
         }
     }
 }

@@ -105,7 +105,7 @@ final class CollectorTests: HeapTestCase {
 
     func testFinalizerRunsOnceByRefcountOrCollector() throws {  // PEP 442
         let events = EventLog()
-        heap.events.withLock { $0 = { events.append($0) } }
+        heap.setEventSink { events.append($0) }
         let a = try heap.makeInstance(className: "A")
         try heap.setFinalizer(a, legacy: false)
         try heap.setAttribute(a, "me", a)
@@ -120,7 +120,7 @@ final class CollectorTests: HeapTestCase {
 
     func testWeakrefsClearedBeforeCollection() throws {  // test_gc.test_bug1055820b-like
         let events = EventLog()
-        heap.events.withLock { $0 = { events.append($0) } }
+        heap.setEventSink { events.append($0) }
         let a = try heap.makeInstance(className: "A")
         try heap.setAttribute(a, "me", a)
         let weak = hold(try heap.makeWeakref(to: a))
@@ -133,6 +133,33 @@ final class CollectorTests: HeapTestCase {
         XCTAssertNil(try heap.weakrefTarget(weak))
         XCTAssertEqual(events.weakrefs, 1)
         XCTAssertEqual(heap.repr(weak).hasSuffix("dead>"), true)
+    }
+
+    func testWeakrefFreedAsGarbageLeavesNoDanglingRegistryEntry() throws {
+        // Found by the differential test: a weakref collected with a cycle, then its target's death.
+        let target = try heap.makeInstance(className: "Node")
+        let weak = try heap.makeWeakref(to: target)
+        let cycle = try heap.makeList([weak])
+        try heap.append(cycle, cycle)
+        heap.release(weak)
+        heap.release(cycle)
+        XCTAssertTrue(heap.isTracked(try heap.makeWeakref(to: target).retained(hold)), "weakrefs are tracked")
+        XCTAssertEqual(try collector.collect(), 2, "the list and the weakref in it")
+        heap.release(target)  // its registry must not name the freed weakref
+        let survivors = held.keys.filter { heap.kind(of: $0) == .weakref }
+        XCTAssertEqual(survivors.count, 1)
+        XCTAssertNil(try heap.weakrefTarget(survivors[0]))
+    }
+
+    func testEmptyTupleIsAnImmortalUntrackedSingleton() throws {
+        let empty = try heap.makeTuple([])
+        XCTAssertEqual(empty, ObjectRef.emptyTuple)
+        XCTAssertFalse(heap.isTracked(empty))
+        XCTAssertEqual(heap.repr(empty), "()")
+        let list = try heap.makeList([empty])
+        try heap.append(list, list)
+        heap.release(list)
+        XCTAssertEqual(try collector.collect(generation: 0), 1, "() is not part of the garbage")
     }
 
     func testIsTrackedFollowsCPython() throws {  // test_gc.test_is_tracked
