@@ -108,9 +108,10 @@ extension Heap {
                 object.flags |= setAside
                 continue
             }
-            forEachReference(of: object) { child in
+            // Referents in tp_traverse's order: list and tuple items last to first.
+            let visit = { (child: UInt32) in
                 guard child >= ObjectRef.immortalCount else { return }
-                let target = layout(child)
+                let target = self.layout(child)
                 guard target.flags & candidate != 0 else { return }
                 if target.flags & setAside != 0 {
                     target.flags &= ~setAside
@@ -119,6 +120,11 @@ extension Heap {
                 } else if target.gcPrev == 0 {
                     target.gcPrev = 1
                 }
+            }
+            if object.kind == .list || object.kind == .tuple {
+                for child in object.sequenceItems.reversed() { visit(child) }
+            } else {
+                forEachReference(of: object, visit)
             }
             object.flags &= ~candidate
             survivors.append(object)
@@ -148,6 +154,13 @@ extension Heap {
         // that is itself unreachable (still a candidate) is cleared without its callback, as in CPython.
         for slot in collectable where layout(slot).extraFlags & ObjectLayout.hasWeakrefsFlag != 0 {
             clearWeakrefs(to: slot, silent: { self.layout($0).flags & candidate != 0 })
+        }
+        // A weakref that is itself garbage is cleared too, whatever its referent (CPython, bpo-38006):
+        // under DEBUG_SAVEALL it then reads None from gc.garbage.
+        for slot in collectable where layout(slot).kind == .weakref {
+            let object = layout(slot)
+            unregisterWeakref(slot, object)
+            object.weakTarget.pointee.store(0, ordering: .releasing)
         }
         // 7. Finalizers run once (PEP 442).
         for slot in collectable {

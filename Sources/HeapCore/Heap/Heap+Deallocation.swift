@@ -30,14 +30,22 @@ extension Heap {
             }
             if kind.isContainer {
                 generations.untrackDying(current)
-                // Children are freed depth first and in CPython's order — list and tuple items last to
-                // first, dict, set and instance entries first to last — so finalizer and weakref
-                // events come in the order Python's would.
+                // Children are released in CPython's order — list and tuple items last to first, dict,
+                // set and instance entries first to last — and those whose count reaches zero are freed
+                // depth first in the order they reached it, so finalizer and weakref events come in the
+                // order Python's would.
                 let firstPending = work.count
-                forEachReference(of: object) { child in
-                    if child >= ObjectRef.immortalCount && dropReference(child) { work.append(child) }
+                if kind == .list || kind == .tuple {
+                    for child in object.sequenceItems.reversed()
+                    where child >= ObjectRef.immortalCount && dropReference(child) {
+                        work.append(child)
+                    }
+                } else {
+                    forEachReference(of: object) { child in
+                        if child >= ObjectRef.immortalCount && dropReference(child) { work.append(child) }
+                    }
                 }
-                if kind != .list && kind != .tuple { work[firstPending...].reverse() }
+                if work.count - firstPending > 1 { work[firstPending...].reverse() }
                 freePayload(of: object, shard: shard)
             }
             let size = object.blockSize
