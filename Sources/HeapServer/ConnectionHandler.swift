@@ -29,7 +29,8 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelActive(context: ChannelHandlerContext) {
         guard let session = state.openSession(channel: context.channel) else {
             state.noteLimitHit("max number of clients reached (\(state.configuration.maxClients))", clientID: nil)
-            let reply = Reply.error(code: "LIMIT", message: "max number of clients reached (\(state.configuration.maxClients))")
+            let reply = Reply.error(
+                code: "LIMIT", message: "max number of clients reached (\(state.configuration.maxClients))")
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(bytes: reply.encoded)))
                 .whenComplete { _ in channel.close(promise: nil) }
