@@ -1,4 +1,5 @@
 import Foundation
+import HeapCore
 import HeapServer
 import Logging
 import NIOCore

@@ -1,6 +1,7 @@
 import CSystemd
 import Foundation
 import Glibc
+import HeapCore
 
 /// Hands journal entries to journald from its own thread (`heapd-journal`), so logging never blocks a
 /// request on the journal.

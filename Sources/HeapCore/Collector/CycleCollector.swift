@@ -52,7 +52,8 @@ public final class CycleCollector: @unchecked Sendable {
     }
 
     let state = LockedValue(State())
-    private let wake = Condition()
+    /// Wakes the thread; the state it waits for lives in `state` and `wakeRequested`.
+    private let wake = MonotonicCondition(0)
     private var thread: Thread?
 
     public static let heartbeatInterval = 0.25
@@ -65,11 +66,7 @@ public final class CycleCollector: @unchecked Sendable {
         owner = heap
     }
 
-    public static func now() -> UInt64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &spec)
-        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
-    }
+    public static func now() -> UInt64 { monotonicNanoseconds() }
 
     // MARK: The thread
 
@@ -93,7 +90,7 @@ public final class CycleCollector: @unchecked Sendable {
             return state.running
         }
         guard running else { return }
-        wake.signal()
+        wake.withLockAndBroadcast { $0 &+= 1 }
         while state.withLock({ $0.running }) { usleep(1_000) }
     }
 
@@ -102,12 +99,14 @@ public final class CycleCollector: @unchecked Sendable {
             var requests: [Request] = []
             var automatic = false
             var stop = false
-            wake.wait(timeout: Self.heartbeatInterval) {
-                let pending = state.withLock { state -> Bool in
-                    state.stop || !state.requests.isEmpty
-                }
-                return pending || wakeRequested.load(ordering: .acquiring)
-            }
+            wake.wait(
+                until: Self.now() + UInt64(Self.heartbeatInterval * 1e9),
+                for: { _ in
+                    let pending = state.withLock { state -> Bool in
+                        state.stop || !state.requests.isEmpty
+                    }
+                    return pending || wakeRequested.load(ordering: .acquiring)
+                }, then: { _ in })
             beat()
             state.withLock { state in
                 requests = state.requests
@@ -169,7 +168,9 @@ public final class CycleCollector: @unchecked Sendable {
     func noteAllocationCount(_ count: Int) {
         let threshold = automaticThreshold.load(ordering: .relaxed)
         if count > threshold && !wakeRequested.load(ordering: .relaxed) {
-            if !wakeRequested.exchange(true, ordering: .acquiringAndReleasing) { wake.signal() }
+            if !wakeRequested.exchange(true, ordering: .acquiringAndReleasing) {
+                wake.withLockAndBroadcast { $0 &+= 1 }
+            }
         }
     }
 
@@ -189,7 +190,7 @@ public final class CycleCollector: @unchecked Sendable {
             return true
         }
         guard queued else { return runCollection(generation: generation) }
-        wake.signal()
+        wake.withLockAndBroadcast { $0 &+= 1 }
         request.done.wait()
         return request.result
     }
@@ -345,47 +346,5 @@ public final class CycleCollector: @unchecked Sendable {
     /// `gc.get_freeze_count()`.
     public var freezeCount: Int {
         heap.generations.lock.withLock { heap.generations.lengths[GenerationLists.permanent] }
-    }
-}
-
-/// A condition variable with its mutex, on pthreads (visible to the thread sanitizer).
-final class Condition: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-
-    init() {
-        pthread_mutex_init(mutex, nil)
-        var attributes = pthread_condattr_t()
-        pthread_condattr_init(&attributes)
-        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
-        pthread_cond_init(condition, &attributes)
-        pthread_condattr_destroy(&attributes)
-    }
-
-    deinit {
-        pthread_cond_destroy(condition)
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-        condition.deallocate()
-    }
-
-    func signal() {
-        pthread_mutex_lock(mutex)
-        pthread_cond_signal(condition)
-        pthread_mutex_unlock(mutex)
-    }
-
-    /// Waits until `ready()` is true or `timeout` seconds passed.
-    func wait(timeout: Double, until ready: () -> Bool) {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        var spec = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &spec)
-        let nanos = Int(spec.tv_nsec) + Int(timeout * 1e9)
-        spec.tv_sec += nanos / 1_000_000_000
-        spec.tv_nsec = nanos % 1_000_000_000
-        while !ready() {
-            if pthread_cond_timedwait(condition, mutex, &spec) == ETIMEDOUT { return }
-        }
     }
 }

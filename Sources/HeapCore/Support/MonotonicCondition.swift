@@ -3,16 +3,16 @@
 #endif
 
 /// A value guarded by a pthread mutex, with a condition variable on the monotonic clock to wait for it
-/// to change: the one blocking primitive the notify and journal threads use.
+/// to change: the one blocking primitive of the collector, notify and journal threads.
 ///
 /// pthreads rather than `Synchronization.Mutex` so the thread sanitizer sees every hand-off; the
 /// monotonic clock so a wall-clock jump neither fires nor delays a watchdog ping.
-final class MonotonicCondition<Value>: @unchecked Sendable {
+public final class MonotonicCondition<Value>: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var value: Value
 
-    init(_ value: Value) {
+    public init(_ value: Value) {
         self.value = value
         pthread_mutex_init(mutex, nil)
         var attributes = pthread_condattr_t()
@@ -30,7 +30,7 @@ final class MonotonicCondition<Value>: @unchecked Sendable {
     }
 
     /// Runs `body` with the value locked, then wakes every waiter.
-    func withLockAndBroadcast<R>(_ body: (inout Value) -> R) -> R {
+    public func withLockAndBroadcast<R>(_ body: (inout Value) -> R) -> R {
         pthread_mutex_lock(mutex)
         defer {
             pthread_cond_broadcast(condition)
@@ -40,7 +40,7 @@ final class MonotonicCondition<Value>: @unchecked Sendable {
     }
 
     /// Runs `body` with the value locked.
-    func withLock<R>(_ body: (inout Value) -> R) -> R {
+    public func withLock<R>(_ body: (inout Value) -> R) -> R {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return body(&value)
@@ -48,7 +48,7 @@ final class MonotonicCondition<Value>: @unchecked Sendable {
 
     /// Waits until `ready` holds or the monotonic clock passes `deadline` (nanoseconds, nil: no
     /// deadline), then runs `body` with the value still locked.
-    func wait<R>(until deadline: UInt64?, for ready: (Value) -> Bool, then body: (inout Value) -> R) -> R {
+    public func wait<R>(until deadline: UInt64?, for ready: (Value) -> Bool, then body: (inout Value) -> R) -> R {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         while !ready(value) {
@@ -64,7 +64,7 @@ final class MonotonicCondition<Value>: @unchecked Sendable {
 }
 
 /// Monotonic time in nanoseconds (`CLOCK_MONOTONIC`, the clock systemd's `MONOTONIC_USEC=` uses).
-func monotonicNanoseconds() -> UInt64 {
+public func monotonicNanoseconds() -> UInt64 {
     var spec = timespec()
     clock_gettime(CLOCK_MONOTONIC, &spec)
     return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
