@@ -135,9 +135,11 @@ final class ServerState: Sendable {
 
     /// Closes a session: every reference it held is released.
     func closeSession(_ session: Session) {
-        sessions.withLock { $0[session.id] = nil }
         unsubscribe(session)
+        // Release first, unregister after: a verifier that stops the world in between must either
+        // count the session's references or find it holding none, never miss references it holds.
         heap.gate.shared { session.releaseAll() }
+        sessions.withLock { $0[session.id] = nil }
         connectedClients.subtract(1, ordering: .relaxed)
     }
 
