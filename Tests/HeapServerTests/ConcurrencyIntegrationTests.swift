@@ -80,9 +80,14 @@ final class ConcurrencyIntegrationTests: HeapdTestCase {
         heapd.stop()
         heapd = try HeapdProcess(arguments: ["--max-clients", "2"])
         let first = try heapd.connect()
-        // The harness's readiness probe may still be closing: wait until only `first` is counted.
-        let deadline = Date().addingTimeInterval(10)
-        while try info(first, "clients")["connected_clients"] != "1" && Date() < deadline { usleep(10_000) }
+        // The harness's readiness probe may not even be accepted yet (another event loop): wait until
+        // both connections were received and only `first` is still counted.
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            let clients = try info(first, "clients")
+            if clients["total_connections_received"] == "2" && clients["connected_clients"] == "1" { break }
+            usleep(10_000)
+        }
         let second = try heapd.connect()
         XCTAssertEqual(try second.call("PING"), .simple("PONG"))
         let third = try heapd.connect()
