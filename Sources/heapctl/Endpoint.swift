@@ -23,4 +23,14 @@ struct Endpoint {
     func connect() throws(ClientError) -> HeapConnection {
         try HeapConnection(socketPath: socketPath, timeout: timeout)
     }
+
+    /// Connects, or says why not on stderr and returns nil (every mode then exits `.connectionFailed`).
+    func connectOrReport() -> HeapConnection? {
+        do throws(ClientError) {
+            return try connect()
+        } catch {
+            Console.error(error.description)
+            return nil
+        }
+    }
 }

@@ -14,13 +14,7 @@ struct InteractiveSession {
     let renderer: ReplyRenderer
 
     func run() -> ExitStatus {
-        var connection: HeapConnection
-        do throws(ClientError) {
-            connection = try endpoint.connect()
-        } catch {
-            Console.error(error.description)
-            return .connectionFailed
-        }
+        guard var connection = endpoint.connectOrReport() else { return .connectionFailed }
         defer { connection.close() }
         let historyPath = History.defaultPath(environment: ProcessInfo.processInfo.environment)
         let editor = LineEditor(history: History.load(path: historyPath))

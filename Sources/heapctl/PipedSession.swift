@@ -13,13 +13,7 @@ struct PipedSession {
     let renderer: ReplyRenderer
 
     func run() -> ExitStatus {
-        let connection: HeapConnection
-        do throws(ClientError) {
-            connection = try endpoint.connect()
-        } catch {
-            Console.error(error.description)
-            return .connectionFailed
-        }
+        guard let connection = endpoint.connectOrReport() else { return .connectionFailed }
         defer { connection.close() }
         let reader = LineReader(descriptor: STDIN_FILENO)
         var lineNumber = 0

@@ -19,13 +19,7 @@ struct ScriptRunner {
     let echoComments: Bool
 
     func run() -> ExitStatus {
-        let connection: HeapConnection
-        do throws(ClientError) {
-            connection = try endpoint.connect()
-        } catch {
-            Console.error(error.description)
-            return .connectionFailed
-        }
+        guard let connection = endpoint.connectOrReport() else { return .connectionFailed }
         defer { connection.close() }
         let renderer = ReplyRenderer(mode: mode)
         var lineNumber = 0
