@@ -70,6 +70,10 @@ extension Heap {
                     if value != HashStorage.noValue { body(value) }
                 }
             }
+        case .generator:
+            // The source, until the generator is exhausted (then it is dropped, as CPython's iterators do).
+            let source = object.generatorSource
+            if source != ObjectLayout.noLink { body(source) }
         default:
             break
         }

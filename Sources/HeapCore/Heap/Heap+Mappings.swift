@@ -26,7 +26,7 @@ extension Heap {
                 hash = (hash ^ (try hashValue(ObjectRef(slot: item)))) &* 1_000_003
             }
             return hash
-        case .object, .weakref: return Self.mix(UInt64(ref.slot))
+        case .object, .weakref, .generator: return Self.mix(UInt64(ref.slot))
         case .list, .dict, .set: throw HeapError(.type, "unhashable type: '\(object.kind)'")
         }
     }

@@ -30,6 +30,7 @@ extension Heap {
             } else {
                 out += "<weakref at \(id(of: ref)); dead>"
             }
+        case .generator: out += "<generator object at \(id(of: ref))>"
         case .list, .tuple, .set, .dict, .object:
             writeContainer(ref, object.kind, depth: depth, maxItems: maxItems, active: &active, into: &out)
         }

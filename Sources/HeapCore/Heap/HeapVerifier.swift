@@ -71,6 +71,11 @@ extension Heap {
                 if kind == .list, object.count > object.listCapacity {
                     report("list \(table.id(of: slot)): count \(object.count) above capacity \(object.listCapacity)")
                 }
+                if kind == .generator,
+                    let problem = generatorProblem(object, isLive: { Int($0) < slotCount && live[Int($0)] })
+                {
+                    report("generator \(table.id(of: slot)): \(problem)")
+                }
                 if kind == .dict || kind == .set || kind == .object, let storage = object.hashStorage {
                     let table = HashStorage(base: storage)
                     bytes += SizeClass.footprint(table.byteSize)

@@ -1,7 +1,8 @@
 /// The object types of heapd's heap, as in Python.
 ///
 /// Atomic values (`int`, `float`, `str`, `bytes` and the singletons) hold no references and are never
-/// tracked by the cycle collector; containers (`list`, `tuple`, `dict`, `set`, `object`) are.
+/// tracked by the cycle collector; containers (`list`, `tuple`, `dict`, `set`, `object`, `weakref`,
+/// `generator`) are.
 public enum ObjectKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case none = 0
     case bool
@@ -18,13 +19,16 @@ public enum ObjectKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case object
     /// A weak reference: names its target by id without counting it (`weakref.ref`).
     case weakref
+    /// A lazy iterator: a range of ints made one at a time, or an iterator over a list, tuple, dict,
+    /// set or str that holds a reference to it (`iter(x)`, a generator expression).
+    case generator
 
     /// Whether objects of this kind can hold references and are tracked by the cycle collector.
     public var isContainer: Bool {
         switch self {
         // A weakref holds no strong reference, but CPython tracks weakref objects (their callbacks
         // can form cycles), and the collector's counts depend on it.
-        case .list, .tuple, .dict, .set, .object, .weakref: true
+        case .list, .tuple, .dict, .set, .object, .weakref, .generator: true
         default: false
         }
     }
@@ -44,6 +48,7 @@ public enum ObjectKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         case .set: "set"
         case .object: "object"
         case .weakref: "weakref"
+        case .generator: "generator"
         }
     }
 

@@ -23,6 +23,8 @@ import Synchronization
 ///     tuple       16: count UInt32 · 20: items inline (UInt32 slots)      20 + 4n bytes
 ///     dict, set   16: count UInt32 · 20: unused · 24: hash table storage     32 bytes
 ///     object      16: count UInt32 · 20: class name (str slot) · 24: storage 32 bytes
+///     generator   16: source slot UInt32 (noLink: none or dropped) · 20: mode UInt8 · 24: position Int64
+///                 · 32: step Int64 · 40: remaining UInt64 (range) / expected size (dict, set)  48 bytes
 ///
 /// Slots, not addresses, are stored everywhere: references survive any move of payload arrays, and a
 /// 4-byte slot halves the size of every item array. This struct is the one place that reads and writes
@@ -207,6 +209,40 @@ struct ObjectLayout {
         nonmutating set { base.storeBytes(of: newValue, toByteOffset: 20, as: UInt32.self) }
     }
 
+    // MARK: Generator bodies (see Heap+Generators.swift)
+
+    static let generatorSize = 48
+
+    /// The object a generator iterates over (a counted reference), or ``noLink``.
+    var generatorSource: UInt32 {
+        get { base.load(fromByteOffset: 16, as: UInt32.self) }
+        nonmutating set { base.storeBytes(of: newValue, toByteOffset: 16, as: UInt32.self) }
+    }
+
+    /// What the generator produces (a ``Heap/GeneratorMode`` raw value).
+    var generatorMode: UInt8 {
+        get { base.load(fromByteOffset: 20, as: UInt8.self) }
+        nonmutating set { base.storeBytes(of: newValue, toByteOffset: 20, as: UInt8.self) }
+    }
+
+    /// A range's next value; an iterator's next index (a str's next byte offset, a table's next entry).
+    var generatorPosition: Int64 {
+        get { base.load(fromByteOffset: 24, as: Int64.self) }
+        nonmutating set { base.storeBytes(of: newValue, toByteOffset: 24, as: Int64.self) }
+    }
+
+    /// A range's step; a dict or set iterator's size at creation (-1 once it saw a change).
+    var generatorStep: Int64 {
+        get { base.load(fromByteOffset: 32, as: Int64.self) }
+        nonmutating set { base.storeBytes(of: newValue, toByteOffset: 32, as: Int64.self) }
+    }
+
+    /// The number of values a range has left to produce.
+    var generatorRemaining: UInt64 {
+        get { base.load(fromByteOffset: 40, as: UInt64.self) }
+        nonmutating set { base.storeBytes(of: newValue, toByteOffset: 40, as: UInt64.self) }
+    }
+
     /// The size this object's block was allocated with (what ``ArenaAllocator/free`` needs back).
     var blockSize: Int {
         switch kind {
@@ -217,6 +253,7 @@ struct ObjectLayout {
         case .tuple: Self.tupleSize(count: count)
         case .dict, .set, .object: Self.hashObjectSize
         case .weakref: 24
+        case .generator: Self.generatorSize
         }
     }
 }

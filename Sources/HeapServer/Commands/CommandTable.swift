@@ -6,6 +6,7 @@ enum CommandTable {
     static let all: [CommandSpec] =
         ServerCommands.specs + ObjectCommands.specs + ContainerCommands.specs + IntrospectionCommands.specs
         + GCCommands.specs
+        + GeneratorCommands.specs
 
     static let byName: [String: CommandSpec] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 

@@ -7,7 +7,7 @@ enum ObjectCommands {
         CommandSpec(
             "NEW", arity: 2...Int.max, syntax: "NEW target type [value | items...]",
             summary:
-                "target = a new object: int N, float F, str S, bytes N|S, list/tuple/set [names...], dict, object Class, none, bool true|false",
+                "target = a new object: int N, float F, str S, bytes N|S, list/tuple/set [names...], dict, object Class, gen range N|iter x, none, bool true|false",
             handler: new),
         CommandSpec(
             "SET", arity: 2...2, syntax: "SET target source",
@@ -104,9 +104,11 @@ enum ObjectCommands {
                 throw .syntax("class name '\(className)' is not an identifier")
             }
             ref = try heapCall { () throws(HeapError) in try heap.makeInstance(className: className, shard: shard) }
+        case "gen", "generator":
+            ref = try GeneratorCommands.make(session, values)
         default:
             throw .syntax(
-                "unknown type '\(args[1])' (int, float, str, bytes, list, tuple, dict, set, object, none, bool)")
+                "unknown type '\(args[1])' (int, float, str, bytes, list, tuple, dict, set, object, gen, none, bool)")
         }
         try session.bind(args[0], to: ref)
         return .ok

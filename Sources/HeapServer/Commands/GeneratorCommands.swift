@@ -1,0 +1,100 @@
+import HeapCore
+import HeapProtocol
+
+/// Generators: `NEW … gen`, `NEXT`, `LIST` and `SUM`, to compare a generator's peak memory with a list's.
+///
+/// Consuming commands take references (never through an `#id`: advancing a generator mutates it), and
+/// check their target name before consuming anything, so a bad name loses no item.
+enum GeneratorCommands {
+    static let specs: [CommandSpec] = [
+        CommandSpec(
+            "NEXT", arity: 1...2, syntax: "NEXT generator [target]",
+            summary:
+                "next(generator): the next item, made only now; binds target (+OK) or replies repr(item); STOP when exhausted",
+            handler: { session, args throws(CommandError) in
+                if args.count == 2 { try checkTarget(args[1]) }
+                let heap = session.heap
+                let item = try session.with(args[0]) { generator throws(CommandError) in
+                    try heapCall { () throws(HeapError) in try heap.next(generator, shard: session.shard) }
+                }
+                guard let item else { throw .exhausted }
+                if args.count == 2 {
+                    try session.bind(args[1], to: item)
+                    return .ok
+                }
+                defer { heap.release(item, shard: session.shard) }
+                return .bulk(heap.repr(item, maxDepth: 2))
+            }),
+        CommandSpec(
+            "LIST", arity: 2...2, syntax: "LIST target iterable",
+            summary:
+                "target = list(iterable): a generator's remaining items, or a copy of a list, tuple, set, dict's keys or str's characters; replies its length",
+            handler: { session, args throws(CommandError) in
+                try checkTarget(args[0])
+                let heap = session.heap
+                let list = try session.with(args[1]) { iterable throws(CommandError) in
+                    try heapCall { () throws(HeapError) in try heap.makeList(from: iterable, shard: session.shard) }
+                }
+                let length = (try? heap.length(of: list)) ?? 0
+                try session.bind(args[0], to: list)
+                return .integer(Int64(length))
+            }),
+        CommandSpec(
+            "SUM", arity: 2...2, syntax: "SUM target iterable",
+            summary:
+                "target = sum(iterable) over ints, floats and bools, one item alive at a time; replies repr(target)",
+            handler: { session, args throws(CommandError) in
+                try checkTarget(args[0])
+                let heap = session.heap
+                let total = try session.with(args[1]) { iterable throws(CommandError) in
+                    try heapCall { () throws(HeapError) in try heap.sum(iterable, shard: session.shard) }
+                }
+                let text = heap.repr(total)
+                try session.bind(args[0], to: total)
+                return .bulk(text)
+            }),
+    ]
+
+    /// `NEW target gen range N | range START STOP [STEP] | iter x`: the generator for `NEW`'s values
+    /// after the type name, as a new reference.
+    static func make(_ session: Session, _ values: [String]) throws(CommandError) -> ObjectRef {
+        let heap = session.heap
+        let shard = session.shard
+        guard let form = values.first?.lowercased() else { throw .arity("NEW") }
+        switch form {
+        case "range":
+            guard (2...4).contains(values.count) else { throw .arity("NEW") }
+            var bounds: [Int64] = []
+            for text in values.dropFirst() {
+                guard let value = Int64(text) else {
+                    throw .syntax("range argument '\(text)' is not a 64-bit integer")
+                }
+                bounds.append(value)
+            }
+            let (start, stop) = bounds.count == 1 ? (0, bounds[0]) : (bounds[0], bounds[1])
+            let step = bounds.count == 3 ? bounds[2] : 1
+            return try heapCall { () throws(HeapError) in
+                try heap.makeRange(start: start, stop: stop, step: step, shard: shard)
+            }
+        case "iter":
+            guard values.count == 2 else { throw .arity("NEW") }
+            return try session.with(values[1]) { source throws(CommandError) in
+                try heapCall { () throws(HeapError) in try heap.makeIterator(over: source, shard: shard) }
+            }
+        default:
+            throw .syntax("gen takes 'range N', 'range START STOP [STEP]' or 'iter x', not '\(values[0])'")
+        }
+    }
+
+    /// Rejects a name that cannot be bound before anything is consumed.
+    private static func checkTarget(_ target: String) throws(CommandError) {
+        if case .id = try Session.parseName(target) {
+            throw .syntax("cannot assign to an object id '\(target)'")
+        }
+    }
+}
+
+extension CommandError {
+    /// `next()` on an exhausted generator (Python's `StopIteration`).
+    static var exhausted: Self { Self("STOP", "generator exhausted") }
+}
