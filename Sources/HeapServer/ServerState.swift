@@ -22,6 +22,9 @@ final class ServerState: Sendable {
     /// Live sessions by client id, so the verifier can count the references their variables hold.
     private let sessions = LockedValue<[Int: SessionBox]>([:])
 
+    /// The highest count each type ever had, for `GROWTH` (objgraph's `show_growth`), server-wide.
+    let typeGrowth = LockedValue(TypeGrowthTracker())
+
     /// Channels of sessions in `GC SUBSCRIBE` mode, by client id.
     private let subscribers = LockedValue<[Int: Channel]>([:])
 
@@ -152,6 +155,36 @@ final class ServerState: Sendable {
             for ref in box.session.allReferences() { counts[ref, default: 0] += 1 }
         }
         return counts
+    }
+
+    /// Every session variable and global as a labelled root, as `viewer` names them: its own variables
+    /// bare (`x`), another client's as `client 7: x`, a variable of a frame other than the innermost with
+    /// ` in <frame>`, globals as `g.name`. The viewer's own come first, then the globals, then the other
+    /// clients by id. Call with the gate held exclusively, when no session runs.
+    func rootsStopped(viewer: Int) -> [HeapRoot] {
+        var mine: [HeapRoot] = []
+        var others: [HeapRoot] = []
+        let sessions = self.sessions.withLock { $0.values.map(\.session) }.sorted { $0.id < $1.id }
+        for session in sessions {
+            let own = session.id == viewer
+            let frames = session.frameBindings
+            // Innermost frame first: its variables are the ones the session can name.
+            for (depth, frame) in frames.enumerated().reversed() {
+                let suffix = depth == frames.count - 1 ? "" : " in \(frame.name)"
+                for (name, ref) in frame.names.sorted(by: { $0.key < $1.key }) {
+                    let label = (own ? "" : "client \(session.id): ") + name + suffix
+                    if own {
+                        mine.append(HeapRoot(label: label, ref: ref, holder: .variable))
+                    } else {
+                        others.append(HeapRoot(label: label, ref: ref, holder: .variable))
+                    }
+                }
+            }
+        }
+        let globals = globals.snapshot().sorted { $0.key < $1.key }.map {
+            HeapRoot(label: "g." + $0.key, ref: $0.value, holder: .global)
+        }
+        return mine + globals + others
     }
 
     /// Starts closing every client connection; returns their close futures.

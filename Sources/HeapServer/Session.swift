@@ -151,6 +151,11 @@ final class Session {
 
     var frameNames: [String] { frames.map(\.name) }
 
+    /// Every frame's name and variables, outermost first (for the views that list roots).
+    var frameBindings: [(name: String, names: [String: ObjectRef])] {
+        frames.map { ($0.name, $0.bindings.names) }
+    }
+
     // MARK: Lifetime
 
     /// Every reference the session holds (for the verifier).

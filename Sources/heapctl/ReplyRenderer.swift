@@ -9,10 +9,10 @@ import HeapProtocol
 struct ReplyRenderer {
     let mode: OutputMode
 
-    /// Commands whose successful reply is text meant to be read as is: `INFO`'s `key:value` lines and
-    /// `HELP`'s list. `redis-cli` prints `INFO` raw even on a terminal for the same reason: quoted, it would
-    /// be one long line full of `\r\n`.
-    static let proseCommands: Set<String> = ["INFO", "HELP"]
+    /// Commands whose successful reply is text meant to be read as is: `INFO`'s `key:value` lines,
+    /// `DOCTOR`'s report and `HELP`'s list. `redis-cli` prints `INFO` raw even on a terminal for the same
+    /// reason: quoted, it would be one long line full of `\r\n`.
+    static let proseCommands: Set<String> = ["INFO", "HELP", "DOCTOR"]
 
     /// The bytes to print for `reply`, which answered the command named `command` (upper case), if known.
     func render(_ reply: Reply, command: String?) -> [UInt8] {

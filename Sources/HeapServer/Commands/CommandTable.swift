@@ -5,7 +5,7 @@ import HeapProtocol
 enum CommandTable {
     static let all: [CommandSpec] =
         ServerCommands.specs + ObjectCommands.specs + ContainerCommands.specs + IntrospectionCommands.specs
-        + GCCommands.specs
+        + GCCommands.specs + DiagnosticCommands.specs
         + GeneratorCommands.specs
 
     static let byName: [String: CommandSpec] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })

@@ -1,0 +1,178 @@
+import HeapCore
+import HeapProtocol
+
+/// The views that find leaks: `TYPES` (objgraph's `show_most_common_types`, `jcmd GC.class_histogram`),
+/// `GROWTH` (`show_growth`), `CHAIN` (`find_backref_chain`), `GRAPH` (`show_refs`/`show_backrefs`) and
+/// `DOCTOR` (Redis's `MEMORY DOCTOR`).
+///
+/// Each walks the heap with the world stopped, so it leaves its work in `session.deferred`, which the
+/// connection handler runs outside the heap's gate; the walk itself is HeapCore's. An object named by
+/// the command is resolved now and looked up again by id once the world is stopped: if it died in
+/// between, the reply is `-NOOBJ`, never a read of freed memory.
+enum DiagnosticCommands {
+    static let specs: [CommandSpec] = [
+        CommandSpec(
+            "TYPES", arity: 0...2, syntax: "TYPES [LIMIT n]",
+            summary: "live objects counted by type (instances by class): [[name, count, bytes], ...], most first",
+            handler: { session, args throws(CommandError) in
+                let limit = try parseLimit(args)
+                let heap = session.heap
+                session.deferred = {
+                    let census = heap.gate.exclusive { heap.typeCensusStopped() }
+                    return .array(
+                        census.prefix(limit).map {
+                            .array([.bulk($0.name), .integer(Int64($0.count)), .integer(Int64($0.bytes))])
+                        })
+                }
+                return .ok
+            }),
+        CommandSpec(
+            "GROWTH", arity: 0...2, syntax: "GROWTH [LIMIT n]",
+            summary:
+                "types whose count rose above their previous peak since the last GROWTH (server-wide): [[name, count, delta], ...]",
+            handler: { session, args throws(CommandError) in
+                let limit = try parseLimit(args)
+                let state = session.state
+                session.deferred = {
+                    let census = state.heap.gate.exclusive { state.heap.typeCensusStopped() }
+                    let grown = state.typeGrowth.withLock { $0.update(with: census) }
+                    return .array(
+                        grown.prefix(limit).map {
+                            .array([.bulk($0.name), .integer(Int64($0.count)), .integer(Int64($0.delta))])
+                        })
+                }
+                return .ok
+            }),
+        CommandSpec(
+            "CHAIN", arity: 1...1, syntax: "CHAIN x",
+            summary:
+                "a shortest chain of references from a root (variable, global, gc.garbage) to x: [[how, type, '#id'], ...], nil if none",
+            handler: { session, args throws(CommandError) in
+                let targetID = try objectID(args[0], in: session)
+                let state = session.state
+                let viewer = session.id
+                session.deferred = {
+                    let chain = state.heap.gate.exclusive { () -> ReferenceChain?? in
+                        guard let target = state.heap.liveObjectStopped(targetID) else { return .none }
+                        let roots = state.heap.rootsStopped(adding: state.rootsStopped(viewer: viewer))
+                        return .some(state.heap.shortestChainStopped(to: target, roots: roots))
+                    }
+                    guard let chain else { return noObject(targetID) }
+                    guard let chain else { return .null }
+                    return .array(chain.steps.map { .array([.bulk($0.how), .bulk($0.typeName), .bulk("\($0.id)")]) })
+                }
+                return .ok
+            }),
+        CommandSpec(
+            "GRAPH", arity: 1...6, syntax: "GRAPH x [DEPTH n] [BACKREFS] [MAX n]",
+            summary:
+                "the references around x (referents, or referrers with BACKREFS) to DEPTH levels (3), at most MAX objects (200): [nodes, edges, roots, left out]",
+            handler: { session, args throws(CommandError) in
+                let targetID = try objectID(args[0], in: session)
+                let options = try GraphOptions(args)
+                let state = session.state
+                let viewer = session.id
+                session.deferred = {
+                    let graph = state.heap.gate.exclusive { () -> ReferenceGraph? in
+                        guard let target = state.heap.liveObjectStopped(targetID) else { return nil }
+                        let roots = state.heap.rootsStopped(adding: state.rootsStopped(viewer: viewer))
+                        return state.heap.referenceGraphStopped(
+                            around: target, depth: options.depth, referrers: options.backrefs,
+                            maxNodes: options.maxNodes, roots: roots)
+                    }
+                    guard let graph else { return noObject(targetID) }
+                    return reply(graph)
+                }
+                return .ok
+            }),
+        CommandSpec(
+            "DOCTOR", arity: 0...0, syntax: "DOCTOR",
+            summary:
+                "a plain-language report on cyclic garbage, uncollectable objects, globals that alone keep much alive",
+            handler: { session, _ throws(CommandError) in
+                let state = session.state
+                let viewer = session.id
+                session.deferred = {
+                    let report = state.heap.gate.exclusive {
+                        state.heap.diagnoseStopped(roots: state.rootsStopped(viewer: viewer))
+                    }
+                    return .bulk(report.text)
+                }
+                return .ok
+            }),
+    ]
+
+    /// `GRAPH`'s options, in any order after x.
+    struct GraphOptions {
+        var depth = 3
+        var backrefs = false
+        var maxNodes = 200
+
+        static let maxDepth = 100
+        static let maxNodesLimit = 10_000
+
+        init(_ args: Arguments) throws(CommandError) {
+            var index = 1
+            while index < args.count {
+                switch args[index].uppercased() {
+                case "BACKREFS":
+                    backrefs = true
+                    index += 1
+                case "DEPTH", "MAX":
+                    guard index + 1 < args.count else { throw .syntax("\(args[index].uppercased()) needs a number") }
+                    let value = Int(try args.integer(index + 1, what: args[index].uppercased()))
+                    if args[index].uppercased() == "DEPTH" {
+                        guard (0...Self.maxDepth).contains(value) else {
+                            throw .syntax("DEPTH must be between 0 and \(Self.maxDepth)")
+                        }
+                        depth = value
+                    } else {
+                        guard (1...Self.maxNodesLimit).contains(value) else {
+                            throw .syntax("MAX must be between 1 and \(Self.maxNodesLimit)")
+                        }
+                        maxNodes = value
+                    }
+                    index += 2
+                default:
+                    throw .syntax("expected DEPTH n, BACKREFS or MAX n, got '\(args[index])'")
+                }
+            }
+        }
+    }
+
+    /// `[LIMIT n]`: how many lines to reply (all when absent).
+    static func parseLimit(_ args: Arguments) throws(CommandError) -> Int {
+        guard args.count > 0 else { return Int.max }
+        guard args.count == 2, args[0].uppercased() == "LIMIT" else { throw .syntax("expected LIMIT n") }
+        let limit = try args.integer(1, what: "LIMIT")
+        guard limit > 0 else { throw .syntax("LIMIT must be a positive integer") }
+        return Int(limit)
+    }
+
+    /// The id of the object `name` (a variable, `g.name` or `#id`) names now: `NOVAR`, `NOOBJ` or
+    /// `SYNTAX` if none.
+    static func objectID(_ name: String, in session: Session) throws(CommandError) -> ObjectID {
+        try session.with(name, readOnly: true) { session.heap.id(of: $0) }
+    }
+
+    static func noObject(_ id: ObjectID) -> Reply {
+        .error(code: HeapError.Code.noObject.rawValue, message: "no live object with id \(id)")
+    }
+
+    /// `[nodes, edges, roots, left out]`; a node is `['#id', type, refcount, gen0|gen1|gen2|frozen|untracked,
+    /// repr, reachable 1/0]`, an edge `['#from', '#to', label]`, a root `[label, '#id']`.
+    static func reply(_ graph: ReferenceGraph) -> Reply {
+        .array([
+            .array(
+                graph.nodes.map {
+                    .array([
+                        .bulk("\($0.id)"), .bulk($0.typeName), .integer(Int64($0.refcount)), .bulk("\($0.state)"),
+                        .bulk($0.repr), .integer($0.reachable ? 1 : 0),
+                    ])
+                }),
+            .array(graph.edges.map { .array([.bulk("\($0.from)"), .bulk("\($0.to)"), .bulk($0.label)]) }),
+            .array(graph.roots.map { .array([.bulk($0.label), .bulk("\($0.to)")]) }),
+            .integer(Int64(graph.truncated)),
+        ])
+    }
+}
