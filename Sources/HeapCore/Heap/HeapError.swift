@@ -23,6 +23,9 @@ public struct HeapError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let value = Code("VALUE")
         /// A configured limit was reached (objects, memory, depth).
         public static let limit = Code("LIMIT")
+        /// The operation needs a state the heap is not in: a snapshot while tracemalloc is not
+        /// tracing (Python's `RuntimeError`).
+        public static let state = Code("STATE")
     }
 
     public let code: Code

@@ -79,6 +79,8 @@ public final class ArenaAllocator: @unchecked Sendable {
     /// The shards again, unretained, so the hot paths pay no reference counting to reach one.
     private let shardTable: UnsafeMutablePointer<Unmanaged<Shard>>
     public let shardCount: Int
+    /// tracemalloc: sees every block handed out and returned while it is tracing.
+    public let tracer = AllocationTracer()
 
     /// Creates an allocator with `shardCount` independent shards (at least one).
     public init(shardCount: Int) {
@@ -97,12 +99,14 @@ public final class ArenaAllocator: @unchecked Sendable {
     /// Allocates `size` bytes (uninitialized, 16-byte aligned) from shard `shard`.
     @inline(__always)
     public func allocate(size: Int, shard: Int) -> UnsafeMutableRawPointer {
-        shardTable[shard % shardCount]._withUnsafeGuaranteedRef { owner in
+        let block = shardTable[shard % shardCount]._withUnsafeGuaranteedRef { owner in
             if size > SizeClass.maxSmall {
                 return owner.allocateLarge(size: size)
             }
             return owner.allocateSmall(classIndex: SizeClass.index(for: size))
         }
+        if tracer.isTracing { tracer.record(block, size: size) }
+        return block
     }
 
     /// Returns a block obtained from ``allocate(size:shard:)`` with the same `size`.
@@ -111,6 +115,8 @@ public final class ArenaAllocator: @unchecked Sendable {
     /// goes back to the shard that owns its pool.
     @inline(__always)
     public func free(_ block: UnsafeMutableRawPointer, size: Int, shard: Int) {
+        // Forgotten before the block can be handed out again, so a new trace is never dropped.
+        if tracer.isTracing { tracer.forget(block) }
         if size > SizeClass.maxSmall {
             shardTable[shard % shardCount]._withUnsafeGuaranteedRef { $0.freeLarge(block, size: size) }
             return
