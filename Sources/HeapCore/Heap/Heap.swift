@@ -59,6 +59,15 @@ public final class Heap: @unchecked Sendable {
         collector.attach(self)
     }
 
+    /// tracemalloc over this heap's allocator.
+    public var tracer: AllocationTracer { allocator.tracer }
+
+    /// `tracemalloc.get_object_traceback(x)`: where the object's block was allocated, if traced.
+    public func allocationTraceback(of ref: ObjectRef) -> Traceback? {
+        guard !ref.isImmortal else { return nil }
+        return allocator.tracer.traceback(of: table.object(ref.slot))
+    }
+
     /// Sends an event to the sink, if any.
     func emit(_ event: @autoclosure () -> HeapEvent) {
         if let sink = eventSink.withLock({ $0 }) { sink.handler(event()) }
