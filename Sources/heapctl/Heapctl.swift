@@ -15,6 +15,8 @@ struct Heapctl: ParsableCommand {
             heapctl [options] COMMAND [ARG...]   run one command and print its reply
             heapctl [options]                    prompt on a terminal, else run stdin's lines
             heapctl [options] run FILE|- ...     run a script (see heapctl run --help)
+            heapctl [options] types|growth|chain|graph|top|doctor ...
+                                                 views that find leaks (heapctl types --help, ...)
             """,
         discussion: """
             Replies print as redis-cli prints them: for people when stdout is a terminal ((integer) 2, \
@@ -76,6 +78,9 @@ struct Heapctl: ParsableCommand {
         if recognizingRun && command.first == "run" {
             return RunCommand.parseOrExit(Array(command.dropFirst()))
                 .execute(inheriting: connection, output: output)
+        }
+        if recognizingRun, let status = LeakViews.run(command, inheriting: connection) {
+            return status
         }
         if !command.isEmpty {
             return OneShot(arguments: command, endpoint: connection.endpoint, renderer: renderer).run()
