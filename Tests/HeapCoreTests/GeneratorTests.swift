@@ -1,4 +1,6 @@
+import Dispatch
 import HeapCore
+import Synchronization
 import XCTest
 
 /// Generators: Python's range and iterator semantics, laziness, and the references they hold.
@@ -216,6 +218,10 @@ final class GeneratorTests: HeapTestCase {
         XCTAssertThrowsError(try heap.sum(overflow)) { error in
             XCTAssertEqual((error as? HeapError)?.code, .value)
         }
+        // Only the result must fit, as in Python: a partial sum beyond 64 bits is fine.
+        let minusTwo = hold(try heap.makeInt(-2))
+        let back = hold(try heap.makeList([big, one, minusTwo]))
+        XCTAssertEqual(heap.repr(hold(try heap.sum(back))), "\(Int64.max - 1)")
         XCTAssertThrowsError(try heap.sum(one)) { error in
             XCTAssertEqual((error as? HeapError)?.code, .wrongType)
         }
@@ -231,6 +237,38 @@ final class GeneratorTests: HeapTestCase {
         let list = hold(try heap.makeList(from: hold(try heap.makeRange(start: 0, stop: 1000))))
         XCTAssertEqual(try heap.length(of: list), 1000)
         XCTAssertEqual(heap.statistics().objects, peakBefore + 2 + 1000, "LIST keeps every item")
+    }
+
+    /// Threads sharing one generator (a global in the server) each get distinct items, none lost.
+    func testConcurrentNextProducesEachItemOnce() throws {
+        let heap = self.heap!
+        let count = 40_000
+        let range = hold(try heap.makeRange(start: 0, stop: Int64(count)))
+        let items = try (0..<count).map { index in try heap.makeInt(Int64(index)) }
+        let list = hold(try heap.makeList(items))
+        for item in items { heap.release(item) }
+        let iterator = hold(try heap.makeIterator(over: list))
+        let produced = Atomic<Int>(0)
+        let total = Atomic<Int>(0)
+        let squares = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: 4) { thread in
+            heap.gate.shared {
+                for generator in [range, iterator] {
+                    while let item = try! heap.next(generator, shard: thread) {
+                        let value = Int(heap.repr(item))!
+                        heap.release(item, shard: thread)
+                        produced.wrappingAdd(1, ordering: .relaxed)
+                        total.wrappingAdd(value, ordering: .relaxed)
+                        squares.wrappingAdd(value * value, ordering: .relaxed)
+                    }
+                }
+            }
+        }
+        let n = count - 1
+        XCTAssertEqual(produced.load(ordering: .relaxed), 2 * count)
+        XCTAssertEqual(total.load(ordering: .relaxed), 2 * (n * (n + 1) / 2))
+        XCTAssertEqual(squares.load(ordering: .relaxed), 2 * (n * (n + 1) * (2 * n + 1) / 6))
+        XCTAssertEqual(heap.refcount(of: list), 1, "exhausted once, the source dropped once")
     }
 
     func testGeneratorIsAKindLikeTheOthers() throws {

@@ -132,7 +132,8 @@ final class GeneratorIntegrationTests: HeapdTestCase {
             [-1, -20, -4], [1, 2, 100], [100, 1, -100], [Int64.max - 3, Int64.max], [Int64.min, Int64.min + 10, 4],
             [Int64.min, Int64.max, Int64.max], [Int64.max, Int64.min, Int64.min],
         ]
-        let python = "import sys\nfor line in sys.stdin:\n    print(repr(list(range(*map(int, line.split())))))\n"
+        let python =
+            "import sys\nfor line in sys.stdin:\n    r = range(*map(int, line.split())); print(repr(list(r)), sum(r))\n"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-c", python]
@@ -149,15 +150,26 @@ final class GeneratorIntegrationTests: HeapdTestCase {
         guard process.terminationStatus == 0 else {
             throw XCTSkip("python3 failed (status \(process.terminationStatus))")
         }
-        let expected = text.split(separator: "\n").map(String.init)
+        // Each line: list(range(…))'s repr, a space, sum(range(…)).
+        let expected = text.split(separator: "\n").map { line -> (String, String) in
+            let words = line.split(separator: " ")
+            return (words.dropLast().joined(separator: " "), String(words.last ?? ""))
+        }
         XCTAssertEqual(expected.count, cases.count)
 
         let client = try heapd.connect()
-        for (bounds, pythonRepr) in zip(cases, expected) {
-            XCTAssertEqual(try client.call(["NEW", "r", "gen", "range"] + bounds.map(String.init)), .simple("OK"))
+        for (bounds, (pythonRepr, pythonSum)) in zip(cases, expected) {
+            let range = ["NEW", "r", "gen", "range"] + bounds.map(String.init)
+            XCTAssertEqual(try client.call(range), .simple("OK"))
             let count = pythonRepr == "[]" ? 0 : pythonRepr.split(separator: ",").count
             XCTAssertEqual(try client.call("LIST", "l", "r"), .integer(Int64(count)))
             XCTAssertEqual(bulkText(try client.call("REPR", "l")), pythonRepr, "range\(bounds)")
+            XCTAssertEqual(try client.call(range), .simple("OK"))
+            if Int64(pythonSum) != nil {
+                XCTAssertEqual(bulkText(try client.call("SUM", "s", "r")), pythonSum, "sum(range\(bounds))")
+            } else {
+                XCTAssertErrorCode(try client.call("SUM", "s", "r"), "VALUE")  // beyond 64 bits
+            }
         }
     }
 }

@@ -240,11 +240,12 @@ extension Heap {
     /// `sum(x)` over ints, floats and bools, one item at a time: a generator's items are made and
     /// released in turn, so the peak holds one item. As CPython 3.11 does: ints add exactly until a
     /// float comes, then floats add in order. `TYPE` for any other item (the generator stays consumed
-    /// up to and including it); `VALUE` when the int sum leaves 64 bits (Python's ints would grow).
+    /// up to and including it); `VALUE` when the int sum does not fit in 64 bits (Python's ints would
+    /// grow). Partial sums are kept in 128 bits, so only the result must fit, as in Python.
     public func sum(_ iterable: ObjectRef, shard: Int = 0) throws(HeapError) -> ObjectRef {
         let iterator = try makeIterator(over: iterable, shard: shard)
         defer { release(iterator, shard: shard) }
-        var intTotal: Int64 = 0
+        var intTotal: Int128 = 0
         var floatTotal: Double? = nil
         while let item = try next(iterator, shard: shard) {
             defer { release(item, shard: shard) }
@@ -266,14 +267,14 @@ extension Heap {
                 floatTotal = total + Double(integer)
                 continue
             }
-            let (total, overflow) = intTotal.addingReportingOverflow(integer)
-            guard !overflow else {
-                throw HeapError(.value, "sum does not fit in a 64-bit int (heapd ints are 64-bit)")
-            }
-            intTotal = total
+            // No overflow: 2⁶⁴ items of at most 2⁶³ each would be needed to leave 128 bits.
+            intTotal += Int128(integer)
         }
         if let floatTotal { return try makeFloat(floatTotal, shard: shard) }
-        return try makeInt(intTotal, shard: shard)
+        guard let result = Int64(exactly: intTotal) else {
+            throw HeapError(.value, "sum \(intTotal) does not fit in a 64-bit int (heapd ints are 64-bit)")
+        }
+        return try makeInt(result, shard: shard)
     }
 
     // MARK: Verification

@@ -11,6 +11,8 @@ final class KindCounters: @unchecked Sendable {
     private let shardCount: Int
 
     init(shardCount: Int) {
+        // Two cells per kind (count, bytes) indexed by raw value: a new kind must still fit the stride.
+        precondition(ObjectKind.allCases.count * 2 <= Self.stride, "KindCounters.stride too small for ObjectKind")
         self.shardCount = shardCount
         cells = .allocate(capacity: shardCount * Self.stride)
         for index in 0..<(shardCount * Self.stride) { (cells + index).initialize(to: Atomic<Int>(0)) }
