@@ -9,6 +9,8 @@ import Synchronization
 final class ServerState: Sendable {
     let heap: Heap
     let globals = GlobalNamespace()
+    /// tracemalloc snapshots by number (`TRACEMALLOC TAKE_SNAPSHOT`).
+    let snapshots = TraceSnapshotStore()
     let configuration: ServerConfiguration
     let logger: Logger
     let startTime = Date()

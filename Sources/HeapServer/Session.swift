@@ -16,6 +16,11 @@ final class Session {
     /// Frames, innermost last; frame 0 is the session's top level and is never popped.
     private(set) var frames: [(name: String, bindings: Bindings)] = [("<session>", Bindings())]
     var commandsProcessed = 0
+    /// Where the session says it is (`AT file:line`); nil until it says so.
+    var position: TraceFrame?
+    /// The position at each `SCOPE PUSH`, outermost first: the call sites of the frames above the top
+    /// level, which make up the rest of an allocation's traceback.
+    private(set) var callSites: [TraceFrame] = []
     var wantsClose = false
     /// Work a command left to run outside the heap's gate (a collection, a check with the world
     /// stopped); the connection handler runs it next, in order, and sends its reply.
@@ -138,18 +143,32 @@ final class Session {
             throw .limit("scope depth limit reached (\(state.configuration.maxScopeDepth) frames)")
         }
         frames.append((name, Bindings()))
+        callSites.append(currentPosition)
     }
 
     /// Leaves the current frame, releasing its locals at once; returns how many were released.
     func popFrame() throws(CommandError) -> Int {
         guard frames.count > 1 else { throw CommandError("SCOPE", "no function frame to pop (at top level)") }
         var frame = frames.removeLast()
+        // Back in the caller, at the line that pushed the frame.
+        position = callSites.removeLast()
         let refs = frame.bindings.removeAll()
         for ref in refs { heap.release(ref, shard: shard) }
         return refs.count
     }
 
     var frameNames: [String] { frames.map(\.name) }
+
+    // MARK: Source positions
+
+    /// The position allocations are attributed to: the last `AT`, else `<client N>:C` where C
+    /// counts the session's commands, like the line numbers of an interactive prompt.
+    var currentPosition: TraceFrame {
+        position ?? TraceFrame(filename: "<client \(id)>", lineno: commandsProcessed)
+    }
+
+    /// The traceback of an allocation made now, most recent frame first.
+    var tracebackFrames: [TraceFrame] { [currentPosition] + callSites.reversed() }
 
     /// Every frame's name and variables, outermost first (for the views that list roots).
     var frameBindings: [(name: String, names: [String: ObjectRef])] {

@@ -60,7 +60,8 @@ public struct TraceSnapshot: Sendable {
             }
         }
         func keyed(_ frame: TraceFrame) -> Traceback {
-            key == .lineno ? Traceback(frames: [frame]) : Traceback(frames: [TraceFrame(filename: frame.filename, lineno: 0)])
+            key == .lineno
+                ? Traceback(frames: [frame]) : Traceback(frames: [TraceFrame(filename: frame.filename, lineno: 0)])
         }
         for trace in traces {
             if cumulative {
@@ -106,7 +107,8 @@ public struct TraceSnapshot: Sendable {
         for traceback in oldOrder {
             guard let gone = oldGroups[traceback] else { continue }
             diffs.append(
-                TraceStatisticDiff(traceback: traceback, size: 0, sizeDiff: -gone.size, count: 0, countDiff: -gone.count))
+                TraceStatisticDiff(
+                    traceback: traceback, size: 0, sizeDiff: -gone.size, count: 0, countDiff: -gone.count))
         }
         return diffs.sorted { $1.sortsBefore($0) }
     }

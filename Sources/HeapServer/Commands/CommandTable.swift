@@ -5,7 +5,7 @@ import HeapProtocol
 enum CommandTable {
     static let all: [CommandSpec] =
         ServerCommands.specs + ObjectCommands.specs + ContainerCommands.specs + IntrospectionCommands.specs
-        + GCCommands.specs + DiagnosticCommands.specs
+        + GCCommands.specs + TracemallocCommands.specs + DiagnosticCommands.specs
         + GeneratorCommands.specs
 
     static let byName: [String: CommandSpec] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
@@ -15,6 +15,19 @@ enum CommandTable {
         guard let first = request.arguments.first else { return .error(code: "SYNTAX", message: "empty request") }
         var name = upperName(first)
         var rest = request.arguments.dropFirst()
+        if name == "AT" {
+            // `AT file:line` alone moves the session; as a prefix it moves it and runs the rest.
+            do {
+                guard let place = rest.first else { return .bulk(session.currentPosition.description) }
+                session.position = try parsePosition(place)
+            } catch {
+                return error.reply
+            }
+            rest = rest.dropFirst()
+            guard let command = rest.first else { return .ok }
+            name = upperName(command)
+            rest = rest.dropFirst()
+        }
         // Two-word commands (`GC COLLECT`, `SCOPE PUSH`, `DEBUG VERIFY`) are looked up as one name.
         if let second = rest.first, byName[name] == nil || subcommandGroups.contains(name) {
             let combined = name + " " + upperName(second)
@@ -36,11 +49,25 @@ enum CommandTable {
         let arguments = Arguments(rest)
         guard spec.arity.contains(arguments.count) else { return CommandError.arity(spec.name).reply }
         session.commandsProcessed += 1
+        // While tracing, the command's allocations belong to the session's position and frames.
+        let tracer = session.heap.tracer
+        if tracer.isTracing {
+            TraceContext.setCurrent(tracer.intern(session.tracebackFrames))
+        }
         do {
             return try spec.handler(session, arguments)
         } catch {
             return error.reply
         }
+    }
+
+    /// `file:line`: the file is everything before the last colon; the line a number from 0.
+    static func parsePosition(_ bytes: [UInt8]) throws(CommandError) -> TraceFrame {
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let colon = text.lastIndex(of: ":"), colon != text.startIndex,
+            let line = Int(text[text.index(after: colon)...]), line >= 0
+        else { throw .syntax("position '\(text)' is not file:line") }
+        return TraceFrame(filename: String(text[..<colon]), lineno: line)
     }
 
     static let allowedWhileSubscribed: Set<String> = ["PING", "QUIT", "GC UNSUBSCRIBE", "GC SUBSCRIBE"]
@@ -55,5 +82,5 @@ enum CommandTable {
     }
 
     /// First words that only exist with a second word.
-    static let subcommandGroups: Set<String> = ["SCOPE", "DEBUG", "GC"]
+    static let subcommandGroups: Set<String> = ["SCOPE", "DEBUG", "GC", "TRACEMALLOC"]
 }

@@ -1,0 +1,52 @@
+import HeapCore
+
+/// Snapshots taken with `TRACEMALLOC TAKE_SNAPSHOT`, `FILTER` or `LOAD`, by number, server-wide.
+///
+/// In Python a snapshot is an object that lives while something refers to it; over a socket it is a
+/// handle that lives until `TRACEMALLOC DROP_SNAPSHOT` (or the daemon stops), so one client can take
+/// a snapshot and another compare against it. Their number is bounded, since each is a full copy of
+/// the traces.
+final class TraceSnapshotStore: Sendable {
+    static let maxSnapshots = 64
+
+    private struct State {
+        var snapshots: [Int: TraceSnapshot] = [:]
+        var nextID = 1
+    }
+
+    private let state = LockedValue(State())
+
+    /// Stores `snapshot` and returns its number; throws `LIMIT` when the store is full.
+    func add(_ snapshot: TraceSnapshot) throws(CommandError) -> Int {
+        let id = state.withLock { state -> Int? in
+            guard state.snapshots.count < Self.maxSnapshots else { return nil }
+            let id = state.nextID
+            state.nextID += 1
+            state.snapshots[id] = snapshot
+            return id
+        }
+        guard let id else {
+            throw .limit("\(Self.maxSnapshots) snapshots are kept; drop one with TRACEMALLOC DROP_SNAPSHOT")
+        }
+        return id
+    }
+
+    func snapshot(_ id: Int) throws(CommandError) -> TraceSnapshot {
+        guard let snapshot = state.withLock({ $0.snapshots[id] }) else { throw .noSnapshot(id) }
+        return snapshot
+    }
+
+    func drop(_ id: Int) throws(CommandError) {
+        guard state.withLock({ $0.snapshots.removeValue(forKey: id) }) != nil else { throw .noSnapshot(id) }
+    }
+
+    /// Every snapshot, oldest first.
+    func all() -> [(id: Int, snapshot: TraceSnapshot)] {
+        state.withLock { $0.snapshots.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
+    }
+}
+
+extension CommandError {
+    /// A snapshot number that names no stored snapshot.
+    static func noSnapshot(_ id: Int) -> Self { Self("NOSNAPSHOT", "no snapshot numbered \(id)") }
+}
