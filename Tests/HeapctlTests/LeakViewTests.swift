@@ -1,0 +1,166 @@
+import Foundation
+import HeapClient
+import XCTest
+
+/// heapctl's views that find leaks — types, growth, chain, graph, top, doctor — on deterministic heaps
+/// (object ids are normalized to `#N`).
+final class LeakViewTests: HeapctlTestCase {
+    private func setUp(_ commands: [[String]]) throws {
+        let client = try HeapConnection(socketPath: heapd.socketPath, timeout: 30)
+        defer { client.close() }
+        for reply in try client.pipeline(commands) {
+            if case .error(let code, let message) = reply { XCTFail("\(code) \(message)") }
+        }
+    }
+
+    private func normalized(_ text: String) -> String {
+        text.replacingOccurrences(of: #"#[0-9]+"#, with: "#N", options: .regularExpression)
+    }
+
+    /// A garbage cycle: two lists that reference each other, their names dropped; returns the first's id.
+    private func makeGarbageCycle() throws -> String {
+        let client = try HeapConnection(socketPath: heapd.socketPath, timeout: 30)
+        defer { client.close() }
+        _ = try client.pipeline([
+            ["NEW", "x", "list"], ["NEW", "y", "list"], ["APPEND", "x", "y"], ["APPEND", "y", "x"],
+        ])
+        guard case .integer(let id) = try client.call("ID", "x") else { throw XCTSkip("ID failed") }
+        _ = try client.call("DEL", "x", "y")
+        return "#\(id)"
+    }
+
+    func testTypesAndGrowthPrintAlignedTables() throws {
+        try setUp([
+            ["NEW", "g.a", "list"], ["NEW", "g.b", "list"], ["NEW", "g.c", "list"], ["NEW", "g.n", "object", "Node"],
+        ])
+        let types = try heapctl("types")
+        XCTAssertEqual(types.status, 0, types.stderr)
+        XCTAssertEqual(
+            types.stdout,
+            """
+            type  objects  bytes
+            list        3     96
+            Node        1     32
+            str         1     16
+
+            """)
+        XCTAssertEqual(try heapctl("types", "--limit", "1").stdout, "type  objects  bytes\nlist        3     96\n")
+        // The upper-case command is heapd's own, printed as its reply.
+        XCTAssertEqual(try heapctl("TYPES", "LIMIT", "1").stdout, "list\n3\n96\n")
+
+        let growth = try heapctl("growth")
+        XCTAssertEqual(
+            growth.stdout,
+            """
+            type  objects  growth
+            list        3      +3
+            Node        1      +1
+            str         1      +1
+
+            """)
+        XCTAssertEqual(try heapctl("growth").stdout, "no type grew above its peak\n")
+        XCTAssertEqual(try heapctl("types", "--limit", "0").status, 64)
+    }
+
+    func testChainPrintsOneLineFromTheRoot() throws {
+        try setUp([
+            ["NEW", "g.cache", "list"], ["NEW", "d", "dict"], ["NEW", "o", "object", "Node"], ["NEW", "leak", "list"],
+            ["SETATTR", "o", "held", "leak"], ["SETITEM", "d", "k", "o"], ["APPEND", "g.cache", "d"],
+        ])
+        let client = try HeapConnection(socketPath: heapd.socketPath, timeout: 30)
+        defer { client.close() }
+        // Each heapctl run is a new session: name the object by its id.
+        _ = try client.call("GETITEM", "dd", "g.cache", "0")
+        _ = try client.call("GETITEM", "node", "dd", "k")
+        _ = try client.call("GETATTR", "leak", "node", "held")
+        guard case .integer(let id) = try client.call("ID", "leak") else { return XCTFail("ID") }
+        _ = try client.call("DEL", "dd", "node", "leak")
+
+        let chain = try heapctl("chain", "#\(id)")
+        XCTAssertEqual(chain.status, 0, chain.stderr)
+        XCTAssertEqual(
+            normalized(chain.stdout), "g.cache -> list #N [0] -> dict #N ['k'] -> Node #N .held -> list #N\n")
+        XCTAssertEqual(try heapctl("chain", "g.cache").stdout.hasPrefix("g.cache -> list #"), true)
+
+        let garbage = try makeGarbageCycle()
+        let unreachable = try heapctl("chain", garbage)
+        XCTAssertEqual(unreachable.status, 1)
+        XCTAssertEqual(
+            unreachable.stdout,
+            "\(garbage) is not reachable from any variable, global or gc.garbage: it is cyclic garbage that the"
+                + " next collection frees (GC COLLECT)\n")
+
+        let missing = try heapctl("chain", "g.nope")
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertEqual(missing.stderr, "heapctl: CHAIN g.nope: NOVAR no variable named 'g.nope'\n")
+        _ = try client.call("GC", "COLLECT")
+    }
+
+    func testDoctorReportsGarbageThenTheAllClear() throws {
+        _ = try makeGarbageCycle()
+        let report = try heapctl("doctor")
+        XCTAssertEqual(report.status, 0, report.stderr)
+        XCTAssertEqual(
+            normalized(report.stdout),
+            """
+            Sam, I detected a few issues in this heap:
+
+             * Cyclic garbage: 2 objects (64 B) are alive but unreachable from any variable, global or gc.garbage. \
+            Reference counting cannot free them; the next collection of their generation will (GC COLLECT frees them now).
+               1 reference cycle holds them:
+               - 2 objects (2 list): list #N, list #N
+
+            I'm here to keep you safe, Sam. I want to help you.
+
+            """)
+        XCTAssertEqual(try heapctl("GC", "COLLECT").stdout, "2\n")
+        XCTAssertEqual(
+            try heapctl("doctor").stdout,
+            "Hi Sam, I can't find any memory issue in this heap: no cyclic garbage waiting for a collection, nothing"
+                + " uncollectable in gc.garbage, no global keeping a large part of the heap alive on its own. I can"
+                + " only account for what occurs on this base.\n")
+    }
+
+    func testGraphIsDOTThatGraphvizReads() throws {
+        try setUp([["NEW", "g.keep", "list"], ["APPEND", "g.keep", "g.keep"]])
+        let garbage = try makeGarbageCycle()
+        let dot = try heapctl("graph", garbage)
+        XCTAssertEqual(dot.status, 0, dot.stderr)
+        XCTAssertTrue(dot.stdout.hasPrefix("digraph heapd {"), dot.stdout)
+        XCTAssertTrue(dot.stdout.contains("\"\(garbage)\" [label=\"list \(garbage)\\n[[...]]\\nrefcount 1, gen0\""))
+        XCTAssertTrue(dot.stdout.contains("fillcolor=\"#f28b82\""), "garbage is red: \(dot.stdout)")
+        XCTAssertTrue(dot.stdout.contains("label=\"[0]\""), dot.stdout)
+        let reachable = try heapctl("graph", "g.keep", "--depth", "1")
+        XCTAssertTrue(reachable.stdout.contains("label=\"g.keep\""), "the root has a box: \(reachable.stdout)")
+        XCTAssertTrue(reachable.stdout.contains("fillcolor=\"#ffd8a8\""), "a self-loop is a cycle: \(reachable.stdout)")
+        XCTAssertFalse(reachable.stdout.contains("#f28b82"))
+
+        guard let dotProgram = ChildProcess.onPath("dot") else {
+            throw XCTSkip("Graphviz's dot is not installed (scripts/install-deps.sh installs graphviz)")
+        }
+        let source = try writeFile("cycle.dot", dot.stdout)
+        let svg = try ChildProcess.run(
+            dotProgram, ["-Tsvg", source], environment: heapctlEnvironment(), directory: heapd.directory)
+        XCTAssertEqual(svg.status, 0, svg.stderr)
+        XCTAssertTrue(svg.stdout.contains("<svg"), svg.stdout)
+        XCTAssertEqual(svg.stderr, "")
+
+        let file = heapd.directory + "/keep.svg"
+        let rendered = try heapctl("graph", "g.keep", "--backrefs", "--max", "5", "-o", file)
+        XCTAssertEqual(rendered.status, 0, rendered.stderr)
+        XCTAssertTrue((try String(contentsOfFile: file, encoding: .utf8)).contains("<svg"))
+        _ = try heapctl("GC", "COLLECT")
+    }
+
+    func testTopPrintsTheRequestedFrames() throws {
+        try setUp([["NEW", "g.a", "list"]])
+        let top = try heapctl("top", "--iterations", "2", "--interval", "0.1")
+        XCTAssertEqual(top.status, 0, top.stderr)
+        let frames = top.stdout.components(separatedBy: "heapd top: frame ")
+        XCTAssertEqual(frames.count, 3, top.stdout)
+        XCTAssertTrue(top.stdout.contains("objects 1  used "), top.stdout)
+        XCTAssertTrue(top.stdout.contains("  clients "), top.stdout)
+        XCTAssertTrue(top.stdout.contains("type  objects  change  bytes\nlist        1             32\n"), top.stdout)
+        XCTAssertFalse(top.stdout.contains("\u{1B}["), "no screen control codes into a file")
+    }
+}
