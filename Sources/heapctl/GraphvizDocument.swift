@@ -21,13 +21,14 @@ enum GraphvizDocument {
             ]
             if !node.reachable {
                 attributes.append("fillcolor=\(quoted(garbageFill))")
-                attributes.append("color=red")
             } else if inCycle.contains(node.id) {
                 attributes.append("fillcolor=\(quoted(cycleFill))")
             }
             if inCycle.contains(node.id) {
                 attributes.append("color=\(quoted(cycleColour))")
                 attributes.append("penwidth=2.5")
+            } else if !node.reachable {
+                attributes.append("color=red")
             }
             if position == 0 { attributes.append("peripheries=2") }
             lines.append("  \(quoted(node.id)) [\(attributes.joined(separator: ", "))];")

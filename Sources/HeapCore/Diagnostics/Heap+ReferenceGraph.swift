@@ -148,8 +148,8 @@ extension Heap {
     /// The neighbourhood of `target`: what it references (or, with `referrers`, what references it),
     /// breadth first to `depth` levels and at most `maxNodes` objects, with every reference among the
     /// objects drawn, the roots that hold any of them, and for each whether a root reaches it. An
-    /// instance's class-name str is not followed (it would hang off every instance). Caller holds the
-    /// gate exclusively.
+    /// instance's class-name and attribute-name strs are not followed (they would hang off every
+    /// instance). Caller holds the gate exclusively.
     public func referenceGraphStopped(
         around target: ObjectRef, depth: Int, referrers: Bool, maxNodes: Int, roots: [HeapRoot]
     ) -> ReferenceGraph {
@@ -182,9 +182,15 @@ extension Heap {
             } else {
                 for slot in frontier {
                     guard let object = liveObjectStopped(slot), object.kind.isContainer else { continue }
-                    let className = object.kind == .object ? object.className : nil
-                    forEachReference(of: object) { child in
-                        if child != className { include(child, into: &next) }
+                    guard object.kind == .object else {
+                        forEachReference(of: object) { include($0, into: &next) }
+                        continue
+                    }
+                    // An instance's names (its class name, its attribute names) are strs that would
+                    // hang off every instance: only the attribute values are followed.
+                    guard let storage = object.hashStorage else { continue }
+                    HashStorage(base: storage).forEach { _, value in
+                        if value != HashStorage.noValue { include(value, into: &next) }
                     }
                 }
             }
