@@ -15,7 +15,7 @@ struct Heapctl: ParsableCommand {
             heapctl [options] COMMAND [ARG...]   run one command and print its reply
             heapctl [options]                    prompt on a terminal, else run stdin's lines
             heapctl [options] run FILE|- ...     run a script (see heapctl run --help)
-            heapctl [options] types|growth|chain|graph|top|doctor ...
+            heapctl [options] types|growth|chain|graph|top|doctor|record ...
                                                  views that find leaks (heapctl types --help, ...)
             """,
         discussion: """

@@ -70,6 +70,24 @@ struct InlineCommand {
         return request
     }
 
+    /// The bytes to send with the line attributed to `position` (`file:line`): `AT 'file:line' line`,
+    /// so heapd's tracemalloc traces the line's allocations to it.
+    func wire(at position: String) -> [UInt8] {
+        var request: [UInt8] = Array("AT ".utf8)
+        if position.contains("'") {
+            // Double quotes, with the two characters that need it escaped.
+            request.append(UInt8(ascii: "\""))
+            for byte in position.utf8 {
+                if byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\"") { request.append(UInt8(ascii: "\\")) }
+                request.append(byte)
+            }
+            request += Array("\" ".utf8)
+        } else {
+            request += Array(("'" + position + "' ").utf8)
+        }
+        return request + wire
+    }
+
     /// heapd's argument separators.
     static func isBlank(_ byte: UInt8) -> Bool {
         byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t")

@@ -25,6 +25,7 @@ enum LeakViews {
         case "graph": GraphView.self
         case "top": TopView.self
         case "doctor": DoctorView.self
+        case "record": RecordView.self
         default: nil
         }
     }

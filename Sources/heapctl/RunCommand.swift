@@ -30,6 +30,18 @@ struct RunCommand: ParsableCommand {
             where an error reply is {"error":"CODE","message":"..."}. After GC SUBSCRIBE, heapctl only \
             prints the events heapd pushes, one reply each, until Ctrl-C; later lines do not run.
 
+            MEASURING MEMORY
+            Every line is sent as AT FILE:LINE <line>, so heapd's tracemalloc attributes what the line \
+            allocates to FILE:LINE (see TRACEMALLOC in protocol.md). These options start tracing for the \
+            script when it is off, and stop it afterwards:
+              --trace    after the script, the top lines by memory they allocated that is still alive \
+            (Python's tracemalloc "top 10 lines"), with the traced current and peak memory;
+              --profile  a memory_profiler-style table: per line, the traced memory in use after it, its \
+            increment, how many times it ran, and the line;
+              --plot FILE.svg  memory in use over the script's run as an SVG picture, with collections \
+            marked and the lines that moved memory most labelled (like mprof plot).
+            --quiet leaves out the transcript. heapctl record draws the same picture for a running heap.
+
             ERRORS AND EXIT STATUS
             The first error reply stops the script: heapctl names FILE:LINE on stderr and exits 1. With \
             --keep-going every line runs and the failed lines are listed at the end; the exit status is \
@@ -49,7 +61,31 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Echo comment and blank lines too, so the output reads as a narrated session.")
     var comments = false
 
+    @Flag(name: .long, help: "Trace allocations and print the top lines by memory still allocated.")
+    var trace = false
+
+    @Flag(name: .long, help: "Print a memory_profiler-style table: memory after each line and its increment.")
+    var profile = false
+
+    @Option(name: .long, help: ArgumentHelp("Draw memory in use over the run as SVG.", valueName: "file.svg"))
+    var plot: String?
+
+    @Option(name: .long, help: ArgumentHelp("Frames per traceback when heapctl starts tracing.", valueName: "n"))
+    var frames = 1
+
+    @Option(name: .long, help: ArgumentHelp("Lines shown by --trace.", valueName: "n"))
+    var top = 10
+
+    @Flag(name: [.short, .long], help: "Leave out the transcript (errors and reports still print).")
+    var quiet = false
+
     @OptionGroup var connection: ConnectionOptions
+
+    func validate() throws {
+        guard frames >= 1, frames <= 65535 else { throw ValidationError("--frames must be between 1 and 65535") }
+        guard top >= 1 else { throw ValidationError("--top must be 1 or more") }
+        if json && (trace || profile) { throw ValidationError("--json cannot be combined with --trace or --profile") }
+    }
 
     /// Parses `arguments` (the words after `run`), or exits with `heapctl run`'s usage or help.
     static func parseOrExit(_ arguments: [String]) -> RunCommand {
@@ -82,9 +118,14 @@ struct RunCommand: ParsableCommand {
                 close(descriptor)
             }
         }
-        let runner = ScriptRunner(
+        var runner = ScriptRunner(
             name: name, reader: LineReader(descriptor: descriptor), endpoint: endpoint, mode: mode,
             keepGoing: keepGoing, echoComments: comments)
+        runner.quiet = quiet
+        if trace || profile || plot != nil {
+            runner.instruments = ScriptInstruments(
+                scriptName: name, trace: trace, profile: profile, plotPath: plot, frames: frames, top: top)
+        }
         return runner.run()
     }
 }

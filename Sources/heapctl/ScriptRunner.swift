@@ -17,16 +17,43 @@ struct ScriptRunner {
     /// Whether comment and blank lines are echoed too, turning a commented script into a narrated
     /// transcript (used by the examples tour).
     let echoComments: Bool
+    /// No transcript: only errors, and what the instruments print at the end.
+    var quiet = false
+    /// What `--trace`, `--profile` and `--plot` measure around the script.
+    var instruments: ScriptInstruments?
 
     func run() -> ExitStatus {
         guard let connection = endpoint.connectOrReport() else { return .connectionFailed }
         defer { connection.close() }
+        if let instruments {
+            do throws(ClientError) {
+                try instruments.begin(connection)
+            } catch {
+                Console.error("\(name): \(error)")
+                return .connectionFailed
+            }
+        }
+        let (status, subscribed) = runLines(connection)
+        guard let instruments, status != .connectionFailed, !subscribed else { return status }
+        do throws(ClientError) {
+            try instruments.finish(connection)
+        } catch {
+            Console.error("\(name): \(error)")
+            return .connectionFailed
+        }
+        return status
+    }
+
+    /// Runs the script's lines; also says whether it ended subscribed to events (after which the
+    /// connection takes no more commands).
+    private func runLines(_ connection: HeapConnection) -> (ExitStatus, subscribed: Bool) {
         let renderer = ReplyRenderer(mode: mode)
         var lineNumber = 0
         var commandCount = 0
         var failedLines: [Int] = []
         reading: while let line = reader.next() {
             lineNumber += 1
+            instruments?.noteLine(lineNumber, line)
             let command: InlineCommand
             switch InlineCommand.classify(line) {
             case .blank, .comment:
@@ -43,15 +70,20 @@ struct ScriptRunner {
             commandCount += 1
             let reply: Reply
             do throws(ClientError) {
-                reply = try connection.call(command)
+                // Each line is attributed to FILE:LINE, so tracemalloc traces its allocations there.
+                try connection.sendRaw(command.wire(at: "\(name):\(lineNumber)"))
+                reply = try connection.readReply()
+                try instruments?.sample(after: lineNumber, connection)
             } catch {
                 Console.error("\(name):\(lineNumber): \(error)")
-                return .connectionFailed
+                return (.connectionFailed, false)
             }
-            report(reply, of: command, at: lineNumber, renderer: renderer)
+            if !quiet || reply.isError {
+                report(reply, of: command, at: lineNumber, renderer: renderer)
+            }
             guard case .error(let code, let message) = reply else {
                 if EventStream.subscribes(command.leadingWords) {
-                    return EventStream.follow(connection, renderer: renderer)
+                    return (EventStream.follow(connection, renderer: renderer), true)
                 }
                 continue reading
             }
@@ -60,20 +92,20 @@ struct ScriptRunner {
                 Console.error(
                     "\(name):\(lineNumber): \(command.text): \(code) \(message) "
                         + "(stopped here; --keep-going runs the remaining lines)")
-                return .errorReply
+                return (.errorReply, false)
             }
         }
         if let readError = reader.readError {
             Console.error("cannot read \(name): \(String(cString: strerror(readError)))")
-            return .noInput
+            return (.noInput, false)
         }
         guard failedLines.isEmpty else {
             let lines = failedLines.map(String.init).joined(separator: ", ")
             let noun = failedLines.count == 1 ? "line" : "lines"
             Console.error("\(name): \(failedLines.count) of \(commandCount) commands failed (\(noun) \(lines))")
-            return .errorReply
+            return (.errorReply, false)
         }
-        return .success
+        return (.success, false)
     }
 
     /// Prints one command's entry: `N> COMMAND` and the reply, or in JSON mode
@@ -87,5 +119,13 @@ struct ScriptRunner {
         } else {
             Console.write(Array("\(lineNumber)> ".utf8) + command.bytes + [UInt8(ascii: "\n")] + rendered)
         }
+    }
+}
+
+extension Reply {
+    /// Whether this is an error reply.
+    var isError: Bool {
+        if case .error = self { return true }
+        return false
     }
 }

@@ -138,7 +138,9 @@ final class TracemallocIntegrationTests: HeapdTestCase {
         XCTAssertErrorCode(try client.call("TRACEMALLOC", "DROP_SNAPSHOT", "\(filtered)"), "NOSNAPSHOT")
         // Snapshots are copies: they outlive STOP.
         XCTAssertEqual(try client.call("TRACEMALLOC", "STOP"), .simple("OK"))
-        XCTAssertEqual(try lines(client.call("TRACEMALLOC", "STATISTICS", "\(second)", "lineno")).count, 4, "leak.heap:1-3 and the last tmp")
+        XCTAssertEqual(
+            try lines(client.call("TRACEMALLOC", "STATISTICS", "\(second)", "lineno")).count, 4,
+            "leak.heap:1-3 and the last tmp")
     }
 
     /// The dump is read by CPython's tracemalloc, which must print exactly what heapd printed.

@@ -15,8 +15,9 @@ enum CommandTable {
         guard let first = request.arguments.first else { return .error(code: "SYNTAX", message: "empty request") }
         var name = upperName(first)
         var rest = request.arguments.dropFirst()
-        if name == "AT" {
-            // `AT file:line` alone moves the session; as a prefix it moves it and runs the rest.
+        while name == "AT" {
+            // `AT file:line` alone moves the session; as a prefix it moves it and runs the rest (which
+            // may itself start with AT, as when heapctl run prefixes a script line that says AT).
             do {
                 guard let place = rest.first else { return .bulk(session.currentPosition.description) }
                 session.position = try parsePosition(place)
