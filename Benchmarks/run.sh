@@ -4,12 +4,17 @@
 # redis-server on a Unix socket, in one run. Prints figures and ratios; it is not a test.
 # usage: Benchmarks/run.sh [REQUESTS]   (default 200000 per socket measurement)
 #        Benchmarks/run.sh gc [N ...]  the collector against CPython's on the shared graph shapes
+#        Benchmarks/run.sh trace       what tracemalloc costs an allocation: off, 1 frame, 25 frames
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$(cd .. && pwd)
 requests=${1:-200000}
 "$root/scripts/install-deps.sh"
 swift build -c release >&2
+if [ "${1:-}" = "trace" ]; then
+  .build/release/HeapBench trace
+  exit 0
+fi
 if [ "${1:-}" = "gc" ]; then
   # The collector against CPython's, on the shapes of ../shared/bench/cpython_gc.py, in one run.
   shift

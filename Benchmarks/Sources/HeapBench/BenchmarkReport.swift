@@ -25,6 +25,10 @@ enum BenchmarkReport {
             heap.collector.stop()
             return
         }
+        if arguments.first == "trace" {
+            TracingBenchmarks.report()
+            return
+        }
         if arguments.first == "gc-young" {
             let (median, worst) = CollectorBenchmarks.youngPause(repeats: 3000)
             print(String(format: "gen-0 700 young / 1M old: median %.1f µs, max %.1f µs", median * 1e6, worst * 1e6))
