@@ -189,6 +189,27 @@ final class TracemallocIntegrationTests: HeapdTestCase {
         XCTAssertEqual(ours, python)
     }
 
+    func testDoctorNamesTheLineThatGrewBetweenTheLastTwoSnapshots() throws {
+        let client = try heapd.connect()
+        XCTAssertEqual(try client.call("TRACEMALLOC", "START"), .simple("OK"))
+        _ = try client.pipeline([["AT", "svc.heap:1", "NEW", "g.cache", "list"], ["TRACEMALLOC", "TAKE_SNAPSHOT"]])
+        for _ in 0..<20 {
+            _ = try client.pipeline([
+                ["AT", "svc.heap:7", "NEW", "item", "bytes", "2000"],
+                ["AT", "svc.heap:8", "APPEND", "g.cache", "item"],
+            ])
+        }
+        _ = try client.call("TRACEMALLOC", "TAKE_SNAPSHOT")
+        let report = bulkText(try client.call("DOCTOR")) ?? ""
+        XCTAssertTrue(report.contains("Growth between tracemalloc snapshots 1 and 2"), report)
+        XCTAssertTrue(report.contains("svc.heap:7 (+39.3 KiB, +20 blocks, now 39.3 KiB)"), report)
+        // Without growth between the last two, the finding goes away.
+        _ = try client.call("TRACEMALLOC", "TAKE_SNAPSHOT")
+        let after = bulkText(try client.call("DOCTOR")) ?? ""
+        XCTAssertFalse(after.contains("Growth between"), after)
+        XCTAssertEqual(try client.call("DEL", "g.cache"), .integer(1))
+    }
+
     // MARK: Helpers
 
     private func tracedMemory(_ client: HeapConnection) throws -> (current: Int, peak: Int) {

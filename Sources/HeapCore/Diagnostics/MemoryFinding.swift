@@ -14,6 +14,9 @@ public enum MemoryFinding: Sendable, Equatable {
     case uncollectableGarbage(entries: [ObjectSummary], total: Int, heldObjects: Int, heldBytes: Int)
     /// A global alone keeps a large part of the heap alive (nothing else reaches those objects).
     case globalKeepsAlive(name: String, objects: Int, bytes: Int)
+    /// Between the last two tracemalloc snapshots, traced memory grew; `biggest` is the line that grew
+    /// most (Python's `compare_to(old, "lineno")[0]`), `total` the growth of all lines together.
+    case snapshotGrowth(old: Int, new: Int, biggest: TraceStatisticDiff, total: Int)
 
     /// The finding as a paragraph: a first line, then indented detail lines.
     public var lines: [String] {
@@ -48,6 +51,16 @@ public enum MemoryFinding: Sendable, Equatable {
                     + "\(total > entries.count ? ", ..." : "")), found in cycles with legacy finalizers;"
                     + " with what only they reach that is \(Self.objects(heldObjects)) (\(Self.bytes(heldBytes)))"
                     + " kept alive. Break their cycles by hand, then GC GARBAGE CLEAR and GC COLLECT."
+            ]
+        case .snapshotGrowth(let old, let new, let biggest, let total):
+            return [
+                "Growth between tracemalloc snapshots \(old) and \(new): traced memory changed by"
+                    + " \(formatSize(Double(total), sign: true)); the line that grew most is"
+                    + " \(biggest.traceback.description) (\(formatSize(Double(biggest.sizeDiff), sign: true)),"
+                    + " \(biggest.countDiff >= 0 ? "+" : "")\(biggest.countDiff) blocks, now"
+                    + " \(formatSize(Double(biggest.size), sign: false))). If it keeps growing from snapshot to"
+                    + " snapshot, what it allocates is kept somewhere: TRACEMALLOC GET_OBJECT_TRACEBACK and CHAIN"
+                    + " tell what and who holds it."
             ]
         case .globalKeepsAlive(let name, let objects, let bytes):
             return [
@@ -112,7 +125,7 @@ public struct ReferenceCycle: Sendable, Equatable, CustomStringConvertible {
 
 /// `DOCTOR`'s answer: the findings, and the report a person reads.
 public struct MemoryReport: Sendable, Equatable {
-    public let findings: [MemoryFinding]
+    public var findings: [MemoryFinding]
 
     public init(findings: [MemoryFinding]) {
         self.findings = findings

@@ -112,4 +112,13 @@ public struct TraceSnapshot: Sendable {
         }
         return diffs.sorted { $1.sortsBefore($0) }
     }
+
+    /// The finding `DOCTOR` reports when traced memory grew from `old` to this snapshot: the line that
+    /// grew most, or nil when nothing grew.
+    public func growthFinding(since old: TraceSnapshot, numbers: (old: Int, new: Int)) -> MemoryFinding? {
+        guard let diffs = try? compared(to: old, by: .lineno),
+            let biggest = diffs.first(where: { $0.sizeDiff > 0 })
+        else { return nil }
+        return .snapshotGrowth(old: numbers.old, new: numbers.new, biggest: biggest, total: size - old.size)
+    }
 }

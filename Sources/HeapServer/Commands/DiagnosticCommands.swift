@@ -88,13 +88,20 @@ enum DiagnosticCommands {
         CommandSpec(
             "DOCTOR", arity: 0...0, syntax: "DOCTOR",
             summary:
-                "a plain-language report on cyclic garbage, uncollectable objects, globals that alone keep much alive",
+                "a plain-language report: cyclic garbage, uncollectable objects, big globals, growth between snapshots",
             handler: { session, _ throws(CommandError) in
                 let state = session.state
                 let viewer = session.id
                 session.deferred = {
-                    let report = state.heap.gate.exclusive {
+                    var report = state.heap.gate.exclusive {
                         state.heap.diagnoseStopped(roots: state.rootsStopped(viewer: viewer))
+                    }
+                    // The biggest growth between the last two tracemalloc snapshots, if any grew.
+                    let snapshots = state.snapshots.all().suffix(2)
+                    if snapshots.count == 2, let old = snapshots.first, let new = snapshots.last,
+                        let growth = new.snapshot.growthFinding(since: old.snapshot, numbers: (old.id, new.id))
+                    {
+                        report.findings.append(growth)
                     }
                     return .bulk(report.text)
                 }
