@@ -17,6 +17,10 @@ final class TracemallocIntegrationTests: HeapdTestCase {
         XCTAssertEqual(try client.call("TRACEMALLOC", "START", "4"), .simple("OK"))
         XCTAssertEqual(try client.call("TRACEMALLOC", "START", "9"), .simple("OK"), "a no-op while tracing")
         XCTAssertEqual(try client.call("TRACEMALLOC", "GET_TRACEBACK_LIMIT"), .integer(4))
+        let section = try info(client, "tracemalloc")
+        XCTAssertEqual(section["tracemalloc_tracing"], "1")
+        XCTAssertEqual(section["tracemalloc_traceback_limit"], "4")
+        XCTAssertEqual(section["tracemalloc_snapshots"], "0")
         XCTAssertEqual(try client.call("TRACEMALLOC", "IS_TRACING"), .integer(1))
 
         XCTAssertEqual(try client.call("NEW", "big", "bytes", "100000"), .simple("OK"))

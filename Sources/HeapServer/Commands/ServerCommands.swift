@@ -32,10 +32,10 @@ enum ServerCommands {
             }),
         CommandSpec(
             "INFO", arity: 0...1, syntax: "INFO [section]",
-            summary: "server state as 'key:value' lines in sections server, clients, memory, objects",
+            summary: "server state as 'key:value' lines in sections server, clients, memory, objects, gc, tracemalloc",
             handler: { session, args throws(CommandError) in
                 let section = args.count == 1 ? args[0].lowercased() : "all"
-                let sections = ["server", "clients", "memory", "objects", "gc"]
+                let sections = ["server", "clients", "memory", "objects", "gc", "tracemalloc"]
                 guard section == "all" || section == "everything" || sections.contains(section) else {
                     throw .syntax("unknown INFO section '\(args[0])' (\(sections.joined(separator: ", ")))")
                 }
@@ -78,10 +78,24 @@ struct InfoReport {
             case "clients": lines += clients()
             case "memory": lines += memory()
             case "gc": lines += gc()
+            case "tracemalloc": lines += tracemalloc()
             default: lines += objects()
             }
         }
         return lines.joined(separator: "\r\n") + "\r\n"
+    }
+
+    private func tracemalloc() -> [String] {
+        let tracer = state.heap.tracer
+        let (current, peak) = tracer.tracedMemory()
+        return [
+            "# Tracemalloc",
+            "tracemalloc_tracing:\(tracer.isTracing ? 1 : 0)",
+            "tracemalloc_traceback_limit:\(tracer.tracebackLimit)",
+            "tracemalloc_current_bytes:\(current)",
+            "tracemalloc_peak_bytes:\(peak)",
+            "tracemalloc_snapshots:\(state.snapshots.all().count)",
+        ]
     }
 
     private func server() -> [String] {
