@@ -17,6 +17,8 @@ public struct ServerConfiguration: Sendable {
     public var maxScopeDepth: Int
     /// Accept test-only commands (`GC DEBUG_STALL`); off in normal operation.
     public var testCommands: Bool
+    /// Where `TRACEMALLOC DUMP` writes and `LOAD` reads (``SnapshotDirectory``).
+    public var snapshotDirectory: String
 
     public init(
         listenAddress: ListenAddress,
@@ -25,9 +27,11 @@ public struct ServerConfiguration: Sendable {
         protocolLimits: ProtocolLimits = .default,
         heap: HeapConfiguration = HeapConfiguration(),
         maxScopeDepth: Int = 1_000,
-        testCommands: Bool = false
+        testCommands: Bool = false,
+        snapshotDirectory: String = "/var/lib/heapd"
     ) {
         self.testCommands = testCommands
+        self.snapshotDirectory = snapshotDirectory
         self.listenAddress = listenAddress
         self.workerThreads = max(1, workerThreads)
         self.maxClients = max(1, maxClients)

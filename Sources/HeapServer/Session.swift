@@ -19,8 +19,9 @@ final class Session {
     /// Where the session says it is (`AT file:line`); nil until it says so.
     var position: TraceFrame?
     /// The position at each `SCOPE PUSH`, outermost first: the call sites of the frames above the top
-    /// level, which make up the rest of an allocation's traceback.
-    private(set) var callSites: [TraceFrame] = []
+    /// level, which make up the rest of an allocation's traceback. `stated` is the `AT` position in
+    /// force then (nil for the implicit `<client N>:C`), which `SCOPE POP` restores.
+    private(set) var callSites: [(frame: TraceFrame, stated: TraceFrame?)] = []
     var wantsClose = false
     /// Work a command left to run outside the heap's gate (a collection, a check with the world
     /// stopped); the connection handler runs it next, in order, and sends its reply.
@@ -143,7 +144,7 @@ final class Session {
             throw .limit("scope depth limit reached (\(state.configuration.maxScopeDepth) frames)")
         }
         frames.append((name, Bindings()))
-        callSites.append(currentPosition)
+        callSites.append((currentPosition, position))
     }
 
     /// Leaves the current frame, releasing its locals at once; returns how many were released.
@@ -151,7 +152,7 @@ final class Session {
         guard frames.count > 1 else { throw CommandError("SCOPE", "no function frame to pop (at top level)") }
         var frame = frames.removeLast()
         // Back in the caller, at the line that pushed the frame.
-        position = callSites.removeLast()
+        position = callSites.removeLast().stated
         let refs = frame.bindings.removeAll()
         for ref in refs { heap.release(ref, shard: shard) }
         return refs.count
@@ -168,7 +169,7 @@ final class Session {
     }
 
     /// The traceback of an allocation made now, most recent frame first.
-    var tracebackFrames: [TraceFrame] { [currentPosition] + callSites.reversed() }
+    var tracebackFrames: [TraceFrame] { [currentPosition] + callSites.reversed().map(\.frame) }
 
     /// Every frame's name and variables, outermost first (for the views that list roots).
     var frameBindings: [(name: String, names: [String: ObjectRef])] {

@@ -11,6 +11,8 @@ import HeapCore
 /// Each trace is its size and its frames, most recent first, as `_tracemalloc` gives them to Python.
 enum TraceSnapshotFile {
     static let format = "heapd-tracemalloc-snapshot"
+    /// The largest block size a file may claim (256 TiB): more than any heap holds, far from overflow.
+    static let maxTraceSize = 1 << 48
 
     static func encode(_ snapshot: TraceSnapshot) throws(CommandError) -> Data {
         let traces: [[Any]] = snapshot.traces.map { trace in
@@ -34,19 +36,22 @@ enum TraceSnapshotFile {
         guard object["format"] as? String == format, object["version"] as? Int == 1 else {
             throw bad("unknown format or version")
         }
-        guard let limit = object["traceback_limit"] as? Int, limit >= 1, let rawTraces = object["traces"] as? [Any]
-        else { throw bad("no traceback_limit or traces") }
+        guard let limit = object["traceback_limit"] as? Int, limit >= 1, limit <= AllocationTracer.maxFrames,
+            let rawTraces = object["traces"] as? [Any]
+        else { throw bad("no traceback_limit in [1; \(AllocationTracer.maxFrames)] or no traces") }
         var traces: [TraceSnapshot.Trace] = []
         traces.reserveCapacity(rawTraces.count)
         for raw in rawTraces {
             guard let pair = raw as? [Any], pair.count == 2, let size = pair[0] as? Int, size >= 0,
-                let rawFrames = pair[1] as? [Any], !rawFrames.isEmpty
-            else { throw bad("a trace is not [size, frames]") }
+                size <= maxTraceSize, let rawFrames = pair[1] as? [Any], !rawFrames.isEmpty, rawFrames.count <= limit
+            else {
+                throw bad("a trace is not [size, frames] with a size up to 2^48 and 1 to traceback_limit frames")
+            }
             var frames: [TraceFrame] = []
             for rawFrame in rawFrames {
                 guard let frame = rawFrame as? [Any], frame.count == 2, let file = frame[0] as? String,
-                    let line = frame[1] as? Int
-                else { throw bad("a frame is not [filename, lineno]") }
+                    let line = frame[1] as? Int, line >= 0
+                else { throw bad("a frame is not [filename, lineno] with a line from 0") }
                 frames.append(TraceFrame(filename: file, lineno: line))
             }
             traces.append(TraceSnapshot.Trace(size: size, traceback: Traceback(frames: frames)))

@@ -9,20 +9,31 @@ import HeapCore
 final class TraceSnapshotStore: Sendable {
     static let maxSnapshots = 64
 
+    /// How a snapshot came to be: `DOCTOR` compares only snapshots taken of the live heap.
+    enum Origin: String, Sendable {
+        case taken, filtered, loaded
+    }
+
+    struct Entry: Sendable {
+        let id: Int
+        let snapshot: TraceSnapshot
+        let origin: Origin
+    }
+
     private struct State {
-        var snapshots: [Int: TraceSnapshot] = [:]
+        var snapshots: [Int: Entry] = [:]
         var nextID = 1
     }
 
     private let state = LockedValue(State())
 
     /// Stores `snapshot` and returns its number; throws `LIMIT` when the store is full.
-    func add(_ snapshot: TraceSnapshot) throws(CommandError) -> Int {
+    func add(_ snapshot: TraceSnapshot, origin: Origin) throws(CommandError) -> Int {
         let id = state.withLock { state -> Int? in
             guard state.snapshots.count < Self.maxSnapshots else { return nil }
             let id = state.nextID
             state.nextID += 1
-            state.snapshots[id] = snapshot
+            state.snapshots[id] = Entry(id: id, snapshot: snapshot, origin: origin)
             return id
         }
         guard let id else {
@@ -32,8 +43,8 @@ final class TraceSnapshotStore: Sendable {
     }
 
     func snapshot(_ id: Int) throws(CommandError) -> TraceSnapshot {
-        guard let snapshot = state.withLock({ $0.snapshots[id] }) else { throw .noSnapshot(id) }
-        return snapshot
+        guard let entry = state.withLock({ $0.snapshots[id] }) else { throw .noSnapshot(id) }
+        return entry.snapshot
     }
 
     func drop(_ id: Int) throws(CommandError) {
@@ -41,8 +52,8 @@ final class TraceSnapshotStore: Sendable {
     }
 
     /// Every snapshot, oldest first.
-    func all() -> [(id: Int, snapshot: TraceSnapshot)] {
-        state.withLock { $0.snapshots.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
+    func all() -> [Entry] {
+        state.withLock { $0.snapshots.values.sorted { $0.id < $1.id } }
     }
 }
 

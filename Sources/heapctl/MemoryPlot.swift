@@ -1,5 +1,3 @@
-import HeapCore
-
 /// Memory in use over time as an SVG picture, like memory_profiler's `mprof plot`: the curve, the
 /// collections as vertical markers and a few labelled points (the script lines that moved memory most).
 ///
@@ -56,7 +54,7 @@ struct MemoryPlot {
         for tick in 0...4 {
             let bytes = maxBytes * 1.05 * Double(tick) / 4
             out += "<text x=\"\(number(Self.left - 8))\" y=\"\(number(y(bytes) + 4))\" text-anchor=\"end\">"
-            out += "\(Self.escape(formatSize(bytes, sign: false)))</text>\n"
+            out += "\(Self.escape(axisLabel(bytes)))</text>\n"
             let seconds = maxSeconds * Double(tick) / 4
             let anchor = tick == 4 ? "end" : tick == 0 ? "start" : "middle"
             out +=
@@ -89,10 +87,18 @@ struct MemoryPlot {
         }
         out += "<path class=\"memory\" d=\"\(path)\" fill=\"none\" stroke=\"#1f6fb2\" stroke-width=\"2\"/>\n"
         out += "<g class=\"marks\" fill=\"#1f6fb2\">\n"
+        var placed: [(x: Double, y: Double)] = []
         for (seconds, bytes, label) in marks {
             // Labels near the right edge go to the left of their point.
             let nearEdge = x(seconds) > Self.left + plotWidth - 70
             out += "<circle cx=\"\(number(x(seconds)))\" cy=\"\(number(y(Double(bytes))))\" r=\"3\"/>"
+            // A label that would overlap one already placed is left out (its point stays).
+            let spot = (x: x(seconds), y: y(Double(bytes)))
+            if placed.contains(where: { abs($0.x - spot.x) < 60 && abs($0.y - spot.y) < 14 }) {
+                out += "\n"
+                continue
+            }
+            placed.append(spot)
             out += "<text x=\"\(number(x(seconds) + (nearEdge ? -5 : 5)))\" y=\"\(number(y(Double(bytes)) - 6))\" "
             out += "fill=\"#333\"\(nearEdge ? " text-anchor=\"end\"" : "")>\(Self.escape(label))</text>\n"
         }
@@ -114,6 +120,16 @@ struct MemoryPlot {
         out += "<text x=\"\(number(Self.left + 200))\" y=\"\(number(legendY + 4))\">collection</text></g>\n"
         out += "</svg>\n"
         return out
+    }
+
+    /// Tick labels in one unit for the whole axis, chosen by its largest value.
+    func axisLabel(_ bytes: Double) -> String {
+        let top = Double(points.map(\.1).max() ?? 0) * 1.05
+        let units: [(String, Double)] = [("GiB", 1_073_741_824), ("MiB", 1_048_576), ("KiB", 1024)]
+        for (name, size) in units where top >= 10 * size {
+            return String(format2: (bytes / size * 10).rounded() / 10) + " " + name
+        }
+        return "\(Int(bytes.rounded())) B"
     }
 
     static func escape(_ text: String) -> String {

@@ -32,6 +32,7 @@ struct RecordView: LeakView {
             throw ValidationError("--interval must be between 0.001 and 3600 s")
         }
         guard duration > 0 else { throw ValidationError("--duration must be more than 0 s") }
+        guard output.hasSuffix(".svg") else { throw ValidationError("record writes SVG: give a file ending in .svg") }
     }
 
     func show(using client: ViewClient) throws(ViewFailure) {
@@ -83,6 +84,6 @@ struct RecordView: LeakView {
             "\(values.count) samples over \(String(format2: plot.points.last?.0 ?? 0)) s: "
                 + "used_bytes lowest \(values.min() ?? 0), highest \(values.max() ?? 0), last \(values.last ?? 0); "
                 + "\(lastCollections - (firstCollections ?? lastCollections)) collections\n")
-        PlotFile.write(plot, to: output)
+        guard PlotFile.write(plot, to: output) else { throw ViewFailure(status: .errorReply) }
     }
 }

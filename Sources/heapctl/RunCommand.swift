@@ -20,7 +20,7 @@ struct RunCommand: ParsableCommand {
 
             OUTPUT
             Each command is echoed after its line number and followed by its reply, as redis-cli prints \
-            replies on a terminal (whatever stdout is; --raw prints replies bare instead):
+            replies on a terminal (whatever stdout is; heapctl --raw run ... prints replies bare instead):
               3> GETREFCOUNT a
               (integer) 2
             INFO and HELP replies are printed as plain lines. --comments also echoes comment and blank \
@@ -82,6 +82,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func validate() throws {
+        if let plot, !plot.hasSuffix(".svg") { throw ValidationError("--plot writes SVG: give a file ending in .svg") }
         guard frames >= 1, frames <= 65535 else { throw ValidationError("--frames must be between 1 and 65535") }
         guard top >= 1 else { throw ValidationError("--top must be 1 or more") }
         if json && (trace || profile) { throw ValidationError("--json cannot be combined with --trace or --profile") }

@@ -59,14 +59,24 @@ final class ScriptInstruments {
         if wantsSamples { samples.append(try measure(line: line, connection)) }
     }
 
-    /// Prints the reports and writes the plot; stops tracing if the script started it.
-    func finish(_ connection: HeapConnection) throws(ClientError) {
+    /// Prints the reports and writes the plot; stops tracing if heapctl started it. False when a
+    /// report could not be made (said on stderr).
+    func finish(_ connection: HeapConnection) throws(ClientError) -> Bool {
         defer {
             if startedTracing { _ = try? connection.call(["TRACEMALLOC", "STOP"]) }
         }
-        if trace { Console.write("\n" + (try topLines(connection)).joined(separator: "\n") + "\n") }
+        var complete = true
+        if trace {
+            switch try topLines(connection) {
+            case .success(let lines): Console.write("\n" + lines.joined(separator: "\n") + "\n")
+            case .failure(let failure):
+                Console.error(failure.message)
+                complete = false
+            }
+        }
         if profile { Console.write("\n" + profileTable().joined(separator: "\n") + "\n") }
-        if let plotPath { writePlot(to: plotPath) }
+        if let plotPath { complete = PlotFile.write(makePlot(), to: plotPath) && complete }
+        return complete
     }
 
     // MARK: Measuring
@@ -88,32 +98,49 @@ final class ScriptInstruments {
 
     // MARK: --trace
 
+    /// Why `--trace` could not report, already worded for the user.
+    struct ReportFailure: Error {
+        let message: String
+    }
+
     /// Python's "display the top 10 lines" recipe over the traces of this script's lines.
-    private func topLines(_ connection: HeapConnection) throws(ClientError) -> [String] {
-        guard case .integer(let whole) = try connection.call(["TRACEMALLOC", "TAKE_SNAPSHOT"]) else {
-            return ["(tracemalloc: no snapshot: is another client stopping tracing?)"]
+    private func topLines(_ connection: HeapConnection) throws(ClientError) -> Result<[String], ReportFailure> {
+        let taken = try connection.call(["TRACEMALLOC", "TAKE_SNAPSHOT"])
+        guard case .integer(let whole) = taken else {
+            if case .error("STATE", _) = taken {
+                return .failure(
+                    ReportFailure(
+                        message: "--trace: tracing was stopped (by the script or another client)"
+                            + " before the end, so there is nothing to report"))
+            }
+            return .failure(
+                ReportFailure(message: "--trace: TRACEMALLOC TAKE_SNAPSHOT: \(ReplyFormatter.human(taken))"))
         }
         defer { _ = try? connection.call(["TRACEMALLOC", "DROP_SNAPSHOT", String(whole)]) }
         let filter = try connection.call([
             "TRACEMALLOC", "FILTER", String(whole), "INCLUDE", Self.literalPattern(scriptName), "ALL_FRAMES",
         ])
-        guard case .integer(let mine) = filter else { return ["(tracemalloc: \(ReplyFormatter.human(filter)))"] }
+        guard case .integer(let mine) = filter else {
+            return .failure(ReportFailure(message: "--trace: TRACEMALLOC FILTER: \(ReplyFormatter.human(filter))"))
+        }
         defer { _ = try? connection.call(["TRACEMALLOC", "DROP_SNAPSHOT", String(mine)]) }
         let query = ["TRACEMALLOC", "STATISTICS", String(mine), "lineno"]
         let replies = try connection.pipeline([query, query + ["RAW"], ["TRACEMALLOC", "GET_TRACED_MEMORY"]])
         guard case .array(let text) = replies[0], case .array(let raw) = replies[1], text.count == raw.count else {
-            return ["(tracemalloc: \(ReplyFormatter.human(replies[0])))"]
+            return .failure(ReportFailure(message: "--trace: \(ReplyFormatter.human(replies[0]))"))
         }
         var out = ["Top \(top) lines of \(scriptName) by memory still allocated (tracemalloc)"]
         var total = 0
-        var count = 0
+        var other = (count: 0, size: 0)
         for (index, (line, entry)) in zip(text, raw).enumerated() {
-            guard case .array(let fields) = entry, fields.count == 3, case .integer(let size) = fields[1],
-                case .integer(let blocks) = fields[2]
-            else { continue }
+            guard case .array(let fields) = entry, fields.count == 3, case .integer(let size) = fields[1] else {
+                continue
+            }
             total += Int(size)
-            count += Int(blocks)
-            guard index < top, case .bulk(let bytes) = line else { continue }
+            guard index < top, case .bulk(let bytes) = line else {
+                other = (other.count + 1, other.size + Int(size))
+                continue
+            }
             out.append("#\(index + 1): \(String(decoding: bytes, as: UTF8.self))")
             if case .array(let frames) = fields[0], case .bulk(let frame) = frames.last,
                 let number = Int(String(decoding: frame, as: UTF8.self).split(separator: ":").last ?? ""),
@@ -123,11 +150,9 @@ final class ScriptInstruments {
             }
         }
         if text.isEmpty { out.append("(no allocation of the script is still alive)") }
-        if text.count > top {
-            let rest = text.count - top
-            out.append("\(rest) other line\(rest == 1 ? "" : "s")")
-        }
-        out.append("Total still allocated: \(formatSize(Double(total), sign: false)) in \(count) blocks")
+        // The recipe's closing lines, in its words and format.
+        if other.count > 0 { out.append("\(other.count) other: \(Self.kibibytes(other.size))") }
+        out.append("Total allocated size: \(Self.kibibytes(total))")
         if case .array(let pair) = replies[2], pair.count == 2, case .integer(let current) = pair[0],
             case .integer(let peak) = pair[1]
         {
@@ -135,7 +160,12 @@ final class ScriptInstruments {
                 "Traced memory: current \(formatSize(Double(current), sign: false)), "
                     + "peak \(formatSize(Double(peak), sign: false))")
         }
-        return out
+        return .success(out)
+    }
+
+    /// `"%.1f KiB" % (size / 1024)`, as the recipe prints totals.
+    static func kibibytes(_ size: Int) -> String {
+        String(format: "%.1f KiB", Double(size) / 1024)
     }
 
     /// The script's line `number`, read again from the file (for `--trace` without `--profile`).
@@ -204,7 +234,7 @@ final class ScriptInstruments {
 
     // MARK: --plot
 
-    private func writePlot(to path: String) {
+    private func makePlot() -> MemoryPlot {
         var plot = MemoryPlot(title: "heapctl run --profile \(scriptName)", yLabel: "traced memory")
         if let baseline { plot.points.append((baseline.seconds, baseline.current)) }
         var collections = baseline?.collections ?? 0
@@ -225,18 +255,21 @@ final class ScriptInstruments {
         for step in steps.sorted(by: { abs($0.change) > abs($1.change) }).prefix(8) where step.change != 0 {
             plot.marks.append((step.seconds, step.current, "line \(step.line)"))
         }
-        PlotFile.write(plot, to: path)
+        return plot
     }
 }
 
 /// Writes a plot as an SVG file, saying where on stderr (stdout carries the transcript and reports).
 enum PlotFile {
-    static func write(_ plot: MemoryPlot, to path: String) {
+    /// Writes `plot`; false (said on stderr) when the file cannot be written.
+    static func write(_ plot: MemoryPlot, to path: String) -> Bool {
         do {
             try Data(plot.svg.utf8).write(to: URL(fileURLWithPath: path))
             Console.error("plot written to \(path)")
+            return true
         } catch {
             Console.error("cannot write \(path): \(error.localizedDescription)")
+            return false
         }
     }
 }

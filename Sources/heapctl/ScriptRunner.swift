@@ -36,12 +36,12 @@ struct ScriptRunner {
         let (status, subscribed) = runLines(connection)
         guard let instruments, status != .connectionFailed, !subscribed else { return status }
         do throws(ClientError) {
-            try instruments.finish(connection)
+            let complete = try instruments.finish(connection)
+            return complete || status != .success ? status : .errorReply
         } catch {
             Console.error("\(name): \(error)")
             return .connectionFailed
         }
-        return status
     }
 
     /// Runs the script's lines; also says whether it ended subscribed to events (after which the

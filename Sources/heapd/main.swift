@@ -55,6 +55,13 @@ struct Heapd: ParsableCommand {
     @Option(name: .long, help: "Log to: auto (the journal when stderr is the journal), journal, stderr.")
     var logTarget: String = "auto"
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Directory of TRACEMALLOC DUMP/LOAD files (default: $STATE_DIRECTORY, /var/lib/heapd as root, else $XDG_STATE_HOME/heapd).",
+            valueName: "dir"))
+    var snapshotDir: String?
+
     @Option(name: .long, help: "Configuration file re-read on SIGHUP (log-level = LEVEL); a missing file is empty.")
     var config: String?
 
@@ -72,6 +79,9 @@ struct Heapd: ParsableCommand {
         let limits = ProtocolLimits(maxLineLength: maxLine, maxArguments: maxArgs, maxBulkLength: maxBulk)
         let heap = HeapConfiguration(maxObjects: maxObjects, shardCount: shards)
         let (threads, maxClients, testCommands) = (threads, maxClients, enableTestCommands)
+        let snapshots =
+            snapshotDir
+            ?? SnapshotDirectory.resolve(environment: ProcessInfo.processInfo.environment, uid: getuid())
         let options = HeapdService.Options(
             socketPath: socket,
             defaultSocketPath: DefaultSocketPath.resolve(
@@ -82,7 +92,7 @@ struct Heapd: ParsableCommand {
             serverConfiguration: { address in
                 ServerConfiguration(
                     listenAddress: address, workerThreads: threads, maxClients: maxClients, protocolLimits: limits,
-                    heap: heap, testCommands: testCommands)
+                    heap: heap, testCommands: testCommands, snapshotDirectory: snapshots)
             })
         let status = HeapdService(options: options).run()
         if status != 0 { throw ExitCode(status) }

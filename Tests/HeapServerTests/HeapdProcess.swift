@@ -26,7 +26,9 @@ final class HeapdProcess {
         directory = try Self.makeDirectory()
         self.socketPath = socketPath ?? directory + "/h.sock"
         process.executableURL = URL(fileURLWithPath: Self.binaryPath)
-        process.arguments = ["--socket", self.socketPath] + arguments
+        // Snapshot dumps stay in the test's directory, removed with it.
+        let snapshots = arguments.contains("--snapshot-dir") ? [] : ["--snapshot-dir", directory]
+        process.arguments = ["--socket", self.socketPath] + snapshots + arguments
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
         process.environment = env

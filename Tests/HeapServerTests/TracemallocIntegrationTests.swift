@@ -81,11 +81,27 @@ final class TracemallocIntegrationTests: HeapdTestCase {
         XCTAssertEqual(try client.call("TRACEMALLOC", "GET_OBJECT_TRACEBACK", "#1"), .nullArray, "immortal")
 
         XCTAssertErrorCode(try client.call("AT", "nocolon"), "SYNTAX")
+        guard case .array(let help) = try client.call("HELP", "TRACEMALLOC") else { return XCTFail("HELP") }
+        XCTAssertEqual(help.count, 17, "every TRACEMALLOC command")
         XCTAssertErrorCode(try client.call("AT", "file:-1"), "SYNTAX")
         XCTAssertErrorCode(try client.call("AT", ":3"), "SYNTAX")
         XCTAssertErrorCode(try client.call("AT", "f.heap:1", "NOSUCH"), "UNKNOWN")
         XCTAssertErrorCode(try client.call("TRACEMALLOC", "GET_OBJECT_TRACEBACK", "nothing"), "NOVAR")
         XCTAssertEqual(try client.call("DEL", "g.deep", "g.shallow"), .integer(2))
+    }
+
+    func testImplicitPositionsKeepCountingAfterAScopeReturns() throws {
+        let client = try heapd.connect()
+        XCTAssertEqual(try client.call("TRACEMALLOC", "START", "2"), .simple("OK"))
+        _ = try client.pipeline([
+            ["SCOPE", "PUSH", "f"], ["SCOPE", "POP"], ["NEW", "a", "list"], ["NEW", "b", "list"],
+        ])
+        guard case .array(let first) = try client.call("TRACEMALLOC", "GET_OBJECT_TRACEBACK", "a"),
+            case .array(let second) = try client.call("TRACEMALLOC", "GET_OBJECT_TRACEBACK", "b"),
+            let lineA = first.last.flatMap(bulkText), let lineB = second.last.flatMap(bulkText)
+        else { return XCTFail("tracebacks") }
+        XCTAssertTrue(lineA.hasPrefix("<client ") && lineA.hasSuffix(":4"), lineA)
+        XCTAssertTrue(lineB.hasSuffix(":5"), "the command count goes on after SCOPE POP: \(lineB)")
     }
 
     func testSnapshotsStatisticsCompareFilterAndErrors() throws {
@@ -131,13 +147,21 @@ final class TracemallocIntegrationTests: HeapdTestCase {
         XCTAssertErrorCode(try client.call("TRACEMALLOC", "STATISTICS", "\(first)", "traceback", "CUMULATIVE"), "VALUE")
         XCTAssertErrorCode(try client.call("TRACEMALLOC", "STATISTICS", "\(first)", "lineno", "LIMIT"), "SYNTAX")
         XCTAssertErrorCode(try client.call("TRACEMALLOC", "FILTER", "\(first)", "MAYBE", "x"), "SYNTAX")
-        XCTAssertErrorCode(try client.call("TRACEMALLOC", "LOAD", "/nonexistent/snap.json"), "IO")
-        XCTAssertErrorCode(try client.call("TRACEMALLOC", "DUMP", "\(first)", "/nonexistent/dir/snap.json"), "IO")
+        XCTAssertErrorCode(try client.call("TRACEMALLOC", "LOAD", "missing.json"), "IO")
+        for name in ["/etc/passwd", "../escape.json", ".hidden", "a/b.json", ""] {
+            XCTAssertErrorCode(try client.call("TRACEMALLOC", "DUMP", "\(first)", name), "SYNTAX")
+            XCTAssertErrorCode(try client.call("TRACEMALLOC", "LOAD", name), "SYNTAX")
+        }
         XCTAssertErrorCode(try client.call("TRACEMALLOC", "NOPE"), "UNKNOWN")
         XCTAssertErrorCode(try client.call("TRACEMALLOC"), "ARGS")
 
         guard case .array(let stored) = try client.call("TRACEMALLOC", "SNAPSHOTS") else { return XCTFail("SNAPSHOTS") }
         XCTAssertEqual(stored.count, 3)
+        XCTAssertEqual(
+            stored.compactMap { entry -> String? in
+                guard case .array(let fields) = entry, fields.count == 5 else { return nil }
+                return bulkText(fields[4])
+            }, ["taken", "taken", "filtered"])
         XCTAssertEqual(try client.call("TRACEMALLOC", "DROP_SNAPSHOT", "\(filtered)"), .simple("OK"))
         XCTAssertErrorCode(try client.call("TRACEMALLOC", "DROP_SNAPSHOT", "\(filtered)"), "NOSNAPSHOT")
         // Snapshots are copies: they outlive STOP.
@@ -164,11 +188,11 @@ final class TracemallocIntegrationTests: HeapdTestCase {
         let newPath = heapd.directory + "/new.json"
         let oldPath = heapd.directory + "/old.json"
         let filterPath = heapd.directory + "/filters.json"
-        XCTAssertEqual(try client.call("TRACEMALLOC", "DUMP", "\(new)", newPath), .simple("OK"))
-        XCTAssertEqual(try client.call("TRACEMALLOC", "DUMP", "\(old)", oldPath), .simple("OK"))
+        XCTAssertEqual(bulkText(try client.call("TRACEMALLOC", "DUMP", "\(new)", "new.json")), newPath)
+        XCTAssertEqual(bulkText(try client.call("TRACEMALLOC", "DUMP", "\(old)", "old.json")), oldPath)
         try Data(#"[{"inclusive": false, "pattern": "c*", "all_frames": true}]"#.utf8).write(
             to: URL(fileURLWithPath: filterPath))
-        guard case .integer(let loaded) = try client.call("TRACEMALLOC", "LOAD", newPath) else {
+        guard case .integer(let loaded) = try client.call("TRACEMALLOC", "LOAD", "new.json") else {
             return XCTFail("LOAD")
         }
 
@@ -193,6 +217,32 @@ final class TracemallocIntegrationTests: HeapdTestCase {
         XCTAssertEqual(ours, python)
     }
 
+    /// A file may claim anything: what cannot come from a heap is refused, and sums never trap.
+    func testLoadRefusesImpossibleSnapshotsAndHugeSizesDoNotOverflow() throws {
+        let client = try heapd.connect()
+        func load(_ json: String) throws -> Reply {
+            try Data(json.utf8).write(to: URL(fileURLWithPath: heapd.directory + "/s.json"))
+            return try client.call("TRACEMALLOC", "LOAD", "s.json")
+        }
+        let head = #"{"format": "heapd-tracemalloc-snapshot", "version": 1, "traceback_limit": 1, "traces": "#
+        XCTAssertErrorCode(try load(head + #"[[9223372036854775807, [["a", 1]]]]}"#), "VALUE")
+        XCTAssertErrorCode(try load(head + #"[[-1, [["a", 1]]]]}"#), "VALUE")
+        XCTAssertErrorCode(try load(head + #"[[16, [["a", -1]]]]}"#), "VALUE")
+        XCTAssertErrorCode(try load(head + #"[[16, [["a", 1], ["b", 2]]]]}"#), "VALUE")  // more frames than the limit
+        XCTAssertErrorCode(try load(#"{"format": "pickle"}"#), "VALUE")
+        XCTAssertErrorCode(try load("not json"), "VALUE")
+        let big = 1 << 48
+        let traces = Array(repeating: "[\(big), [[\"a\", 1]]]", count: 40_000).joined(separator: ", ")
+        guard case .integer(let id) = try load(head + "[" + traces + "]}") else { return XCTFail("LOAD") }
+        for key in ["lineno", "filename", "traceback"] {
+            guard case .array(let lines) = try client.call("TRACEMALLOC", "STATISTICS", "\(id)", key) else {
+                return XCTFail("STATISTICS \(key)")
+            }
+            XCTAssertEqual(lines.count, 1)
+        }
+        XCTAssertEqual(try client.call("PING"), .simple("PONG"), "heapd is alive")
+    }
+
     func testDoctorNamesTheLineThatGrewBetweenTheLastTwoSnapshots() throws {
         let client = try heapd.connect()
         XCTAssertEqual(try client.call("TRACEMALLOC", "START"), .simple("OK"))
@@ -207,11 +257,17 @@ final class TracemallocIntegrationTests: HeapdTestCase {
         let report = bulkText(try client.call("DOCTOR")) ?? ""
         XCTAssertTrue(report.contains("Growth between tracemalloc snapshots 1 and 2"), report)
         XCTAssertTrue(report.contains("svc.heap:7 (+39.3 KiB, +20 blocks, now 39.3 KiB)"), report)
-        // Without growth between the last two, the finding goes away.
+        // A filtered copy is not a new state of the heap: the finding still compares 1 and 2.
+        _ = try client.call("TRACEMALLOC", "FILTER", "1", "INCLUDE", "nothing*")
+        XCTAssertTrue((bulkText(try client.call("DOCTOR")) ?? "").contains("snapshots 1 and 2"))
+        // Without growth between the last two, the finding goes away; shrinking is not growth either.
         _ = try client.call("TRACEMALLOC", "TAKE_SNAPSHOT")
         let after = bulkText(try client.call("DOCTOR")) ?? ""
         XCTAssertFalse(after.contains("Growth between"), after)
         XCTAssertEqual(try client.call("DEL", "g.cache"), .integer(1))
+        _ = try client.call("TRACEMALLOC", "TAKE_SNAPSHOT")
+        let shrunk = bulkText(try client.call("DOCTOR")) ?? ""
+        XCTAssertFalse(shrunk.contains("Growth between"), shrunk)
     }
 
     // MARK: Helpers

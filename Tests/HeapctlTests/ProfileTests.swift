@@ -31,8 +31,8 @@ final class ProfileTests: HeapctlTestCase {
                 NEW big bytes 20000
             #2: leak.heap:4: size=5012 B, count=1, average=5012 B
                 NEW payload bytes 5000
-            1 other line
-            Total still allocated: 24.5 KiB in 3 blocks
+            1 other: 0.0 KiB
+            Total allocated size: 24.5 KiB
             Traced memory: current 24.5 KiB, peak 24.5 KiB
 
             """)
@@ -47,10 +47,19 @@ final class ProfileTests: HeapctlTestCase {
         let result = try heapctl("run", "--trace", "--quiet", path)
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertFalse(result.stdout.contains("90012"), "another client's allocation is filtered out")
-        XCTAssertTrue(result.stdout.contains("Total still allocated: 24.5 KiB in 3 blocks"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("Total allocated size: 24.5 KiB"), result.stdout)
         XCTAssertEqual(try heapctl("TRACEMALLOC", "IS_TRACING").stdout, "1\n")
         XCTAssertEqual(try heapctl("TRACEMALLOC", "STOP").status, 0)
         XCTAssertEqual(try heapctl("DEL", "g.other", "g.keep").status, 0)
+    }
+
+    func testTraceSaysWhyItHasNothingToReport() throws {
+        let path = try writeFile("stops.heap", "NEW g.x list\nTRACEMALLOC STOP\n")
+        let result = try heapctl("run", "--trace", "-q", path)
+        XCTAssertEqual(result.status, 1, "the report the user asked for is missing")
+        XCTAssertTrue(result.stderr.contains("tracing was stopped"), result.stderr)
+        XCTAssertEqual(try heapctl("DEL", "g.x").status, 0)
+        XCTAssertEqual(try heapctl("run", "--plot", "x.png", path).status, 64, "--plot writes SVG only")
     }
 
     func testProfilePrintsAMemoryProfilerTable() throws {

@@ -182,6 +182,17 @@ esac
 grep -qF "Status: \"$status\"" <<<"$(X systemctl status heapd.service --no-pager 2>&1 || true)" \
   && ok "systemctl status shows it" || bad "systemctl status lacks the status line"
 
+# 2b. tracemalloc dumps land in the unit's StateDirectory= (/var/lib/heapd), the one place it writes.
+dump=$(heap "TRACEMALLOC START" "NEW g.traced list" "TRACEMALLOC TAKE_SNAPSHOT" "TRACEMALLOC DUMP 1 e2e.json" \
+  "TRACEMALLOC STOP" "DEL g.traced" "TRACEMALLOC DROP_SNAPSHOT 1")
+case "$dump" in
+  *"/var/lib/heapd/e2e.json"*) ok "TRACEMALLOC DUMP replies the file in the state directory";;
+  *) bad "TRACEMALLOC DUMP: '$dump'";;
+esac
+check "the dump is there, JSON for Python" \
+  "$(X cat /var/lib/heapd/e2e.json | python3 -c 'import sys, json; print(json.load(sys.stdin)["format"])' 2>&1 || true)" \
+  "heapd-tracemalloc-snapshot"
+
 # 3. Reload: RELOADING=1 reaches PID 1 (logged at its debug level), then READY=1; the new level applies.
 X systemd-analyze log-level debug
 printf 'log-level = debug\n' > "$WORK/heapd.conf"

@@ -57,7 +57,7 @@ public enum MemoryFinding: Sendable, Equatable {
                 "Growth between tracemalloc snapshots \(old) and \(new): traced memory changed by"
                     + " \(formatSize(Double(total), sign: true)); the line that grew most is"
                     + " \(biggest.traceback.description) (\(formatSize(Double(biggest.sizeDiff), sign: true)),"
-                    + " \(biggest.countDiff >= 0 ? "+" : "")\(biggest.countDiff) blocks, now"
+                    + " \(biggest.countDiff >= 0 ? "+" : "")\(biggest.countDiff) block\(abs(biggest.countDiff) == 1 ? "" : "s"), now"
                     + " \(formatSize(Double(biggest.size), sign: false))). If it keeps growing from snapshot to"
                     + " snapshot, what it allocates is kept somewhere: TRACEMALLOC GET_OBJECT_TRACEBACK and CHAIN"
                     + " tell what and who holds it."

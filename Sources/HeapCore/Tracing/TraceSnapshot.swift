@@ -29,7 +29,8 @@ public struct TraceSnapshot: Sendable {
     }
 
     /// Total bytes of the traced blocks.
-    public var size: Int { traces.reduce(0) { $0 + $1.size } }
+    /// Total bytes of the traced blocks (saturating: a loaded file may claim absurd sizes).
+    public var size: Int { traces.reduce(0) { $0.saturatingAdd($1.size) } }
 
     /// `Snapshot.filter_traces(filters)`: a trace stays when it matches any inclusive filter (if
     /// there are any) and every exclusive one.
@@ -53,7 +54,7 @@ public struct TraceSnapshot: Sendable {
         var totals: [Traceback: (size: Int, count: Int)] = [:]
         func add(_ traceback: Traceback, _ size: Int) {
             if let old = totals[traceback] {
-                totals[traceback] = (old.size + size, old.count + 1)
+                totals[traceback] = (old.size.saturatingAdd(size), old.count + 1)
             } else {
                 totals[traceback] = (size, 1)
                 order.append(traceback)
@@ -114,11 +115,20 @@ public struct TraceSnapshot: Sendable {
     }
 
     /// The finding `DOCTOR` reports when traced memory grew from `old` to this snapshot: the line that
-    /// grew most, or nil when nothing grew.
+    /// grew most, or nil when the total did not grow.
     public func growthFinding(since old: TraceSnapshot, numbers: (old: Int, new: Int)) -> MemoryFinding? {
-        guard let diffs = try? compared(to: old, by: .lineno),
+        guard size > old.size, let diffs = try? compared(to: old, by: .lineno),
             let biggest = diffs.first(where: { $0.sizeDiff > 0 })
         else { return nil }
         return .snapshotGrowth(old: numbers.old, new: numbers.new, biggest: biggest, total: size - old.size)
+    }
+}
+
+extension Int {
+    /// `self + other`, held at `Int.max` instead of trapping: sums of sizes read from a file must not
+    /// take the daemon down.
+    func saturatingAdd(_ other: Int) -> Int {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
     }
 }

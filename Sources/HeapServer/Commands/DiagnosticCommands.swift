@@ -96,8 +96,8 @@ enum DiagnosticCommands {
                     var report = state.heap.gate.exclusive {
                         state.heap.diagnoseStopped(roots: state.rootsStopped(viewer: viewer))
                     }
-                    // The biggest growth between the last two tracemalloc snapshots, if any grew.
-                    let snapshots = state.snapshots.all().suffix(2)
+                    // The biggest growth between the last two snapshots taken of the live heap, if it grew.
+                    let snapshots = state.snapshots.all().filter { $0.origin == .taken }.suffix(2)
                     if snapshots.count == 2, let old = snapshots.first, let new = snapshots.last,
                         let growth = new.snapshot.growthFinding(since: old.snapshot, numbers: (old.id, new.id))
                     {

@@ -25,8 +25,13 @@ enum ServerCommands {
             handler: { _, args throws(CommandError) in
                 if args.count > 0 {
                     let name = args.strings.joined(separator: " ").uppercased()
-                    guard let spec = CommandTable.byName[name] else { throw .unknown(name) }
-                    return .array([.bulk(spec.syntax), .bulk(spec.summary)])
+                    if let spec = CommandTable.byName[name] {
+                        return .array([.bulk(spec.syntax), .bulk(spec.summary)])
+                    }
+                    // A group's first word (`HELP GC`): every command of the group.
+                    let group = CommandTable.all.filter { $0.name.hasPrefix(name + " ") }
+                    guard !group.isEmpty else { throw .unknown(name) }
+                    return .array(group.map { .bulk("\($0.syntax)  --  \($0.summary)") })
                 }
                 return .array(CommandTable.all.map { .bulk("\($0.syntax)  --  \($0.summary)") })
             }),
@@ -95,6 +100,7 @@ struct InfoReport {
             "tracemalloc_current_bytes:\(current)",
             "tracemalloc_peak_bytes:\(peak)",
             "tracemalloc_snapshots:\(state.snapshots.all().count)",
+            "tracemalloc_snapshot_dir:\(state.configuration.snapshotDirectory)",
         ]
     }
 

@@ -68,14 +68,16 @@ enum TracemallocCommands {
             summary: "tracemalloc.take_snapshot(): replies the new snapshot's number",
             handler: { session, _ throws(CommandError) in
                 let snapshot = try heapCall { () throws(HeapError) in try session.heap.tracer.takeSnapshot() }
-                return .integer(Int64(try session.state.snapshots.add(snapshot)))
+                return .integer(Int64(try session.state.snapshots.add(snapshot, origin: .taken)))
             }),
-        simple("TRACEMALLOC SNAPSHOTS", "the stored snapshots: number, traces, bytes, traceback limit") { session in
+        simple("TRACEMALLOC SNAPSHOTS", "the stored snapshots: number, traces, bytes, traceback limit, origin") {
+            session in
             .array(
                 session.state.snapshots.all().map { entry in
                     .array([
                         .integer(Int64(entry.id)), .integer(Int64(entry.snapshot.traces.count)),
                         .integer(Int64(entry.snapshot.size)), .integer(Int64(entry.snapshot.tracebackLimit)),
+                        .bulk(entry.origin.rawValue),
                     ])
                 })
         },
@@ -131,33 +133,39 @@ enum TracemallocCommands {
             handler: { session, args throws(CommandError) in
                 let snapshot = try session.state.snapshots.snapshot(try snapshotNumber(args, 0))
                 let filters = try parseFilters(Array(args.strings.dropFirst()))
-                return .integer(Int64(try session.state.snapshots.add(snapshot.filtered(by: filters))))
+                return .integer(
+                    Int64(try session.state.snapshots.add(snapshot.filtered(by: filters), origin: .filtered)))
             }),
         CommandSpec(
-            "TRACEMALLOC DUMP", arity: 2...2, syntax: "TRACEMALLOC DUMP snapshot path",
-            summary: "Snapshot.dump(path): write the snapshot as JSON to a file the daemon can write",
+            "TRACEMALLOC DUMP", arity: 2...2, syntax: "TRACEMALLOC DUMP snapshot name",
+            summary: "Snapshot.dump(): write the snapshot as JSON to heapd's snapshot directory; replies the path",
             handler: { session, args throws(CommandError) in
                 let snapshot = try session.state.snapshots.snapshot(try snapshotNumber(args, 0))
+                let directory = session.state.configuration.snapshotDirectory
+                let path = try SnapshotDirectory.path(of: args[1], in: directory)
                 let data = try TraceSnapshotFile.encode(snapshot)
                 do {
-                    try data.write(to: URL(fileURLWithPath: args[1]), options: .atomic)
+                    try FileManager.default.createDirectory(
+                        atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                    try data.write(to: URL(fileURLWithPath: path), options: .atomic)
                 } catch {
-                    throw CommandError("IO", "cannot write \(args[1]): \(error.localizedDescription)")
+                    throw CommandError("IO", "cannot write \(path): \(error.localizedDescription)")
                 }
-                return .ok
+                return .bulk(path)
             }),
         CommandSpec(
-            "TRACEMALLOC LOAD", arity: 1...1, syntax: "TRACEMALLOC LOAD path",
-            summary: "Snapshot.load(path): read a dumped snapshot; replies its number",
+            "TRACEMALLOC LOAD", arity: 1...1, syntax: "TRACEMALLOC LOAD name",
+            summary: "Snapshot.load(): read a dumped snapshot from the snapshot directory; replies its number",
             handler: { session, args throws(CommandError) in
+                let path = try SnapshotDirectory.path(of: args[0], in: session.state.configuration.snapshotDirectory)
                 let data: Data
                 do {
-                    data = try Data(contentsOf: URL(fileURLWithPath: args[0]))
+                    data = try Data(contentsOf: URL(fileURLWithPath: path))
                 } catch {
-                    throw CommandError("IO", "cannot read \(args[0]): \(error.localizedDescription)")
+                    throw CommandError("IO", "cannot read \(path): \(error.localizedDescription)")
                 }
                 let snapshot = try TraceSnapshotFile.decode(data, path: args[0])
-                return .integer(Int64(try session.state.snapshots.add(snapshot)))
+                return .integer(Int64(try session.state.snapshots.add(snapshot, origin: .loaded)))
             }),
     ]
 
