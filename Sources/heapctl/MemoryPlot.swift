@@ -87,18 +87,20 @@ struct MemoryPlot {
         }
         out += "<path class=\"memory\" d=\"\(path)\" fill=\"none\" stroke=\"#1f6fb2\" stroke-width=\"2\"/>\n"
         out += "<g class=\"marks\" fill=\"#1f6fb2\">\n"
-        var placed: [(x: Double, y: Double)] = []
+        var placed: [(left: Double, right: Double, y: Double)] = []
         for (seconds, bytes, label) in marks {
             // Labels near the right edge go to the left of their point.
             let nearEdge = x(seconds) > Self.left + plotWidth - 70
             out += "<circle cx=\"\(number(x(seconds)))\" cy=\"\(number(y(Double(bytes))))\" r=\"3\"/>"
-            // A label that would overlap one already placed is left out (its point stays).
-            let spot = (x: x(seconds), y: y(Double(bytes)))
-            if placed.contains(where: { abs($0.x - spot.x) < 60 && abs($0.y - spot.y) < 14 }) {
+            // A label whose box would overlap one already placed is left out (its point stays).
+            let width = Double(label.count) * 7
+            let left = nearEdge ? x(seconds) - 5 - width : x(seconds) + 5
+            let box = (left: left, right: left + width, y: y(Double(bytes)))
+            if placed.contains(where: { $0.left < box.right && box.left < $0.right && abs($0.y - box.y) < 14 }) {
                 out += "\n"
                 continue
             }
-            placed.append(spot)
+            placed.append(box)
             out += "<text x=\"\(number(x(seconds) + (nearEdge ? -5 : 5)))\" y=\"\(number(y(Double(bytes)) - 6))\" "
             out += "fill=\"#333\"\(nearEdge ? " text-anchor=\"end\"" : "")>\(Self.escape(label))</text>\n"
         }
