@@ -104,9 +104,10 @@ struct MemoryPlot {
             out += "<text x=\"\(number(x(seconds) + (nearEdge ? -5 : 5)))\" y=\"\(number(y(Double(bytes)) - 6))\" "
             out += "fill=\"#333\"\(nearEdge ? " text-anchor=\"end\"" : "")>\(Self.escape(label))</text>\n"
         }
-        // Every measurement as a tick under the plot: one per script line or recorded sample.
+        // Every measurement as a tick under the plot (one per script line run or recorded sample),
+        // while there are few enough to tell apart.
         out += "<g class=\"ticks\" stroke=\"#1f6fb2\">"
-        for point in points {
+        for point in points where points.count <= 300 {
             out += "<line x1=\"\(number(x(point.0)))\" y1=\"\(number(Self.top + plotHeight))\" "
             out += "x2=\"\(number(x(point.0)))\" y2=\"\(number(Self.top + plotHeight + 5))\"/>"
         }

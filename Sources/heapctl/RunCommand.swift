@@ -16,7 +16,9 @@ struct RunCommand: ParsableCommand {
             it is, so heapd's own tokenizer applies: arguments are separated by spaces or tabs, "..." \
             allows the escapes \\" \\\\ \\n \\r \\t \\a \\b \\xHH, and '...' is literal. Blank lines and \
             lines starting with # (comments take whole lines) are skipped. A line reading quit or exit \
-            ends the script. All lines share one connection, so variables persist from line to line.
+            ends the script. All lines share one connection, so variables persist from line to line. \
+            A line REPEAT n and a later line END (heapctl's own, not heapd commands) run the lines between \
+            them n times (1 to 10000000; blocks do not nest); each run is still attributed to its own line.
 
             OUTPUT
             Each command is echoed after its line number and followed by its reply, as redis-cli prints \
@@ -36,8 +38,9 @@ struct RunCommand: ParsableCommand {
             script when it is off, and stop it afterwards:
               --trace    after the script, the top lines by memory they allocated that is still alive \
             (Python's tracemalloc "top 10 lines"), with the traced current and peak memory;
-              --profile  a memory_profiler-style table: per line, the traced memory in use after it, its \
-            increment, how many times it ran, and the line;
+              --profile  a memory_profiler-style table: per line, the traced memory in use after it (the \
+            highest after any of its runs), its increment (summed over its runs), how many times it ran, \
+            and the line;
               --plot FILE.svg  memory in use over the script's run as an SVG picture, with collections \
             marked and the lines that moved memory most labelled (like mprof plot).
             --quiet leaves out the transcript. heapctl record draws the same picture for a running heap.

@@ -198,8 +198,10 @@ final class ScriptInstruments {
         var byLine: [Int: (current: Int, increment: Int, count: Int)] = [:]
         for sample in samples {
             let old = byLine[sample.line]
+            // As memory_profiler does: the highest memory after any run of the line, increments summed.
             byLine[sample.line] = (
-                sample.current, (old?.increment ?? 0) + sample.current - previous, (old?.count ?? 0) + 1
+                max(old?.current ?? 0, sample.current), (old?.increment ?? 0) + sample.current - previous,
+                (old?.count ?? 0) + 1
             )
             previous = sample.current
         }
@@ -245,15 +247,17 @@ final class ScriptInstruments {
             }
             collections = sample.collections
         }
-        // The lines that moved memory most are labelled on the curve.
+        // The lines that moved memory most in all their runs are labelled, at their last run.
         var previous = baseline?.current ?? 0
-        var steps: [(seconds: Double, change: Int, line: Int, current: Int)] = []
+        var byLine: [Int: (change: Int, seconds: Double, current: Int)] = [:]
         for sample in samples {
-            steps.append((sample.seconds, sample.current - previous, sample.line, sample.current))
+            let change = (byLine[sample.line]?.change ?? 0) + sample.current - previous
+            byLine[sample.line] = (change, sample.seconds, sample.current)
             previous = sample.current
         }
-        for step in steps.sorted(by: { abs($0.change) > abs($1.change) }).prefix(8) where step.change != 0 {
-            plot.marks.append((step.seconds, step.current, "line \(step.line)"))
+        for (line, step) in byLine.sorted(by: { abs($0.value.change) > abs($1.value.change) }).prefix(8)
+        where step.change != 0 {
+            plot.marks.append((step.seconds, step.current, "line \(line)"))
         }
         return plot
     }

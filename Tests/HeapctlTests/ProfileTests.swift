@@ -53,6 +53,36 @@ final class ProfileTests: HeapctlTestCase {
         XCTAssertEqual(try heapctl("DEL", "g.other", "g.keep").status, 0)
     }
 
+    func testRepeatBlocksRunNTimesAndCountTheirLines() throws {
+        let path = try writeFile(
+            "loop.heap",
+            """
+            NEW g.cache list
+            REPEAT 100
+            NEW item bytes 100
+            APPEND g.cache item
+            END
+            LEN g.cache
+
+            """)
+        let result = try heapctl("run", "--profile", "--trace", "-q", path)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let output = relative(result.stdout)
+        XCTAssertTrue(output.contains("#1: loop.heap:3: size=10.9 KiB, count=100, average=112 B"), output)
+        XCTAssertTrue(output.contains("     3     11.4 KiB    +10.9 KiB         100   NEW item bytes 100"), output)
+        XCTAssertTrue(output.contains("     2                                         REPEAT 100"), output)
+        XCTAssertEqual(try heapctl("LEN", "g.cache").stdout, "100\n")
+        XCTAssertEqual(try heapctl("DEL", "g.cache").status, 0)
+        for (script, message) in [
+            ("REPEAT 0\nEND\n", "REPEAT takes a count"), ("REPEAT 2\nPING\n", "REPEAT without END"),
+            ("END\n", "END without REPEAT"), ("REPEAT 2\nREPEAT 3\nEND\nEND\n", "do not nest"),
+        ] {
+            let bad = try heapctl("run", try writeFile("bad.heap", script))
+            XCTAssertEqual(bad.status, 1, script)
+            XCTAssertTrue(bad.stderr.contains(message), bad.stderr)
+        }
+    }
+
     func testTraceSaysWhyItHasNothingToReport() throws {
         let path = try writeFile("stops.heap", "NEW g.x list\nTRACEMALLOC STOP\n")
         let result = try heapctl("run", "--trace", "-q", path)
