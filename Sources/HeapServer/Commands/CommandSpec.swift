@@ -43,3 +43,14 @@ struct CommandSpec: Sendable {
         self.handler = handler
     }
 }
+
+extension CommandSpec {
+    /// A command without arguments whose reply `body` computes (`GC ISENABLED`, `TRACEMALLOC STOP`).
+    static func simple(_ name: String, _ summary: String, _ body: @escaping @Sendable (Session) -> Reply)
+        -> CommandSpec
+    {
+        CommandSpec(name, arity: 0...0, syntax: name, summary: summary) { session, _ throws(CommandError) in
+            body(session)
+        }
+    }
+}

@@ -7,15 +7,15 @@ import HeapProtocol
 /// `session.deferred`, which the connection handler runs outside the heap's gate.
 enum GCCommands {
     static let specs: [CommandSpec] = [
-        simple("GC ENABLE", "gc.enable(): turn automatic collection on") { session in
+        .simple("GC ENABLE", "gc.enable(): turn automatic collection on") { session in
             session.heap.collector.setEnabled(true)
             return .ok
         },
-        simple("GC DISABLE", "gc.disable(): turn automatic collection off (GC COLLECT still works)") { session in
+        .simple("GC DISABLE", "gc.disable(): turn automatic collection off (GC COLLECT still works)") { session in
             session.heap.collector.setEnabled(false)
             return .ok
         },
-        simple("GC ISENABLED", "gc.isenabled(): 1 or 0") { session in
+        .simple("GC ISENABLED", "gc.isenabled(): 1 or 0") { session in
             .integer(session.heap.collector.isEnabled ? 1 : 0)
         },
         CommandSpec(
@@ -35,10 +35,10 @@ enum GCCommands {
                 }
                 return .ok
             }),
-        simple("GC GET_COUNT", "gc.get_count(): the three generation counts") { session in
+        .simple("GC GET_COUNT", "gc.get_count(): the three generation counts") { session in
             .array(session.heap.collector.counts.map { .integer(Int64($0)) })
         },
-        simple("GC GET_THRESHOLD", "gc.get_threshold(): the three thresholds") { session in
+        .simple("GC GET_THRESHOLD", "gc.get_threshold(): the three thresholds") { session in
             .array(session.heap.collector.thresholds.map { .integer(Int64($0)) })
         },
         CommandSpec(
@@ -50,7 +50,7 @@ enum GCCommands {
                 try heapCall { () throws(HeapError) in try session.heap.collector.setThresholds(values) }
                 return .ok
             }),
-        simple(
+        .simple(
             "GC GET_STATS",
             "gc.get_stats(): per generation collections, collected, uncollectable, and pause count/total/max/p99 (µs)"
         ) { session in
@@ -157,7 +157,7 @@ enum GCCommands {
         stopped("GC UNFREEZE", "gc.unfreeze(): move the permanent generation back into the oldest") { heap in
             heap.collector.unfreezeStopped()
         },
-        simple("GC GET_FREEZE_COUNT", "gc.get_freeze_count()") { session in
+        .simple("GC GET_FREEZE_COUNT", "gc.get_freeze_count()") { session in
             .integer(Int64(session.heap.collector.freezeCount))
         },
         CommandSpec(
@@ -184,10 +184,10 @@ enum GCCommands {
                 session.heap.collector.setDebugFlags(flags)
                 return .ok
             }),
-        simple("GC GET_DEBUG", "gc.get_debug(): the debug flags as an integer") { session in
+        .simple("GC GET_DEBUG", "gc.get_debug(): the debug flags as an integer") { session in
             .integer(Int64(session.heap.collector.debugFlags))
         },
-        simple(
+        .simple(
             "GC SUBSCRIBE",
             "gc.callbacks: this connection receives collection, finalizer and weakref events as pushed arrays"
         ) { session in
@@ -195,12 +195,12 @@ enum GCCommands {
             session.state.subscribe(session)
             return .array([.bulk("subscribe"), .bulk("gc"), .integer(1)])
         },
-        simple("GC UNSUBSCRIBE", "leave subscribed mode") { session in
+        .simple("GC UNSUBSCRIBE", "leave subscribed mode") { session in
             session.subscribed = false
             session.state.unsubscribe(session)
             return .array([.bulk("unsubscribe"), .bulk("gc"), .integer(0)])
         },
-        simple(
+        .simple(
             "GC HEARTBEAT",
             "the collector thread's health: [ms since its last beat, ms inside the current collection (0 idle), collections]"
         ) { session in
@@ -290,14 +290,6 @@ enum GCCommands {
             throw .syntax("CURSOR must be >= 0 and COUNT between 1 and 100000")
         }
         return (cursor, count)
-    }
-
-    private static func simple(
-        _ name: String, _ summary: String, _ body: @escaping @Sendable (Session) -> Reply
-    ) -> CommandSpec {
-        CommandSpec(name, arity: 0...0, syntax: name, summary: summary) { session, _ throws(CommandError) in
-            body(session)
-        }
     }
 
     private static func stopped(_ name: String, _ summary: String, _ body: @escaping @Sendable (Heap) -> Void)

@@ -26,31 +26,31 @@ enum TracemallocCommands {
                 }
                 return .ok
             }),
-        simple("TRACEMALLOC STOP", "tracemalloc.stop(): stop tracing and forget every trace") { session in
+        .simple("TRACEMALLOC STOP", "tracemalloc.stop(): stop tracing and forget every trace") { session in
             session.heap.tracer.stop()
             return .ok
         },
-        simple("TRACEMALLOC IS_TRACING", "tracemalloc.is_tracing(): 1 or 0") { session in
+        .simple("TRACEMALLOC IS_TRACING", "tracemalloc.is_tracing(): 1 or 0") { session in
             .integer(session.heap.tracer.isTracing ? 1 : 0)
         },
-        simple("TRACEMALLOC GET_TRACEBACK_LIMIT", "tracemalloc.get_traceback_limit()") { session in
+        .simple("TRACEMALLOC GET_TRACEBACK_LIMIT", "tracemalloc.get_traceback_limit()") { session in
             .integer(Int64(session.heap.tracer.tracebackLimit))
         },
-        simple("TRACEMALLOC GET_TRACED_MEMORY", "tracemalloc.get_traced_memory(): current and peak bytes") {
+        .simple("TRACEMALLOC GET_TRACED_MEMORY", "tracemalloc.get_traced_memory(): current and peak bytes") {
             session in
             let (current, peak) = session.heap.tracer.tracedMemory()
             return .array([.integer(Int64(current)), .integer(Int64(peak))])
         },
-        simple("TRACEMALLOC RESET_PEAK", "tracemalloc.reset_peak(): the peak becomes the current size") { session in
+        .simple("TRACEMALLOC RESET_PEAK", "tracemalloc.reset_peak(): the peak becomes the current size") { session in
             session.heap.tracer.resetPeak()
             return .ok
         },
-        simple("TRACEMALLOC CLEAR_TRACES", "tracemalloc.clear_traces(): forget the traces, keep tracing") {
+        .simple("TRACEMALLOC CLEAR_TRACES", "tracemalloc.clear_traces(): forget the traces, keep tracing") {
             session in
             session.heap.tracer.clearTraces()
             return .ok
         },
-        simple("TRACEMALLOC GET_TRACEMALLOC_MEMORY", "tracemalloc.get_tracemalloc_memory(): bytes of the tables") {
+        .simple("TRACEMALLOC GET_TRACEMALLOC_MEMORY", "tracemalloc.get_tracemalloc_memory(): bytes of the tables") {
             session in
             .integer(Int64(session.heap.tracer.overheadBytes()))
         },
@@ -70,7 +70,7 @@ enum TracemallocCommands {
                 let snapshot = try heapCall { () throws(HeapError) in try session.heap.tracer.takeSnapshot() }
                 return .integer(Int64(try session.state.snapshots.add(snapshot, origin: .taken)))
             }),
-        simple("TRACEMALLOC SNAPSHOTS", "the stored snapshots: number, traces, bytes, traceback limit, origin") {
+        .simple("TRACEMALLOC SNAPSHOTS", "the stored snapshots: number, traces, bytes, traceback limit, origin") {
             session in
             .array(
                 session.state.snapshots.all().map { entry in
@@ -238,11 +238,4 @@ enum TracemallocCommands {
         .array(traceback.oldestFirst.map { .bulk($0.description) })
     }
 
-    private static func simple(
-        _ name: String, _ summary: String, _ body: @escaping @Sendable (Session) -> Reply
-    ) -> CommandSpec {
-        CommandSpec(name, arity: 0...0, syntax: name, summary: summary) { session, _ throws(CommandError) in
-            body(session)
-        }
-    }
 }
