@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import HeapCore
 import HeapProtocol
 
 /// `heapctl top`: a live view of the heap, refreshed every interval, like `top` or `redis-cli --stat`.
@@ -76,7 +77,7 @@ struct TopView: LeakView {
             }
             return 0
         }
-        let used = Int(value("used_bytes")).map(Self.bytes) ?? "?"
+        let used = Int(value("used_bytes")).map(formatBytes) ?? "?"
         let collections = (0...2).map { field("gc_gen\($0)", "collections") }
         let worst = (0...2).map { field("gc_gen\($0)", "pause_max_us") }.max() ?? 0
         let p99 = (0...2).map { field("gc_gen\($0)", "pause_p99_us") }.max() ?? 0
@@ -133,19 +134,5 @@ struct TopView: LeakView {
 
     static func seconds(_ value: Double) -> String {
         value == value.rounded() ? "\(Int(value)) s" : "\(value) s"
-    }
-
-    /// `512 B`, `1.5 KiB`, `2.0 MiB`.
-    static func bytes(_ count: Int) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(count)
-        var unit = 0
-        while value >= 1024 && unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        if unit == 0 { return "\(count) B" }
-        let tenths = Int((value * 10).rounded())
-        return "\(tenths / 10).\(tenths % 10) \(units[unit])"
     }
 }

@@ -23,7 +23,7 @@ public enum MemoryFinding: Sendable, Equatable {
         switch self {
         case .cyclicGarbage(let objects, let bytes, let cycles, let cycleCount):
             var lines = [
-                "Cyclic garbage: \(Self.objects(objects)) (\(Self.bytes(bytes))) are alive but unreachable from"
+                "Cyclic garbage: \(Self.objects(objects)) (\(formatBytes(bytes))) are alive but unreachable from"
                     + " any variable, global or gc.garbage. Reference counting cannot free them; the next"
                     + " collection of their generation will (GC COLLECT frees them now).",
                 "  \(cycleCount == 1 ? "1 reference cycle holds" : "\(cycleCount) reference cycles hold") them:",
@@ -49,7 +49,7 @@ public enum MemoryFinding: Sendable, Equatable {
             return [
                 "Uncollectable garbage: gc.garbage holds \(Self.objects(total)) (\(Self.list(entries))"
                     + "\(total > entries.count ? ", ..." : "")), found in cycles with legacy finalizers;"
-                    + " with what only they reach that is \(Self.objects(heldObjects)) (\(Self.bytes(heldBytes)))"
+                    + " with what only they reach that is \(Self.objects(heldObjects)) (\(formatBytes(heldBytes)))"
                     + " kept alive. Break their cycles by hand, then GC GARBAGE CLEAR and GC COLLECT."
             ]
         case .snapshotGrowth(let old, let new, let biggest, let total):
@@ -64,7 +64,7 @@ public enum MemoryFinding: Sendable, Equatable {
             ]
         case .globalKeepsAlive(let name, let objects, let bytes):
             return [
-                "Big global: \(name) alone keeps \(Self.objects(objects)) (\(Self.bytes(bytes))) alive; no other"
+                "Big global: \(name) alone keeps \(Self.objects(objects)) (\(formatBytes(bytes))) alive; no other"
                     + " variable reaches \(objects == 1 ? "it" : "them"). If only one function needs"
                     + " \(objects == 1 ? "it" : "them"), make \(name) a local of that function (SCOPE POP"
                     + " releases it); when \(objects == 1 ? "it is" : "they are") no longer needed, DEL \(name)"
@@ -79,19 +79,6 @@ public enum MemoryFinding: Sendable, Equatable {
         objects.map(\.description).joined(separator: ", ")
     }
 
-    /// `512 B`, `1.5 KiB`, `2.0 MiB`.
-    public static func bytes(_ count: Int) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(count)
-        var unit = 0
-        while value >= 1024 && unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        if unit == 0 { return "\(count) B" }
-        let tenths = Int((value * 10).rounded())
-        return "\(tenths / 10).\(tenths % 10) \(units[unit])"
-    }
 }
 
 /// An object named for a report: `list #17`.
