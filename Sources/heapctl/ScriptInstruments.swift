@@ -124,36 +124,40 @@ final class ScriptInstruments {
             return .failure(ReportFailure(message: "--trace: TRACEMALLOC FILTER: \(ReplyFormatter.human(filter))"))
         }
         defer { _ = try? connection.call(["TRACEMALLOC", "DROP_SNAPSHOT", String(mine)]) }
-        let query = ["TRACEMALLOC", "STATISTICS", String(mine), "lineno"]
-        let replies = try connection.pipeline([query, query + ["RAW"], ["TRACEMALLOC", "GET_TRACED_MEMORY"]])
-        guard case .array(let text) = replies[0], case .array(let raw) = replies[1], text.count == raw.count else {
+        // The figures once (RAW), printed with HeapCore's copy of Python's formatting.
+        let replies = try connection.pipeline([
+            ["TRACEMALLOC", "STATISTICS", String(mine), "lineno", "RAW"], ["TRACEMALLOC", "GET_TRACED_MEMORY"],
+        ])
+        guard case .array(let raw) = replies[0] else {
             return .failure(ReportFailure(message: "--trace: \(ReplyFormatter.human(replies[0]))"))
         }
         var out = ["Top \(top) lines of \(scriptName) by memory still allocated (tracemalloc)"]
         var total = 0
         var other = (count: 0, size: 0)
-        for (index, (line, entry)) in zip(text, raw).enumerated() {
-            guard case .array(let fields) = entry, fields.count == 3, case .integer(let size) = fields[1] else {
-                continue
-            }
+        for (index, entry) in raw.enumerated() {
+            guard case .array(let fields) = entry, fields.count == 3, case .array(let names) = fields[0],
+                case .integer(let size) = fields[1], case .integer(let count) = fields[2]
+            else { continue }
+            let frames = names.compactMap { $0.text.flatMap(TraceFrame.init(position:)) }
+            guard !frames.isEmpty else { continue }
             total += Int(size)
-            guard index < top, case .bulk(let bytes) = line else {
+            guard index < top else {
                 other = (other.count + 1, other.size + Int(size))
                 continue
             }
-            out.append("#\(index + 1): \(String(decoding: bytes, as: UTF8.self))")
-            if case .array(let frames) = fields[0], case .bulk(let frame) = frames.last,
-                let number = Int(String(decoding: frame, as: UTF8.self).split(separator: ":").last ?? ""),
-                let source = lines[number] ?? sourceLine(number)
-            {
+            // RAW lists frames oldest first; a Traceback holds them most recent first.
+            let stat = TraceStatistic(
+                traceback: Traceback(frames: frames.reversed()), size: Int(size), count: Int(count))
+            out.append("#\(index + 1): \(stat)")
+            if let source = lines[frames[frames.count - 1].lineno] ?? sourceLine(frames[frames.count - 1].lineno) {
                 out.append("    " + source.trimmingCharacters(in: .whitespaces))
             }
         }
-        if text.isEmpty { out.append("(no allocation of the script is still alive)") }
+        if raw.isEmpty { out.append("(no allocation of the script is still alive)") }
         // The recipe's closing lines, in its words and format.
         if other.count > 0 { out.append("\(other.count) other: \(Self.kibibytes(other.size))") }
         out.append("Total allocated size: \(Self.kibibytes(total))")
-        if case .array(let pair) = replies[2], pair.count == 2, case .integer(let current) = pair[0],
+        if case .array(let pair) = replies[1], pair.count == 2, case .integer(let current) = pair[0],
             case .integer(let peak) = pair[1]
         {
             out.append(

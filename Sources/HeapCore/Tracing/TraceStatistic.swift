@@ -8,6 +8,12 @@ public struct TraceStatistic: Sendable, Equatable, CustomStringConvertible {
     public var size: Int
     public var count: Int
 
+    public init(traceback: Traceback, size: Int, count: Int) {
+        self.traceback = traceback
+        self.size = size
+        self.count = count
+    }
+
     /// Python's `_sort_key` order `(size, count, traceback)`; statistics are listed largest first.
     func sortsBefore(_ other: TraceStatistic) -> Bool {
         if size != other.size { return size < other.size }

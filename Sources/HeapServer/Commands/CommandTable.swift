@@ -65,10 +65,8 @@ enum CommandTable {
     /// `file:line`: the file is everything before the last colon; the line a number from 0.
     static func parsePosition(_ bytes: [UInt8]) throws(CommandError) -> TraceFrame {
         let text = String(decoding: bytes, as: UTF8.self)
-        guard let colon = text.lastIndex(of: ":"), colon != text.startIndex,
-            let line = Int(text[text.index(after: colon)...]), line >= 0
-        else { throw .syntax("position '\(text)' is not file:line") }
-        return TraceFrame(filename: String(text[..<colon]), lineno: line)
+        guard let frame = TraceFrame(position: text) else { throw .syntax("position '\(text)' is not file:line") }
+        return frame
     }
 
     static let allowedWhileSubscribed: Set<String> = ["PING", "QUIT", "GC UNSUBSCRIBE", "GC SUBSCRIBE"]
