@@ -51,6 +51,9 @@ final class TraceSnapshotStore: Sendable {
         guard state.withLock({ $0.snapshots.removeValue(forKey: id) }) != nil else { throw .noSnapshot(id) }
     }
 
+    /// How many snapshots are stored.
+    var count: Int { state.withLock { $0.snapshots.count } }
+
     /// Every snapshot, oldest first.
     func all() -> [Entry] {
         state.withLock { $0.snapshots.values.sorted { $0.id < $1.id } }

@@ -99,7 +99,7 @@ struct InfoReport {
             "tracemalloc_traceback_limit:\(tracer.tracebackLimit)",
             "tracemalloc_current_bytes:\(current)",
             "tracemalloc_peak_bytes:\(peak)",
-            "tracemalloc_snapshots:\(state.snapshots.all().count)",
+            "tracemalloc_snapshots:\(state.snapshots.count)",
             "tracemalloc_snapshot_dir:\(state.configuration.snapshotDirectory)",
         ]
     }
