@@ -38,24 +38,40 @@ extension Heap {
     /// Clears every weakref to a dying (or collected) object and reports each (its callback), except
     /// weakrefs that are themselves garbage of the collection in progress (CPython clears those without
     /// calling their callbacks): `silent` tells them apart.
+    ///
+    /// Why everything happens under the registry lock: a weakref in the registry may be dying on
+    /// another thread at the same moment. Its ``unregisterWeakref(_:_:)`` reads its target under this
+    /// lock too, so either it runs first (and is gone from the list before we see it) or we run first
+    /// (and zero its target while its block is still allocated, so it finds nothing to unregister).
+    /// Reading a listed weakref's block after the lock is dropped would race with its free and read or
+    /// write a block that already belongs to another object.
     func clearWeakrefs(to slot: UInt32, silent: (UInt32) -> Bool = { _ in false }) {
         let targetID = table.id(of: slot)
-        let refs = weakrefs.withLock { registry -> [UInt32] in
+        let cleared = weakrefs.withLock { registry -> [ObjectID] in
             layout(slot).extraFlags &= ~ObjectLayout.hasWeakrefsFlag
-            return registry.removeValue(forKey: slot) ?? []
+            guard let refs = registry.removeValue(forKey: slot) else { return [] }
+            var reported: [ObjectID] = []
+            for weak in refs {
+                layout(weak).weakTarget.pointee.store(0, ordering: .releasing)
+                if !silent(weak) { reported.append(table.id(of: weak)) }
+            }
+            return reported
         }
-        for weak in refs {
-            layout(weak).weakTarget.pointee.store(0, ordering: .releasing)
-            if !silent(weak) { emit(.weakrefCleared(weakref: table.id(of: weak), target: targetID)) }
-        }
+        // Only ids leave the lock: an event names the weakref, it never touches its memory again.
+        for weak in cleared { emit(.weakrefCleared(weakref: weak, target: targetID)) }
     }
 
     /// Removes a dying weakref from its target's registry entry.
+    ///
+    /// The target is read under the registry lock: ``clearWeakrefs(to:silent:)`` zeroes it under the
+    /// same lock when the target dies first, and a nonzero target read here therefore still names a
+    /// live (or not yet cleared) target whose registry entry lists this weakref.
     func unregisterWeakref(_ slot: UInt32, _ object: ObjectLayout) {
-        let raw = object.weakTarget.pointee.load(ordering: .acquiring)
-        guard raw != 0 else { return }
-        let target = ObjectID(rawValue: raw).slot
         weakrefs.withLock { registry in
+            let raw = object.weakTarget.pointee.load(ordering: .acquiring)
+            guard raw != 0 else { return }
+            let target = ObjectID(rawValue: raw).slot
+            object.weakTarget.pointee.store(0, ordering: .releasing)
             registry[target]?.removeAll { $0 == slot }
             if registry[target]?.isEmpty == true {
                 registry[target] = nil
