@@ -84,7 +84,9 @@ final class ConcurrencyStressTests: HeapTestCase {
                 let found = heap.gate.exclusive { heap.verifyStopped(externalReferences: shared.references()) }
                 verifications.add(1, ordering: .relaxed)
                 if !found.isEmpty { problems.withLock { $0 += found } }
-                if collect && verifications.load(ordering: .relaxed) % 3 == 0 { _ = try? heap.collector.collect(generation: 2) }
+                if collect && verifications.load(ordering: .relaxed) % 3 == 0 {
+                    _ = try? heap.collector.collect(generation: 2)
+                }
                 usleep(2_000)
             }
         }
