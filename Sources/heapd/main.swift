@@ -44,6 +44,13 @@ struct Heapd: ParsableCommand {
     @Option(name: .long, help: "Allocator shards (threads allocating at once without sharing a lock).")
     var shards: Int = 8
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Memory cap of the heap in bytes, or with k/kb/m/mb/g/gb; 0 = none. Past it a command gets LIMIT. Default: 75% of the cgroup's memory.max (the unit's MemoryMax=), else 50% of physical memory.",
+            valueName: "bytes"))
+    var maxMemory: String?
+
     @Flag(name: .long, help: "Accept test-only commands (GC DEBUG_STALL). Never in production.")
     var enableTestCommands = false
 
@@ -73,11 +80,15 @@ struct Heapd: ParsableCommand {
         guard LogTarget(rawValue: logTarget.lowercased()) != nil else {
             throw ValidationError("--log-target must be one of auto, journal, stderr")
         }
+        if let maxMemory, MemoryCap.parse(maxMemory) == nil {
+            throw ValidationError("--max-memory must be bytes or a size such as 512mb or 2gb (0 = no cap)")
+        }
     }
 
     func run() throws {
         let limits = ProtocolLimits(maxLineLength: maxLine, maxArguments: maxArgs, maxBulkLength: maxBulk)
-        let heap = HeapConfiguration(maxObjects: maxObjects, shardCount: shards)
+        let cap = maxMemory.flatMap(MemoryCap.parse) ?? MemoryCap.defaultCapForThisProcess()
+        let heap = HeapConfiguration(maxObjects: maxObjects, shardCount: shards, maxMemory: cap)
         let (threads, maxClients, testCommands) = (threads, maxClients, enableTestCommands)
         let snapshots =
             snapshotDir

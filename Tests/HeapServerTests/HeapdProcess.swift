@@ -22,13 +22,25 @@ final class HeapdProcess {
     }
 
     /// Starts heapd with `arguments` (after `--socket`) and waits until its socket accepts.
-    init(arguments: [String] = [], environment: [String: String] = [:], socketPath: String? = nil) throws {
+    ///
+    /// `shellPrefix` runs first in `/bin/sh`, which then `exec`s heapd (so the pid is still heapd's):
+    /// `ulimit -v 6000000` starts heapd under a resource limit.
+    init(
+        arguments: [String] = [], environment: [String: String] = [:], socketPath: String? = nil,
+        shellPrefix: String? = nil
+    ) throws {
         directory = try Self.makeDirectory()
         self.socketPath = socketPath ?? directory + "/h.sock"
-        process.executableURL = URL(fileURLWithPath: Self.binaryPath)
         // Snapshot dumps stay in the test's directory, removed with it.
         let snapshots = arguments.contains("--snapshot-dir") ? [] : ["--snapshot-dir", directory]
-        process.arguments = ["--socket", self.socketPath] + snapshots + arguments
+        let heapdArguments = ["--socket", self.socketPath] + snapshots + arguments
+        if let shellPrefix {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "\(shellPrefix) && exec \"$0\" \"$@\"", Self.binaryPath] + heapdArguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: Self.binaryPath)
+            process.arguments = heapdArguments
+        }
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
         process.environment = env
@@ -118,9 +130,11 @@ class HeapdTestCase: XCTestCase {
     }
 
     override func tearDownWithError() throws {
+        // setUp may have thrown before heapd existed.
+        guard let heapd else { return }
         defer {
             heapd.stop()
-            heapd = nil
+            self.heapd = nil
         }
         guard heapd.process.isRunning else {
             XCTFail("heapd died during the test: \(heapd.stderrText())")

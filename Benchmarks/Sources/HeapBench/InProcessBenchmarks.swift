@@ -50,7 +50,7 @@ enum InProcessBenchmarks {
             let blocks = UnsafeMutablePointer<UnsafeMutableRawPointer>.allocate(capacity: allocationBatch)
             defer { blocks.deallocate() }
             for _ in 0..<rounds {
-                for index in 0..<allocationBatch { blocks[index] = allocator.allocate(size: 48, shard: thread) }
+                for index in 0..<allocationBatch { blocks[index] = allocator.allocate(size: 48, shard: thread)! }
                 for index in 0..<allocationBatch { allocator.free(blocks[index], size: 48, shard: thread) }
             }
         } * Double(allocationBatch)

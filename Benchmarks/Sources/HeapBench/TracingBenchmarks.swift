@@ -58,7 +58,7 @@ enum TracingBenchmarks {
             let blocks = UnsafeMutablePointer<UnsafeMutableRawPointer>.allocate(capacity: batch)
             defer { blocks.deallocate() }
             for _ in 0..<rounds {
-                for index in 0..<batch { blocks[index] = allocator.allocate(size: 48, shard: 0) }
+                for index in 0..<batch { blocks[index] = allocator.allocate(size: 48, shard: 0)! }
                 for index in 0..<batch { allocator.free(blocks[index], size: 48, shard: 0) }
             }
         }

@@ -220,14 +220,19 @@ extension Heap {
         defer { release(iterator, shard: shard) }
         let list = try makeList(shard: shard)
         let object = layout(list)
-        do {
+        do throws(HeapError) {
             while let item = try next(iterator, shard: shard) {
                 // The list takes the item's reference over: no retain and release per item.
-                object.lock.withLock {
+                let stored = object.lock.withLock { () -> Bool in
                     let count = object.count
-                    if count == object.listCapacity { growList(object, to: count + 1, shard: shard) }
+                    if count == object.listCapacity && !growList(object, to: count + 1, shard: shard) { return false }
                     object.listItems[count] = item.slot
                     object.count = count + 1
+                    return true
+                }
+                if !stored {
+                    release(item, shard: shard)
+                    throw outOfMemory((object.count + 1) * 4)
                 }
             }
         } catch {

@@ -86,12 +86,14 @@ extension Heap {
 
     // MARK: The table operations (caller holds the container's lock)
 
-    /// Makes room for one more entry, growing or compacting the storage.
-    private func reserveEntry(_ object: ObjectLayout, shard: Int) {
+    /// Makes room for one more entry, growing or compacting the storage; throws `LIMIT` (leaving the
+    /// table as it was) when the memory cap or the OS refuses.
+    private func reserveEntry(_ object: ObjectLayout, shard: Int) throws(HeapError) {
         if let base = object.hashStorage, !HashStorage(base: base).isFull { return }
         let newSize = HashStorage.sizeFor(count: object.count + 1)
         let bytes = HashStorage.byteSize(size: newSize)
-        let fresh = HashStorage.initialize(allocator.allocate(size: bytes, shard: shard), size: newSize)
+        guard let block = allocator.allocate(size: bytes, shard: shard) else { throw outOfMemory(bytes) }
+        let fresh = HashStorage.initialize(block, size: newSize)
         counters.adjust(kind: object.kind, bytes: SizeClass.footprint(bytes), shard: shard)
         if let old = object.hashStorage {
             let storage = HashStorage(base: old)
@@ -102,8 +104,11 @@ extension Heap {
         object.hashStorage = fresh.base
     }
 
-    /// Stores `value` under `key` (both borrowed); returns the replaced value's slot, if any.
-    private func store(_ object: ObjectLayout, key: ObjectRef, hash: UInt32, value: UInt32, shard: Int) -> UInt32? {
+    /// Stores `value` under `key` (both borrowed); returns the replaced value's slot, if any. Throws
+    /// `LIMIT`, storing nothing, when a new entry needs memory that is refused.
+    private func store(_ object: ObjectLayout, key: ObjectRef, hash: UInt32, value: UInt32, shard: Int)
+        throws(HeapError) -> UInt32?
+    {
         if let base = object.hashStorage,
             let found = HashStorage(base: base).find(hash: hash, matches: { keysEqual($0, key.slot) })
         {
@@ -113,7 +118,7 @@ extension Heap {
             maintainTracking(object, key: key.slot, value: value)
             return old
         }
-        reserveEntry(object, shard: shard)
+        try reserveEntry(object, shard: shard)
         retain(key)
         HashStorage(base: object.hashStorage!).insert(hash: hash, key: key.slot, value: value)
         object.count += 1
@@ -172,7 +177,15 @@ extension Heap {
         let object = try mapping(dict, .dict, operation: "item assignment")
         let hash = try hashValue(key)
         retain(value)
-        let old = object.lock.withLock { store(object, key: key, hash: hash, value: value.slot, shard: shard) }
+        let old: UInt32?
+        do {
+            old = try object.lock.withLock { () throws(HeapError) -> UInt32? in
+                try store(object, key: key, hash: hash, value: value.slot, shard: shard)
+            }
+        } catch {
+            release(value, shard: shard)
+            throw error
+        }
         if let old { release(ObjectRef(slot: old), shard: shard) }
     }
 
@@ -247,8 +260,8 @@ extension Heap {
     public func add(_ set: ObjectRef, _ item: ObjectRef, shard: Int = 0) throws(HeapError) {
         let object = try mapping(set, .set, operation: "add")
         let hash = try hashValue(item)
-        object.lock.withLock {
-            _ = store(object, key: item, hash: hash, value: HashStorage.noValue, shard: shard)
+        _ = try object.lock.withLock { () throws(HeapError) -> UInt32? in
+            try store(object, key: item, hash: hash, value: HashStorage.noValue, shard: shard)
         }
     }
 
@@ -281,7 +294,15 @@ extension Heap {
         defer { release(key, shard: shard) }
         let hash = try hashValue(key)
         retain(value)
-        let old = object.lock.withLock { store(object, key: key, hash: hash, value: value.slot, shard: shard) }
+        let old: UInt32?
+        do {
+            old = try object.lock.withLock { () throws(HeapError) -> UInt32? in
+                try store(object, key: key, hash: hash, value: value.slot, shard: shard)
+            }
+        } catch {
+            release(value, shard: shard)
+            throw error
+        }
         if let old { release(ObjectRef(slot: old), shard: shard) }
     }
 

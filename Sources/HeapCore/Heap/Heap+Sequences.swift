@@ -4,11 +4,14 @@
 /// replaced references only after unlocking, so a cascade of frees never runs under a container lock.
 extension Heap {
     /// Grows a list's item array to hold at least `needed` items (caller holds the list's lock or owns it).
-    func growList(_ object: ObjectLayout, to needed: Int, shard: Int) {
+    /// Returns false, leaving the list as it was, when the memory cap or the OS refuses.
+    func growList(_ object: ObjectLayout, to needed: Int, shard: Int) -> Bool {
         let oldCapacity = object.listCapacity
         // Over-allocate like CPython's list_resize: about 1/8 more, plus a little for small lists.
         let capacity = max(needed, needed + needed >> 3 + (needed < 9 ? 3 : 6))
-        let block = allocator.allocate(size: capacity * 4, shard: shard)
+        guard capacity <= Int(UInt32.max) / 4 - 16,
+            let block = allocator.allocate(size: capacity * 4, shard: shard)
+        else { return false }
         let items = block.assumingMemoryBound(to: UInt32.self)
         let count = object.count
         items.update(from: object.listItems, count: count)
@@ -19,6 +22,7 @@ extension Heap {
         object.listArrayPointer = block
         object.listCapacity = capacity
         counters.adjust(kind: .list, bytes: SizeClass.footprint(capacity * 4), shard: shard)
+        return true
     }
 
     private func requireKind(_ ref: ObjectRef, _ kinds: ObjectKind..., operation: String) throws(HeapError)
@@ -40,11 +44,16 @@ extension Heap {
     public func append(_ list: ObjectRef, _ item: ObjectRef, shard: Int = 0) throws(HeapError) {
         let object = try requireKind(list, .list, operation: "append")
         retain(item)
-        object.lock.withLock {
+        let appended = object.lock.withLock { () -> Bool in
             let count = object.count
-            if count == object.listCapacity { growList(object, to: count + 1, shard: shard) }
+            if count == object.listCapacity && !growList(object, to: count + 1, shard: shard) { return false }
             object.listItems[count] = item.slot
             object.count = count + 1
+            return true
+        }
+        guard appended else {
+            release(item, shard: shard)
+            throw outOfMemory((object.count + 1) * 4)
         }
     }
 
@@ -52,10 +61,10 @@ extension Heap {
     public func insert(_ list: ObjectRef, at index: Int, _ item: ObjectRef, shard: Int = 0) throws(HeapError) {
         let object = try requireKind(list, .list, operation: "insert")
         retain(item)
-        object.lock.withLock {
+        let inserted = object.lock.withLock { () -> Bool in
             let count = object.count
             let position = index < 0 ? max(0, index + count) : min(index, count)
-            if count == object.listCapacity { growList(object, to: count + 1, shard: shard) }
+            if count == object.listCapacity && !growList(object, to: count + 1, shard: shard) { return false }
             let items = object.listItems
             var cursor = count
             while cursor > position {
@@ -64,6 +73,11 @@ extension Heap {
             }
             items[position] = item.slot
             object.count = count + 1
+            return true
+        }
+        guard inserted else {
+            release(item, shard: shard)
+            throw outOfMemory((object.count + 1) * 4)
         }
     }
 

@@ -43,7 +43,8 @@ public final class Heap: @unchecked Sendable {
 
     public init(configuration: HeapConfiguration = HeapConfiguration()) {
         self.configuration = configuration
-        allocator = ArenaAllocator(shardCount: configuration.shardCount)
+        allocator = ArenaAllocator(
+            shardCount: configuration.shardCount, budget: MemoryBudget(cap: configuration.maxMemory))
         table = HandleTable(capacity: configuration.maxObjects, shardCount: configuration.shardCount)
         generations = GenerationLists(table: table)
         counters = KindCounters(shardCount: configuration.shardCount)
@@ -58,6 +59,9 @@ public final class Heap: @unchecked Sendable {
         }
         collector.attach(self)
     }
+
+    /// The memory cap and what the allocator holds against it (`INFO memory`).
+    public var memoryBudget: MemoryBudget { allocator.budget }
 
     /// tracemalloc over this heap's allocator.
     public var tracer: AllocationTracer { allocator.tracer }
@@ -143,8 +147,13 @@ public final class Heap: @unchecked Sendable {
     // MARK: - Allocation
 
     /// Allocates a block, claims a slot for it and writes the header; the object has one reference.
-    func allocateObject(kind: ObjectKind, size: Int, shard: Int) throws(HeapError) -> (ObjectRef, ObjectLayout) {
-        let block = allocator.allocate(size: size, shard: shard)
+    /// Throws `LIMIT` when the memory cap, the OS or the handle table refuses; nothing is left behind.
+    func allocateObject(kind: ObjectKind, size: Int, shard: Int, zeroed: Bool = false) throws(HeapError) -> (
+        ObjectRef, ObjectLayout
+    ) {
+        guard let block = allocator.allocate(size: size, shard: shard, zeroed: zeroed) else {
+            throw outOfMemory(size)
+        }
         guard let (slot, _) = table.claim(address: block, shard: shard) else {
             allocator.free(block, size: size, shard: shard)
             throw HeapError(.limit, "object limit reached (\(configuration.maxObjects) objects)")
@@ -153,6 +162,15 @@ public final class Heap: @unchecked Sendable {
         object.initializeHeader(slot: slot, kind: kind)
         counters.add(kind: kind, bytes: SizeClass.footprint(size), shard: shard)
         return (ObjectRef(slot: slot), object)
+    }
+
+    /// The `LIMIT` error for an allocation of `bytes` that the cap or the OS refused.
+    func outOfMemory(_ bytes: Int) -> HeapError {
+        let cap = allocator.budget.cap
+        if cap > 0 && allocator.budget.used + bytes > cap {
+            return HeapError(.limit, "memory limit reached: \(bytes) more bytes would pass max-memory \(cap)")
+        }
+        return HeapError(.limit, "out of memory: the system refused \(bytes) bytes")
     }
 
     /// Counts a freshly built container and tracks it in generation 0 (dicts start untracked, as in
@@ -192,9 +210,9 @@ public final class Heap: @unchecked Sendable {
         guard count >= 0, count < Int(UInt32.max) - 64 else {
             throw HeapError(.value, "bytes size must be between 0 and \(Int(UInt32.max) - 64)")
         }
-        let (ref, object) = try allocateObject(kind: .bytes, size: ObjectLayout.bytesHeader + count, shard: shard)
+        let (ref, object) = try allocateObject(
+            kind: .bytes, size: ObjectLayout.bytesHeader + count, shard: shard, zeroed: true)
         object.byteCount = count
-        object.bytes.initializeMemory(as: UInt8.self, repeating: 0)
         return ref
     }
 
@@ -216,8 +234,9 @@ public final class Heap: @unchecked Sendable {
         let (ref, object) = try allocateObject(kind: .list, size: ObjectLayout.listSize, shard: shard)
         object.count = 0
         object.listCapacity = ObjectLayout.listInlineCapacity
-        if items.count > ObjectLayout.listInlineCapacity {
-            growList(object, to: items.count, shard: shard)
+        if items.count > ObjectLayout.listInlineCapacity && !growList(object, to: items.count, shard: shard) {
+            release(ref, shard: shard)
+            throw outOfMemory(items.count * 4)
         }
         for (index, item) in items.enumerated() {
             retain(item)

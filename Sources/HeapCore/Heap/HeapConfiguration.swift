@@ -5,9 +5,13 @@ public struct HeapConfiguration: Sendable, Equatable {
     public var maxObjects: Int
     /// Allocator and slot-list shards; mutator threads pick one each so they rarely share a lock.
     public var shardCount: Int
+    /// The memory cap in bytes (``MemoryBudget``): arenas and large payloads the allocator may hold
+    /// from the OS; 0 means none. heapd's default is a share of the cgroup's or the machine's memory.
+    public var maxMemory: Int
 
-    public init(maxObjects: Int = 1 << 26, shardCount: Int = 8) {
+    public init(maxObjects: Int = 1 << 26, shardCount: Int = 8, maxMemory: Int = 0) {
         self.maxObjects = max(16, maxObjects)
         self.shardCount = max(1, shardCount)
+        self.maxMemory = max(0, maxMemory)
     }
 }

@@ -81,11 +81,14 @@ public final class ArenaAllocator: @unchecked Sendable {
     public let shardCount: Int
     /// tracemalloc: sees every block handed out and returned while it is tracing.
     public let tracer = AllocationTracer()
+    /// The cap on memory taken from the OS (arenas and large payloads), shared by every shard.
+    public let budget: MemoryBudget
 
-    /// Creates an allocator with `shardCount` independent shards (at least one).
-    public init(shardCount: Int) {
+    /// Creates an allocator with `shardCount` independent shards (at least one) under `budget`.
+    public init(shardCount: Int, budget: MemoryBudget = MemoryBudget()) {
         let count = max(1, shardCount)
-        shards = (0..<count).map { Shard(index: $0) }
+        self.budget = budget
+        shards = (0..<count).map { Shard(index: $0, budget: budget) }
         self.shardCount = count
         shardTable = .allocate(capacity: count)
         for (index, shard) in shards.enumerated() { (shardTable + index).initialize(to: .passUnretained(shard)) }
@@ -96,16 +99,23 @@ public final class ArenaAllocator: @unchecked Sendable {
         shardTable.deallocate()
     }
 
-    /// Allocates `size` bytes (uninitialized, 16-byte aligned) from shard `shard`.
+    /// Allocates `size` bytes (uninitialized, or zeroed when `zeroed`; 16-byte aligned) from shard
+    /// `shard`, or returns nil when the memory cap or the OS refuses (the caller answers `LIMIT`; heapd
+    /// never aborts for memory).
+    ///
+    /// Why `zeroed` is the allocator's job: a large zeroed payload comes from `calloc`, whose fresh
+    /// pages are zero already, so `bytes(3_000_000_000)` neither writes nor makes resident 3 GB.
     @inline(__always)
-    public func allocate(size: Int, shard: Int) -> UnsafeMutableRawPointer {
+    public func allocate(size: Int, shard: Int, zeroed: Bool = false) -> UnsafeMutableRawPointer? {
         let block = shardTable[shard % shardCount]._withUnsafeGuaranteedRef { owner in
             if size > SizeClass.maxSmall {
-                return owner.allocateLarge(size: size)
+                return owner.allocateLarge(size: size, zeroed: zeroed)
             }
-            return owner.allocateSmall(classIndex: SizeClass.index(for: size))
+            let small = owner.allocateSmall(classIndex: SizeClass.index(for: size))
+            if zeroed, let small { small.initializeMemory(as: UInt8.self, repeating: 0, count: size) }
+            return small
         }
-        if tracer.isTracing { tracer.record(block, size: size) }
+        if let block, tracer.isTracing { tracer.record(block, size: size) }
         return block
     }
 
@@ -152,6 +162,7 @@ extension ArenaAllocator {
         /// Arenas by base address.
         private var arenas: [UInt: ArenaRecord] = [:]
         private var stats = AllocatorStatistics()
+        private let budget: MemoryBudget
 
         /// What the shard knows of one arena: its pools that are free, and how many are in use.
         struct ArenaRecord {
@@ -161,8 +172,9 @@ extension ArenaAllocator {
             var hasFreePool: Bool { !freePools.isEmpty || untouchedPools > 0 }
         }
 
-        init(index: Int) {
+        init(index: Int, budget: MemoryBudget) {
             self.index = index
+            self.budget = budget
             // Cache-line aligned, so no two shards' hot fields share a line.
             usable = UnsafeMutableRawPointer.allocate(byteCount: 8 * SizeClass.count, alignment: 64)
                 .bindMemory(to: UnsafeMutableRawPointer?.self, capacity: SizeClass.count)
@@ -189,6 +201,7 @@ extension ArenaAllocator {
             lock.withLock {
                 for base in arenas.keys {
                     munmap(UnsafeMutableRawPointer(bitPattern: base), ArenaAllocator.arenaSize)
+                    budget.giveBack(ArenaAllocator.arenaSize)
                 }
                 arenas.removeAll()
             }
@@ -196,8 +209,13 @@ extension ArenaAllocator {
 
         // MARK: Large payloads
 
-        func allocateLarge(size: Int) -> UnsafeMutableRawPointer {
-            guard let block = malloc(size) else { fatalError("heapd: out of memory allocating \(size) bytes") }
+        func allocateLarge(size: Int, zeroed: Bool) -> UnsafeMutableRawPointer? {
+            guard budget.reserve(size) else { return nil }
+            guard let block = zeroed ? calloc(1, size) : malloc(size) else {
+                budget.giveBack(size)
+                budget.noteOSRefusal()
+                return nil
+            }
             lock.withLock {
                 stats.largeBlocks += 1
                 stats.largeBytes += size
@@ -207,6 +225,7 @@ extension ArenaAllocator {
 
         func freeLarge(_ block: UnsafeMutableRawPointer, size: Int) {
             Glibc.free(block)
+            budget.giveBack(size)
             lock.withLock {
                 stats.largeBlocks -= 1
                 stats.largeBytes -= size
@@ -216,9 +235,9 @@ extension ArenaAllocator {
         // MARK: Small blocks
 
         @inline(__always)
-        func allocateSmall(classIndex: Int) -> UnsafeMutableRawPointer {
-            lock.withLock {
-                let pool = usable[classIndex] ?? newPool(classIndex: classIndex)
+        func allocateSmall(classIndex: Int) -> UnsafeMutableRawPointer? {
+            lock.withLock { () -> UnsafeMutableRawPointer? in
+                guard let pool = usable[classIndex] ?? newPool(classIndex: classIndex) else { return nil }
                 let block: UnsafeMutableRawPointer
                 if let head = pool.load(as: UnsafeMutableRawPointer?.self) {
                     // Invariant: a free block's first word links to the next free block of its pool.
@@ -289,8 +308,8 @@ extension ArenaAllocator {
         }
 
         /// Carves a pool for `classIndex` from an arena with room (mapping one if none has) and makes
-        /// it the head of the class's usable list.
-        private func newPool(classIndex: Int) -> UnsafeMutableRawPointer {
+        /// it the head of the class's usable list; nil when no arena has room and none can be mapped.
+        private func newPool(classIndex: Int) -> UnsafeMutableRawPointer? {
             // Prefer the fullest arena with a free pool, so that emptier arenas can drain and be released.
             var chosen: UInt?
             var chosenUse = -1
@@ -298,7 +317,7 @@ extension ArenaAllocator {
                 chosen = base
                 chosenUse = record.poolsInUse
             }
-            let base = chosen ?? mapArena()
+            guard let base = chosen ?? mapArena() else { return nil }
             var record = arenas[base]!
             let pool: UnsafeMutableRawPointer
             if let reused = record.freePools.popLast() {
@@ -331,6 +350,7 @@ extension ArenaAllocator {
             if record.poolsInUse == 0 && arenas.count > 1 {
                 arenas[base] = nil
                 munmap(UnsafeMutableRawPointer(bitPattern: base), ArenaAllocator.arenaSize)
+                budget.giveBack(ArenaAllocator.arenaSize)
                 stats.arenas -= 1
                 stats.arenasReleased += 1
             } else {
@@ -338,13 +358,17 @@ extension ArenaAllocator {
             }
         }
 
-        /// Maps a new arena aligned to its size: map twice the size, then unmap the unaligned ends.
-        private func mapArena() -> UInt {
+        /// Maps a new arena aligned to its size: map twice the size, then unmap the unaligned ends. Nil
+        /// when the budget or the OS refuses.
+        private func mapArena() -> UInt? {
             let size = ArenaAllocator.arenaSize
+            guard budget.reserve(size) else { return nil }
             guard let raw = mmap(nil, 2 * size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
                 raw != MAP_FAILED
             else {
-                fatalError("heapd: out of memory mapping an arena (errno \(errno))")
+                budget.giveBack(size)
+                budget.noteOSRefusal()
+                return nil
             }
             let start = UInt(bitPattern: raw)
             let aligned = (start + UInt(size) - 1) & ~UInt(size - 1)

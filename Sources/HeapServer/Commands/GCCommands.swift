@@ -79,7 +79,8 @@ enum GCCommands {
                 let (cursor, count) = try cursorAndCount(args, from: 0)
                 let garbage = collector.garbage()
                 defer { for ref in garbage { session.heap.release(ref, shard: session.shard) } }
-                let end = min(garbage.count, cursor + count)
+                // Checked: a cursor past the end (up to Int.max) must not overflow `cursor + count`.
+                let end = cursor >= garbage.count ? garbage.count : min(garbage.count, cursor + count)
                 let batch = cursor < end ? Array(garbage[cursor..<end]) : []
                 return .array([
                     .integer(Int64(end < garbage.count ? end : 0)),

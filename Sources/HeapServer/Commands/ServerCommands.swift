@@ -130,6 +130,7 @@ struct InfoReport {
     private func memory() -> [String] {
         let stats = state.heap.statistics()
         let allocator = stats.allocator
+        let budget = state.heap.memoryBudget
         let classes = allocator.blocksInUse.enumerated().filter { $0.element > 0 }
             .map { "\((($0.offset + 1) * 16)):\($0.element)" }.joined(separator: ",")
         return [
@@ -147,6 +148,11 @@ struct InfoReport {
             "large_bytes:\(allocator.largeBytes)",
             "rss_bytes:\(Self.residentBytes())",
             "max_objects:\(state.configuration.heap.maxObjects)",
+            "heap_mapped_bytes:\(budget.used)",
+            "heap_mapped_peak_bytes:\(budget.peak)",
+            "max_memory:\(budget.cap)",
+            "max_memory_human:\(budget.cap == 0 ? "unlimited" : formatBytes(budget.cap))",
+            "allocations_refused:\(budget.refused)",
         ]
     }
 
