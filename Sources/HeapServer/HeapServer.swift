@@ -20,6 +20,9 @@ public final class HeapServer: Sendable {
     /// Writes the rejected-requests summary every ``RejectedRequestLog/summaryInterval`` seconds.
     private let rejectionSummary: RepeatedTask
 
+    /// Connections the kernel queues before heapd accepts them.
+    static let listenBacklog: Int32 = 256
+
     /// The heap the server serves (for in-process inspection and benchmarks).
     public var heap: Heap { state.heap }
 
@@ -29,7 +32,7 @@ public final class HeapServer: Sendable {
         let state = ServerState(configuration: configuration, logger: logger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.workerThreads)
         let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.backlog, value: listenBacklog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.maxMessagesPerRead, value: 16)
@@ -53,6 +56,8 @@ public final class HeapServer: Sendable {
                     unlink(path)
                     throw error
                 }
+                // NIO listens on an adopted socket with its default backlog (128): listen again with ours.
+                listen(fd, listenBacklog)
                 logger.debug(
                     "socket created",
                     metadata: [

@@ -36,6 +36,17 @@ final class AccessIntegrationTests: XCTestCase {
         return try withUmask(mask) { try HeapdProcess(arguments: all) }
     }
 
+    /// Waits until heapd counts `count` clients: the harness's own probe connection, closed before a test
+    /// starts, may still be registered for a moment on a loaded machine.
+    func waitForClients(_ count: Int, _ client: HeapConnection) throws {
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            guard case .bulk(let bytes) = try client.call("INFO", "clients") else { return }
+            if String(decoding: bytes, as: UTF8.self).contains("connected_clients:\(count)\r\n") { return }
+            usleep(20_000)
+        }
+    }
+
     // MARK: The socket
 
     func testTheSocketIsPrivateEvenUnderUmask000() throws {
@@ -96,6 +107,7 @@ final class AccessIntegrationTests: XCTestCase {
         XCTAssertErrorCode(try client.call("GC", "COLLECT"), "DENIED")
         XCTAssertErrorCode(try client.call("GROWTH"), "DENIED")
         XCTAssertErrorCode(try client.call("AT", "x.heap:1", "SET", "g.a", "g.b"), "DENIED")  // AT does not lift it
+        try waitForClients(1, client)
         guard case .bulk(let text) = try client.call("INFO") else { return XCTFail("INFO") }
         XCTAssertTrue(String(decoding: text, as: UTF8.self).contains("clients_by_role:admin=0,user=0,monitor=1"))
         XCTAssertEqual(try client.call("PING"), .simple("PONG"))
@@ -142,6 +154,9 @@ final class AccessIntegrationTests: XCTestCase {
         defer { first.close() }
         let second = try heapd.connect()
         defer { second.close() }
+        // A reply proves heapd accepted the connection (connect() returns once the kernel queued it).
+        XCTAssertEqual(try second.call("PING"), .simple("PONG"))
+        try waitForClients(2, first)
         guard let list = bulkText(try first.call("CLIENT", "LIST")) else { return XCTFail("CLIENT LIST") }
         let lines = list.split(separator: "\n")
         XCTAssertEqual(lines.count, 2, list)
