@@ -43,6 +43,7 @@ public final class HeapServer: Sendable {
             }
         let channel: Channel
         var createdPath: String?
+        var socketMetadata: Logger.Metadata = [:]
         do {
             switch configuration.listenAddress.storage {
             case .path(let path):
@@ -58,11 +59,9 @@ public final class HeapServer: Sendable {
                 }
                 // NIO listens on an adopted socket with its default backlog (128): listen again with ours.
                 listen(fd, listenBacklog)
-                logger.debug(
-                    "socket created",
-                    metadata: [
-                        "socket_mode": "\(String(mode, radix: 8))", "socket_gid": "\(gid.map(String.init) ?? "-")",
-                    ])
+                socketMetadata = [
+                    "socket_mode": "\(String(mode, radix: 8))", "socket_gid": "\(gid.map(String.init) ?? "-")",
+                ]
             case .descriptor(let fd, _):
                 // systemd's SocketMode=/SocketGroup= apply: heapd never changes a socket it did not create.
                 channel = try bootstrap.withBoundSocket(fd).wait()
@@ -81,7 +80,7 @@ public final class HeapServer: Sendable {
             metadata: [
                 "listen": "\(configuration.listenAddress)", "workers": "\(configuration.workerThreads)",
                 "pid": "\(getpid())", ServerLogEvent.metadataKey: "\(ServerLogEvent.daemonStarted.metadataValue)",
-            ])
+            ].merging(socketMetadata) { first, _ in first })
         return HeapServer(
             state: state, group: group, channel: channel, createdPath: createdPath, rejectionSummary: rejectionSummary)
     }
