@@ -93,6 +93,55 @@ final class AccessIntegrationTests: XCTestCase {
         XCTAssertThrowsError(try start(arguments: ["--socket-mode", "0999"]))
     }
 
+    /// Runs a Python client as `nobody` (uid and gid 65534, no groups) that sends `commands` to `socket`,
+    /// half-closes and prints every byte heapd answers, or `EACCES` when it may not connect.
+    func runAsNobody(socket: String, _ commands: [String]) throws -> String {
+        let script = """
+            import socket, sys
+            s = socket.socket(socket.AF_UNIX)
+            try:
+                s.connect(sys.argv[1])
+            except PermissionError:
+                print("EACCES")
+                sys.exit(0)
+            s.sendall("".join(line + "\\n" for line in sys.argv[2:]).encode())
+            s.shutdown(socket.SHUT_WR)
+            out = b""
+            while chunk := s.recv(65536):
+                out += chunk
+            sys.stdout.write(out.decode())
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        process.arguments =
+            ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", script, socket] + commands
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    func testAnotherUserIsKeptOutByTheSocketModeAndOtherwiseGetsTheDefaultRole() throws {
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"),
+            FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")
+        else { throw XCTSkip("needs root, setpriv and /usr/bin/python3 to run a client as nobody") }
+        let private_ = try start()
+        defer { private_.stop() }
+        chmod(private_.directory, 0o711)  // nobody may reach the socket file; its mode decides
+        XCTAssertEqual(try runAsNobody(socket: private_.socketPath, ["PING"]), "EACCES\n")
+        private_.stop()
+
+        let open = try start(arguments: ["--socket-mode", "0666"])
+        defer { open.stop() }
+        chmod(open.directory, 0o711)
+        let replies = try runAsNobody(socket: open.socketPath, ["CLIENT INFO", "NEW a list", "GC DISABLE"])
+        XCTAssertTrue(replies.contains(" uid=65534 gid=65534 "), replies)
+        XCTAssertTrue(replies.contains(" role=user "), "the default role: \(replies)")
+        XCTAssertTrue(replies.contains("+OK\r\n-DENIED GC DISABLE requires role admin (client role user)\r\n"), replies)
+    }
+
     // MARK: Roles
 
     func testAMonitorReadsButIsDeniedEveryChange() throws {
