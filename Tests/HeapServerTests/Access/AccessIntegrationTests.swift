@@ -7,10 +7,10 @@ import XCTest
 /// whatever the umask, roles from a policy in the configuration file, DENIED replies, CLIENT LIST, the
 /// refusal log, and a reload that changes roles.
 ///
-/// The tests run as root, whom the built-in policy makes admin. To act as another role they use the rule
-/// that comes first in the policy's order, a rule naming their own uid (`monitor = uid:0`), rather than a
-/// child process that changes its uid: the policy is the same code either way, and no test needs to find
-/// an unprivileged account on the machine.
+/// The tests run as root, whom the built-in policy makes admin. To act as another role most of them use
+/// the rule that comes first in the policy's order, a rule naming their own uid (`monitor = uid:0`): the
+/// policy is the same code whoever connects. One test also runs a real client as `nobody` (through
+/// `setpriv`), to see the socket's mode keep it out and the kernel's credentials give it the default role.
 final class AccessIntegrationTests: XCTestCase {
     /// A scratch directory for configuration files, removed after each test.
     var scratch: String!
