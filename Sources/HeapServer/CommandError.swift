@@ -33,6 +33,10 @@ struct CommandError: Error {
     }
     /// An operation the session may not do (take a reference through an `#id`).
     static func denied(_ message: String) -> Self { Self("DENIED", message) }
+    /// A command the client's role does not allow (protocol.md §7 "Roles").
+    static func roleRequired(_ command: String, needs: ClientRole, has: ClientRole) -> Self {
+        Self("DENIED", "\(command) requires role \(needs) (client role \(has))")
+    }
     /// A configured limit.
     static func limit(_ message: String) -> Self { Self("LIMIT", message) }
 }

@@ -40,12 +40,13 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
         self.session = session
         if state.logger.logLevel <= .debug {
             var metadata: Logger.Metadata = [
-                "client_id": "\(session.id)",
+                "client_id": "\(session.id)", "client_role": "\(session.client.role)",
                 ServerLogEvent.metadataKey: "\(ServerLogEvent.clientConnected.metadataValue)",
             ]
-            if let peer = PeerCredentials.of(context.channel) {
+            if let peer = session.client.credentials {
                 metadata["client_pid"] = "\(peer.pid)"
                 metadata["client_uid"] = "\(peer.uid)"
+                metadata["client_gid"] = "\(peer.gid)"
             }
             state.logger.debug("client connected", metadata: metadata)
         }
@@ -160,7 +161,7 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
                 }
             case .failure(let error, let consumed):
                 buffer.moveReaderIndex(forwardBy: consumed)
-                state.logger.info("protocol error", metadata: ["code": "\(error.code)", "error": "\(error.message)"])
+                state.rejections.note(code: error.code, clientID: session?.id, "protocol error: \(error.message)")
                 return (requests, error)
             }
         }

@@ -17,6 +17,11 @@ public final class HeapServer: Sendable {
     let group: MultiThreadedEventLoopGroup
     private let channel: Channel
     private let createdPath: String?
+    /// Writes the rejected-requests summary every ``RejectedRequestLog/summaryInterval`` seconds.
+    private let rejectionSummary: RepeatedTask
+
+    /// Connections the kernel queues before heapd accepts them.
+    static let listenBacklog: Int32 = 256
 
     /// The heap the server serves (for in-process inspection and benchmarks).
     public var heap: Heap { state.heap }
@@ -27,7 +32,7 @@ public final class HeapServer: Sendable {
         let state = ServerState(configuration: configuration, logger: logger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.workerThreads)
         let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.backlog, value: listenBacklog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.maxMessagesPerRead, value: 16)
@@ -38,18 +43,36 @@ public final class HeapServer: Sendable {
             }
         let channel: Channel
         var createdPath: String?
+        var socketMetadata: Logger.Metadata = [:]
         do {
             switch configuration.listenAddress.storage {
             case .path(let path):
                 try SocketFile.prepare(path)
-                channel = try bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false).wait()
+                // Bound with its final mode and group before NIO listens: no client connects earlier.
+                let (fd, mode, gid) = try configuration.socketPermissions.bindSocket(at: path)
                 createdPath = path
+                do {
+                    channel = try bootstrap.withBoundSocket(fd).wait()
+                } catch {
+                    unlink(path)
+                    throw error
+                }
+                // NIO listens on an adopted socket with its default backlog (128): listen again with ours.
+                listen(fd, listenBacklog)
+                socketMetadata = [
+                    "socket_mode": "\(String(mode, radix: 8))", "socket_gid": "\(gid.map(String.init) ?? "-")",
+                ]
             case .descriptor(let fd, _):
+                // systemd's SocketMode=/SocketGroup= apply: heapd never changes a socket it did not create.
                 channel = try bootstrap.withBoundSocket(fd).wait()
             }
         } catch {
             try? group.syncShutdownGracefully()
             throw error
+        }
+        let interval = TimeAmount.seconds(RejectedRequestLog.summaryInterval)
+        let rejectionSummary = group.next().scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            state.rejections.flush()
         }
         state.heap.collector.start()
         logger.info(
@@ -57,15 +80,26 @@ public final class HeapServer: Sendable {
             metadata: [
                 "listen": "\(configuration.listenAddress)", "workers": "\(configuration.workerThreads)",
                 "pid": "\(getpid())", ServerLogEvent.metadataKey: "\(ServerLogEvent.daemonStarted.metadataValue)",
-            ])
-        return HeapServer(state: state, group: group, channel: channel, createdPath: createdPath)
+            ].merging(socketMetadata) { first, _ in first })
+        return HeapServer(
+            state: state, group: group, channel: channel, createdPath: createdPath, rejectionSummary: rejectionSummary)
     }
 
-    private init(state: ServerState, group: MultiThreadedEventLoopGroup, channel: Channel, createdPath: String?) {
+    private init(
+        state: ServerState, group: MultiThreadedEventLoopGroup, channel: Channel, createdPath: String?,
+        rejectionSummary: RepeatedTask
+    ) {
         self.state = state
         self.group = group
         self.channel = channel
         self.createdPath = createdPath
+        self.rejectionSummary = rejectionSummary
+    }
+
+    /// Replaces the access policy (a reload): new connections and the next command of every connected
+    /// client are judged by it.
+    public func setAccessPolicy(_ policy: AccessPolicy) {
+        state.setAccessPolicy(policy)
     }
 
     /// Stops accepting, closes every client (their variables are released), frees the globals and
@@ -77,6 +111,8 @@ public final class HeapServer: Sendable {
         // the loops down: a connection accepted just before the stop would otherwise schedule work on
         // a loop that is already gone.
         for future in state.closeAllClients() { _ = try? future.wait() }
+        rejectionSummary.cancel()
+        state.rejections.flush()
         try? group.syncShutdownGracefully()
         state.releaseGlobals()
         state.heap.collector.stop()

@@ -4,11 +4,14 @@ import NIOCore
     import Glibc
 #endif
 
-/// The process on the other end of a Unix-socket connection (`SO_PEERCRED`), for the
-/// "client connected" log entry: which pid and uid opened the session.
-struct PeerCredentials: Sendable {
+/// The process on the other end of a Unix-socket connection (`SO_PEERCRED`): which pid, uid and
+/// primary gid opened the session, as the kernel recorded them at `connect()` (they cannot be forged
+/// and do not follow later `setuid` calls of the client). The access policy decides the client's role
+/// from them; `CLIENT LIST` and the log show them.
+struct PeerCredentials: Sendable, Equatable {
     let pid: Int32
     let uid: UInt32
+    let gid: UInt32
 
     /// `struct ucred` (pid_t, uid_t, gid_t); declared here because Glibc exposes it only under _GNU_SOURCE.
     private struct RawCredentials: Sendable {
@@ -25,7 +28,9 @@ struct PeerCredentials: Sendable {
             level: NIOBSDSocket.OptionLevel(rawValue: SOL_SOCKET), name: NIOBSDSocket.Option(rawValue: SO_PEERCRED))
         // On the event loop the option is read inline, so the future is already complete.
         var result: PeerCredentials?
-        future.assumeIsolated().whenSuccess { raw in result = PeerCredentials(pid: raw.pid, uid: raw.uid) }
+        future.assumeIsolated().whenSuccess { raw in
+            result = PeerCredentials(pid: raw.pid, uid: raw.uid, gid: raw.gid)
+        }
         return result
     }
 }

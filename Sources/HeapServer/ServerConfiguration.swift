@@ -1,3 +1,4 @@
+import Foundation
 import HeapCore
 import HeapProtocol
 
@@ -19,6 +20,10 @@ public struct ServerConfiguration: Sendable {
     public var testCommands: Bool
     /// Where `TRACEMALLOC DUMP` writes and `LOAD` reads (``SnapshotDirectory``).
     public var snapshotDirectory: String
+    /// Mode and group of the socket file heapd binds (not of a socket systemd passes).
+    public var socketPermissions: SocketPermissions
+    /// Which role each client gets (replaced at run time by ``HeapServer/setAccessPolicy(_:)``).
+    public var accessPolicy: AccessPolicy
 
     public init(
         listenAddress: ListenAddress,
@@ -28,8 +33,12 @@ public struct ServerConfiguration: Sendable {
         heap: HeapConfiguration = HeapConfiguration(),
         maxScopeDepth: Int = 1_000,
         testCommands: Bool = false,
-        snapshotDirectory: String = "/var/lib/heapd"
+        snapshotDirectory: String = "/var/lib/heapd",
+        socketPermissions: SocketPermissions = SocketPermissions(),
+        accessPolicy: AccessPolicy = AccessPolicy(ownUID: geteuid())
     ) {
+        self.socketPermissions = socketPermissions
+        self.accessPolicy = accessPolicy
         self.testCommands = testCommands
         self.snapshotDirectory = snapshotDirectory
         self.listenAddress = listenAddress

@@ -9,6 +9,10 @@ public enum ServerLogEvent: String, CaseIterable, Sendable {
     case clientGone = "client_gone"
     case collectionFinished = "collection_finished"
     case limitHit = "limit_hit"
+    /// A command the client's role does not allow (rate-limited per client).
+    case commandDenied = "command_denied"
+    /// The periodic count of requests refused before they ran (``RejectedRequestLog``).
+    case requestsRejected = "requests_rejected"
 
     /// The metadata key that carries the event's name.
     public static let metadataKey = "event"

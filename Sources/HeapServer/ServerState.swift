@@ -33,6 +33,11 @@ final class ServerState: Sendable {
     /// Called after every collection (the systemd status line refreshes on them).
     private let collectionObservers = LockedValue<[@Sendable (CollectionInfo) -> Void]>([])
 
+    /// The policy new connections are judged by; a reload replaces it (``setAccessPolicy(_:)``).
+    private let accessPolicy: LockedValue<AccessPolicy>
+    /// Requests refused before they ran, counted for a periodic summary.
+    let rejections: RejectedRequestLog
+
     /// Limit-hit log entries are rate-limited: at most one per ``limitLogInterval``, the rest counted.
     private static let limitLogInterval: UInt64 = 1_000_000_000
     private let lastLimitLog = LockedValue<(at: UInt64, suppressed: Int)>((0, 0))
@@ -40,6 +45,8 @@ final class ServerState: Sendable {
     init(configuration: ServerConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        accessPolicy = LockedValue(configuration.accessPolicy)
+        rejections = RejectedRequestLog(logger: logger)
         heap = Heap(configuration: configuration.heap)
         let logger = logger
         heap.setEventSink { [weak self] event in
@@ -131,11 +138,35 @@ final class ServerState: Sendable {
         totalConnections.add(1, ordering: .relaxed)
         let id = nextClientID.add(1, ordering: .relaxed).newValue
         let shard = nextShard.add(1, ordering: .relaxed).newValue % configuration.heap.shardCount
-        let session = Session(id: id, shard: shard, state: self)
+        // Credentials and role are fixed here, before the session runs any command.
+        let credentials = channel.flatMap { PeerCredentials.of($0) }
+        let client = ClientInfo(
+            id: id, credentials: credentials, address: ClientInfo.address(of: channel), role: .monitor)
+        let session = Session(id: id, shard: shard, state: self, client: client)
         // Set before the session is registered, so other threads reading the registry see it.
         session.channel = channel
         sessions.withLock { $0[id] = SessionBox(session: session) }
+        // Judged after registering and under the policy's lock, so a reload that races with this connect
+        // either is seen here or finds the client registered and judges it again.
+        accessPolicy.withLock { client.role = client.role(under: $0) }
         return session
+    }
+
+    /// The policy in force.
+    var currentAccessPolicy: AccessPolicy { accessPolicy.withLock { $0 } }
+
+    /// Replaces the policy and judges every connected client again, so that a reload that demotes a
+    /// user takes effect on its open connections too (from its next command).
+    func setAccessPolicy(_ policy: AccessPolicy) {
+        accessPolicy.withLock { current in
+            current = policy
+            for client in clients() { client.role = client.role(under: policy) }
+        }
+    }
+
+    /// Every connected client, by id.
+    func clients() -> [ClientInfo] {
+        sessions.withLock { $0.values.map(\.session.client) }.sorted { $0.id < $1.id }
     }
 
     /// Closes a session: every reference it held is released.

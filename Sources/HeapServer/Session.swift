@@ -10,6 +10,8 @@ final class Session {
     /// The allocator shard this session allocates from.
     let shard: Int
     let state: ServerState
+    /// Who is connected and their role (read before each command).
+    let client: ClientInfo
     var heap: Heap { state.heap }
     /// The connection, for pushed events in subscribed mode.
     var channel: Channel?
@@ -29,10 +31,11 @@ final class Session {
     /// Set by `GC SUBSCRIBE`: the connection receives collector events and accepts only a few commands.
     var subscribed = false
 
-    init(id: Int, shard: Int, state: ServerState) {
+    init(id: Int, shard: Int, state: ServerState, client: ClientInfo) {
         self.id = id
         self.shard = shard
         self.state = state
+        self.client = client
     }
 
     // MARK: Names

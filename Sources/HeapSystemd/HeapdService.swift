@@ -71,9 +71,12 @@ public final class HeapdService: Sendable {
 
     /// Runs until SIGTERM or SIGINT; returns the process's exit status.
     public func run() -> Int32 {
+        var fileSettings: ConfigurationSettings?
         if let path = options.configurationPath {
             do {
-                apply(try ConfigurationFile.load(path: path))
+                let settings = try ConfigurationFile.load(path: path)
+                apply(settings)
+                fileSettings = settings
             } catch {
                 return failStart(error.description, errno: EINVAL)
             }
@@ -83,9 +86,13 @@ public final class HeapdService: Sendable {
         case .success(let chosen): address = chosen
         case .failure(let error): return failStart(error.description, errno: error.errnoValue)
         }
+        let configuration = Self.merge(options.serverConfiguration(address), fileSettings)
+        if address.path == nil && configuration.socketPermissions != SocketPermissions() {
+            logger.notice("socket-mode/socket-group ignored: a passed socket keeps its SocketMode=/SocketGroup=")
+        }
         let server: HeapServer
         do {
-            server = try HeapServer.start(configuration: options.serverConfiguration(address), logger: logger)
+            server = try HeapServer.start(configuration: configuration, logger: logger)
         } catch {
             return failStart("heapd could not start on \(address): \(error)", errno: Self.errno(of: error))
         }
@@ -120,6 +127,19 @@ public final class HeapdService: Sendable {
             return .failure(error)
         }
         return .success(.unixDomainSocket(path: options.socketPath ?? options.defaultSocketPath))
+    }
+
+    /// The flags' configuration with the file's settings: its policy, and its socket mode and group where
+    /// no flag set them (a flag wins over the file).
+    static func merge(_ flags: ServerConfiguration, _ file: ConfigurationSettings?) -> ServerConfiguration {
+        guard let file else { return flags }
+        var configuration = flags
+        configuration.accessPolicy = file.accessPolicy
+        if configuration.socketPermissions.mode == nil { configuration.socketPermissions.mode = file.socketMode }
+        if configuration.socketPermissions.group == .automatic, let group = file.socketGroup {
+            configuration.socketPermissions.group = group
+        }
+        return configuration
     }
 
     private func startReporter(for server: HeapServer) -> HealthReporter? {
@@ -159,7 +179,7 @@ public final class HeapdService: Sendable {
         while true {
             let signal = ServiceSignals.next()
             if signal == SIGHUP {
-                reload(reporter: reporter)
+                reload(server: server, reporter: reporter)
                 continue
             }
             stop(server: server, reporter: reporter, signal: signal)
@@ -168,7 +188,7 @@ public final class HeapdService: Sendable {
     }
 
     /// `RELOADING=1`, re-read the configuration file, `READY=1`.
-    private func reload(reporter: HealthReporter?) {
+    private func reload(server: HeapServer, reporter: HealthReporter?) {
         notifier.send(
             .reloading(monotonicMicroseconds: monotonicNanoseconds() / 1000) + .status("reloading configuration"))
         var metadata: Logger.Metadata = [
@@ -176,8 +196,12 @@ public final class HeapdService: Sendable {
         ]
         if let path = options.configurationPath {
             do {
-                apply(try ConfigurationFile.load(path: path))
+                let settings = try ConfigurationFile.load(path: path)
+                apply(settings)
+                server.setAccessPolicy(settings.accessPolicy)
                 metadata["log_level"] = "\(level.level)"
+                metadata["default_role"] = "\(settings.accessPolicy.defaultRole)"
+                metadata["access_rules"] = "\(settings.accessPolicy.ruleCount)"
                 logger.notice("configuration reloaded from \(path)", metadata: metadata)
             } catch {
                 logger.error("reload failed, settings unchanged: \(error.description)")
@@ -189,7 +213,7 @@ public final class HeapdService: Sendable {
         notifier.send(.ready(mainPID: getpid()) + .status(reporter?.currentStatus() ?? "ready"))
     }
 
-    private func apply(_ settings: ReloadableSettings) {
+    private func apply(_ settings: ConfigurationSettings) {
         level.level = settings.logLevel ?? options.logLevel
     }
 

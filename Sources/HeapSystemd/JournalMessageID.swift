@@ -14,6 +14,8 @@ public enum JournalMessageID {
         ServerLogEvent.clientGone.rawValue: "f1147e4371a7449ba0dd9f75e41df923",
         ServerLogEvent.collectionFinished.rawValue: "f606a143aa0749e3a2cc84820f957dd8",
         ServerLogEvent.limitHit.rawValue: "04d1948798e04cbbb5dfddc898f75911",
+        ServerLogEvent.commandDenied.rawValue: "a53739ed4d844e2197addae43258bf9d",
+        ServerLogEvent.requestsRejected.rawValue: "3c8c221392154383a65cad23775385d8",
         ServiceLogEvent.watchdogUnhealthy.rawValue: "dc1f2a43c75f4e2f9f4dc7201fb7792b",
         ServiceLogEvent.watchdogHealthy.rawValue: "ae1288ea171348cbb2537152b356a4cf",
         ServiceLogEvent.configurationReloaded.rawValue: "c17c6ffe1cf146c2adbe528a35c425d0",

@@ -17,11 +17,25 @@ struct Heapd: ParsableCommand {
             With no flags heapd listens on a socket systemd passed (socket activation), else on \
             $HEAPD_SOCKET, else $XDG_RUNTIME_DIR/heapd.sock, else /run/heapd/heapd.sock as root or \
             /tmp/heapd-UID.sock. It logs to the journal when its stderr is the journal, else to stderr. \
-            SIGHUP re-reads --config (log-level). See protocol.md and README.md ("Running under systemd").
+            SIGHUP re-reads --config (log-level, access policy). See protocol.md and README.md ("Running under systemd").
             """)
 
     @Option(name: .long, help: "Unix socket path to listen on.")
     var socket: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Mode of the socket heapd binds, octal (default 0660 with a socket group, else 0600; the umask never decides).",
+            valueName: "mode"))
+    var socketMode: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Group of the socket heapd binds: a name, a gid or none (default heapd-clients when that group exists).",
+            valueName: "group"))
+    var socketGroup: String?
 
     @Option(name: .long, help: "Event-loop threads serving clients.")
     var threads: Int = 2
@@ -69,7 +83,11 @@ struct Heapd: ParsableCommand {
             valueName: "dir"))
     var snapshotDir: String?
 
-    @Option(name: .long, help: "Configuration file re-read on SIGHUP (log-level = LEVEL); a missing file is empty.")
+    @Option(
+        name: .long,
+        help:
+            "Configuration file: log-level and the access policy (re-read on SIGHUP), socket-mode and socket-group (flags win); a missing file is empty."
+    )
     var config: String?
 
     func validate() throws {
@@ -83,6 +101,9 @@ struct Heapd: ParsableCommand {
         if let maxMemory, MemoryCap.parse(maxMemory) == nil {
             throw ValidationError("--max-memory must be bytes or a size such as 512mb or 2gb (0 = no cap)")
         }
+        if let socketMode, SocketPermissions.parseMode(socketMode) == nil {
+            throw ValidationError("--socket-mode must be octal permission bits from 0 to 0777 (0600, 0660, …)")
+        }
     }
 
     func run() throws {
@@ -90,6 +111,9 @@ struct Heapd: ParsableCommand {
         let cap = maxMemory.flatMap(MemoryCap.parse) ?? MemoryCap.defaultCapForThisProcess()
         let heap = HeapConfiguration(maxObjects: maxObjects, shardCount: shards, maxMemory: cap)
         let (threads, maxClients, testCommands) = (threads, maxClients, enableTestCommands)
+        let socketPermissions = SocketPermissions(
+            mode: socketMode.flatMap(SocketPermissions.parseMode),
+            group: socketGroup.map(SocketPermissions.Group.init(parsing:)) ?? .automatic)
         let snapshots =
             snapshotDir
             ?? SnapshotDirectory.resolve(environment: ProcessInfo.processInfo.environment, uid: getuid())
@@ -103,7 +127,8 @@ struct Heapd: ParsableCommand {
             serverConfiguration: { address in
                 ServerConfiguration(
                     listenAddress: address, workerThreads: threads, maxClients: maxClients, protocolLimits: limits,
-                    heap: heap, testCommands: testCommands, snapshotDirectory: snapshots)
+                    heap: heap, testCommands: testCommands, snapshotDirectory: snapshots,
+                    socketPermissions: socketPermissions)
             })
         let status = HeapdService(options: options).run()
         if status != 0 { throw ExitCode(status) }

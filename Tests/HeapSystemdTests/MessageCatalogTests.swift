@@ -41,6 +41,8 @@ final class MessageCatalogTests: XCTestCase {
             "HEAPD_LISTEN", "HEAPD_PID", "HEAPD_WORKERS", "HEAPD_OBJECTS_LEFT", "HEAPD_CLIENT_ID", "HEAPD_CLIENT_PID",
             "HEAPD_CLIENT_UID", "HEAPD_COMMANDS", "HEAPD_GC_GENERATION", "HEAPD_GC_COLLECTED", "HEAPD_GC_UNCOLLECTABLE",
             "HEAPD_GC_PAUSE_USEC", "HEAPD_LIMIT", "HEAPD_REASON", "HEAPD_LOG_LEVEL", "HEAPD_ERRNO", "HEAPD_DROPPED",
+            "HEAPD_COMMAND", "HEAPD_CLIENT_ROLE", "HEAPD_REQUIRED_ROLE", "HEAPD_REJECTED", "HEAPD_BY_CODE",
+            "HEAPD_DEFAULT_ROLE", "HEAPD_ACCESS_RULES",
         ]
         for entry in try catalog() {
             let text = entry.lines.joined(separator: "\n")

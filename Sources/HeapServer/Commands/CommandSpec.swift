@@ -31,6 +31,10 @@ struct CommandSpec: Sendable {
     let syntax: String
     let summary: String
     let handler: Handler
+    /// The least role that may run it (``CommandRoles`` classifies every command).
+    let role: ClientRole
+    /// Higher roles some first arguments need, by upper-case argument (`GC GARBAGE CLEAR`); empty for most.
+    let roleByFirstArgument: [String: ClientRole]
 
     init(
         _ name: String, arity: ClosedRange<Int>, syntax: String, summary: String,
@@ -41,6 +45,16 @@ struct CommandSpec: Sendable {
         self.syntax = syntax
         self.summary = summary
         self.handler = handler
+        role = CommandRoles.role(of: name)
+        roleByFirstArgument = CommandRoles.byFirstArgument[name] ?? [:]
+    }
+
+    /// The role running it with `arguments` needs.
+    func role(for arguments: Arguments) -> ClientRole {
+        guard !roleByFirstArgument.isEmpty, let first = arguments.strings.first,
+            let higher = roleByFirstArgument[first.uppercased()]
+        else { return role }
+        return max(role, higher)
     }
 }
 

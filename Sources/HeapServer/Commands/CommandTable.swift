@@ -6,7 +6,7 @@ enum CommandTable {
     static let all: [CommandSpec] =
         ServerCommands.specs + ObjectCommands.specs + ContainerCommands.specs + IntrospectionCommands.specs
         + GCCommands.specs + TracemallocCommands.specs + DiagnosticCommands.specs
-        + GeneratorCommands.specs
+        + GeneratorCommands.specs + ClientCommands.specs
 
     static let byName: [String: CommandSpec] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 
@@ -36,19 +36,21 @@ enum CommandTable {
                 name = combined
                 rest = rest.dropFirst()
             } else if subcommandGroups.contains(name) {
-                return CommandError.unknown(combined).reply
+                return rejected(.unknown(combined), in: session)
             }
         }
         guard let spec = byName[name] else {
-            if subcommandGroups.contains(name) { return CommandError.arity(name).reply }
-            return CommandError.unknown(name).reply
+            if subcommandGroups.contains(name) { return rejected(.arity(name), in: session) }
+            return rejected(.unknown(name), in: session)
         }
         if session.subscribed && !allowedWhileSubscribed.contains(name) {
-            return .error(
-                code: "SUBSCRIBED", message: "only PING, QUIT and GC UNSUBSCRIBE are allowed while subscribed")
+            return rejected(
+                CommandError("SUBSCRIBED", "only PING, QUIT and GC UNSUBSCRIBE are allowed while subscribed"),
+                in: session)
         }
         let arguments = Arguments(rest)
-        guard spec.arity.contains(arguments.count) else { return CommandError.arity(spec.name).reply }
+        if let denied = denial(of: spec, arguments, in: session) { return denied }
+        guard spec.arity.contains(arguments.count) else { return rejected(.arity(spec.name), in: session) }
         session.commandsProcessed += 1
         // While tracing, the command's allocations belong to the session's position and frames.
         let tracer = session.heap.tracer
@@ -81,5 +83,5 @@ enum CommandTable {
     }
 
     /// First words that only exist with a second word.
-    static let subcommandGroups: Set<String> = ["SCOPE", "DEBUG", "GC", "TRACEMALLOC"]
+    static let subcommandGroups: Set<String> = ["SCOPE", "DEBUG", "GC", "TRACEMALLOC", "CLIENT"]
 }

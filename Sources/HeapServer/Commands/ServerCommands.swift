@@ -124,7 +124,7 @@ struct InfoReport {
             "total_connections_received:\(state.totalConnections.load(ordering: .relaxed))",
             "rejected_connections:\(state.rejectedConnections.load(ordering: .relaxed))",
             "total_commands_processed:\(state.totalCommands.load(ordering: .relaxed))",
-        ]
+        ] + ClientsReport(state: state).lines()
     }
 
     private func memory() -> [String] {

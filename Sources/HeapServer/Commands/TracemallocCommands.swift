@@ -142,28 +142,15 @@ enum TracemallocCommands {
             handler: { session, args throws(CommandError) in
                 let snapshot = try session.state.snapshots.snapshot(try snapshotNumber(args, 0))
                 let directory = session.state.configuration.snapshotDirectory
-                let path = try SnapshotDirectory.path(of: args[1], in: directory)
+                _ = try SnapshotDirectory.path(of: args[1], in: directory)
                 let data = try TraceSnapshotFile.encode(snapshot)
-                do {
-                    try FileManager.default.createDirectory(
-                        atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-                    try data.write(to: URL(fileURLWithPath: path), options: .atomic)
-                } catch {
-                    throw CommandError("IO", "cannot write \(path): \(error.localizedDescription)")
-                }
-                return .bulk(path)
+                return .bulk(try SnapshotDirectory.write(data, named: args[1], in: directory))
             }),
         CommandSpec(
             "TRACEMALLOC LOAD", arity: 1...1, syntax: "TRACEMALLOC LOAD name",
             summary: "Snapshot.load(): read a dumped snapshot from the snapshot directory; replies its number",
             handler: { session, args throws(CommandError) in
-                let path = try SnapshotDirectory.path(of: args[0], in: session.state.configuration.snapshotDirectory)
-                let data: Data
-                do {
-                    data = try Data(contentsOf: URL(fileURLWithPath: path))
-                } catch {
-                    throw CommandError("IO", "cannot read \(path): \(error.localizedDescription)")
-                }
+                let data = try SnapshotDirectory.read(named: args[0], in: session.state.configuration.snapshotDirectory)
                 let snapshot = try TraceSnapshotFile.decode(data, path: args[0])
                 return .integer(Int64(try session.state.snapshots.add(snapshot, origin: .loaded)))
             }),
