@@ -46,6 +46,7 @@ import threading
 import time
 import traceback
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from expect import Custom, Err, Int, Step, describe, kind_of  # noqa: E402
