@@ -31,6 +31,9 @@ if [ "$tsan" = 1 ]; then
   # A data race ends heapd at once with exit code 66; the soak reports it with TSan's report. Replies
   # are several times slower under TSan, hence the longer timeout.
   export TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}"
+  # Swift's backtracer cannot work under TSan (it fails to clone and TSan aborts): the runtime's
+  # "Fatal error" line and TSan's own report say what happened.
+  export SWIFT_BACKTRACE="${SWIFT_BACKTRACE:-enable=no}"
   timeout_flag=(--timeout 300)
 else
   swift build --product heapd >&2

@@ -36,6 +36,7 @@ import multiprocessing
 import os
 import queue as queue_module
 import random
+import re
 import shutil
 import signal
 import socket
@@ -88,7 +89,7 @@ class Client:
         self.world = PrivateWorld(cid, self.rng)
         self.shared = shared_mix.SharedState(cid, self.rng, cfg["own_heapd"])
         self.conn: Connection | None = None
-        self.recent: collections.deque = collections.deque(maxlen=40)
+        self.recent: collections.deque = collections.deque(maxlen=2000)
         self.kinds: collections.Counter = collections.Counter()
         self.errors: collections.Counter = collections.Counter()
         self.figures = collections.Counter()
@@ -630,7 +631,7 @@ class SoakRun:
                     if what == "progress":
                         progress[cid] = message[2]
                     elif what == "failure":
-                        recents.setdefault(cid, message[4])
+                        recents.setdefault(cid, (message[3], message[4]))
                         self.fail(f"client {cid}: {message[3]}")
                         stop.set()
                     elif what == "quiesced":
@@ -748,10 +749,18 @@ class SoakRun:
                 print("  " + text.replace("\n", "\n    "))
             if len(self.failures) > 12:
                 print(f"  … and {len(self.failures) - 12} more")
-            for cid, recent in list(recents.items())[:3]:
+            for cid, (text, recent) in list(recents.items())[:3]:
                 print(f"\n  client {cid}'s last requests (reply after =>):")
                 for cmd, reply in recent[-25:]:
                     print(f"    {cmd}  => {reply}")
+                # The history of the private names the failing request used: where the model and heapd
+                # parted ways is usually further back.
+                names = set(re.findall(r"g\.soak_c\d+_\d+", text))
+                earlier = [(c, r) for c, r in recent[:-25] if names & set(re.findall(r"g\.soak_c\d+_\d+", c))]
+                if earlier:
+                    print(f"  … earlier requests naming {', '.join(sorted(names))}:")
+                    for cmd, reply in earlier[-30:]:
+                        print(f"    {cmd}  => {reply}")
             if self.heapd:
                 print("\nheapd's log (the crash report if there is one, else the last lines):")
                 print(self.heapd.crash_report())
