@@ -388,14 +388,24 @@ def pin(st: SharedState) -> list[Step]:
 
 
 def pin_check(st: SharedState, name: str) -> list[Step]:
-    oid, type_name = st.pins[name]
-    return [
-        Step(f"ID {name}", "", Custom(lambda r: None if r == oid else f"{name} held #{oid}, ID now {describe(r)}")),
-        Step(f"TYPE {name}", "", Custom(
-            lambda r: None if r == type_name else f"{name} held a {type_name}, TYPE now {describe(r)}")),
-        Step(f"GETREFCOUNT {name}", "", Custom(refcount_sane)),
-        Step(f"GETREFCOUNT #{oid}", "", Custom(refcount_sane)),
-    ]
+    # The record is read when the reply arrives, not now: a SET of the same pin earlier in the batch
+    # replaces it first.
+    def same_id(reply):
+        oid = st.pins[name][0]
+        return None if reply == oid else f"{name} held #{oid}, ID now {describe(reply)}"
+
+    def same_type(reply):
+        type_name = st.pins[name][1]
+        return None if reply == type_name else f"{name} held a {type_name}, TYPE now {describe(reply)}"
+
+    def by_id(reply, oid=st.pins[name][0]):
+        if st.pins[name][0] != oid and getattr(reply, "code", None) == "NOOBJ":
+            return None  # re-pinned earlier in the batch: the old object may be gone
+        return refcount_sane(reply)
+
+    return [Step(f"ID {name}", "", Custom(same_id)), Step(f"TYPE {name}", "", Custom(same_type)),
+            Step(f"GETREFCOUNT {name}", "", Custom(refcount_sane)),
+            Step(f"GETREFCOUNT #{st.pins[name][0]}", "", Custom(by_id))]
 
 
 FAMILIES = [

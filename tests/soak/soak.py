@@ -788,13 +788,21 @@ def parse_args(argv):
     p.add_argument("--only", help="comma-separated families to draw from (to narrow down a failure): "
                    + ", ".join(name for name, _ in MIX))
     p.add_argument("--exclude", help="comma-separated families never to draw")
+    p.add_argument("--weight", action="append", default=[], metavar="FAMILY=W",
+                   help="draw a family with weight W instead of its default (repeatable)")
     args = p.parse_args(argv)
     known = {name for name, _ in MIX}
     only = set(args.only.split(",")) if args.only else known
     exclude = set(args.exclude.split(",")) if args.exclude else set()
     if (only | exclude) - known:
         p.error(f"unknown families {sorted((only | exclude) - known)}; known: {', '.join(sorted(known))}")
-    chosen = [(name, weight) for name, weight in MIX if name in only and name not in exclude]
+    weights = dict(MIX)
+    for spec in args.weight:
+        name, _, value = spec.partition("=")
+        if name not in known:
+            p.error(f"--weight: unknown family {name!r}")
+        weights[name] = float(value)
+    chosen = [(name, weights[name]) for name, _ in MIX if name in only and name not in exclude and weights[name] > 0]
     if not chosen:
         p.error("--only/--exclude leave nothing to draw")
     args.mix = ([name for name, _ in chosen], [weight for _, weight in chosen])
