@@ -161,7 +161,7 @@ class Client:
             break
         if self.rng.random() < 0.1 and len(steps) == 1 and not steps[0].cmd.startswith("AT"):
             # An allocation's traceback names the position a client states: AT as a prefix moves it.
-            self.line += 1
+            self.line = self.line % 500 + 1  # a script's lines are finitely many
             steps[0].cmd = f"AT soak/c{self.cid}.heap:{self.line} {steps[0].cmd}"
         return steps
 
@@ -333,6 +333,7 @@ class Verifier(threading.Thread):
         self.halt = threading.Event()
         self.runs = 0
         self.durations: list[float] = []
+        self.objects = (0, 0)  # live objects and tracked containers at the last VERIFY
 
     def run(self) -> None:
         try:
@@ -344,6 +345,9 @@ class Verifier(threading.Thread):
                 self.runs += 1
                 if problem:
                     self.run_.fail(f"DEBUG VERIFY during the run: {problem}")
+                fields = info(conn, "objects")
+                self.objects = (int(fields["objects"]), sum(int(fields[f"tracked_{g}"]) for g in
+                                                           ("gen0", "gen1", "gen2", "permanent")))
             conn.quit()
         except ProtocolFailure as error:
             self.run_.fail(f"verifier: {error}")
@@ -653,7 +657,8 @@ class SoakRun:
                     total = sum(progress.values())
                     rss = rss_of(self.pid)
                     print(f"soak: {elapsed:6.0f} s  {total} commands ({total / max(elapsed, 1e-9):.0f}/s)  "
-                          f"verify {verifier.runs}  events {sum(subscriber.events.values())}"
+                          f"verify {verifier.runs}  events {sum(subscriber.events.values())}  "
+                          f"objects {verifier.objects[0]} (tracked {verifier.objects[1]})"
                           + (f"  rss {rss / 2**20:.0f} MiB" if rss else ""), flush=True)
 
         drain(lambda: len(quiesced) == len(clients))
