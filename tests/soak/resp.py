@@ -119,8 +119,17 @@ class Connection:
         except OSError:
             pass
 
-    def send(self, lines: list[str]) -> None:
-        data = ("\n".join(lines) + "\n").encode()
+    def send(self, lines: list[str], multibulk: bool = False) -> None:
+        """Sends requests inline, or as RESP multibulk frames (the form Redis clients use; the words
+        of the soak's requests never need quoting, so both forms mean the same)."""
+        if multibulk:
+            frames = []
+            for line in lines:
+                words = [w.encode() for w in line.split()]
+                frames.append(b"*%d\r\n" % len(words) + b"".join(b"$%d\r\n%s\r\n" % (len(w), w) for w in words))
+            data = b"".join(frames)
+        else:
+            data = ("\n".join(lines) + "\n").encode()
         try:
             self.sock.sendall(data)
         except socket.timeout:

@@ -106,7 +106,9 @@ class Client:
         if not steps:
             return
         started = time.monotonic()
-        self.conn.send([s.cmd for s in steps])
+        multibulk = self.rng.random() < 0.15  # both request decoders, inline and RESP
+        self.conn.send([s.cmd for s in steps], multibulk)
+        self.figures["multibulk_requests" if multibulk else "inline_requests"] += len(steps)
         for step in steps:
             try:
                 reply = self.conn.read()
@@ -727,8 +729,8 @@ class SoakRun:
         args = self.args
         print(f"\nsoak figures (seed {args.seed}, {args.clients} clients in {args.processes} processes, "
               f"{elapsed:.1f} s)")
-        print(f"  commands: {total} ({total / max(elapsed, 1e-9):.0f}/s) in {figures['batches']} pipelined batches;"
-              f" slowest batch {max_latency * 1000:.0f} ms")
+        print(f"  commands: {total} ({total / max(elapsed, 1e-9):.0f}/s) in {figures['batches']} pipelined batches"
+              f" ({figures['multibulk_requests']} sent as RESP multibulk); slowest batch {max_latency * 1000:.0f} ms")
         print(f"  private ops: {figures['private_ops']}, cycles built: {figures['cycles']}, scopes pushed: "
               f"{figures['scopes']}, reconnections: {figures['reconnects']} (settle polls {figures['settle_polls']})")
         print(f"  checked at the end: {figures['private_objects_checked']} private objects, "
