@@ -19,6 +19,11 @@ if [ -f tests/differential/run.py ]; then
   python3 tests/differential/run.py --programs "${HEAPD_DIFFERENTIAL_PROGRAMS:-300}" 2>&1 | tee -a "$log"
 fi
 
+# The concurrent soak (tests/soak/README.md): 48 clients for 60 s against the debug heapd, every command
+# kind on shared objects with DEBUG VERIFY from the side. It ends with "soak: OK" or "soak: FAILED
+# <reason>" and fails this script on failure (pipefail).
+scripts/soak.sh --duration 60 --clients 48 2>&1 | tee -a "$log"
+
 # The thread sanitizer run: the concurrency tests, and heapd itself built with TSan (the tests start the
 # heapd next to the test bundle, so races in the server make heapd exit and the test fail).
 export TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}"
@@ -26,6 +31,8 @@ swift build --build-tests --sanitize=thread --scratch-path .build-tsan
 swift test --skip-build --sanitize=thread --scratch-path .build-tsan \
   --filter 'ConcurrencyStressTests|ConcurrencyIntegrationTests|SessionIntegrationTests|CollectorIntegrationTests|CollectorTests|RefcountTests.testConcurrent|HeapSystemdTests|AllocationTracerTests|TracemallocIntegrationTests|GeneratorTests.testConcurrent|DiagnosticIntegrationTests' \
   2>&1 | tee -a "$log"
+# The same soak against the TSan heapd (.build-tsan): a race ends heapd with exit code 66.
+scripts/soak.sh --tsan --duration 60 --clients 48 2>&1 | tee -a "$log"
 
 # One closing line over every runner above (each already failed the script if it failed).
 python3 - "$log" <<'PY'
