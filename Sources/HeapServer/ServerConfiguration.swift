@@ -19,6 +19,8 @@ public struct ServerConfiguration: Sendable {
     public var testCommands: Bool
     /// Where `TRACEMALLOC DUMP` writes and `LOAD` reads (``SnapshotDirectory``).
     public var snapshotDirectory: String
+    /// What one client's output and partial input may cost, and how long a command may run.
+    public var connectionLimits: ConnectionLimits
 
     public init(
         listenAddress: ListenAddress,
@@ -28,8 +30,10 @@ public struct ServerConfiguration: Sendable {
         heap: HeapConfiguration = HeapConfiguration(),
         maxScopeDepth: Int = 1_000,
         testCommands: Bool = false,
-        snapshotDirectory: String = "/var/lib/heapd"
+        snapshotDirectory: String = "/var/lib/heapd",
+        connectionLimits: ConnectionLimits = .default
     ) {
+        self.connectionLimits = connectionLimits
         self.testCommands = testCommands
         self.snapshotDirectory = snapshotDirectory
         self.listenAddress = listenAddress

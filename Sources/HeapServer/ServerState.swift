@@ -33,6 +33,13 @@ final class ServerState: Sendable {
     /// Called after every collection (the systemd status line refreshes on them).
     private let collectionObservers = LockedValue<[@Sendable (CollectionInfo) -> Void]>([])
 
+    /// What the limits did (`INFO limits`).
+    let counters = LimitCounters()
+    /// Partly received requests, by client (``PartialRequestBudget``).
+    private let partialRequests: LockedValue<PartialRequestBudget>
+    /// Set at shutdown: running commands stop at their next safepoint (``CommandSafepoint``).
+    let shuttingDown = Atomic<Bool>(false)
+
     /// Limit-hit log entries are rate-limited: at most one per ``limitLogInterval``, the rest counted.
     private static let limitLogInterval: UInt64 = 1_000_000_000
     private let lastLimitLog = LockedValue<(at: UInt64, suppressed: Int)>((0, 0))
@@ -40,6 +47,7 @@ final class ServerState: Sendable {
     init(configuration: ServerConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        partialRequests = LockedValue(PartialRequestBudget(limit: configuration.connectionLimits.partialRequestBudget))
         heap = Heap(configuration: configuration.heap)
         let logger = logger
         heap.setEventSink { [weak self] event in
@@ -145,7 +153,23 @@ final class ServerState: Sendable {
         // count the session's references or find it holding none, never miss references it holds.
         heap.gate.shared { session.releaseAll() }
         sessions.withLock { $0[session.id] = nil }
+        partialRequests.withLock { $0.remove(client: session.id) }
         connectedClients.subtract(1, ordering: .relaxed)
+    }
+
+    /// Client `id` now holds `bytes` of partly received requests; returns the clients to close (maybe
+    /// `id` itself) so that the rest fit the budget.
+    func countPartialRequest(client id: Int, bytes: Int) -> [(client: Int, bytes: Int)] {
+        partialRequests.withLock { $0.update(client: id, bytes: bytes) }
+    }
+
+    /// Bytes of partly received requests held now, over all clients.
+    var partialRequestBytes: Int { partialRequests.withLock { $0.total } }
+
+    /// Asks client `id`'s connection, on its own event loop, to close with `-LIMIT`.
+    func evict(client id: Int, _ eviction: PartialRequestEviction) {
+        guard let channel = sessions.withLock({ $0[id]?.session.channel }) else { return }
+        channel.pipeline.fireUserInboundEventTriggered(eviction)
     }
 
     /// The references held outside the heap: session variables and globals. Call with the gate held
@@ -155,6 +179,8 @@ final class ServerState: Sendable {
         for ref in globals.snapshot().values { counts[ref, default: 0] += 1 }
         for box in sessions.withLock({ Array($0.values) }) {
             for ref in box.session.allReferences() { counts[ref, default: 0] += 1 }
+            // A long command paused at a safepoint: what it holds is outside the heap too.
+            for ref in box.session.heldByCommand { counts[ref, default: 0] += 1 }
         }
         return counts
     }

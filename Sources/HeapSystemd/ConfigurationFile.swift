@@ -1,13 +1,15 @@
 import Foundation
+import HeapServer
 import Logging
 
 /// What heapd re-reads on SIGHUP (`systemctl reload heapd`), from its configuration file (`--config`).
 ///
-/// Only settings that can change under running clients are here; the socket, the heap's size and
-/// the limits are fixed at start (change them with a restart). Today that is one setting:
+/// Only `log-level` can change under running clients. The file may also set the limits
+/// (``LimitSetting``), which are read at start only (change them with a restart):
 ///
 ///     # /etc/heapd/heapd.conf
 ///     log-level = debug     # trace, debug, info, notice, warning, error, critical
+///     max-reply = 16M       # a limit: fixed at start; a --max-reply flag wins
 ///
 /// The format: one `key = value` a line, `#` starts a comment, blank lines ignored. A missing file is
 /// an empty one (nothing overridden). A malformed file fails start-up; on reload it is reported and
@@ -15,9 +17,13 @@ import Logging
 public struct ReloadableSettings: Sendable, Equatable {
     /// The log level; nil leaves the `--log-level` value.
     public var logLevel: Logger.Level?
+    /// Limits (``LimitSetting``: `max-reply = 16M`, `command-time-limit = 2000`, …). Read at start only,
+    /// where a flag given on the command line wins; on reload they are checked but not applied.
+    public var limits: [LimitSetting: Int]
 
-    public init(logLevel: Logger.Level? = nil) {
+    public init(logLevel: Logger.Level? = nil, limits: [LimitSetting: Int] = [:]) {
         self.logLevel = logLevel
+        self.limits = limits
     }
 }
 
@@ -49,8 +55,18 @@ public enum ConfigurationFile {
                 }
                 settings.logLevel = level
             default:
+                if let limit = LimitSetting(rawValue: key) {
+                    guard let parsed = limit.parse(value) else {
+                        throw ConfigurationFileError(
+                            description: "\(where_): \(key) '\(value)' is not a number of \(limit.unit)")
+                    }
+                    settings.limits[limit] = parsed
+                    continue
+                }
                 throw ConfigurationFileError(
-                    description: "\(where_): unknown key '\(key)' (reloadable settings: log-level)")
+                    description:
+                        "\(where_): unknown key '\(key)' (log-level, or a limit: \(LimitSetting.allCases.map(\.rawValue).joined(separator: ", ")))"
+                )
             }
         }
         return settings

@@ -26,20 +26,8 @@ struct Heapd: ParsableCommand {
     @Option(name: .long, help: "Event-loop threads serving clients.")
     var threads: Int = 2
 
-    @Option(name: .long, help: "Most clients connected at once.")
-    var maxClients: Int = 10_000
-
-    @Option(name: .long, help: "Longest inline request line, in bytes.")
-    var maxLine: Int = 65_536
-
-    @Option(name: .long, help: "Most arguments in one request.")
-    var maxArgs: Int = 1_024
-
-    @Option(name: .long, help: "Longest bulk argument (RESP), in bytes.")
-    var maxBulk: Int = 536_870_912
-
-    @Option(name: .long, help: "Most objects alive at once (handle-table capacity).")
-    var maxObjects: Int = 1 << 26
+    @OptionGroup(title: "Limits (also keys of the --config file; a flag wins)")
+    var limits: LimitOptions
 
     @Option(name: .long, help: "Allocator shards (threads allocating at once without sharing a lock).")
     var shards: Int = 8
@@ -76,9 +64,11 @@ struct Heapd: ParsableCommand {
     }
 
     func run() throws {
-        let limits = ProtocolLimits(maxLineLength: maxLine, maxArguments: maxArgs, maxBulkLength: maxBulk)
-        let heap = HeapConfiguration(maxObjects: maxObjects, shardCount: shards)
-        let (threads, maxClients, testCommands) = (threads, maxClients, enableTestCommands)
+        let heap = HeapConfiguration(shardCount: shards)
+        let (threads, testCommands, limits) = (threads, enableTestCommands, limits)
+        // The file's limits apply at start (a flag wins). HeapdService reads it again for the log level,
+        // and fails the start (telling systemd why) if it is malformed.
+        let fileLimits = config.flatMap { try? ConfigurationFile.load(path: $0).limits } ?? [:]
         let snapshots =
             snapshotDir
             ?? SnapshotDirectory.resolve(environment: ProcessInfo.processInfo.environment, uid: getuid())
@@ -90,9 +80,11 @@ struct Heapd: ParsableCommand {
             logTarget: LogTarget(rawValue: logTarget.lowercased()) ?? .auto,
             configurationPath: config,
             serverConfiguration: { address in
-                ServerConfiguration(
-                    listenAddress: address, workerThreads: threads, maxClients: maxClients, protocolLimits: limits,
-                    heap: heap, testCommands: testCommands, snapshotDirectory: snapshots)
+                var configuration = ServerConfiguration(
+                    listenAddress: address, workerThreads: threads, heap: heap, testCommands: testCommands,
+                    snapshotDirectory: snapshots)
+                limits.apply(file: fileLimits, to: &configuration)
+                return configuration
             })
         let status = HeapdService(options: options).run()
         if status != 0 { throw ExitCode(status) }

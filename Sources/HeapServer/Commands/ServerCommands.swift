@@ -37,10 +37,11 @@ enum ServerCommands {
             }),
         CommandSpec(
             "INFO", arity: 0...1, syntax: "INFO [section]",
-            summary: "server state as 'key:value' lines in sections server, clients, memory, objects, gc, tracemalloc",
+            summary:
+                "server state as 'key:value' lines in sections server, clients, memory, objects, gc, tracemalloc, limits",
             handler: { session, args throws(CommandError) in
                 let section = args.count == 1 ? args[0].lowercased() : "all"
-                let sections = ["server", "clients", "memory", "objects", "gc", "tracemalloc"]
+                let sections = ["server", "clients", "memory", "objects", "gc", "tracemalloc", "limits"]
                 guard section == "all" || section == "everything" || sections.contains(section) else {
                     throw .syntax("unknown INFO section '\(args[0])' (\(sections.joined(separator: ", ")))")
                 }
@@ -84,6 +85,7 @@ struct InfoReport {
             case "memory": lines += memory()
             case "gc": lines += gc()
             case "tracemalloc": lines += tracemalloc()
+            case "limits": lines += limits()
             default: lines += objects()
             }
         }
