@@ -25,7 +25,7 @@ enum GeneratorCommands {
                     return .ok
                 }
                 defer { heap.release(item, shard: session.shard) }
-                return .bulk(heap.repr(item, maxDepth: 2))
+                return .bulk(session.reprText(item, maxDepth: 2))
             }),
         CommandSpec(
             "LIST", arity: 2...2, syntax: "LIST target iterable",

@@ -9,10 +9,17 @@ enum ServerCommands {
     static let specs: [CommandSpec] = [
         CommandSpec(
             "PING", arity: 0...1, syntax: "PING [message]", summary: "replies PONG, or the message",
-            handler: { _, args throws(CommandError) in args.count == 1 ? .bulk(args.raw[0]) : .simple("PONG") }),
+            handler: { session, args throws(CommandError) in
+                guard args.count == 1 else { return .simple("PONG") }
+                try checkEchoSize(args.raw[0], session)
+                return .bulk(args.raw[0])
+            }),
         CommandSpec(
             "ECHO", arity: 1...1, syntax: "ECHO message", summary: "replies the message",
-            handler: { _, args throws(CommandError) in .bulk(args.raw[0]) }),
+            handler: { session, args throws(CommandError) in
+                try checkEchoSize(args.raw[0], session)
+                return .bulk(args.raw[0])
+            }),
         CommandSpec(
             "QUIT", arity: 0...0, syntax: "QUIT",
             summary: "replies OK and closes the connection (its variables are released)",
@@ -69,6 +76,13 @@ enum ServerCommands {
                 return .ok
             }),
     ]
+}
+
+/// `-LIMIT` for a message too big to send back (a request may be bigger than a reply may).
+private func checkEchoSize(_ message: [UInt8], _ session: Session) throws(CommandError) {
+    guard message.count + 24 <= session.maxReply else {
+        throw .limit("a reply of \(message.count) bytes would exceed max-reply (\(session.maxReply) bytes)")
+    }
 }
 
 /// Renders `INFO` the way Redis does: `# Section` headers and `key:value` lines.
