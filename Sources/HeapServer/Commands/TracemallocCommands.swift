@@ -98,12 +98,14 @@ enum TracemallocCommands {
                 let stats = try heapCall { () throws(HeapError) in
                     try snapshot.statistics(by: options.key, cumulative: options.cumulative)
                 }
-                return .array(
-                    stats.prefix(options.limit).map { stat in
+                var reply = BoundedArray(limit: session.maxReply)
+                for stat in stats.prefix(options.limit) {
+                    try reply.append(
                         options.raw
                             ? .array([frames(stat.traceback), .integer(Int64(stat.size)), .integer(Int64(stat.count))])
-                            : .bulk(stat.description)
-                    })
+                            : .bulk(stat.description), hint: "ask for the biggest only (LIMIT n)")
+                }
+                return reply.reply
             }),
         CommandSpec(
             "TRACEMALLOC COMPARE", arity: 3...7,
@@ -116,15 +118,17 @@ enum TracemallocCommands {
                 let diffs = try heapCall { () throws(HeapError) in
                     try new.compared(to: old, by: options.key, cumulative: options.cumulative)
                 }
-                return .array(
-                    diffs.prefix(options.limit).map { diff in
+                var reply = BoundedArray(limit: session.maxReply)
+                for diff in diffs.prefix(options.limit) {
+                    try reply.append(
                         options.raw
                             ? .array([
                                 frames(diff.traceback), .integer(Int64(diff.size)), .integer(Int64(diff.sizeDiff)),
                                 .integer(Int64(diff.count)), .integer(Int64(diff.countDiff)),
                             ])
-                            : .bulk(diff.description)
-                    })
+                            : .bulk(diff.description), hint: "ask for the biggest changes only (LIMIT n)")
+                }
+                return reply.reply
             }),
         CommandSpec(
             "TRACEMALLOC FILTER", arity: 1...Int.max,
@@ -143,13 +147,15 @@ enum TracemallocCommands {
                 let snapshot = try session.state.snapshots.snapshot(try snapshotNumber(args, 0))
                 let directory = session.state.configuration.snapshotDirectory
                 let path = try SnapshotDirectory.path(of: args[1], in: directory)
-                let data = try TraceSnapshotFile.encode(snapshot)
                 do {
                     try FileManager.default.createDirectory(
                         atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-                    try data.write(to: URL(fileURLWithPath: path), options: .atomic)
                 } catch {
                     throw CommandError("IO", "cannot write \(path): \(error.localizedDescription)")
+                }
+                // Streamed: the file is written a chunk at a time, never held whole.
+                try SnapshotFileStream.write(path) { emit throws(CommandError) in
+                    try TraceSnapshotFile.encode(snapshot, emit: emit)
                 }
                 return .bulk(path)
             }),
@@ -158,13 +164,16 @@ enum TracemallocCommands {
             summary: "Snapshot.load(): read a dumped snapshot from the snapshot directory; replies its number",
             handler: { session, args throws(CommandError) in
                 let path = try SnapshotDirectory.path(of: args[0], in: session.state.configuration.snapshotDirectory)
-                let data: Data
-                do {
-                    data = try Data(contentsOf: URL(fileURLWithPath: path))
+                // Streamed: parsed a chunk at a time, so a load costs the snapshot, not a tree of the file.
+                let file = try SnapshotFileStream.Reader(path)
+                let snapshot: TraceSnapshot
+                do throws(CommandError) {
+                    snapshot = try TraceSnapshotFile.decode(path: args[0], refill: file.next)
                 } catch {
-                    throw CommandError("IO", "cannot read \(path): \(error.localizedDescription)")
+                    // A read error cuts the text short: report it, not the truncation it caused.
+                    throw file.failure ?? error
                 }
-                let snapshot = try TraceSnapshotFile.decode(data, path: args[0])
+                if let failure = file.failure { throw failure }
                 return .integer(Int64(try session.state.snapshots.add(snapshot, origin: .loaded)))
             }),
     ]
