@@ -31,7 +31,7 @@ struct LimitOptions: ParsableArguments {
     @Option(name: .long, help: "Bytes of partly received requests across all clients (default 1G).")
     var partialRequestBudget: String?
 
-    @Option(name: .long, help: "Longest a command may run, in milliseconds; 0 for no limit (default 2000).")
+    @Option(name: .long, help: "Longest a command may run, in milliseconds; 0 for no limit (default 5000).")
     var commandTimeLimit: String?
 
     /// The flags given, by setting.
