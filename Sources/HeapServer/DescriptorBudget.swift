@@ -6,7 +6,7 @@
 /// listen backlog with no reply. Below the limit, an extra client is accepted, told `-LIMIT` and closed.
 struct DescriptorBudget: Equatable {
     /// Descriptors kept for everything but clients: the listening socket, stdio, each event loop's
-    /// epoll, eventfd and timerfd, the journal, a snapshot file being dumped or loaded, /proc reads,
+    /// (the accepting one's too) epoll, eventfd and timerfd, the journal, a snapshot file being dumped or loaded, /proc reads,
     /// and a margin for clients being refused (Redis keeps 32 as well).
     static let reserve = 32
 

@@ -15,6 +15,9 @@ public struct ServerStartError: Error, CustomStringConvertible {
 public final class HeapServer: Sendable {
     let state: ServerState
     let group: MultiThreadedEventLoopGroup
+    /// The one loop that accepts connections, apart from the loops that run commands: a long command
+    /// blocks its own loop, and new clients must still be accepted (and refused or served elsewhere).
+    private let acceptGroup: MultiThreadedEventLoopGroup
     private let channel: Channel
     private let createdPath: String?
 
@@ -31,8 +34,9 @@ public final class HeapServer: Sendable {
         configuration.maxClients = fitClientsToDescriptors(configuration.maxClients, logger: logger)
         let state = ServerState(configuration: configuration, logger: logger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.workerThreads)
+        let acceptGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let limits = configuration.connectionLimits
-        let bootstrap = ServerBootstrap(group: group)
+        let bootstrap = ServerBootstrap(group: acceptGroup, childGroup: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelInitializer { channel in
@@ -67,6 +71,7 @@ public final class HeapServer: Sendable {
             }
         } catch {
             try? group.syncShutdownGracefully()
+            try? acceptGroup.syncShutdownGracefully()
             throw error
         }
         state.heap.collector.start()
@@ -80,12 +85,17 @@ public final class HeapServer: Sendable {
             "limits",
             metadata: Logger.Metadata(
                 uniqueKeysWithValues: LimitSetting.allCases.map { ($0.rawValue, "\($0.value(in: configuration))") }))
-        return HeapServer(state: state, group: group, channel: channel, createdPath: createdPath)
+        return HeapServer(
+            state: state, group: group, acceptGroup: acceptGroup, channel: channel, createdPath: createdPath)
     }
 
-    private init(state: ServerState, group: MultiThreadedEventLoopGroup, channel: Channel, createdPath: String?) {
+    private init(
+        state: ServerState, group: MultiThreadedEventLoopGroup, acceptGroup: MultiThreadedEventLoopGroup,
+        channel: Channel, createdPath: String?
+    ) {
         self.state = state
         self.group = group
+        self.acceptGroup = acceptGroup
         self.channel = channel
         self.createdPath = createdPath
     }
@@ -102,6 +112,7 @@ public final class HeapServer: Sendable {
         // a loop that is already gone.
         for future in state.closeAllClients() { _ = try? future.wait() }
         try? group.syncShutdownGracefully()
+        try? acceptGroup.syncShutdownGracefully()
         state.releaseGlobals()
         state.heap.collector.stop()
         state.logger.info(
