@@ -21,14 +21,26 @@ final class HeapdProcess {
         return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("heapd").path
     }
 
-    /// Starts heapd with `arguments` (after `--socket`) and waits until its socket accepts.
-    init(arguments: [String] = [], environment: [String: String] = [:], socketPath: String? = nil) throws {
+    /// Starts heapd with `arguments` (after `--socket`) and waits until its socket accepts. With a
+    /// `descriptorLimit`, heapd runs under `ulimit -n` of it (a shell sets it, then execs heapd, so the
+    /// process is still heapd's).
+    init(
+        arguments: [String] = [], environment: [String: String] = [:], socketPath: String? = nil,
+        descriptorLimit: Int? = nil
+    ) throws {
         directory = try Self.makeDirectory()
         self.socketPath = socketPath ?? directory + "/h.sock"
-        process.executableURL = URL(fileURLWithPath: Self.binaryPath)
         // Snapshot dumps stay in the test's directory, removed with it.
         let snapshots = arguments.contains("--snapshot-dir") ? [] : ["--snapshot-dir", directory]
-        process.arguments = ["--socket", self.socketPath] + snapshots + arguments
+        let heapdArguments = ["--socket", self.socketPath] + snapshots + arguments
+        if let descriptorLimit {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments =
+                ["-c", "ulimit -n \(descriptorLimit) && exec \"$0\" \"$@\"", Self.binaryPath] + heapdArguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: Self.binaryPath)
+            process.arguments = heapdArguments
+        }
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
         process.environment = env
