@@ -29,38 +29,61 @@ final class ClientLimitsIntegrationTests: XCTestCase {
         }
     }
 
-    /// 60 KB replies requested by the thousand and never read: heapd stops reading the client, its
-    /// memory stays put, and another client is answered at once.
+    /// A client that never reads: `ECHO` of 256 KiB for as long as heapd takes them, then `REPR` of
+    /// 6 MB by the thousand (9 bytes each). heapd stops reading the client, its memory stays put,
+    /// and another client is answered at once meanwhile.
     func testAClientThatNeverReadsCostsBoundedMemoryAndOthersAreServedMeanwhile() throws {
         let heapd = try start()
         defer { heapd.stop() }
         let observer = try heapd.connect()
-        XCTAssertEqual(
-            try observer.call("NEW", "g.s", "str", String(repeating: "x", count: 60_000)), .simple("OK"))
+        // A list holding one 60 KB str 100 times: `REPR g.l` is 9 bytes asking for 6 MB.
+        _ = try observer.pipeline(
+            [["NEW", "g.s", "str", String(repeating: "x", count: 60_000)], ["NEW", "g.l", "list"]]
+                + Array(repeating: ["APPEND", "g.l", "g.s"], count: 100))
         let pid = heapd.process.processIdentifier
         let before = ProcessFigures.residentBytes(of: pid)
         let hog = try RawClient(socketPath: heapd.socketPath)
-        let requests = Array(String(repeating: "REPR g.s\n", count: 1000).utf8)
-        var sent = 0
+        let echo =
+            Array("*2\r\n$4\r\nECHO\r\n$262144\r\n".utf8) + [UInt8](repeating: 101, count: 262_144)
+            + Array("\r\n".utf8)
+        var stream = echo[...]
+        var echoed = 0
+        var peak = before
         var worstPing = 0.0
         let deadline = Date().addingTimeInterval(3)
-        while Date() < deadline {
-            let taken = hog.sendSome(requests)
-            sent += taken
-            if taken == 0 {
+        // At most 512 MiB, so that a heapd without backpressure does not take the machine's memory.
+        while Date() < deadline && echoed * echo.count < 512 << 20 {
+            let sent = hog.sendSome(Array(stream.prefix(65536)))
+            stream = stream.dropFirst(sent)
+            if stream.isEmpty {
+                echoed += 1
+                stream = echo[...]
+            }
+            if sent == 0 {
+                peak = max(peak, ProcessFigures.residentBytes(of: pid))
                 let start = Date()
                 XCTAssertEqual(try observer.call("PING"), .simple("PONG"))
                 worstPing = max(worstPing, Date().timeIntervalSince(start))
                 usleep(20_000)
             }
         }
-        let after = ProcessFigures.residentBytes(of: pid)
-        let growth = after - before
+        // Whatever ECHO was half sent, then small requests for big replies.
+        hog.sendAll(Array(stream), timeout: 1)
+        let reprs = hog.sendSome(Array(String(repeating: "REPR g.l\n", count: 2000).utf8)) / 9
+        for _ in 0..<20 {
+            peak = max(peak, ProcessFigures.residentBytes(of: pid))
+            let start = Date()
+            XCTAssertEqual(try observer.call("PING"), .simple("PONG"))
+            worstPing = max(worstPing, Date().timeIntervalSince(start))
+            usleep(50_000)
+        }
         print(
-            "figures: never-reading client sent \(sent / 9) requests (\(sent / 9 * 60_000 / 1_048_576) MiB of replies); "
-                + "heapd RSS \(before / 1024) KiB -> \(after / 1024) KiB; worst PING of another client \(Int(worstPing * 1e6)) us"
-        )
-        XCTAssertLessThan(growth, 64 << 20, "a client that never reads costs at most 64 MiB")
+            "figures: a client that never reads sent \(reprs) REPRs (\(reprs * 6) MB of replies) and \(echoed) ECHOs "
+                + "(\(echoed / 4) MiB); heapd RSS \(before / 1024) KiB, at most \(peak / 1024) KiB; "
+                + "worst PING of another client meanwhile \(Int(worstPing * 1e6)) us")
+        XCTAssertGreaterThan(echoed, 0)
+        XCTAssertLessThan(echoed * echo.count, 8 << 20, "heapd stopped reading the client")
+        XCTAssertLessThan(peak - before, 64 << 20, "a client that never reads costs at most 64 MiB")
         XCTAssertLessThan(worstPing, 0.5, "another client is answered promptly")
         hog.close()
         try assertHeapConsistent(heapd)
