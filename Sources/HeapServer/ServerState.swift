@@ -208,6 +208,10 @@ final class ServerState: Sendable {
                     }
                 }
             }
+            // A long command paused at a safepoint (its half-built list, its generator) is a root too.
+            for ref in session.heldByCommand {
+                others.append(HeapRoot(label: "client \(session.id): (running command)", ref: ref, holder: .variable))
+            }
         }
         let globals = globals.snapshot().sorted { $0.key < $1.key }.map {
             HeapRoot(label: "g." + $0.key, ref: $0.value, holder: .global)

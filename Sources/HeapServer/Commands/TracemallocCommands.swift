@@ -147,36 +147,55 @@ enum TracemallocCommands {
                 let snapshot = try session.state.snapshots.snapshot(try snapshotNumber(args, 0))
                 let directory = session.state.configuration.snapshotDirectory
                 let path = try SnapshotDirectory.path(of: args[1], in: directory)
-                do {
-                    try FileManager.default.createDirectory(
-                        atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-                } catch {
-                    throw CommandError("IO", "cannot write \(path): \(error.localizedDescription)")
+                return outsideTheGate(session) { () throws(CommandError) in
+                    do {
+                        try FileManager.default.createDirectory(
+                            atPath: directory, withIntermediateDirectories: true,
+                            attributes: [.posixPermissions: 0o700])
+                    } catch {
+                        throw CommandError("IO", "cannot write \(path): \(error.localizedDescription)")
+                    }
+                    // Streamed: the file is written a chunk at a time, never held whole.
+                    try SnapshotFileStream.write(path) { emit throws(CommandError) in
+                        try TraceSnapshotFile.encode(snapshot, emit: emit)
+                    }
+                    return .bulk(path)
                 }
-                // Streamed: the file is written a chunk at a time, never held whole.
-                try SnapshotFileStream.write(path) { emit throws(CommandError) in
-                    try TraceSnapshotFile.encode(snapshot, emit: emit)
-                }
-                return .bulk(path)
             }),
         CommandSpec(
             "TRACEMALLOC LOAD", arity: 1...1, syntax: "TRACEMALLOC LOAD name",
             summary: "Snapshot.load(): read a dumped snapshot from the snapshot directory; replies its number",
             handler: { session, args throws(CommandError) in
                 let path = try SnapshotDirectory.path(of: args[0], in: session.state.configuration.snapshotDirectory)
-                // Streamed: parsed a chunk at a time, so a load costs the snapshot, not a tree of the file.
-                let file = try SnapshotFileStream.Reader(path)
-                let snapshot: TraceSnapshot
-                do throws(CommandError) {
-                    snapshot = try TraceSnapshotFile.decode(path: args[0], refill: file.next)
-                } catch {
-                    // A read error cuts the text short: report it, not the truncation it caused.
-                    throw file.failure ?? error
+                let (name, store) = (args[0], session.state.snapshots)
+                return outsideTheGate(session) { () throws(CommandError) in
+                    // Streamed: parsed a chunk at a time, so a load costs the snapshot, not a tree of the file.
+                    let file = try SnapshotFileStream.Reader(path)
+                    let snapshot: TraceSnapshot
+                    do throws(CommandError) {
+                        snapshot = try TraceSnapshotFile.decode(path: name, refill: file.next)
+                    } catch {
+                        // A read error cuts the text short: report it, not the truncation it caused.
+                        throw file.failure ?? error
+                    }
+                    if let failure = file.failure { throw failure }
+                    return .integer(Int64(try store.add(snapshot, origin: .loaded)))
                 }
-                if let failure = file.failure { throw failure }
-                return .integer(Int64(try session.state.snapshots.add(snapshot, origin: .loaded)))
             }),
     ]
+
+    /// Runs `body` after the command, outside the heap's gate (``Session/deferred``): file I/O that
+    /// touches no object must not keep a stop of the world waiting while it writes or parses megabytes.
+    static func outsideTheGate(_ session: Session, _ body: @escaping () throws(CommandError) -> Reply) -> Reply {
+        session.deferred = {
+            do throws(CommandError) {
+                return try body()
+            } catch {
+                return error.reply
+            }
+        }
+        return .ok
+    }
 
     /// The options after a statistics command's snapshot numbers.
     struct StatisticsOptions {
