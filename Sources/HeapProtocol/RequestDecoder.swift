@@ -51,6 +51,13 @@ public struct RequestDecoder: Sendable {
     private var bulk: [UInt8] = []
     /// Bytes of the current bulk argument still to come.
     private var bulkRemaining = 0
+    /// Bytes held in `arguments` (the complete arguments of the multibulk request being received).
+    private var argumentBytes = 0
+
+    /// Bytes of the request being received that the decoder holds: a partial inline line, or the
+    /// arguments and partial bulk of a multibulk request. 0 between requests. The server sums this over
+    /// its clients against a budget (a client's share grows only as its bytes actually arrive).
+    public var partialBytes: Int { line.count + argumentBytes + bulk.count }
 
     /// Creates a decoder enforcing `limits`.
     public init(limits: ProtocolLimits = .default) {
@@ -101,6 +108,8 @@ public struct RequestDecoder: Sendable {
             case .failure(let error):
                 if error.closesConnection {
                     phase = .failed(error)
+                    // Nothing more will be decoded: give back what the broken request held.
+                    (arguments, bulk, line, argumentBytes) = ([], [], [], 0)
                     return .failure(error, consumed: bytes.count)
                 }
                 return .failure(error, consumed: position)
@@ -201,6 +210,7 @@ public struct RequestDecoder: Sendable {
             }
             expectedArguments = Int(count)
             arguments = []
+            argumentBytes = 0
             arguments.reserveCapacity(expectedArguments)
             phase = .bulkMarker
             return .progress
@@ -260,6 +270,7 @@ public struct RequestDecoder: Sendable {
         guard byte == ASCII.newline else {
             return .failure(.expectedCRLF)
         }
+        argumentBytes += bulk.count
         arguments.append(bulk)
         bulk = []
         guard arguments.count == expectedArguments else {
@@ -268,6 +279,7 @@ public struct RequestDecoder: Sendable {
         }
         let request = Request(arguments: arguments)
         arguments = []
+        argumentBytes = 0
         phase = .idle
         return .request(request)
     }

@@ -8,8 +8,14 @@ import NIOCore
 /// Synchronous on purpose (see reference/swift-server-notes.md): replies are written as each request
 /// completes and flushed once per read burst, which is what lets pipelined clients reach Redis's rates.
 /// Requests of one burst run inside the heap's gate in chunks, so a collection waits at most one chunk.
-final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
+///
+/// What a client may cost is bounded here, by the rules of ``ConnectionFlow``: its requests stop being
+/// executed and read while its unsent output is past `output-pause` (they wait, decoded or not, in
+/// this handler), a reply over `max-reply` becomes `-LIMIT`, output past `output-limit` disconnects it,
+/// and its partly received request counts against the server-wide `partial-request-budget`.
+final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     /// Requests run per acquisition of the gate before it is released for a waiting collector.
@@ -18,12 +24,22 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let state: ServerState
     private var session: Session?
     private var decoder: RequestDecoder
+    /// Bytes received and not yet decoded.
     private var pending: ByteBuffer?
-    private var closing = false
+    /// Requests decoded and not yet executed (the flow paused in the middle of a chunk), and the framing
+    /// error found after them, reported once they have run.
+    private var decoded: ArraySlice<Request> = []
+    private var decodeFailure: ProtocolError?
+    private var flow: ConnectionFlow
+    /// What this client is counted for in the partial-request budget.
+    private var countedPartialBytes = 0
+    /// The client shut down its sending side: close once everything received is answered.
+    private var inputClosed = false
 
     init(state: ServerState) {
         self.state = state
         decoder = RequestDecoder(limits: state.configuration.protocolLimits)
+        flow = ConnectionFlow(limits: state.configuration.connectionLimits)
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -34,10 +50,12 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(bytes: reply.encoded)))
                 .whenComplete { _ in channel.close(promise: nil) }
-            closing = true
+            flow.close()
             return
         }
         self.session = session
+        // For a running command's safepoints, which cannot wait for NIO to report the hang-up.
+        session.peer = ClientSocket(channel: context.channel)
         if state.logger.logLevel <= .debug {
             var metadata: Logger.Metadata = [
                 "client_id": "\(session.id)", "client_role": "\(session.client.role)",
@@ -65,6 +83,7 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func closeSession() {
         guard let session else { return }
         self.session = nil
+        flow.close()
         state.closeSession(session)
         state.logger.debug(
             "client gone",
@@ -75,34 +94,45 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !closing, let session else { return }
+        guard flow.state != .closing, session != nil else { return }
         var incoming = unwrapInboundIn(data)
         if pending == nil || pending!.readableBytes == 0 {
             pending = incoming
         } else {
             pending!.writeBuffer(&incoming)
         }
+        execute(context: context)
+    }
+
+    /// Executes what was received, as far as the flow allows, and queues the replies.
+    private func execute(context: ChannelHandlerContext) {
+        guard let session else { return }
         var output = context.channel.allocator.buffer(capacity: 256)
         var bytes: [UInt8] = []
         var processed = 0
         var closeAfterWrite = false
+        let queued = unsentBytes(context)
         parsing: while !closeAfterWrite {
-            let (requests, failure) = decodeChunk()
-            if requests.isEmpty && failure == nil { break parsing }
-            var index = 0
-            while index < requests.count {
+            if decoded.isEmpty && decodeFailure == nil {
+                let (requests, failure) = decodeChunk()
+                if requests.isEmpty && failure == nil { break parsing }
+                decoded = requests[...]
+                decodeFailure = failure
+            }
+            guard flow.mayExecute(unsentOutput: queued + output.readableBytes + bytes.count) else { break parsing }
+            if !decoded.isEmpty {
                 state.heap.gate.shared {
-                    while index < requests.count {
-                        let reply = CommandTable.execute(requests[index], in: session)
-                        index += 1
+                    while let request = decoded.first,
+                        flow.mayExecute(unsentOutput: queued + output.readableBytes + bytes.count)
+                    {
+                        decoded.removeFirst()
+                        let reply = CommandTable.execute(request, in: session)
                         processed += 1
                         if session.deferred != nil { break }
-                        reply.encode(into: &bytes)
-                        if case .error("LIMIT", let message) = reply {
-                            state.noteLimitHit(message, clientID: session.id)
-                        }
+                        append(reply, to: &bytes, session: session)
                         if session.wantsClose {
-                            index = requests.count
+                            decoded = []
+                            decodeFailure = nil
                             break
                         }
                     }
@@ -111,32 +141,64 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
                     // GC COLLECT, DEBUG VERIFY and friends need the world stopped or the collector
                     // thread: run them between gate holds, in request order.
                     session.deferred = nil
-                    let reply = deferred()
-                    reply.encode(into: &bytes)
-                    if case .error("LIMIT", let message) = reply { state.noteLimitHit(message, clientID: session.id) }
+                    append(deferred(), to: &bytes, session: session)
                 }
+                if session.wantsClose { closeAfterWrite = true }
             }
-            if session.wantsClose { closeAfterWrite = true }
-            if let failure {
-                failure.reply.encode(into: &bytes)
-                if case .error("LIMIT", let message) = failure.reply {
-                    state.noteLimitHit(message, clientID: session.id)
-                }
+            if decoded.isEmpty, let failure = decodeFailure {
+                decodeFailure = nil
+                append(failure.reply, to: &bytes, session: session)
                 if failure.closesConnection { closeAfterWrite = true }
             }
             output.writeBytes(bytes)
             bytes.removeAll(keepingCapacity: true)
         }
+        output.writeBytes(bytes)
         state.totalCommands.add(processed, ordering: .relaxed)
         if output.readableBytes > 0 {
             context.write(wrapOutboundOut(output), promise: nil)
         }
         if pending?.readableBytes == 0 { pending = nil } else { pending?.discardReadBytes() }
         if closeAfterWrite {
-            closing = true
-            let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0)))
-                .whenComplete { _ in channel.close(promise: nil) }
+            closeAfterOutput(context: context)
+            return
+        }
+        countPartialRequest(context: context)
+        if flow.state == .paused {
+            // Start sending what is queued; the channel announces when the client has read it down.
+            context.flush()
+            if context.channel.isWritable {
+                // Sent at once (the watermark was never crossed): nothing will announce it, so resume now.
+                context.eventLoop.assumeIsolated().execute { self.resume(context: context) }
+            }
+        } else if inputClosed && decoded.isEmpty && (pending?.readableBytes ?? 0) == 0 {
+            closeAfterOutput(context: context)
+        }
+    }
+
+    /// The flow may open again: execute what waits, then read again if NIO asked to meanwhile.
+    private func resume(context: ChannelHandlerContext) {
+        guard flow.writable(context.channel.isWritable) == .execute else { return }
+        execute(context: context)
+        context.flush()
+        if flow.releaseHeldRead() { context.read() }
+    }
+
+    /// Queues `reply`, or `-LIMIT` in its place when it is bigger than `max-reply`.
+    private func append(_ reply: Reply, to bytes: inout [UInt8], session: Session) {
+        var reply = reply
+        let size = reply.encodedSize
+        if !flow.replyAllowed(size: size) {
+            state.counters.repliesRefused.add(1, ordering: .relaxed)
+            reply = .error(
+                code: "LIMIT",
+                message:
+                    "reply of \(size) bytes exceeds max-reply (\(flow.limits.maxReply) bytes); ask for less (LIMIT n, COUNT n, a smaller DEPTH)"
+            )
+        }
+        reply.encode(into: &bytes)
+        if case .error("LIMIT", let message) = reply {
+            state.noteLimitHit(message, clientID: session.id)
         }
     }
 
@@ -168,9 +230,91 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
         return (requests, nil)
     }
 
+    // MARK: Limits
+
+    /// Bytes written to the channel and not yet sent to the client.
+    private func unsentBytes(_ context: ChannelHandlerContext) -> Int {
+        (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+    }
+
+    /// Reports this client's partly received request to the server-wide budget; past it, the clients
+    /// with the biggest ones (maybe this one) are closed with `-LIMIT`.
+    private func countPartialRequest(context: ChannelHandlerContext) {
+        guard let session else { return }
+        let bytes = decoder.partialBytes + (pending?.readableBytes ?? 0)
+        guard bytes != countedPartialBytes else { return }
+        countedPartialBytes = bytes
+        for victim in state.countPartialRequest(client: session.id, bytes: bytes) {
+            let eviction = PartialRequestEviction(bytes: victim.bytes, budget: flow.limits.partialRequestBudget)
+            if victim.client == session.id {
+                evict(context: context, eviction)
+            } else {
+                state.evict(client: victim.client, eviction)
+            }
+        }
+    }
+
+    /// Closes this client with `-LIMIT`: the partial-request budget was exhausted and its partial
+    /// request was the biggest.
+    private func evict(context: ChannelHandlerContext, _ eviction: PartialRequestEviction) {
+        guard flow.state != .closing else { return }
+        state.counters.partialRequestEvictions.add(1, ordering: .relaxed)
+        let message = eviction.message
+        state.noteLimitHit(message, clientID: session?.id)
+        // The rest of its request will never be read: give its bytes back now.
+        decoder = RequestDecoder(limits: state.configuration.protocolLimits)
+        pending = nil
+        decoded = []
+        var buffer = context.channel.allocator.buffer(capacity: message.utf8.count + 16)
+        buffer.writeBytes(Reply.error(code: "LIMIT", message: message).encoded)
+        context.write(wrapOutboundOut(buffer), promise: nil)
+        closeAfterOutput(context: context)
+    }
+
+    /// Sends what is queued, then closes.
+    private func closeAfterOutput(context: ChannelHandlerContext) {
+        flow.close()
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0)))
+            .whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    /// After output was queued: a client whose unsent output passed `output-limit` is disconnected at
+    /// once (its queued output is dropped, its references released), and it is logged.
+    private func checkOutputLimit(context: ChannelHandlerContext) {
+        let unsent = unsentBytes(context)
+        guard flow.outputQueued(unsentOutput: unsent) else { return }
+        state.counters.outputLimitDisconnections.add(1, ordering: .relaxed)
+        state.noteLimitHit(
+            "client output limit: \(unsent) bytes unsent, over output-limit (\(flow.limits.outputLimit) bytes); disconnected",
+            clientID: session?.id)
+        context.close(promise: nil)
+    }
+
+    // MARK: Outbound
+
+    func read(context: ChannelHandlerContext) {
+        if flow.readRequested() { context.read() }
+    }
+
+    /// Everything written from outside this handler (events pushed to a subscribed client) passes
+    /// here and counts against the output limit.
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        context.write(data, promise: promise)
+        checkOutputLimit(context: context)
+    }
+
+    // MARK: Events
+
     func channelReadComplete(context: ChannelHandlerContext) {
         context.flush()
+        checkOutputLimit(context: context)
         context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        resume(context: context)
+        context.fireChannelWritabilityChanged()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -180,11 +324,27 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, event == .inputClosed {
-            // Half-close: the client sent everything; answer what is pending, then close.
-            context.flush()
-            context.close(promise: nil)
+            // Half-close: the client sent everything; answer what was received, then close.
+            inputClosed = true
+            if flow.state == .open && decoded.isEmpty && (pending?.readableBytes ?? 0) == 0 {
+                closeAfterOutput(context: context)
+            }
+            return
+        }
+        if let eviction = event as? PartialRequestEviction {
+            evict(context: context, eviction)
             return
         }
         context.fireUserInboundEventTriggered(event)
+    }
+}
+
+/// Sent to a client's pipeline when the partial-request budget chose it (``PartialRequestBudget``).
+struct PartialRequestEviction: Sendable {
+    let bytes: Int
+    let budget: Int
+
+    var message: String {
+        "partial-request-budget (\(budget) bytes across clients) exhausted; this client's partial request of \(bytes) bytes was the biggest"
     }
 }

@@ -15,6 +15,9 @@ public struct ServerStartError: Error, CustomStringConvertible {
 public final class HeapServer: Sendable {
     let state: ServerState
     let group: MultiThreadedEventLoopGroup
+    /// The one loop that accepts connections, apart from the loops that run commands: a long command
+    /// blocks its own loop, and new clients must still be accepted (and refused or served elsewhere).
+    private let acceptGroup: MultiThreadedEventLoopGroup
     private let channel: Channel
     private let createdPath: String?
     /// Writes the rejected-requests summary every ``RejectedRequestLog/summaryInterval`` seconds.
@@ -29,13 +32,32 @@ public final class HeapServer: Sendable {
     /// Binds and starts serving. A socket file with a live daemon behind it makes this fail with a clear
     /// message; a stale one (nothing accepts) is replaced.
     public static func start(configuration: ServerConfiguration, logger: Logger) throws -> HeapServer {
+        if let problem = configuration.connectionLimits.problem {
+            throw ServerStartError(description: problem, errnoValue: EINVAL)
+        }
+        var configuration = configuration
+        configuration.maxClients = fitClientsToDescriptors(configuration.maxClients, logger: logger)
         let state = ServerState(configuration: configuration, logger: logger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.workerThreads)
-        let bootstrap = ServerBootstrap(group: group)
+        let acceptGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let limits = configuration.connectionLimits
+        let bootstrap = ServerBootstrap(group: acceptGroup, childGroup: group)
             .serverChannelOption(.backlog, value: listenBacklog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    // Out of descriptors, accept() fails while the socket stays readable: pause instead of spinning.
+                    try channel.pipeline.syncOperations.addHandler(
+                        AcceptBackoffHandler(backoffProvider: { _ in AcceptErrorHandler.backoff }))
+                    try channel.pipeline.syncOperations.addHandler(AcceptErrorHandler(state: state))
+                }
+            }
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+            // Past `output-pause` unsent bytes the channel turns unwritable and ConnectionHandler pauses.
+            .childChannelOption(
+                .writeBufferWaterMark, value: .init(low: limits.outputResume, high: limits.outputPause)
+            )
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ConnectionHandler(state: state))
@@ -68,6 +90,7 @@ public final class HeapServer: Sendable {
             }
         } catch {
             try? group.syncShutdownGracefully()
+            try? acceptGroup.syncShutdownGracefully()
             throw error
         }
         let interval = TimeAmount.seconds(RejectedRequestLog.summaryInterval)
@@ -81,16 +104,22 @@ public final class HeapServer: Sendable {
                 "listen": "\(configuration.listenAddress)", "workers": "\(configuration.workerThreads)",
                 "pid": "\(getpid())", ServerLogEvent.metadataKey: "\(ServerLogEvent.daemonStarted.metadataValue)",
             ].merging(socketMetadata) { first, _ in first })
+        logger.debug(
+            "limits",
+            metadata: Logger.Metadata(
+                uniqueKeysWithValues: LimitSetting.allCases.map { ($0.rawValue, "\($0.value(in: configuration))") }))
         return HeapServer(
-            state: state, group: group, channel: channel, createdPath: createdPath, rejectionSummary: rejectionSummary)
+            state: state, group: group, acceptGroup: acceptGroup, channel: channel, createdPath: createdPath,
+            rejectionSummary: rejectionSummary)
     }
 
     private init(
-        state: ServerState, group: MultiThreadedEventLoopGroup, channel: Channel, createdPath: String?,
-        rejectionSummary: RepeatedTask
+        state: ServerState, group: MultiThreadedEventLoopGroup, acceptGroup: MultiThreadedEventLoopGroup,
+        channel: Channel, createdPath: String?, rejectionSummary: RepeatedTask
     ) {
         self.state = state
         self.group = group
+        self.acceptGroup = acceptGroup
         self.channel = channel
         self.createdPath = createdPath
         self.rejectionSummary = rejectionSummary
@@ -103,8 +132,10 @@ public final class HeapServer: Sendable {
     }
 
     /// Stops accepting, closes every client (their variables are released), frees the globals and
-    /// removes the socket file heapd created.
+    /// removes the socket file heapd created. Commands still running stop at their next safepoint with
+    /// `-CANCELLED`, so no command keeps an event loop, and thereby the stop, waiting.
     public func stop() {
+        state.shuttingDown.store(true, ordering: .relaxed)
         try? channel.close().wait()
         if let createdPath { unlink(createdPath) }
         // Close every client and wait for the closes to finish on their event loops before shutting
@@ -114,6 +145,7 @@ public final class HeapServer: Sendable {
         rejectionSummary.cancel()
         state.rejections.flush()
         try? group.syncShutdownGracefully()
+        try? acceptGroup.syncShutdownGracefully()
         state.releaseGlobals()
         state.heap.collector.stop()
         state.logger.info(
@@ -122,6 +154,33 @@ public final class HeapServer: Sendable {
                 "objects_left": "\(state.heap.statistics().objects)",
                 ServerLogEvent.metadataKey: "\(ServerLogEvent.daemonStopped.metadataValue)",
             ])
+    }
+
+    /// Removes the socket file heapd created, now: for a shutdown that cannot wait for ``stop()``.
+    public func removeSocketFile() {
+        if let createdPath { unlink(createdPath) }
+    }
+
+    /// The most clients the descriptor limit leaves room for (``DescriptorBudget``): raises the soft
+    /// `RLIMIT_NOFILE` toward `requested` plus the reserve, then lowers `requested` to what fits, with a
+    /// warning when it had to.
+    static func fitClientsToDescriptors(_ requested: Int, logger: Logger) -> Int {
+        var limit = rlimit()
+        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        guard getrlimit(resource, &limit) == 0 else { return requested }
+        let budget = DescriptorBudget(requested: requested, soft: UInt64(limit.rlim_cur), hard: UInt64(limit.rlim_max))
+        if let wanted = budget.softLimitWanted {
+            var raised = limit
+            raised.rlim_cur = rlim_t(wanted)
+            if setrlimit(resource, &raised) == 0 { limit = raised }
+        }
+        let clients = DescriptorBudget.maxClients(requested: requested, soft: UInt64(limit.rlim_cur))
+        if clients < requested {
+            logger.warning(
+                "max-clients lowered from \(requested) to \(clients): the descriptor limit (RLIMIT_NOFILE) is \(limit.rlim_cur), \(DescriptorBudget.reserve) kept for the daemon",
+                metadata: ["max_clients": "\(clients)", "rlimit_nofile": "\(limit.rlim_cur)"])
+        }
+        return clients
     }
 
     /// A future that completes when the listening channel closes.

@@ -4,7 +4,7 @@ import Foundation
     import Glibc
 #endif
 
-/// The default and the spelling of heapd's memory cap (`--max-memory`, `max-memory =`).
+/// The default of heapd's memory cap (`--max-memory`, `max-memory =`; ``LimitSetting`` parses it).
 ///
 /// Why a share and not all of it: the cap bounds the heap's arenas and large payloads, while heapd also
 /// needs memory of its own (connection buffers, up to their limits; tracemalloc's tables; the Swift
@@ -45,21 +45,5 @@ public enum MemoryCap {
         let pages = sysconf(Int32(_SC_PHYS_PAGES))
         let size = sysconf(Int32(_SC_PAGESIZE))
         return pages > 0 && size > 0 ? pages * size : 0
-    }
-
-    /// Parses a size as Redis's configuration does: plain bytes, or a number with `k`, `kb`, `m`, `mb`,
-    /// `g`, `gb` (k = 1000, kb = 1024, and so on); `0` means no cap. Nil for anything else.
-    public static func parse(_ text: String) -> Int? {
-        let lower = text.lowercased().trimmingCharacters(in: .whitespaces)
-        let units: [(String, Int)] = [
-            ("kb", 1 << 10), ("mb", 1 << 20), ("gb", 1 << 30), ("k", 1_000), ("m", 1_000_000), ("g", 1_000_000_000),
-        ]
-        for (suffix, factor) in units where lower.hasSuffix(suffix) {
-            guard let number = Int(lower.dropLast(suffix.count)), number >= 0 else { return nil }
-            let (product, overflow) = number.multipliedReportingOverflow(by: factor)
-            return overflow ? nil : product
-        }
-        guard let number = Int(lower), number >= 0 else { return nil }
-        return number
     }
 }

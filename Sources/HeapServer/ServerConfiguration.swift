@@ -24,6 +24,8 @@ public struct ServerConfiguration: Sendable {
     public var socketPermissions: SocketPermissions
     /// Which role each client gets (replaced at run time by ``HeapServer/setAccessPolicy(_:)``).
     public var accessPolicy: AccessPolicy
+    /// What one client's output and partial input may cost, and how long a command may run.
+    public var connectionLimits: ConnectionLimits
 
     public init(
         listenAddress: ListenAddress,
@@ -35,10 +37,12 @@ public struct ServerConfiguration: Sendable {
         testCommands: Bool = false,
         snapshotDirectory: String = "/var/lib/heapd",
         socketPermissions: SocketPermissions = SocketPermissions(),
-        accessPolicy: AccessPolicy = AccessPolicy(ownUID: geteuid())
+        accessPolicy: AccessPolicy = AccessPolicy(ownUID: geteuid()),
+        connectionLimits: ConnectionLimits = .default
     ) {
         self.socketPermissions = socketPermissions
         self.accessPolicy = accessPolicy
+        self.connectionLimits = connectionLimits
         self.testCommands = testCommands
         self.snapshotDirectory = snapshotDirectory
         self.listenAddress = listenAddress

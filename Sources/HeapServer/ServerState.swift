@@ -37,6 +37,12 @@ final class ServerState: Sendable {
     private let accessPolicy: LockedValue<AccessPolicy>
     /// Requests refused before they ran, counted for a periodic summary.
     let rejections: RejectedRequestLog
+    /// What the limits did (`INFO limits`).
+    let counters = LimitCounters()
+    /// Partly received requests, by client (``PartialRequestBudget``).
+    private let partialRequests: LockedValue<PartialRequestBudget>
+    /// Set at shutdown: running commands stop at their next safepoint (``CommandSafepoint``).
+    let shuttingDown = Atomic<Bool>(false)
 
     /// Limit-hit log entries are rate-limited: at most one per ``limitLogInterval``, the rest counted.
     private static let limitLogInterval: UInt64 = 1_000_000_000
@@ -47,6 +53,7 @@ final class ServerState: Sendable {
         self.logger = logger
         accessPolicy = LockedValue(configuration.accessPolicy)
         rejections = RejectedRequestLog(logger: logger)
+        partialRequests = LockedValue(PartialRequestBudget(limit: configuration.connectionLimits.partialRequestBudget))
         heap = Heap(configuration: configuration.heap)
         let logger = logger
         heap.setEventSink { [weak self] event in
@@ -176,7 +183,23 @@ final class ServerState: Sendable {
         // count the session's references or find it holding none, never miss references it holds.
         heap.gate.shared { session.releaseAll() }
         sessions.withLock { $0[session.id] = nil }
+        partialRequests.withLock { $0.remove(client: session.id) }
         connectedClients.subtract(1, ordering: .relaxed)
+    }
+
+    /// Client `id` now holds `bytes` of partly received requests; returns the clients to close (maybe
+    /// `id` itself) so that the rest fit the budget.
+    func countPartialRequest(client id: Int, bytes: Int) -> [(client: Int, bytes: Int)] {
+        partialRequests.withLock { $0.update(client: id, bytes: bytes) }
+    }
+
+    /// Bytes of partly received requests held now, over all clients.
+    var partialRequestBytes: Int { partialRequests.withLock { $0.total } }
+
+    /// Asks client `id`'s connection, on its own event loop, to close with `-LIMIT`.
+    func evict(client id: Int, _ eviction: PartialRequestEviction) {
+        guard let channel = sessions.withLock({ $0[id]?.session.channel }) else { return }
+        channel.pipeline.fireUserInboundEventTriggered(eviction)
     }
 
     /// The references held outside the heap: session variables and globals. Call with the gate held
@@ -186,6 +209,8 @@ final class ServerState: Sendable {
         for ref in globals.snapshot().values { counts[ref, default: 0] += 1 }
         for box in sessions.withLock({ Array($0.values) }) {
             for ref in box.session.allReferences() { counts[ref, default: 0] += 1 }
+            // A long command paused at a safepoint: what it holds is outside the heap too.
+            for ref in box.session.heldByCommand { counts[ref, default: 0] += 1 }
         }
         return counts
     }
@@ -212,6 +237,10 @@ final class ServerState: Sendable {
                         others.append(HeapRoot(label: label, ref: ref, holder: .variable))
                     }
                 }
+            }
+            // A long command paused at a safepoint (its half-built list, its generator) is a root too.
+            for ref in session.heldByCommand {
+                others.append(HeapRoot(label: "client \(session.id): (running command)", ref: ref, holder: .variable))
             }
         }
         let globals = globals.snapshot().sorted { $0.key < $1.key }.map {

@@ -30,6 +30,11 @@ final class Session {
     var deferred: (() -> Reply)?
     /// Set by `GC SUBSCRIBE`: the connection receives collector events and accepts only a few commands.
     var subscribed = false
+    /// The client's socket, for a long command to notice a hang-up (``CommandSafepoint``).
+    var peer: ClientSocket?
+    /// What a long command holds outside the heap while it waits at a safepoint for a stop of the
+    /// world to end, so the verifier counts it; empty otherwise.
+    var heldByCommand: [ObjectRef] = []
 
     init(id: Int, shard: Int, state: ServerState, client: ClientInfo) {
         self.id = id

@@ -18,6 +18,15 @@ import Foundation
 extension SnapshotDirectory {
     /// Writes `data` as `name` in `directory`; replies the file's path.
     static func write(_ data: Data, named name: String, in directory: String) throws(CommandError) -> String {
+        try write(named: name, in: directory) { emit throws(CommandError) in try emit([UInt8](data)) }
+    }
+
+    /// Writes the chunks `body` emits as `name` in `directory` (streamed: the file is never held whole);
+    /// replies the file's path. A failed write leaves the old file, if any, and no temporary behind.
+    static func write(
+        named name: String, in directory: String,
+        _ body: (_ emit: ([UInt8]) throws(CommandError) -> Void) throws(CommandError) -> Void
+    ) throws(CommandError) -> String {
         let path = try path(of: name, in: directory)
         try createIfMissing(directory)
         let dirfd = try openDirectory(directory)
@@ -25,33 +34,54 @@ extension SnapshotDirectory {
         let temporary = ".\(name).\(UInt32.random(in: 0...UInt32.max)).tmp"
         let fd = openat(dirfd, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw ioError("cannot create a file in \(directory)") }
-        var written = 0
-        let failed: Bool = data.withUnsafeBytes { bytes in
-            // The mode O_CREAT gave is 0600 less the umask; make it exactly 0600.
-            guard fchmod(fd, 0o600) == 0 else { return true }
-            while written < bytes.count {
-                let count = Glibc.write(fd, bytes.baseAddress! + written, bytes.count - written)
-                if count < 0 {
-                    if errno == EINTR { continue }
-                    return true
-                }
-                written += count
-            }
-            return fsync(fd) != 0
+        var renamed = false
+        defer {
+            if !renamed { unlinkat(dirfd, temporary, 0) }
         }
-        let error = errno
-        close(fd)
-        guard !failed, renameat(dirfd, temporary, dirfd, name) == 0 else {
-            let renameError = failed ? error : errno
-            unlinkat(dirfd, temporary, 0)
-            errno = renameError
+        do throws(CommandError) {
+            // The mode O_CREAT gave is 0600 less the umask; make it exactly 0600.
+            guard fchmod(fd, 0o600) == 0 else { throw ioError("cannot write \(path)") }
+            try body { chunk throws(CommandError) in try writeAll(fd, chunk, path: path) }
+            guard fsync(fd) == 0 else { throw ioError("cannot write \(path)") }
+        } catch {
+            close(fd)
+            throw error
+        }
+        guard close(fd) == 0, renameat(dirfd, temporary, dirfd, name) == 0 else {
             throw ioError("cannot write \(path)")
         }
+        renamed = true
         return path
+    }
+
+    private static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(CommandError) {
+        var done = 0
+        while done < bytes.count {
+            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, bytes.count - done) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw ioError("cannot write \(path)")
+            }
+            done += written
+        }
     }
 
     /// The contents of `name` in `directory`, if it is a regular file there.
     static func read(named name: String, in directory: String) throws(CommandError) -> Data {
+        let (fd, path) = try openForReading(named: name, in: directory)
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        do {
+            return try handle.readToEnd() ?? Data()
+        } catch {
+            throw CommandError("IO", "cannot read \(path): \(error.localizedDescription)")
+        }
+    }
+
+    /// Opens `name` in `directory` for reading, if it is a regular file there with one link; the caller
+    /// owns (and closes) the descriptor.
+    static func openForReading(named name: String, in directory: String) throws(CommandError) -> (
+        fd: Int32, path: String
+    ) {
         let path = try path(of: name, in: directory)
         let dirfd = try openDirectory(directory)
         defer { close(dirfd) }
@@ -63,22 +93,23 @@ extension SnapshotDirectory {
             }
             throw ioError("cannot read \(path)")
         }
-        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw ioError("cannot read \(path)") }
+        guard fstat(fd, &info) == 0 else {
+            let error = ioError("cannot read \(path)")
+            close(fd)
+            throw error
+        }
         guard info.st_mode & S_IFMT == S_IFREG else {
+            close(fd)
             throw CommandError(
                 "IO", "\(path) is \(kind(of: info.st_mode)), not a regular file; heapd reads only regular files")
         }
         guard info.st_nlink == 1 else {
+            close(fd)
             throw CommandError(
                 "IO", "\(path) has \(info.st_nlink) hard links; heapd reads only files with one, as it writes them")
         }
-        do {
-            return try handle.readToEnd() ?? Data()
-        } catch {
-            throw CommandError("IO", "cannot read \(path): \(error.localizedDescription)")
-        }
+        return (fd, path)
     }
 
     /// Creates `directory` with mode 0700 if it does not exist (its missing parents with the default

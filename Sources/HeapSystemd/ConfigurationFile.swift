@@ -12,6 +12,7 @@ import Logging
 ///     default-role = user          # admin, user or monitor: clients no rule names
 ///     admin = user:alice, group:heapd-admins
 ///     monitor = user:prometheus uid:990
+///     max-reply = 16M              # a limit (``LimitSetting``): fixed at start; a --max-reply flag wins
 ///
 /// The format: one `key = value` a line, `#` starts a comment, blank lines ignored. A missing file is
 /// an empty one (nothing overridden). A malformed file fails start-up; on reload it is reported and
@@ -31,15 +32,19 @@ public struct ConfigurationSettings: Sendable, Equatable {
     public var socketGroup: SocketPermissions.Group?
     /// The roles; with no policy keys, root and heapd's own user are admins and everyone else a user.
     public var accessPolicy: AccessPolicy
+    /// Limits (``LimitSetting``: `max-reply = 16M`, `command-time-limit = 2000`, …). Read at start only,
+    /// where a flag given on the command line wins; on reload they are checked but not applied.
+    public var limits: [LimitSetting: Int]
 
     public init(
         logLevel: Logger.Level? = nil, socketMode: UInt32? = nil, socketGroup: SocketPermissions.Group? = nil,
-        accessPolicy: AccessPolicy = AccessPolicy(ownUID: geteuid())
+        accessPolicy: AccessPolicy = AccessPolicy(ownUID: geteuid()), limits: [LimitSetting: Int] = [:]
     ) {
         self.logLevel = logLevel
         self.socketMode = socketMode
         self.socketGroup = socketGroup
         self.accessPolicy = accessPolicy
+        self.limits = limits
     }
 }
 
@@ -105,8 +110,18 @@ public enum ConfigurationFile {
                     }
                 }
             default:
+                if let limit = LimitSetting(rawValue: key) {
+                    guard let parsed = limit.parse(value) else {
+                        throw ConfigurationFileError(
+                            description: "\(where_): \(key) '\(value)' is not a number of \(limit.unit)")
+                    }
+                    settings.limits[limit] = parsed
+                    continue
+                }
                 throw ConfigurationFileError(
-                    description: "\(where_): unknown key '\(key)' (keys: \(keys.joined(separator: ", ")))")
+                    description:
+                        "\(where_): unknown key '\(key)' (keys: \((keys + LimitSetting.allCases.map(\.rawValue)).joined(separator: ", ")))"
+                )
             }
         }
         return settings

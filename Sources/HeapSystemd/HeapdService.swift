@@ -217,11 +217,23 @@ public final class HeapdService: Sendable {
         level.level = settings.logLevel ?? options.logLevel
     }
 
-    /// `STOPPING=1`, then the reporter (no ping after this), then the server.
+    /// How long a graceful stop may take before heapd exits anyway (SIGTERM must end it within 2 s).
+    static let stopDeadlineSeconds = 1.5
+
+    /// `STOPPING=1`, then the reporter (no ping after this), then the server; past
+    /// ``stopDeadlineSeconds`` heapd removes its socket file and exits without finishing the stop.
     private func stop(server: HeapServer, reporter: HealthReporter?, signal: Int32) {
         notifier.send(.stopping + .status("stopping"))
         logger.info("signal received, shutting down", metadata: ["signal": "\(signal)"])
         reporter?.stop()
+        let (logger, journal) = (logger, journal)
+        let backstop = ShutdownBackstop(seconds: Self.stopDeadlineSeconds) {
+            logger.error("shutdown did not finish within \(Self.stopDeadlineSeconds) s; exiting without it")
+            server.removeSocketFile()
+            journal?.stop()
+            _exit(0)
+        }
         server.stop()
+        backstop.cancel()
     }
 }

@@ -40,30 +40,11 @@ struct Heapd: ParsableCommand {
     @Option(name: .long, help: "Event-loop threads serving clients.")
     var threads: Int = 2
 
-    @Option(name: .long, help: "Most clients connected at once.")
-    var maxClients: Int = 10_000
-
-    @Option(name: .long, help: "Longest inline request line, in bytes.")
-    var maxLine: Int = 65_536
-
-    @Option(name: .long, help: "Most arguments in one request.")
-    var maxArgs: Int = 1_024
-
-    @Option(name: .long, help: "Longest bulk argument (RESP), in bytes.")
-    var maxBulk: Int = 536_870_912
-
-    @Option(name: .long, help: "Most objects alive at once (handle-table capacity).")
-    var maxObjects: Int = 1 << 26
+    @OptionGroup(title: "Limits (also keys of the --config file; a flag wins)")
+    var limits: LimitOptions
 
     @Option(name: .long, help: "Allocator shards (threads allocating at once without sharing a lock).")
     var shards: Int = 8
-
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "Memory cap of the heap in bytes, or with k/kb/m/mb/g/gb; 0 = none. Past it a command gets LIMIT. Default: 75% of the cgroup's memory.max (the unit's MemoryMax=), else 50% of physical memory.",
-            valueName: "bytes"))
-    var maxMemory: String?
 
     @Flag(name: .long, help: "Accept test-only commands (GC DEBUG_STALL). Never in production.")
     var enableTestCommands = false
@@ -98,22 +79,21 @@ struct Heapd: ParsableCommand {
         guard LogTarget(rawValue: logTarget.lowercased()) != nil else {
             throw ValidationError("--log-target must be one of auto, journal, stderr")
         }
-        if let maxMemory, MemoryCap.parse(maxMemory) == nil {
-            throw ValidationError("--max-memory must be bytes or a size such as 512mb or 2gb (0 = no cap)")
-        }
         if let socketMode, SocketPermissions.parseMode(socketMode) == nil {
             throw ValidationError("--socket-mode must be octal permission bits from 0 to 0777 (0600, 0660, …)")
         }
     }
 
     func run() throws {
-        let limits = ProtocolLimits(maxLineLength: maxLine, maxArguments: maxArgs, maxBulkLength: maxBulk)
-        let cap = maxMemory.flatMap(MemoryCap.parse) ?? MemoryCap.defaultCapForThisProcess()
-        let heap = HeapConfiguration(maxObjects: maxObjects, shardCount: shards, maxMemory: cap)
-        let (threads, maxClients, testCommands) = (threads, maxClients, enableTestCommands)
+        // The memory cap's default depends on the machine; the file's or the flag's max-memory wins.
+        let heap = HeapConfiguration(shardCount: shards, maxMemory: MemoryCap.defaultCapForThisProcess())
+        let (threads, testCommands, limits) = (threads, enableTestCommands, limits)
         let socketPermissions = SocketPermissions(
             mode: socketMode.flatMap(SocketPermissions.parseMode),
             group: socketGroup.map(SocketPermissions.Group.init(parsing:)) ?? .automatic)
+        // The file's limits apply at start (a flag wins). HeapdService reads it again for the log level,
+        // and fails the start (telling systemd why) if it is malformed.
+        let fileLimits = config.flatMap { try? ConfigurationFile.load(path: $0).limits } ?? [:]
         let snapshots =
             snapshotDir
             ?? SnapshotDirectory.resolve(environment: ProcessInfo.processInfo.environment, uid: getuid())
@@ -125,10 +105,11 @@ struct Heapd: ParsableCommand {
             logTarget: LogTarget(rawValue: logTarget.lowercased()) ?? .auto,
             configurationPath: config,
             serverConfiguration: { address in
-                ServerConfiguration(
-                    listenAddress: address, workerThreads: threads, maxClients: maxClients, protocolLimits: limits,
-                    heap: heap, testCommands: testCommands, snapshotDirectory: snapshots,
-                    socketPermissions: socketPermissions)
+                var configuration = ServerConfiguration(
+                    listenAddress: address, workerThreads: threads, heap: heap, testCommands: testCommands,
+                    snapshotDirectory: snapshots, socketPermissions: socketPermissions)
+                limits.apply(file: fileLimits, to: &configuration)
+                return configuration
             })
         let status = HeapdService(options: options).run()
         if status != 0 { throw ExitCode(status) }

@@ -24,17 +24,18 @@ final class HeapdProcess {
     /// Starts heapd with `arguments` (after `--socket`) and waits until its socket accepts.
     ///
     /// `shellPrefix` runs first in `/bin/sh`, which then `exec`s heapd (so the pid is still heapd's):
-    /// `ulimit -v 6000000` starts heapd under a resource limit.
+    /// `ulimit -v 6000000` starts heapd under a resource limit. A `descriptorLimit` is the same with
+    /// `ulimit -n` of it.
     init(
         arguments: [String] = [], environment: [String: String] = [:], socketPath: String? = nil,
-        shellPrefix: String? = nil
+        shellPrefix: String? = nil, descriptorLimit: Int? = nil
     ) throws {
         directory = try Self.makeDirectory()
         self.socketPath = socketPath ?? directory + "/h.sock"
         // Snapshot dumps stay in the test's directory, removed with it.
         let snapshots = arguments.contains("--snapshot-dir") ? [] : ["--snapshot-dir", directory]
         let heapdArguments = ["--socket", self.socketPath] + snapshots + arguments
-        if let shellPrefix {
+        if let shellPrefix = shellPrefix ?? descriptorLimit.map({ "ulimit -n \($0)" }) {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
             process.arguments = ["-c", "\(shellPrefix) && exec \"$0\" \"$@\"", Self.binaryPath] + heapdArguments
         } else {

@@ -85,14 +85,13 @@ final class OutOfMemoryIntegrationTests: XCTestCase {
         XCTAssertEqual(MemoryCap.defaultCap(cgroupMemoryMax: nil, physicalBytes: 4 << 30), 2 << 30)
     }
 
-    func testSizesParseAsRedisSpellsThem() {
-        XCTAssertEqual(MemoryCap.parse("0"), 0)
-        XCTAssertEqual(MemoryCap.parse("1048576"), 1 << 20)
-        XCTAssertEqual(MemoryCap.parse("64mb"), 64 << 20)
-        XCTAssertEqual(MemoryCap.parse("2GB"), 2 << 30)
-        XCTAssertEqual(MemoryCap.parse("5k"), 5_000)
-        XCTAssertNil(MemoryCap.parse("-1"))
-        XCTAssertNil(MemoryCap.parse("lots"))
-        XCTAssertNil(MemoryCap.parse("99999999999999999gb"), "overflow is an error, not a wrap")
+    func testTheCapIsALimitSettingWithSizeSuffixes() {
+        XCTAssertEqual(LimitSetting.maxMemory.parse("0"), 0)
+        XCTAssertEqual(LimitSetting.maxMemory.parse("1048576"), 1 << 20)
+        XCTAssertEqual(LimitSetting.maxMemory.parse("64mb"), 64 << 20)
+        XCTAssertEqual(LimitSetting.maxMemory.parse("2G"), 2 << 30)
+        XCTAssertNil(LimitSetting.maxMemory.parse("-1"))
+        XCTAssertNil(LimitSetting.maxMemory.parse("lots"))
+        XCTAssertNil(LimitSetting.maxMemory.parse("99999999999999999g"), "overflow is an error, not a wrap")
     }
 }

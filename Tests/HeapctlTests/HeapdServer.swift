@@ -19,7 +19,9 @@ final class HeapdServer {
             throw HarnessError.missingBinary(binary)
         }
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["--socket", socketPath, "--log-level", "warning"]
+        // No command time limit: a debug build runs the examples' million-item loops 10-20× slower than a
+        // release build does (HeapServerTests test the limit itself).
+        process.arguments = ["--socket", socketPath, "--log-level", "warning", "--command-time-limit", "0"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice

@@ -214,14 +214,21 @@ extension Heap {
 
     /// `list(x)`: a new list of a generator's remaining items (consuming it), or of the items of any
     /// iterable ``makeIterator(over:shard:)`` accepts. If making an item fails, the items made so far
-    /// are freed and the generator stays consumed up to that point, as in Python.
-    public func makeList(from iterable: ObjectRef, shard: Int = 0) throws(HeapError) -> ObjectRef {
+    /// are freed and the generator stays consumed up to that point, as in Python. With a `safepoint`,
+    /// it is called between items with the iterator and the list built so far (whose items are counted
+    /// inside it), and an error it throws is handled as a failed item.
+    public func makeList(from iterable: ObjectRef, shard: Int = 0, safepoint: (any Safepoint)? = nil)
+        throws(HeapError) -> ObjectRef
+    {
         let iterator = try makeIterator(over: iterable, shard: shard)
         defer { release(iterator, shard: shard) }
         let list = try makeList(shard: shard)
         let object = layout(list)
+        var safepoints = SafepointCounter(safepoint)
         do throws(HeapError) {
-            while let item = try next(iterator, shard: shard) {
+            while true {
+                try safepoints.step(holding: [iterator, list])
+                guard let item = try next(iterator, shard: shard) else { break }
                 // The list takes the item's reference over: no retain and release per item.
                 let stored = object.lock.withLock { () -> Bool in
                     let count = object.count
@@ -246,13 +253,20 @@ extension Heap {
     /// released in turn, so the peak holds one item. As CPython 3.11 does: ints add exactly until a
     /// float comes, then floats add in order. `TYPE` for any other item (the generator stays consumed
     /// up to and including it); `VALUE` when the int sum does not fit in 64 bits (Python's ints would
-    /// grow). Partial sums are kept in 128 bits, so only the result must fit, as in Python.
-    public func sum(_ iterable: ObjectRef, shard: Int = 0) throws(HeapError) -> ObjectRef {
+    /// grow). Partial sums are kept in 128 bits, so only the result must fit, as in Python. With a
+    /// `safepoint`, it is called between items with the iterator (no item is alive then; the partial
+    /// sum is a number, not an object), and an error it throws ends the sum.
+    public func sum(_ iterable: ObjectRef, shard: Int = 0, safepoint: (any Safepoint)? = nil) throws(HeapError)
+        -> ObjectRef
+    {
         let iterator = try makeIterator(over: iterable, shard: shard)
         defer { release(iterator, shard: shard) }
         var intTotal: Int128 = 0
         var floatTotal: Double? = nil
-        while let item = try next(iterator, shard: shard) {
+        var safepoints = SafepointCounter(safepoint)
+        while true {
+            try safepoints.step(holding: [iterator])
+            guard let item = try next(iterator, shard: shard) else { break }
             defer { release(item, shard: shard) }
             let object = layout(item)
             let integer: Int64

@@ -7,20 +7,49 @@ extension Heap {
     /// Safe against concurrent mutators: each container is read under its lock into a retained snapshot,
     /// and the snapshot is printed after unlocking.
     public func repr(_ ref: ObjectRef, maxDepth: Int = 8, maxItems: Int = 100) -> String {
-        var output = ""
-        var active = Set<UInt32>()
-        write(ref, depth: maxDepth, maxItems: maxItems, active: &active, into: &output)
-        return output
+        repr(ref, maxDepth: maxDepth, maxItems: maxItems, maxBytes: .max) ?? ""
     }
 
-    private func write(_ ref: ObjectRef, depth: Int, maxItems: Int, active: inout Set<UInt32>, into out: inout String) {
+    /// `repr(x)` as above, or nil when it would be longer than `maxBytes` bytes of UTF-8: the walk
+    /// stops as soon as the text passes the bound, and a long str is measured before it is copied, so
+    /// a repr too big to send (a 100 MB str, lists of lists sharing big items) is never built.
+    public func repr(_ ref: ObjectRef, maxDepth: Int = 8, maxItems: Int = 100, maxBytes: Int) -> String? {
+        var output = ""
+        var walk = ReprWalk(maxBytes: maxBytes)
+        write(ref, depth: maxDepth, maxItems: maxItems, walk: &walk, into: &output)
+        return walk.exceeded || output.utf8.count > maxBytes ? nil : output
+    }
+
+    /// The state of one `repr` walk: the containers being printed (for recursive references) and the bound.
+    private struct ReprWalk {
+        var active = Set<UInt32>()
+        let maxBytes: Int
+        var exceeded = false
+
+        init(maxBytes: Int) {
+            self.maxBytes = maxBytes
+        }
+
+        /// Whether the text written so far, plus `more` bytes still to come, passes the bound (and the walk
+        /// then stops).
+        mutating func over(_ out: String, adding more: Int = 0) -> Bool {
+            if !exceeded && out.utf8.count > maxBytes &- more { exceeded = true }
+            return exceeded
+        }
+    }
+
+    private func write(_ ref: ObjectRef, depth: Int, maxItems: Int, walk: inout ReprWalk, into out: inout String) {
+        if walk.over(out) { return }
         let object = layout(ref)
         switch object.kind {
         case .none: out += "None"
         case .bool: out += ref == .true ? "True" : "False"
         case .int: out += String(object.intValue)
         case .float: out += Self.pythonFloat(object.floatValue)
-        case .str: out += Self.pythonString(String(decoding: object.bytes, as: UTF8.self))
+        case .str:
+            // Its repr is at least its bytes and two quotes: measured before the copy.
+            if walk.over(out, adding: object.byteCount + 2) { return }
+            out += Self.pythonString(String(decoding: object.bytes, as: UTF8.self))
         case .bytes: out += Self.pythonBytes(UnsafeRawBufferPointer(object.bytes), limit: 64)
         case .weakref:
             let target = ObjectID(rawValue: object.weakTarget.pointee.load(ordering: .acquiring))
@@ -32,12 +61,12 @@ extension Heap {
             }
         case .generator: out += "<generator object at \(id(of: ref))>"
         case .list, .tuple, .set, .dict, .object:
-            writeContainer(ref, object.kind, depth: depth, maxItems: maxItems, active: &active, into: &out)
+            writeContainer(ref, object.kind, depth: depth, maxItems: maxItems, walk: &walk, into: &out)
         }
     }
 
     private func writeContainer(
-        _ ref: ObjectRef, _ kind: ObjectKind, depth: Int, maxItems: Int, active: inout Set<UInt32>,
+        _ ref: ObjectRef, _ kind: ObjectKind, depth: Int, maxItems: Int, walk: inout ReprWalk,
         into out: inout String
     ) {
         if kind == .object {
@@ -50,7 +79,7 @@ extension Heap {
             case .tuple: ("(", ")")
             default: ("{", "}")
             }
-        if active.contains(ref.slot) {
+        if walk.active.contains(ref.slot) {
             out += open + "..." + close
             return
         }
@@ -58,8 +87,8 @@ extension Heap {
             out += open + "..." + close
             return
         }
-        active.insert(ref.slot)
-        defer { active.remove(ref.slot) }
+        walk.active.insert(ref.slot)
+        defer { walk.active.remove(ref.slot) }
         switch kind {
         case .list, .tuple:
             let items = (try? items(of: ref)) ?? []
@@ -71,7 +100,7 @@ extension Heap {
                     break
                 }
                 if index > 0 { out += ", " }
-                write(item, depth: depth - 1, maxItems: maxItems, active: &active, into: &out)
+                write(item, depth: depth - 1, maxItems: maxItems, walk: &walk, into: &out)
             }
             if kind == .tuple && items.count == 1 { out += "," }
             out += close
@@ -94,10 +123,10 @@ extension Heap {
                     break
                 }
                 if index > 0 { out += ", " }
-                write(entry.key, depth: depth - 1, maxItems: maxItems, active: &active, into: &out)
+                write(entry.key, depth: depth - 1, maxItems: maxItems, walk: &walk, into: &out)
                 if let value = entry.value {
                     out += ": "
-                    write(value, depth: depth - 1, maxItems: maxItems, active: &active, into: &out)
+                    write(value, depth: depth - 1, maxItems: maxItems, walk: &walk, into: &out)
                 }
             }
             out += close

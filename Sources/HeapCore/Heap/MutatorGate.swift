@@ -69,6 +69,20 @@ public final class MutatorGate: @unchecked Sendable {
         }
     }
 
+    /// Whether a stopper announced a stop and waits for the mutators to leave.
+    public var isStopPending: Bool { stopping.load(ordering: .relaxed) }
+
+    /// At a safepoint of a long mutator (``Safepoint``): if a stop is announced, leaves the gate, waits
+    /// for the stop to end and enters again; returns whether it did. Call only from inside ``shared(_:)``,
+    /// once: the caller's own hold is the one given up. Everything the caller holds must be visible to
+    /// the stopper before this is called (published under the `active` decrement's release ordering).
+    @discardableResult
+    public func yieldToStop() -> Bool {
+        guard stopping.load(ordering: .sequentiallyConsistent) else { return false }
+        enterSlow()
+        return true
+    }
+
     /// Runs `body` with every mutator stopped.
     public func exclusive<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         pthread_mutex_lock(stopperMutex)

@@ -49,7 +49,7 @@ enum ContainerCommands {
                         }
                     }
                 }
-                let text = session.heap.repr(value, maxDepth: 2)
+                let text = session.reprText(value, maxDepth: 2)
                 try session.bind(args[0], to: value)
                 return .bulk(text)
             }),
@@ -98,7 +98,7 @@ enum ContainerCommands {
                 let value = try session.with(args[1]) { list throws(CommandError) in
                     try heapCall { () throws(HeapError) in try session.heap.pop(list, at: index) }
                 }
-                let text = session.heap.repr(value, maxDepth: 2)
+                let text = session.reprText(value, maxDepth: 2)
                 try session.bind(args[0], to: value)
                 return .bulk(text)
             }),
@@ -149,7 +149,7 @@ enum ContainerCommands {
                 let value = try session.with(args[1]) { object throws(CommandError) in
                     try heapCall { () throws(HeapError) in try session.heap.attribute(object, args[2]) }
                 }
-                let text = session.heap.repr(value, maxDepth: 2)
+                let text = session.reprText(value, maxDepth: 2)
                 try session.bind(args[0], to: value)
                 return .bulk(text)
             }),

@@ -17,12 +17,13 @@ enum DiagnosticCommands {
             handler: { session, args throws(CommandError) in
                 let limit = try parseLimit(args)
                 let heap = session.heap
+                let maxReply = session.maxReply
                 session.deferred = {
                     let census = heap.gate.exclusive { heap.typeCensusStopped() }
-                    return .array(
-                        census.prefix(limit).map {
+                    return bounded(
+                        census.prefix(limit).lazy.map {
                             .array([.bulk($0.name), .integer(Int64($0.count)), .integer(Int64($0.bytes))])
-                        })
+                        }, limit: maxReply)
                 }
                 return .ok
             }),
@@ -33,13 +34,14 @@ enum DiagnosticCommands {
             handler: { session, args throws(CommandError) in
                 let limit = try parseLimit(args)
                 let state = session.state
+                let maxReply = session.maxReply
                 session.deferred = {
                     let census = state.heap.gate.exclusive { state.heap.typeCensusStopped() }
                     let grown = state.typeGrowth.withLock { $0.update(with: census) }
-                    return .array(
-                        grown.prefix(limit).map {
+                    return bounded(
+                        grown.prefix(limit).lazy.map {
                             .array([.bulk($0.name), .integer(Int64($0.count)), .integer(Int64($0.delta))])
-                        })
+                        }, limit: maxReply)
                 }
                 return .ok
             }),
@@ -145,6 +147,18 @@ enum DiagnosticCommands {
                 }
             }
         }
+    }
+
+    /// An array of `rows`, or `-LIMIT` as soon as it would pass `limit` bytes (a class per instance
+    /// makes a census as long as the heap).
+    static func bounded(_ rows: some Sequence<Reply>, limit: Int) -> Reply {
+        var reply = BoundedArray(limit: limit)
+        do {
+            for row in rows { try reply.append(row, hint: "ask for the first lines only (LIMIT n)") }
+        } catch {
+            return error.reply
+        }
+        return reply.reply
     }
 
     /// `[LIMIT n]`: how many lines to reply (all when absent).

@@ -135,10 +135,19 @@ enum GCCommands {
             "GC GET_REFERENTS", arity: 1...1, syntax: "GC GET_REFERENTS x",
             summary: "gc.get_referents(x): the objects x references directly, as '#id type'",
             handler: { session, args throws(CommandError) in
-                try session.with(args[0], readOnly: true) { ref in
+                try session.with(args[0], readOnly: true) { ref throws(CommandError) in
+                    // Each referent takes at least 11 bytes on the wire (`$6\r\n#1 int\r\n`), a dict's
+                    // items two: refuse a container too big to list before copying its references.
+                    let length = (try? session.heap.length(of: ref)) ?? 0
+                    let hint = "list it in parts (GETITEM, GC GET_REFERRERS x COUNT n)"
+                    guard length.multipliedReportingOverflow(by: 22).partialValue <= session.maxReply else {
+                        throw .limit("\(length) referents would exceed max-reply (\(session.maxReply) bytes); \(hint)")
+                    }
                     let referents = session.heap.referents(of: ref)
                     defer { for child in referents { session.heap.release(child, shard: session.shard) } }
-                    return .array(referents.map { .bulk(describe($0, session.heap)) })
+                    var reply = BoundedArray(limit: session.maxReply)
+                    for child in referents { try reply.append(.bulk(describe(child, session.heap)), hint: hint) }
+                    return reply.reply
                 }
             }),
         CommandSpec(
@@ -247,7 +256,7 @@ enum GCCommands {
                     try heapCall { () throws(HeapError) in try session.heap.weakrefTarget(ref) }
                 }
                 let value = target ?? .none
-                let text = session.heap.repr(value, maxDepth: 2)
+                let text = session.reprText(value, maxDepth: 2)
                 try session.bind(args[0], to: value)
                 return .bulk(text)
             }),

@@ -4,7 +4,9 @@ import HeapProtocol
 /// Generators: `NEW … gen`, `NEXT`, `LIST` and `SUM`, to compare a generator's peak memory with a list's.
 ///
 /// Consuming commands take references (never through an `#id`: advancing a generator mutates it), and
-/// check their target name before consuming anything, so a bad name loses no item.
+/// check their target name before consuming anything, so a bad name loses no item. `LIST` and `SUM`
+/// may run for as long as a range is long: they pass a ``CommandSafepoint``, which lets stops of the
+/// world through and stops them past `command-time-limit` or when their client hangs up.
 enum GeneratorCommands {
     static let specs: [CommandSpec] = [
         CommandSpec(
@@ -23,7 +25,7 @@ enum GeneratorCommands {
                     return .ok
                 }
                 defer { heap.release(item, shard: session.shard) }
-                return .bulk(heap.repr(item, maxDepth: 2))
+                return .bulk(session.reprText(item, maxDepth: 2))
             }),
         CommandSpec(
             "LIST", arity: 2...2, syntax: "LIST target iterable",
@@ -33,7 +35,10 @@ enum GeneratorCommands {
                 try checkTarget(args[0])
                 let heap = session.heap
                 let list = try session.with(args[1]) { iterable throws(CommandError) in
-                    try heapCall { () throws(HeapError) in try heap.makeList(from: iterable, shard: session.shard) }
+                    let safepoint = CommandSafepoint(session: session, holding: [iterable])
+                    return try heapCall { () throws(HeapError) in
+                        try heap.makeList(from: iterable, shard: session.shard, safepoint: safepoint)
+                    }
                 }
                 let length = (try? heap.length(of: list)) ?? 0
                 try session.bind(args[0], to: list)
@@ -47,7 +52,10 @@ enum GeneratorCommands {
                 try checkTarget(args[0])
                 let heap = session.heap
                 let total = try session.with(args[1]) { iterable throws(CommandError) in
-                    try heapCall { () throws(HeapError) in try heap.sum(iterable, shard: session.shard) }
+                    let safepoint = CommandSafepoint(session: session, holding: [iterable])
+                    return try heapCall { () throws(HeapError) in
+                        try heap.sum(iterable, shard: session.shard, safepoint: safepoint)
+                    }
                 }
                 let text = heap.repr(total)
                 try session.bind(args[0], to: total)

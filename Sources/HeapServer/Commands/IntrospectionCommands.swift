@@ -43,8 +43,8 @@ enum IntrospectionCommands {
             handler: { session, args throws(CommandError) in
                 let depth = args.count == 2 ? Int(try args.integer(1, what: "depth")) : 8
                 guard depth >= 0, depth <= 64 else { throw .syntax("depth must be between 0 and 64") }
-                return try session.with(args[0], readOnly: true) { ref in
-                    .bulk(session.heap.repr(ref, maxDepth: depth))
+                return try session.with(args[0], readOnly: true) { ref throws(CommandError) in
+                    try session.reprReply(ref, maxDepth: depth)
                 }
             }),
         CommandSpec(
@@ -58,15 +58,19 @@ enum IntrospectionCommands {
                 } else {
                     bindings = session.currentBindings
                 }
-                var reply: [Reply] = []
+                var reply = BoundedArray(limit: session.maxReply)
+                // Each repr is cut well below max-reply: a listing of names, not a dump of their values.
+                let reprLimit = min(session.maxReply / 16, 65536)
                 for name in bindings.keys.sorted() {
                     let prefix = args.count == 1 ? "g." : ""
                     guard let ref = try? session.resolve(prefix + name) else { continue }
-                    reply.append(.bulk(prefix + name))
-                    reply.append(.bulk(session.heap.repr(ref, maxDepth: 1, maxItems: 10)))
-                    session.heap.release(ref, shard: session.shard)
+                    defer { session.heap.release(ref, shard: session.shard) }
+                    let hint = "a session with this many variables: REPR them one by one"
+                    try reply.append(.bulk(prefix + name), hint: hint)
+                    try reply.append(
+                        .bulk(session.reprText(ref, maxDepth: 1, maxItems: 10, limit: reprLimit)), hint: hint)
                 }
-                return .array(reply)
+                return reply.reply
             }),
         CommandSpec(
             "SCOPE PUSH", arity: 1...1, syntax: "SCOPE PUSH name",

@@ -9,10 +9,17 @@ enum ServerCommands {
     static let specs: [CommandSpec] = [
         CommandSpec(
             "PING", arity: 0...1, syntax: "PING [message]", summary: "replies PONG, or the message",
-            handler: { _, args throws(CommandError) in args.count == 1 ? .bulk(args.raw[0]) : .simple("PONG") }),
+            handler: { session, args throws(CommandError) in
+                guard args.count == 1 else { return .simple("PONG") }
+                try checkEchoSize(args.raw[0], session)
+                return .bulk(args.raw[0])
+            }),
         CommandSpec(
             "ECHO", arity: 1...1, syntax: "ECHO message", summary: "replies the message",
-            handler: { _, args throws(CommandError) in .bulk(args.raw[0]) }),
+            handler: { session, args throws(CommandError) in
+                try checkEchoSize(args.raw[0], session)
+                return .bulk(args.raw[0])
+            }),
         CommandSpec(
             "QUIT", arity: 0...0, syntax: "QUIT",
             summary: "replies OK and closes the connection (its variables are released)",
@@ -37,10 +44,11 @@ enum ServerCommands {
             }),
         CommandSpec(
             "INFO", arity: 0...1, syntax: "INFO [section]",
-            summary: "server state as 'key:value' lines in sections server, clients, memory, objects, gc, tracemalloc",
+            summary:
+                "server state as 'key:value' lines in sections server, clients, memory, objects, gc, tracemalloc, limits",
             handler: { session, args throws(CommandError) in
                 let section = args.count == 1 ? args[0].lowercased() : "all"
-                let sections = ["server", "clients", "memory", "objects", "gc", "tracemalloc"]
+                let sections = ["server", "clients", "memory", "objects", "gc", "tracemalloc", "limits"]
                 guard section == "all" || section == "everything" || sections.contains(section) else {
                     throw .syntax("unknown INFO section '\(args[0])' (\(sections.joined(separator: ", ")))")
                 }
@@ -70,6 +78,13 @@ enum ServerCommands {
     ]
 }
 
+/// `-LIMIT` for a message too big to send back (a request may be bigger than a reply may).
+private func checkEchoSize(_ message: [UInt8], _ session: Session) throws(CommandError) {
+    guard message.count + 24 <= session.maxReply else {
+        throw .limit("a reply of \(message.count) bytes would exceed max-reply (\(session.maxReply) bytes)")
+    }
+}
+
 /// Renders `INFO` the way Redis does: `# Section` headers and `key:value` lines.
 struct InfoReport {
     let state: ServerState
@@ -84,6 +99,7 @@ struct InfoReport {
             case "memory": lines += memory()
             case "gc": lines += gc()
             case "tracemalloc": lines += tracemalloc()
+            case "limits": lines += limits()
             default: lines += objects()
             }
         }

@@ -98,12 +98,14 @@ enum TracemallocCommands {
                 let stats = try heapCall { () throws(HeapError) in
                     try snapshot.statistics(by: options.key, cumulative: options.cumulative)
                 }
-                return .array(
-                    stats.prefix(options.limit).map { stat in
+                var reply = BoundedArray(limit: session.maxReply)
+                for stat in stats.prefix(options.limit) {
+                    try reply.append(
                         options.raw
                             ? .array([frames(stat.traceback), .integer(Int64(stat.size)), .integer(Int64(stat.count))])
-                            : .bulk(stat.description)
-                    })
+                            : .bulk(stat.description), hint: "ask for the biggest only (LIMIT n)")
+                }
+                return reply.reply
             }),
         CommandSpec(
             "TRACEMALLOC COMPARE", arity: 3...7,
@@ -116,15 +118,17 @@ enum TracemallocCommands {
                 let diffs = try heapCall { () throws(HeapError) in
                     try new.compared(to: old, by: options.key, cumulative: options.cumulative)
                 }
-                return .array(
-                    diffs.prefix(options.limit).map { diff in
+                var reply = BoundedArray(limit: session.maxReply)
+                for diff in diffs.prefix(options.limit) {
+                    try reply.append(
                         options.raw
                             ? .array([
                                 frames(diff.traceback), .integer(Int64(diff.size)), .integer(Int64(diff.sizeDiff)),
                                 .integer(Int64(diff.count)), .integer(Int64(diff.countDiff)),
                             ])
-                            : .bulk(diff.description)
-                    })
+                            : .bulk(diff.description), hint: "ask for the biggest changes only (LIMIT n)")
+                }
+                return reply.reply
             }),
         CommandSpec(
             "TRACEMALLOC FILTER", arity: 1...Int.max,
@@ -143,18 +147,51 @@ enum TracemallocCommands {
                 let snapshot = try session.state.snapshots.snapshot(try snapshotNumber(args, 0))
                 let directory = session.state.configuration.snapshotDirectory
                 _ = try SnapshotDirectory.path(of: args[1], in: directory)
-                let data = try TraceSnapshotFile.encode(snapshot)
-                return .bulk(try SnapshotDirectory.write(data, named: args[1], in: directory))
+                let name = args[1]
+                return outsideTheGate(session) { () throws(CommandError) in
+                    // Streamed: the file is written a chunk at a time, never held whole.
+                    .bulk(
+                        try SnapshotDirectory.write(named: name, in: directory) { emit throws(CommandError) in
+                            try TraceSnapshotFile.encode(snapshot, emit: emit)
+                        })
+                }
             }),
         CommandSpec(
             "TRACEMALLOC LOAD", arity: 1...1, syntax: "TRACEMALLOC LOAD name",
             summary: "Snapshot.load(): read a dumped snapshot from the snapshot directory; replies its number",
             handler: { session, args throws(CommandError) in
-                let data = try SnapshotDirectory.read(named: args[0], in: session.state.configuration.snapshotDirectory)
-                let snapshot = try TraceSnapshotFile.decode(data, path: args[0])
-                return .integer(Int64(try session.state.snapshots.add(snapshot, origin: .loaded)))
+                let directory = session.state.configuration.snapshotDirectory
+                _ = try SnapshotDirectory.path(of: args[0], in: directory)
+                let (name, store) = (args[0], session.state.snapshots)
+                return outsideTheGate(session) { () throws(CommandError) in
+                    // Streamed: parsed a chunk at a time, so a load costs the snapshot, not a tree of the file.
+                    let (fd, path) = try SnapshotDirectory.openForReading(named: name, in: directory)
+                    let file = SnapshotFileStream.Reader(fd: fd, path: path)
+                    let snapshot: TraceSnapshot
+                    do throws(CommandError) {
+                        snapshot = try TraceSnapshotFile.decode(path: name, refill: file.next)
+                    } catch {
+                        // A read error cuts the text short: report it, not the truncation it caused.
+                        throw file.failure ?? error
+                    }
+                    if let failure = file.failure { throw failure }
+                    return .integer(Int64(try store.add(snapshot, origin: .loaded)))
+                }
             }),
     ]
+
+    /// Runs `body` after the command, outside the heap's gate (``Session/deferred``): file I/O that
+    /// touches no object must not keep a stop of the world waiting while it writes or parses megabytes.
+    static func outsideTheGate(_ session: Session, _ body: @escaping () throws(CommandError) -> Reply) -> Reply {
+        session.deferred = {
+            do throws(CommandError) {
+                return try body()
+            } catch {
+                return error.reply
+            }
+        }
+        return .ok
+    }
 
     /// The options after a statistics command's snapshot numbers.
     struct StatisticsOptions {

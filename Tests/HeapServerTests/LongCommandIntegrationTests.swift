@@ -1,0 +1,138 @@
+import Foundation
+import HeapClient
+import HeapProtocol
+import XCTest
+
+/// `SUM` and `LIST` over a range of 2⁶³ ints, against the real binary: they let stops of the world
+/// through, end when their client hangs up, when heapd is stopped, or past the time limit.
+final class LongCommandIntegrationTests: XCTestCase {
+    static let endless = "9223372036854775807"
+
+    private func start(_ arguments: [String] = []) throws -> HeapdProcess {
+        try HeapdProcess(arguments: ["--log-level", "warning", "--threads", "2"] + arguments)
+    }
+
+    private func infoValue(_ client: HeapConnection, _ section: String, _ key: String) throws -> Int? {
+        guard let text = bulkText(try client.call("INFO", section)) else { return nil }
+        for line in text.split(whereSeparator: \.isNewline) where line.hasPrefix(key + ":") {
+            return Int(line.dropFirst(key.count + 1))
+        }
+        return nil
+    }
+
+    /// Sends `command` on a fresh raw connection, which it then occupies.
+    private func startLong(_ heapd: HeapdProcess, _ command: String) throws -> RawClient {
+        let client = try RawClient(socketPath: heapd.socketPath)
+        // Not pipelined: replies of a burst are sent after its last command, which would never end.
+        client.sendAll(Array("NEW g.endless gen range \(Self.endless)\n".utf8))
+        XCTAssertEqual(String(decoding: client.read(atLeast: 5), as: UTF8.self), "+OK\r\n")
+        client.sendAll(Array("\(command)\n".utf8))
+        usleep(200_000)
+        return client
+    }
+
+    /// While a SUM runs, `DEBUG VERIFY` and `GC COLLECT` from another event loop complete within a
+    /// second; the client that shares the SUM's loop is served once the SUM's client hangs up, which
+    /// cancels it.
+    func testStopTheWorldCommandsCompleteWhileASumRunsAndHangingUpCancelsIt() throws {
+        // The default time limit (5 s) is longer than the test.
+        let heapd = try start()
+        defer { heapd.stop() }
+        let summer = try startLong(heapd, "SUM s g.endless")
+        // Connections go to the two event loops in turn: one of these two shares the SUM's loop.
+        let others = [try RawClient(socketPath: heapd.socketPath), try RawClient(socketPath: heapd.socketPath)]
+        var answered: [Int] = []
+        var latencies: [String] = []
+        for command in ["DEBUG VERIFY", "GC COLLECT 2"] {
+            for client in others { client.sendAll(Array("\(command)\n".utf8)) }
+            let started = Date()
+            for (index, client) in others.enumerated() {
+                let reply = String(decoding: client.read(atLeast: 3, timeout: 1), as: UTF8.self)
+                if reply.isEmpty { continue }
+                answered.append(index)
+                latencies.append("\(command) \(Int(Date().timeIntervalSince(started) * 1e3)) ms")
+                if command == "DEBUG VERIFY" {
+                    XCTAssertTrue(reply.hasPrefix("+OK heap consistent"), "the SUM's references are counted: \(reply)")
+                } else {
+                    XCTAssertTrue(reply.hasPrefix(":"), reply)
+                }
+            }
+        }
+        print("figures: during SUM over 2^63: \(latencies.joined(separator: ", "))")
+        XCTAssertEqual(answered.count, 2, "DEBUG VERIFY and GC COLLECT answered within a second each")
+        let blocked = Set(0..<2).subtracting(answered).first
+        summer.close()
+        let observer = try heapd.connect()
+        let deadline = Date().addingTimeInterval(2)
+        while try infoValue(observer, "limits", "commands_cancelled") != 1 && Date() < deadline { usleep(10_000) }
+        XCTAssertEqual(try infoValue(observer, "limits", "commands_cancelled"), 1, "hanging up cancels the SUM")
+        if let blocked {
+            // The client behind the SUM on its loop now gets both replies.
+            let replies = String(decoding: others[blocked].read(atLeast: 30, timeout: 2), as: UTF8.self)
+            XCTAssertTrue(replies.hasPrefix("+OK heap consistent"), replies)
+        }
+        XCTAssertGreaterThan(try infoValue(observer, "limits", "safepoint_yields") ?? 0, 0)
+        guard case .simple(let verdict) = try observer.call("DEBUG", "VERIFY") else { return XCTFail("VERIFY") }
+        XCTAssertTrue(verdict.hasPrefix("OK heap consistent: 1 objects"), verdict)
+    }
+
+    /// A list half built by `LIST` is counted while the world is stopped, and freed when it is cancelled.
+    func testAHalfBuiltListIsCountedByTheVerifierAndFreedWhenCancelled() throws {
+        let heapd = try start()
+        defer { heapd.stop() }
+        let lister = try startLong(heapd, "LIST l g.endless")
+        let others = [try RawClient(socketPath: heapd.socketPath), try RawClient(socketPath: heapd.socketPath)]
+        for client in others { client.sendAll(Array("DEBUG VERIFY\n".utf8)) }
+        let replies = others.map { String(decoding: $0.read(atLeast: 3, timeout: 1), as: UTF8.self) }
+        let verdict = replies.first { !$0.isEmpty } ?? ""
+        XCTAssertTrue(verdict.hasPrefix("+OK heap consistent"), verdict)
+        let checked = Int(verdict.split(separator: " ").dropFirst(3).first ?? "") ?? 0
+        XCTAssertGreaterThan(checked, 2, "the half-built list and its items were checked: \(verdict)")
+        lister.close()
+        let observer = try heapd.connect()
+        let deadline = Date().addingTimeInterval(3)
+        while try infoValue(observer, "objects", "objects") != 1 && Date() < deadline { usleep(20_000) }
+        XCTAssertEqual(try infoValue(observer, "objects", "objects"), 1, "only the generator is left")
+        guard case .simple(let final) = try observer.call("DEBUG", "VERIFY") else { return XCTFail("VERIFY") }
+        XCTAssertTrue(final.hasPrefix("OK"), final)
+    }
+
+    /// SIGTERM ends heapd within 2 s whatever runs.
+    func testSIGTERMEndsHeapdWithinTwoSecondsWhileASumRuns() throws {
+        let heapd = try start(["--command-time-limit", "0"])
+        defer { heapd.stop(signal: SIGKILL) }
+        let summer = try startLong(heapd, "SUM s g.endless")
+        let started = Date()
+        let status = heapd.stop(signal: SIGTERM, timeout: 10)
+        let elapsed = Date().timeIntervalSince(started)
+        print("figures: SIGTERM during SUM over 2^63: heapd exited after \(Int(elapsed * 1e3)) ms, status \(status)")
+        XCTAssertLessThan(elapsed, 2)
+        XCTAssertEqual(status, 0)
+        let reply = String(decoding: summer.read(atLeast: 10, timeout: 1), as: UTF8.self)
+        XCTAssertTrue(reply.hasPrefix("-CANCELLED") || reply.isEmpty, reply)
+    }
+
+    /// Past `--command-time-limit` the command answers `-LIMIT`; what it consumed stays consumed and
+    /// the session goes on.
+    func testTheTimeLimitStopsALongSumWithLimit() throws {
+        let heapd = try start(["--command-time-limit", "300"])
+        defer { heapd.stop() }
+        let client = try heapd.connect()
+        XCTAssertEqual(try client.call("NEW", "g", "gen", "range", Self.endless), .simple("OK"))
+        let started = Date()
+        let reply = try client.call("SUM", "s", "g")
+        let elapsed = Date().timeIntervalSince(started)
+        print("figures: SUM over 2^63 with --command-time-limit 300 answered after \(Int(elapsed * 1e3)) ms: \(reply)")
+        guard case .error("LIMIT", let message) = reply else { return XCTFail("\(reply)") }
+        XCTAssertTrue(message.contains("command-time-limit 300 ms"), message)
+        XCTAssertLessThan(elapsed, 2)
+        guard case .bulk(let next) = try client.call("NEXT", "g"),
+            let value = Int(String(decoding: next, as: UTF8.self))
+        else { return XCTFail("NEXT") }
+        XCTAssertGreaterThan(value, 1000, "the generator stays consumed up to where the SUM stopped")
+        XCTAssertErrorCode(try client.call("LIST", "l", "g"), "LIMIT")
+        XCTAssertEqual(try infoValue(client, "limits", "commands_timed_out"), 2)
+        guard case .simple(let verdict) = try client.call("DEBUG", "VERIFY") else { return XCTFail("VERIFY") }
+        XCTAssertTrue(verdict.hasPrefix("OK heap consistent: 1 objects"), verdict)
+    }
+}
