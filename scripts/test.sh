@@ -24,7 +24,7 @@ fi
 export TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}"
 swift build --build-tests --sanitize=thread --scratch-path .build-tsan
 swift test --skip-build --sanitize=thread --scratch-path .build-tsan \
-  --filter 'ConcurrencyIntegrationTests|SessionIntegrationTests|CollectorIntegrationTests|CollectorTests|RefcountTests.testConcurrent|HeapSystemdTests|AllocationTracerTests|TracemallocIntegrationTests|GeneratorTests.testConcurrent|DiagnosticIntegrationTests' \
+  --filter 'ConcurrencyIntegrationTests|SessionIntegrationTests|CollectorIntegrationTests|CollectorTests|RefcountTests.testConcurrent|HeapSystemdTests|AllocationTracerTests|TracemallocIntegrationTests|GeneratorTests.testConcurrent|DiagnosticIntegrationTests|LongCommandIntegrationTests|ClientLimitsIntegrationTests|SafepointTests' \
   2>&1 | tee -a "$log"
 
 # One closing line over every runner above (each already failed the script if it failed).
