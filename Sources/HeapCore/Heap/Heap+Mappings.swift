@@ -126,6 +126,24 @@ extension Heap {
         return nil
     }
 
+    /// Stores a counted reference to `value` under `key` (both borrowed) under the container's lock,
+    /// and releases the value it replaced after unlocking; on `LIMIT` nothing is stored or kept.
+    private func storeValue(_ object: ObjectLayout, key: ObjectRef, hash: UInt32, value: ObjectRef, shard: Int)
+        throws(HeapError)
+    {
+        retain(value)
+        let old: UInt32?
+        do {
+            old = try object.lock.withLock { () throws(HeapError) -> UInt32? in
+                try store(object, key: key, hash: hash, value: value.slot, shard: shard)
+            }
+        } catch {
+            release(value, shard: shard)
+            throw error
+        }
+        if let old { release(ObjectRef(slot: old), shard: shard) }
+    }
+
     /// A dict starts untracked and becomes tracked once it holds something the collector may need to
     /// see (CPython's `MAINTAIN_TRACKING`); the caller holds the dict's lock.
     private func maintainTracking(_ object: ObjectLayout, key: UInt32, value: UInt32) {
@@ -176,17 +194,7 @@ extension Heap {
     public func setItem(_ dict: ObjectRef, key: ObjectRef, _ value: ObjectRef, shard: Int = 0) throws(HeapError) {
         let object = try mapping(dict, .dict, operation: "item assignment")
         let hash = try hashValue(key)
-        retain(value)
-        let old: UInt32?
-        do {
-            old = try object.lock.withLock { () throws(HeapError) -> UInt32? in
-                try store(object, key: key, hash: hash, value: value.slot, shard: shard)
-            }
-        } catch {
-            release(value, shard: shard)
-            throw error
-        }
-        if let old { release(ObjectRef(slot: old), shard: shard) }
+        try storeValue(object, key: key, hash: hash, value: value, shard: shard)
     }
 
     /// `d["key"] = value`.
@@ -293,17 +301,7 @@ extension Heap {
         let key = try makeStr(name, shard: shard)
         defer { release(key, shard: shard) }
         let hash = try hashValue(key)
-        retain(value)
-        let old: UInt32?
-        do {
-            old = try object.lock.withLock { () throws(HeapError) -> UInt32? in
-                try store(object, key: key, hash: hash, value: value.slot, shard: shard)
-            }
-        } catch {
-            release(value, shard: shard)
-            throw error
-        }
-        if let old { release(ObjectRef(slot: old), shard: shard) }
+        try storeValue(object, key: key, hash: hash, value: value, shard: shard)
     }
 
     /// `getattr(obj, name)`: a new reference, or `KEY` (Python's `AttributeError`).
