@@ -57,7 +57,12 @@ public struct RequestDecoder: Sendable {
     /// Bytes of the request being received that the decoder holds: a partial inline line, or the
     /// arguments and partial bulk of a multibulk request. 0 between requests. The server sums this over
     /// its clients against a budget (a client's share grows only as its bytes actually arrive).
-    public var partialBytes: Int { line.count + argumentBytes + bulk.count }
+    ///
+    /// The buffers count by capacity, not by count: a growing bulk doubles its array, so the bytes
+    /// received can be half of what is allocated, and the budget is there to bound memory.
+    public var partialBytes: Int {
+        (line.isEmpty ? 0 : line.capacity) + argumentBytes + (bulk.isEmpty ? 0 : bulk.capacity)
+    }
 
     /// Creates a decoder enforcing `limits`.
     public init(limits: ProtocolLimits = .default) {
