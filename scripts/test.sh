@@ -24,6 +24,9 @@ fi
 # <reason>" and fails this script on failure (pipefail).
 scripts/soak.sh --duration 60 --clients 48 2>&1 | tee -a "$log"
 
+# Each abuse case of issue 9 against a fresh heapd (tests/abuse/README.md): ends "abuse: N passed, M failed".
+python3 tests/abuse/abuse.py --heapd "$(swift build --show-bin-path)/heapd" 2>&1 | tee -a "$log"
+
 # The thread sanitizer run: the concurrency tests, and heapd itself built with TSan (the tests start the
 # heapd next to the test bundle, so races in the server make heapd exit and the test fail).
 export TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}"
@@ -43,6 +46,9 @@ xfail = sum(int(m.group(2)) for m in re.finditer(r"Test Suite 'All tests' (?:pas
 testing = sum(int(m.group(1)) for m in re.finditer(r"Test run with (\d+) tests? in \d+ suites? passed", text))
 diff_pass = sum(int(m.group(1)) for m in re.finditer(r"^differential: (\d+) passed", text, re.M))
 diff_fail = sum(int(m.group(1)) for m in re.finditer(r"^differential: \d+ passed, (\d+) failed", text, re.M))
-passed = xctest - xfail + testing + diff_pass
-print(f"heapd tests: {passed} passed, {xfail + diff_fail} failed")
+abuse_pass = sum(int(m.group(1)) for m in re.finditer(r"^abuse: (\d+) passed", text, re.M))
+abuse_fail = sum(int(m.group(1)) for m in re.finditer(r"^abuse: \d+ passed, (\d+) failed", text, re.M))
+soak_pass = len(re.findall(r"^soak: OK$", text, re.M))
+passed = xctest - xfail + testing + diff_pass + abuse_pass + soak_pass
+print(f"heapd tests: {passed} passed, {xfail + diff_fail + abuse_fail} failed")
 PY
