@@ -105,4 +105,15 @@ final class RefcountTests: HeapTestCase {
         }
         XCTAssertEqual(try heap.length(of: shared), 4 * (5_000 - 1_667))
     }
+
+    /// Slots freed on one shard serve allocations on another: the collector frees on one shard while
+    /// sessions allocate on theirs, and the table must not grow with every object ever freed.
+    func testSlotsFreedOnAnotherShardAreReused() throws {
+        let baseline = heap.statistics().slotsEverUsed
+        for round in 0..<50_000 {
+            let value = try heap.makeInt(Int64(round), shard: 1)
+            heap.release(value, shard: 0)
+        }
+        XCTAssertLessThan(heap.statistics().slotsEverUsed - baseline, 1_000, "slots leak across shards")
+    }
 }
