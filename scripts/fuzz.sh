@@ -49,6 +49,7 @@ run() {
   if [ -f "Fuzz/$target.dict" ]; then options+=(-dict="Fuzz/$target.dict"); fi
   echo "fuzz.sh: $target for ${seconds}s over $(ls "$live" | wc -l) inputs; crashes go to $crashes" >&2
   # Swift's backtracer would take over the crash signal and make ASan report a false use-after-free.
+  : >"$work/log"
   SWIFT_BACKTRACE=enable=no nice -n 19 "$binary" "${options[@]}" "$@" "$live" >"$work/log" 2>&1 &
   fuzzer=$!
   tail -n +1 -f --pid="$fuzzer" "$work/log" >&2 &
