@@ -48,8 +48,8 @@ run() {
     -artifact_prefix="$crashes/")
   if [ -f "Fuzz/$target.dict" ]; then options+=(-dict="Fuzz/$target.dict"); fi
   echo "fuzz.sh: $target for ${seconds}s over $(ls "$live" | wc -l) inputs; crashes go to $crashes" >&2
-  # Swift's backtracer would take over the crash signal and make ASan report a false use-after-free.
   : >"$work/log"
+  # Swift's backtracer would take over the crash signal and make ASan report a false use-after-free.
   SWIFT_BACKTRACE=enable=no nice -n 19 "$binary" "${options[@]}" "$@" "$live" >"$work/log" 2>&1 &
   fuzzer=$!
   tail -n +1 -f --pid="$fuzzer" "$work/log" >&2 &
@@ -59,7 +59,8 @@ run() {
   fuzzer=""
   wait "$tailer" 2>/dev/null || true
   tailer=""
-  if [ "$status" -ne 0 ] || grep -qE "ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer)|invariant broken" "$work/log"; then
+  local failure="ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer)|invariant broken"
+  if [ "$status" -ne 0 ] || grep -qE "$failure" "$work/log"; then
     echo "fuzz.sh: $target FAILED (exit $status); inputs in $crashes:" >&2
     ls -1t "$crashes" | head -5 >&2
     return 1
@@ -80,9 +81,13 @@ case "${1:-}" in
     ;;
   FuzzRequestDecoder | FuzzCommands)
     target=$1
-    seconds=${2:-60}
-    shift $(($# >= 2 ? 2 : 1))
-    [ "${1:-}" = "--" ] && shift
+    shift
+    seconds=60
+    if [ $# -gt 0 ] && [ "$1" != "--" ]; then
+      seconds=$1
+      shift
+    fi
+    if [ "${1:-}" = "--" ]; then shift; fi
     run "$target" "$seconds" "$@"
     ;;
   *)

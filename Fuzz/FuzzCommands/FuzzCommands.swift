@@ -54,7 +54,8 @@
 
     @_cdecl("LLVMFuzzerInitialize")
     public func fuzzCommandsInitialize(
-        _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>
+        _ argc: UnsafeMutablePointer<CInt>,
+        _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>
     ) -> CInt {
         let environment = ProcessInfo.processInfo.environment
         FuzzSettings.trace = environment["HEAPD_FUZZ_TRACE"] == "1"
@@ -561,7 +562,8 @@
             let left = heap.statistics()
             check(
                 left.objects == 0,
-                "\(left.objects) objects left after every reference was dropped: \(left.objectsByKind.filter { $0.value != 0 })"
+                "\(left.objects) objects left after every reference was dropped: "
+                    + "\(left.objectsByKind.filter { $0.value != 0 })"
             )
             SnapshotFiles.restoreIfChanged()
         }
@@ -595,7 +597,9 @@
             // (issue 9, "One command kills it").
             if text.starts(with: ["GC", "GARBAGE"]) {
                 for (index, word) in text.enumerated() where word == "CURSOR" && index + 1 < text.count {
-                    if let cursor = Int(text[index + 1]), cursor > Int.max - 100_000 { return "GC GARBAGE cursor overflow" }
+                    if let cursor = Int(text[index + 1]), cursor > Int.max - 100_000 {
+                        return "GC GARBAGE cursor overflow"
+                    }
                 }
             }
             // `TRACEMALLOC LOAD` of an empty file: swift-foundation's `Data(contentsOf:)` leaks the 4 KiB
@@ -624,7 +628,8 @@
             let values = Array(text.dropFirst(3))
             switch text[2].lowercased() {
             case "bytes":
-                let size = values.count == 1 ? values[0] : values.count == 2 && values[0].uppercased() == "SIZE" ? values[1] : nil
+                let sized = values.count == 2 && values[0].uppercased() == "SIZE"
+                let size = values.count == 1 ? values[0] : sized ? values[1] : nil
                 if let size, let count = Int(size), count > maxBytesSize, count < Int(UInt32.max) - 64 {
                     return "no memory cap: bytes of \(count)"
                 }
@@ -748,7 +753,8 @@
             let state = ServerState(configuration: FuzzProgram.configuration, logger: FuzzProgram.logger)
             let session = state.openSession()!
             for line in [
-                "TRACEMALLOC START 4", "NEW a list", "AT f.py:3 NEW b str hello", "SCOPE PUSH f", "AT g.py:7 NEW c dict",
+                "TRACEMALLOC START 4", "NEW a list", "AT f.py:3 NEW b str hello", "SCOPE PUSH f",
+                "AT g.py:7 NEW c dict",
                 "SCOPE POP", "TRACEMALLOC TAKE_SNAPSHOT", "TRACEMALLOC DUMP 1 \(valid)", "TRACEMALLOC STOP",
             ] {
                 let request = Request(line.split(separator: " ").map(String.init))
@@ -768,7 +774,9 @@
         static func restoreIfChanged() {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
             guard changed || names != [valid] else { return }
-            for name in names where name != valid { try? FileManager.default.removeItem(atPath: directory + "/" + name) }
+            for name in names where name != valid {
+                try? FileManager.default.removeItem(atPath: directory + "/" + name)
+            }
             _ = FileManager.default.createFile(atPath: directory + "/" + valid, contents: Data(validContents))
             changed = false
         }
@@ -873,7 +881,8 @@
                 guard FuzzProgram.argumentCount(spec.arity, countByte: countByte, wrongArity: true) == arguments.count
                 else { throw EncodingError(description: "argument count not encodable: \(line)") }
             }
-            guard FuzzProgram.argumentCount(spec.arity, countByte: countByte, wrongArity: flags & 0xF0 == 0xF0) == arguments.count
+            let wrongArity = flags & 0xF0 == 0xF0
+            guard FuzzProgram.argumentCount(spec.arity, countByte: countByte, wrongArity: wrongArity) == arguments.count
             else { throw EncodingError(description: "argument count not encodable: \(line)") }
             var bytes = [UInt8(specIndex), flags, countByte] + prefix
             // The form whose vocabularies hold the most of the words.
@@ -915,7 +924,8 @@
 
         static func index(of word: [UInt8], in words: [[UInt8]], _ line: String) throws -> UInt8 {
             guard let index = words.firstIndex(of: word) else {
-                throw EncodingError(description: "not in the vocabulary: \(String(decoding: word, as: UTF8.self)) in \(line)")
+                let text = String(decoding: word, as: UTF8.self)
+                throw EncodingError(description: "not in the vocabulary: \(text) in \(line)")
             }
             return UInt8(index)
         }
