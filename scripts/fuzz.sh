@@ -50,7 +50,7 @@ run() {
   echo "fuzz.sh: $target for ${seconds}s over $(ls "$live" | wc -l) inputs; crashes go to $crashes" >&2
   : >"$work/log"
   # Swift's backtracer would take over the crash signal and make ASan report a false use-after-free.
-  SWIFT_BACKTRACE=enable=no nice -n 19 "$binary" "${options[@]}" "$@" "$live" >"$work/log" 2>&1 &
+  HEAPD_FUZZ_SNAPSHOT_DIR=$work/snapshots SWIFT_BACKTRACE=enable=no nice -n 19 "$binary" "${options[@]}" "$@" "$live" >"$work/log" 2>&1 &
   fuzzer=$!
   tail -n +1 -f --pid="$fuzzer" "$work/log" >&2 &
   tailer=$!

@@ -39,6 +39,7 @@
 //                           exit (Fuzz/Seeds/FuzzCommands/*.txt → Fuzz/Corpus/FuzzCommands/).
 // - HEAPD_FUZZ_SKIP_KNOWN=1 skip the requests of known, reported crashes (`KnownCrash`), so a long run
 //                           can look past them.
+// - HEAPD_FUZZ_SNAPSHOT_DIR the folder DUMP and LOAD use (default: one per process under $TMPDIR).
 //
 // A plain `swift build` compiles this file into an executable that does nothing; scripts/fuzz.sh builds
 // it with libFuzzer (Fuzz/README.md).
@@ -741,7 +742,11 @@
     enum SnapshotFiles {
         static let valid = "valid.json"
         static let blob = "blob.json"
-        static let directory = NSTemporaryDirectory() + "heapd-fuzz-\(getpid())"
+        /// `HEAPD_FUZZ_SNAPSHOT_DIR` (scripts/fuzz.sh puts it in its working folder, removed even after a
+        /// crash), else a folder of this process in the temporary directory.
+        static let directory =
+            ProcessInfo.processInfo.environment["HEAPD_FUZZ_SNAPSHOT_DIR"]
+            ?? NSTemporaryDirectory() + "heapd-fuzz-\(getpid())"
         /// Bytes, not `Data`: LeakSanitizer cannot see the pointer `Data` keeps in its enum's spare bits
         /// and reports the buffer as leaked at exit.
         nonisolated(unsafe) static var validContents: [UInt8] = []
