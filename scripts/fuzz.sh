@@ -44,6 +44,12 @@ run() {
   if [ -n "${FUZZ_KEEP_CORPUS:-}" ]; then live=$FUZZ_KEEP_CORPUS; fi
   mkdir -p "$live"
   cp -n "$corpus"/* "$live"/ 2>/dev/null || true
+  local seeds=Fuzz/Seeds/$target
+  if [ -d "$seeds" ]; then
+    # A FuzzCommands input names commands by their place in CommandTable.all: encode the readable seed
+    # scripts again, so a command added to the table never shifts the seeds onto other commands.
+    HEAPD_FUZZ_ENCODE=$live "$binary" "$seeds"/*.txt
+  fi
   local options=(-max_total_time="$seconds" -timeout=30 -rss_limit_mb=3072 -print_final_stats=1
     -artifact_prefix="$crashes/")
   if [ -f "Fuzz/$target.dict" ]; then options+=(-dict="Fuzz/$target.dict"); fi
