@@ -60,6 +60,20 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // libFuzzer targets (Fuzz/README.md): scripts/fuzz.sh builds them with -sanitize=fuzzer,address; a
+        // plain build compiles each into an executable that does nothing, so they build with the package.
+        .executableTarget(
+            name: "FuzzRequestDecoder", dependencies: ["HeapProtocol"], path: "Fuzz/FuzzRequestDecoder",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "FuzzCommands",
+            dependencies: [
+                "HeapCore", "HeapProtocol", "HeapServer", .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Fuzz/FuzzCommands",
+            swiftSettings: strict
+        ),
         .testTarget(name: "HeapCoreTests", dependencies: ["HeapCore"], swiftSettings: strict),
         .testTarget(name: "HeapProtocolTests", dependencies: ["HeapProtocol"], swiftSettings: strict),
         .testTarget(name: "HeapClientTests", dependencies: ["HeapClient", "HeapProtocol"], swiftSettings: strict),
