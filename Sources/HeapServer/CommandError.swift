@@ -8,9 +8,20 @@ struct CommandError: Error {
     let code: String
     let message: String
 
+    /// The longest message sent: messages quote the client's input (`'<70,000 digits>' is not an
+    /// integer`), and an error line longer than a client's line limit (heapd's own decoder allows
+    /// 64 KiB) would break the client that sent it. Redis cuts quoted input too.
+    static let maxMessageBytes = 1024
+
     init(_ code: String, _ message: String) {
         self.code = code
-        self.message = message
+        let length = message.utf8.count
+        if length <= Self.maxMessageBytes {
+            self.message = message
+        } else {
+            let kept = String(decoding: message.utf8.prefix(Self.maxMessageBytes), as: UTF8.self)
+            self.message = kept + "… (message cut at \(Self.maxMessageBytes) of \(length) bytes)"
+        }
     }
 
     init(_ error: HeapError) {

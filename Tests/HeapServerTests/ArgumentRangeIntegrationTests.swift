@@ -50,4 +50,19 @@ final class ArgumentRangeIntegrationTests: HeapdTestCase {
         XCTAssertEqual(try client.call("LEN", "rl"), .integer(3), "range(min, max, max) is [min, -1, max - 1]")
         XCTAssertEqual(try client.call("DEL", "l", "r", "rl"), .integer(3))
     }
+
+    /// An error quoting a huge argument stays a short line (the fuzzer found 70 KB `-SYNTAX` lines,
+    /// longer than heapd's own client accepts).
+    func testErrorsQuotingHugeArgumentsAreCut() throws {
+        let client = try heapd.connect()
+        XCTAssertEqual(try client.call("NEW", "l", "list"), .simple("OK"))
+        let digits = String(repeating: "9", count: 70_000)
+        guard case .error(let code, let message) = try client.call("INSERT", "l", digits, "l") else {
+            return XCTFail("INSERT with a huge index")
+        }
+        XCTAssertEqual(code, "SYNTAX")
+        XCTAssertLessThan(message.utf8.count, 1_200)
+        XCTAssertTrue(message.hasSuffix("(message cut at 1024 of 70026 bytes)"), message)
+        XCTAssertEqual(try client.call("PING"), .simple("PONG"), "the connection is still usable")
+    }
 }
