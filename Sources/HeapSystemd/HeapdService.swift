@@ -149,7 +149,8 @@ public final class HeapdService: Sendable {
             notifier: notifier, watchdog: watchdog, statistics: { server.statistics() },
             health: watchdog.map { HealthCheck.server(server, settings: $0) } ?? HealthCheck { .healthy },
             logger: logger)
-        server.onCollectionFinished { _ in reporter.collectionFinished() }
+        // Weak: the reporter's statistics closure holds the server, which holds this observer.
+        server.onCollectionFinished { [weak reporter] _ in reporter?.collectionFinished() }
         return reporter
     }
 
