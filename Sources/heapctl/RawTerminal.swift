@@ -3,7 +3,15 @@ import Glibc
 /// The terminal settings to restore, saved before raw mode is entered, and the terminal they belong to
 /// (`-1` while not in raw mode). Globals because a signal handler, which cannot capture anything, needs
 /// them; written only while no handler can be running on this single-threaded path.
-nonisolated(unsafe) private var savedAttributes = termios()
+///
+/// The settings live in allocated memory, not in a `termios` global: Swift 6.3.1 emits a zero-initialised
+/// global `termios` as a packed 57-byte symbol (it drops the padding before `c_ispeed`) while the type is
+/// 60 bytes, so writing the whole struct overran it (the address sanitizer reports a global-buffer-overflow).
+nonisolated(unsafe) private let savedAttributes: UnsafeMutablePointer<termios> = {
+    let storage = UnsafeMutablePointer<termios>.allocate(capacity: 1)
+    storage.initialize(to: termios())
+    return storage
+}()
 nonisolated(unsafe) private var rawDescriptor: Int32 = -1
 
 /// Puts the terminal back the way it was, moves to a fresh row (so the shell's next output is not glued
@@ -12,7 +20,7 @@ nonisolated(unsafe) private var rawDescriptor: Int32 = -1
 /// are.
 private func restoreTerminalAndReraise(_ signal: Int32) {
     if rawDescriptor >= 0 {
-        tcsetattr(rawDescriptor, TCSANOW, &savedAttributes)
+        tcsetattr(rawDescriptor, TCSANOW, savedAttributes)
         var newline: (UInt8, UInt8) = (13, 10)
         _ = write(STDOUT_FILENO, &newline, 2)
     }
@@ -49,7 +57,7 @@ struct RawTerminal {
             controlCharacters[Int(VMIN)] = 1
             controlCharacters[Int(VTIME)] = 0
         }
-        savedAttributes = original
+        savedAttributes.pointee = original
         rawDescriptor = descriptor
         // TCSADRAIN rather than linenoise's TCSAFLUSH: keys typed while the previous reply was awaited
         // stay in the input and are edited, instead of being silently thrown away.
@@ -62,7 +70,7 @@ struct RawTerminal {
 
     /// Restores the settings saved by `enter(_:)`.
     func leave() {
-        tcsetattr(descriptor, TCSADRAIN, &savedAttributes)
+        tcsetattr(descriptor, TCSADRAIN, savedAttributes)
         rawDescriptor = -1
     }
 
