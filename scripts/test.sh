@@ -24,9 +24,6 @@ fi
 # <reason>" and fails this script on failure (pipefail).
 scripts/soak.sh --duration 60 --clients 48 2>&1 | tee -a "$log"
 
-# Each abuse case of issue 9 against a fresh heapd (tests/abuse/README.md): ends "abuse: N passed, M failed".
-python3 tests/abuse/abuse.py --heapd "$(swift build --show-bin-path)/heapd" 2>&1 | tee -a "$log"
-
 # The thread sanitizer run: the concurrency tests, and heapd itself built with TSan (the tests start the
 # heapd next to the test bundle, so races in the server make heapd exit and the test fail).
 export TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}"
