@@ -34,6 +34,10 @@ swift test --skip-build --sanitize=thread --scratch-path .build-tsan \
 # The same soak against the TSan heapd (.build-tsan): a race ends heapd with exit code 66.
 scripts/soak.sh --tsan --duration 60 --clients 48 2>&1 | tee -a "$log"
 
+# libFuzzer: each target for 60 s over its committed corpus (Fuzz/README.md), the regression seeds of the
+# crashes it found included; crash inputs stay in .build-fuzz/crashes/.
+scripts/fuzz.sh ci 2>&1 | tee -a "$log"
+
 # One closing line over every runner above (each already failed the script if it failed).
 python3 - "$log" <<'PY'
 import re, sys
