@@ -138,6 +138,11 @@ public final class HeapServer: Sendable {
         state.shuttingDown.store(true, ordering: .relaxed)
         try? channel.close().wait()
         if let createdPath { unlink(createdPath) }
+        // The accepting loop goes first: a connection it accepted just before the close is handed to a
+        // client loop by a task it schedules there, and that task must find the client loop still
+        // running (else NIO reports "Cannot schedule tasks on an EventLoop that has already shut down"
+        // and the channel leaks). Once the accepting loop is down, no new client can appear.
+        try? acceptGroup.syncShutdownGracefully()
         // Close every client and wait for the closes to finish on their event loops before shutting
         // the loops down: a connection accepted just before the stop would otherwise schedule work on
         // a loop that is already gone.
@@ -145,7 +150,6 @@ public final class HeapServer: Sendable {
         rejectionSummary.cancel()
         state.rejections.flush()
         try? group.syncShutdownGracefully()
-        try? acceptGroup.syncShutdownGracefully()
         state.releaseGlobals()
         state.heap.collector.stop()
         state.logger.info(
