@@ -121,6 +121,14 @@ extension FileHandle {
     }
 }
 
+/// Whether this test process (and so the heapd built beside it) runs under the address or thread
+/// sanitizer: their shadow memory cannot start under `ulimit -v`, and they multiply RSS, so tests of
+/// address-space limits or of memory figures skip themselves there.
+let runningUnderSanitizer: Bool = {
+    let handle = dlopen(nil, RTLD_NOW)
+    return dlsym(handle, "__asan_init") != nil || dlsym(handle, "__tsan_init") != nil
+}()
+
 /// A test case with a running heapd, checked with `DEBUG VERIFY` and stopped after every test.
 class HeapdTestCase: XCTestCase {
     var heapd: HeapdProcess!
