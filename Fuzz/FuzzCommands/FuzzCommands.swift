@@ -192,7 +192,8 @@
             "TRACEMALLOC GET_OBJECT_TRACEBACK": [Form(fixed: [.name])],
             "TRACEMALLOC DROP_SNAPSHOT": [Form(fixed: [.snapshot])],
             "TRACEMALLOC STATISTICS": [
-                Form(fixed: [.snapshot, .keyword], tail: [.keyword]), Form(fixed: [.snapshot, .keyword], tail: options),
+                Form(fixed: [.snapshot, .keyword], tail: [.keyword]),
+                Form(fixed: [.snapshot, .keyword], tail: options),
             ],
             "TRACEMALLOC COMPARE": [
                 Form(fixed: [.snapshot, .snapshot, .keyword], tail: [.keyword]),
