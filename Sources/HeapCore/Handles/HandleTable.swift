@@ -59,8 +59,6 @@ final class HandleTable: @unchecked Sendable {
             stack.pointee.count += 1
         }
 
-        var isEmpty: Bool { stack.pointee.count == 0 }
-
         func pop() -> UInt32? {
             guard stack.pointee.count > 0 else { return nil }
             stack.pointee.count -= 1
@@ -114,17 +112,24 @@ final class HandleTable: @unchecked Sendable {
     /// generation it now has, or nil when the table is full.
     func claim(address: UnsafeMutableRawPointer, shard: Int) -> (slot: UInt32, generation: UInt32)? {
         let list = freeLists[shard % freeLists.count]
-        if list.lock.withLock({ list.isEmpty }) { refill(list) }
-        let slot = list.lock.withLock { () -> UInt32? in
-            if let slot = list.pop() { return slot }
-            // Fresh slots come in chunks per shard, so that two threads' entries never share a cache
-            // line (false sharing would make every refcount write of one slow down the other).
-            let first = highWater.add(Self.chunk, ordering: .relaxed).oldValue
-            let end = min(first + Self.chunk, capacity)
-            guard first < end else { return nil }
-            for fresh in (first + 1..<end).reversed() { list.push(UInt32(fresh)) }
-            return UInt32(first)
+        // The hot path takes one lock: a slot this shard freed. Only an empty list looks further.
+        var popped = list.lock.withLock { list.pop() }
+        if popped == nil {
+            refill(list)
+            popped = list.lock.withLock { list.pop() }
         }
+        let slot =
+            popped
+            ?? list.lock.withLock { () -> UInt32? in
+                if let slot = list.pop() { return slot }
+                // Fresh slots come in chunks per shard, so that two threads' entries never share a cache
+                // line (false sharing would make every refcount write of one slow down the other).
+                let first = highWater.add(Self.chunk, ordering: .relaxed).oldValue
+                let end = min(first + Self.chunk, capacity)
+                guard first < end else { return nil }
+                for fresh in (first + 1..<end).reversed() { list.push(UInt32(fresh)) }
+                return UInt32(first)
+            }
         guard let claimed = slot else { return nil }
         (base + Int(claimed) * 16 + 8).storeBytes(of: UInt(bitPattern: address), as: UInt.self)
         let generation = UInt32(truncatingIfNeeded: word(claimed).pointee.load(ordering: .relaxed) >> 32)
