@@ -230,17 +230,7 @@ extension Heap {
                 try safepoints.step(holding: [iterator, list])
                 guard let item = try next(iterator, shard: shard) else { break }
                 // The list takes the item's reference over: no retain and release per item.
-                let stored = object.lock.withLock { () -> Bool in
-                    let count = object.count
-                    if count == object.listCapacity && !growList(object, to: count + 1, shard: shard) { return false }
-                    object.listItems[count] = item.slot
-                    object.count = count + 1
-                    return true
-                }
-                if !stored {
-                    release(item, shard: shard)
-                    throw outOfMemory((object.count + 1) * 4)
-                }
+                try appendTaking(object, item, shard: shard)
             }
         } catch {
             release(list, shard: shard)

@@ -44,6 +44,12 @@ extension Heap {
     public func append(_ list: ObjectRef, _ item: ObjectRef, shard: Int = 0) throws(HeapError) {
         let object = try requireKind(list, .list, operation: "append")
         retain(item)
+        try appendTaking(object, item, shard: shard)
+    }
+
+    /// Appends `item` to a list, taking over the caller's reference (growing the item array under the
+    /// list's lock); when the memory for that is refused, releases the reference and throws `LIMIT`.
+    func appendTaking(_ object: ObjectLayout, _ item: ObjectRef, shard: Int) throws(HeapError) {
         let appended = object.lock.withLock { () -> Bool in
             let count = object.count
             if count == object.listCapacity && !growList(object, to: count + 1, shard: shard) { return false }
