@@ -34,6 +34,16 @@ enum BenchmarkReport {
             print(String(format: "gen-0 700 young / 1M old: median %.1f µs, max %.1f µs", median * 1e6, worst * 1e6))
             return
         }
+        if arguments.first == "gc-shape", arguments.count >= 3, let count = Int(arguments[2]) {
+            // One shape, for a profiler: gc-shape SHAPE N [REPEATS]
+            let repeats = arguments.count > 3 ? Int(arguments[3]) ?? 5 : 5
+            let result = CollectorBenchmarks.measure(arguments[1], count: count, repeats: repeats)
+            print(
+                String(
+                    format: "%@ %d: median %.2f ms, fastest %.2f ms, returned %d", result.shape, count,
+                    result.seconds * 1e3, result.fastest * 1e3, result.returned))
+            return
+        }
         if arguments.first == "gc" {
             let sizes = arguments.dropFirst().compactMap { Int($0) }
             CollectorBenchmarks.report(sizes: sizes.isEmpty ? [100_000, 1_000_000] : sizes)

@@ -11,6 +11,8 @@ enum CollectorBenchmarks {
         var nodes: Int
         var seconds: Double
         var returned: Int
+        /// The fastest run: on a shared machine, the least disturbed one.
+        var fastest: Double = 0
     }
 
     /// A small deterministic generator (the shapes match CPython's in kind, not node for node).
@@ -70,7 +72,8 @@ enum CollectorBenchmarks {
             if let root, shape != "chain" { heap.release(root) }
             _ = try! heap.collector.collect(generation: 2)
         }
-        return Result(shape: shape, nodes: count, seconds: Measure.median(times), returned: returned)
+        return Result(
+            shape: shape, nodes: count, seconds: Measure.median(times), returned: returned, fastest: times.min() ?? 0)
     }
 
     /// Generation-0 collections of `young` new nodes with `old` long-lived nodes in generation 2:

@@ -222,16 +222,16 @@ public final class CycleCollector: @unchecked Sendable {
         let start = Self.now()
         busySince.store(start, ordering: .releasing)
         var longLived = state.withLock { $0.longLived }
-        let (outcome, sizes) = heap.gate.exclusive { () -> (CollectionOutcome, [Int]) in
+        let (outcome, sizes) = heap.withWorldStopped { stopped -> (CollectionOutcome, [Int]) in
             if stall > 0 { usleep(UInt32(min(stall, 3600) * 1e6)) }
             let sizes = heap.generations.lengthArray
-            let outcome = heap.collectStopped(
+            let outcome = stopped.collect(
                 generation: generation, saveAll: debug & GCDebugFlags.saveAll != 0, debug: debug,
                 longLived: &longLived)
             // Freeing stays inside the pause: done concurrently, it let mutators that allocate cyclic
             // garbage in a tight loop outrun the collector (measured: every collection then examined
             // thousands of objects); inside, the pause itself is the backpressure, as in CPython.
-            heap.freeDoomed(outcome.doomed, shard: 0)
+            stopped.deleteGarbage(outcome.doomed, shard: 0)
             return (outcome, sizes)
         }
         let pause = Self.now() - start

@@ -46,145 +46,193 @@ struct CollectionOutcome {
     var examined = 0
     /// Objects to append to gc.garbage (retained for it).
     var garbage: [ObjectRef] = []
-    /// Cyclic garbage, already dead to the world (counts zeroed), to be freed after the mutators resume.
+    /// Cyclic garbage, already dead to the world (counts zeroed), to be freed by ``StoppedHeap/deleteGarbage(_:shard:)``.
     var doomed: [UInt32] = []
 }
 
-extension Heap {
-    /// Collects `generation` and every younger one. The caller holds the gate exclusively.
-    func collectStopped(
+/// The flag bits the passes use as scratch, by name. Each has one meaning within a pass.
+private enum Mark {
+    /// A member of young (set by update_refs, cleared when an object is found reachable or at the end).
+    static let candidate = ObjectLayout.candidateFlag
+    /// move_unreachable: set aside as tentatively unreachable.
+    static let tentativelyUnreachable = ObjectLayout.reachableFlag
+    /// move_legacy_finalizer_reachable: reached from an object with a legacy finalizer.
+    static let reachedFromLegacy = ObjectLayout.reachableFlag
+}
+
+extension StoppedHeap {
+    /// Collects `generation` and every younger one, pass by pass as gcmodule.c's `gc_collect_main`.
+    func collect(
         generation: Int, saveAll: Bool, debug: Int, longLived: inout (pending: Int, total: Int)
     ) -> CollectionOutcome {
-        let gens = generations
-        let candidate = ObjectLayout.candidateFlag
-        let reachable = ObjectLayout.reachableFlag
-        var outcome = CollectionOutcome()
-
+        let gens = heap.generations
         if generation + 1 < 3 { gens.counts[generation + 1] += 1 }
         for index in 0...generation { gens.counts[index] = 0 }
-        for index in 0..<generation { gens.merge(index, into: generation) }
-        // Detach the young list and, in the same walk, 1. update_refs.
-        // Postcondition: every young object is a candidate with gc_refs = refcount, and `objects`
-        // holds their addresses (so later passes skip the handle table).
-        var objects: [ObjectLayout] = []
-        objects.reserveCapacity(gens.lengths[generation])
-        var cursor = gens.heads[generation]
-        while cursor != ObjectLayout.noLink {
-            let object = layout(cursor)
-            let next = object.gcNext
-            object.gcPrev = UInt32(truncatingIfNeeded: min(table.refcount(cursor), Int(UInt32.max - 1)))
-            object.flags |= candidate
-            objects.append(object)
-            cursor = next
-        }
-        gens.heads[generation] = ObjectLayout.noLink
-        gens.tails[generation] = ObjectLayout.noLink
-        gens.lengths[generation] = 0
-        outcome.examined = objects.count
 
-        // 2. subtract_refs. Postcondition: gc_refs counts references from outside young only.
-        for object in objects {
-            forEachReference(of: object) { child in
-                guard child >= ObjectRef.immortalCount else { return }
-                let target = layout(child)
-                if target.flags & candidate != 0 { target.gcPrev &-= 1 }
+        var young = updateRefs(generation: generation)
+        let examined = young.count
+        validateGCRefs(young, examined: examined)
+        subtractRefs(young)
+        validateGCRefs(young, examined: examined)
+        let (survivors, unreachable) = moveUnreachable(&young)
+        validateUnreachable(survivors: survivors, unreachable: unreachable)
+        untrackTuplesAndDicts(survivors, full: generation == 2)
+        let target = min(generation + 1, 2)
+        let kept = moveSurvivors(survivors, into: target)
+        if generation == 2 {
+            longLived = (0, gens.lengths[2])
+        } else if generation == 1 {
+            longLived.pending += kept
+        }
+        let (collectable, uncollectable) = moveLegacyFinalizers(unreachable)
+        handleWeakrefs(collectable)
+        finalizeGarbage(collectable)
+        for slot in unreachable { layout(slot).flags &= ~Mark.candidate }
+
+        var outcome = CollectionOutcome()
+        outcome.examined = examined
+        outcome.uncollectable = uncollectable.count
+        outcome.collected = collectable.count
+        outcome.garbage = handleLegacyFinalizers(uncollectable, into: target, saveAll: saveAll, debug: debug)
+        if debug & GCDebugFlags.collectable != 0 {
+            for slot in collectable {
+                heap.emit(
+                    .debug("gc: collectable <\(heap.typeName(of: ObjectRef(slot: slot))) \(heap.table.id(of: slot))>"))
             }
         }
-        // 3. move_unreachable, in CPython's order (the order matters: it is the order in which step 8
-        // untracks tuples, and the order survivors join the older generation). Walk young; an object
-        // with gc_refs > 0 is reachable: its young referents get gc_refs >= 1, and one already set
-        // aside as tentatively unreachable is moved back to the end of the walk. An object with
-        // gc_refs == 0 is set aside as tentatively unreachable. `reachable` marks "set aside" here.
-        // Invariant: a processed reachable object is no longer a candidate; survivors are in walk order.
-        let setAside = reachable
-        var walk = objects
+        if saveAll {
+            for slot in collectable {
+                gens.link(slot, into: target)
+                let ref = ObjectRef(slot: slot)
+                heap.retain(ref)
+                outcome.garbage.append(ref)
+            }
+        } else {
+            markDoomed(collectable)
+            outcome.doomed = collectable
+        }
+        return outcome
+    }
+
+    // MARK: 1. update_refs
+
+    /// Detaches the young generations (`generation` and every younger one, in the order
+    /// `gc_list_merge` would join them) and sets gc_refs = refcount in the same walk.
+    ///
+    /// Postcondition: every young object carries ``Mark/candidate`` and gc_refs (its `gc prev` word)
+    /// equal to its reference count; the young lists are empty; the result lists young in CPython's
+    /// order.
+    private func updateRefs(generation: Int) -> [ObjectLayout] {
+        let gens = heap.generations
+        let table = heap.table
+        var young: [ObjectLayout] = []
+        young.reserveCapacity((0...generation).reduce(0) { $0 + gens.lengths[$1] })
+        // CPython merges each younger list at the end of the collected one: generation, then 0, 1, …
+        for list in [generation] + Array(0..<generation) {
+            var cursor = gens.heads[list]
+            while cursor != ObjectLayout.noLink {
+                let object = layout(cursor)
+                let next = object.gcNext
+                object.gcPrev = UInt32(truncatingIfNeeded: min(table.refcount(cursor), Int(UInt32.max - 1)))
+                object.flags |= Mark.candidate
+                young.append(object)
+                cursor = next
+            }
+            gens.heads[list] = ObjectLayout.noLink
+            gens.tails[list] = ObjectLayout.noLink
+            gens.lengths[list] = 0
+        }
+        return young
+    }
+
+    // MARK: 2. subtract_refs
+
+    /// For every reference from a young object to a young object, gc_refs(target) -= 1.
+    ///
+    /// Postcondition: gc_refs counts only references from outside young (variables, globals, older
+    /// generations, the server); it never goes below zero, since every such reference was counted.
+    private func subtractRefs(_ young: [ObjectLayout]) {
+        for object in young {
+            heap.forEachReference(of: object) { child in
+                guard child >= ObjectRef.immortalCount else { return }
+                let target = layout(child)
+                if target.flags & Mark.candidate != 0 { target.gcPrev &-= 1 }
+            }
+        }
+    }
+
+    // MARK: 3. move_unreachable
+
+    /// Splits young into reachable survivors and unreachable objects, in CPython's order (the order
+    /// survivors join the older generation). Walks young; an object with gc_refs > 0 is reachable: its
+    /// young referents get gc_refs ≥ 1, and one already set aside as tentatively unreachable is moved
+    /// back to the end of the walk. An object with gc_refs == 0 is set aside.
+    ///
+    /// Postcondition: survivors are no longer candidates; the unreachable are candidates, no longer
+    /// marked tentatively unreachable, and are listed in young's order. `young` is consumed as the walk.
+    private func moveUnreachable(_ young: inout [ObjectLayout]) -> (survivors: [ObjectLayout], unreachable: [UInt32]) {
+        let heap = heap
+        let count = young.count
         var survivors: [ObjectLayout] = []
-        survivors.reserveCapacity(objects.count)
+        survivors.reserveCapacity(count)
+        func visit(_ child: UInt32) {
+            guard child >= ObjectRef.immortalCount else { return }
+            let target = heap.layout(child)
+            guard target.flags & Mark.candidate != 0 else { return }
+            if target.flags & Mark.tentativelyUnreachable != 0 {
+                target.flags &= ~Mark.tentativelyUnreachable
+                target.gcPrev = 1
+                young.append(target)
+            } else if target.gcPrev == 0 {
+                target.gcPrev = 1
+            }
+        }
         var index = 0
-        while index < walk.count {
-            let object = walk[index]
+        while index < young.count {
+            let object = young[index]
             index += 1
             guard object.gcPrev > 0 else {
-                object.flags |= setAside
+                object.flags |= Mark.tentativelyUnreachable
                 continue
             }
             // Referents in tp_traverse's order: list and tuple items last to first.
-            let visit = { (child: UInt32) in
-                guard child >= ObjectRef.immortalCount else { return }
-                let target = self.layout(child)
-                guard target.flags & candidate != 0 else { return }
-                if target.flags & setAside != 0 {
-                    target.flags &= ~setAside
-                    target.gcPrev = 1
-                    walk.append(target)
-                } else if target.gcPrev == 0 {
-                    target.gcPrev = 1
-                }
-            }
             if object.kind == .list || object.kind == .tuple {
                 for child in object.sequenceItems.reversed() { visit(child) }
             } else {
-                forEachReference(of: object, visit)
+                heap.forEachReference(of: object, visit)
             }
-            object.flags &= ~candidate
+            object.flags &= ~Mark.candidate
             survivors.append(object)
         }
+        // The first `count` entries are young in its original order; what was appended are repeats.
         var unreachable: [UInt32] = []
-        for object in objects where object.flags & setAside != 0 {
-            object.flags &= ~setAside
+        for object in young[0..<count] where object.flags & Mark.tentativelyUnreachable != 0 {
+            object.flags &= ~Mark.tentativelyUnreachable
             unreachable.append(object.slot)
         }
-        var stack: [UInt32] = []
+        return (survivors, unreachable)
+    }
 
-        // 4-5. Legacy finalizers: they and all they reach among the unreachable are uncollectable.
-        for slot in unreachable where layout(slot).hasFlag(ObjectLayout.legacyFinalizerFlag) {
-            layout(slot).flags |= reachable
-            stack.append(slot)
-        }
-        markFrom(&stack, within: candidate, mark: reachable)
-        var collectable: [UInt32] = []
-        var uncollectable: [UInt32] = []
-        for slot in unreachable {
-            let object = layout(slot)
-            if object.flags & reachable != 0 { uncollectable.append(slot) } else { collectable.append(slot) }
-            object.flags &= ~reachable
-        }
+    // MARK: 4. untrack_tuples, untrack_dicts; survivors move up
 
-        // 6. Weak references to collectable objects are cleared before anything is freed; a weakref
-        // that is itself unreachable (still a candidate) is cleared without its callback, as in CPython.
-        for slot in collectable where layout(slot).extraFlags & ObjectLayout.hasWeakrefsFlag != 0 {
-            clearWeakrefs(to: slot, silent: { self.layout($0).flags & candidate != 0 })
-        }
-        // A weakref that is itself garbage is cleared too, whatever its referent (CPython, bpo-38006):
-        // under DEBUG_SAVEALL it then reads None from gc.garbage.
-        for slot in collectable where layout(slot).kind == .weakref {
-            let object = layout(slot)
-            unregisterWeakref(slot, object)
-            object.weakTarget.pointee.store(0, ordering: .releasing)
-        }
-        // 7. Finalizers run once (PEP 442).
-        for slot in collectable {
-            let object = layout(slot)
-            if object.hasFlag(ObjectLayout.finalizerFlag) && !object.hasFlag(ObjectLayout.finalizedFlag) {
-                object.setFlag(ObjectLayout.finalizedFlag, true)
-                emit(.finalizer(object: table.id(of: slot), typeName: typeName(of: ObjectRef(slot: slot))))
-            }
-        }
-
-        for slot in unreachable { layout(slot).flags &= ~candidate }
-
-        // 8. Survivors move up. First every tuple that cannot be in a cycle stops being tracked
-        // (untrack_tuples), then, in full collections, every such dict (untrack_dicts): two passes,
-        // because a dict's verdict depends on the tuples it holds.
+    /// Every surviving tuple that cannot be in a cycle stops being tracked (untrack_tuples), then, in
+    /// full collections, every such dict (untrack_dicts): two passes, because a dict's verdict depends
+    /// on the tuples it holds.
+    private func untrackTuplesAndDicts(_ survivors: [ObjectLayout], full: Bool) {
         for object in survivors where object.kind == .tuple && !holdsTrackable(object) {
             object.setFlag(ObjectLayout.trackedFlag, false)
         }
-        if generation == 2 {
-            for object in survivors where object.kind == .dict && !holdsTrackable(object) {
-                object.setFlag(ObjectLayout.trackedFlag, false)
-            }
+        guard full else { return }
+        for object in survivors where object.kind == .dict && !holdsTrackable(object) {
+            object.setFlag(ObjectLayout.trackedFlag, false)
         }
-        let target = min(generation + 1, 2)
+    }
+
+    /// Links the still-tracked survivors at the tail of `target`, in order; returns how many.
+    ///
+    /// Postcondition: every survivor is either linked in `target` or untracked with no links.
+    private func moveSurvivors(_ survivors: [ObjectLayout], into target: Int) -> Int {
+        let gens = heap.generations
         var kept = 0
         for object in survivors {
             guard object.isTracked else {
@@ -195,108 +243,191 @@ extension Heap {
             gens.link(object.slot, into: target)
             kept += 1
         }
-        if generation == 2 {
-            longLived = (0, gens.lengths[2])
-        } else if generation == 1 {
-            longLived.pending += kept
-        }
-
-        for slot in uncollectable {
-            gens.link(slot, into: target)
-            let object = layout(slot)
-            if saveAll || object.hasFlag(ObjectLayout.legacyFinalizerFlag) {
-                let ref = ObjectRef(slot: slot)
-                retain(ref)
-                outcome.garbage.append(ref)
-            }
-            if debug & GCDebugFlags.uncollectable != 0 {
-                emit(.debug("gc: uncollectable <\(typeName(of: ObjectRef(slot: slot))) \(table.id(of: slot))>"))
-            }
-        }
-        outcome.uncollectable = uncollectable.count
-        outcome.collected = collectable.count
-
-        if debug & GCDebugFlags.collectable != 0 {
-            for slot in collectable {
-                emit(.debug("gc: collectable <\(typeName(of: ObjectRef(slot: slot))) \(table.id(of: slot))>"))
-            }
-        }
-        if saveAll {
-            for slot in collectable {
-                gens.link(slot, into: target)
-                let ref = ObjectRef(slot: slot)
-                retain(ref)
-                outcome.garbage.append(ref)
-            }
-        } else {
-            markDoomed(collectable)
-            outcome.doomed = collectable
-        }
-        return outcome
+        return kept
     }
 
-    /// Marks everything reachable from `stack` among objects carrying `within` and not yet `mark`.
-    private func markFrom(_ stack: inout [UInt32], within: UInt8, mark: UInt8) {
+    // MARK: 5. move_legacy_finalizers, move_legacy_finalizer_reachable
+
+    /// Unreachable objects with a legacy finalizer (tp_del), and everything unreachable they reach,
+    /// are uncollectable; the rest is collectable.
+    ///
+    /// Postcondition: the two lists partition `unreachable`, each in its order; no object carries
+    /// ``Mark/reachedFromLegacy`` afterwards.
+    private func moveLegacyFinalizers(_ unreachable: [UInt32]) -> (collectable: [UInt32], uncollectable: [UInt32]) {
+        var stack: [UInt32] = []
+        for slot in unreachable where layout(slot).hasFlag(ObjectLayout.legacyFinalizerFlag) {
+            layout(slot).flags |= Mark.reachedFromLegacy
+            stack.append(slot)
+        }
+        guard !stack.isEmpty else { return (unreachable, []) }
         while let slot = stack.popLast() {
-            forEachReference(of: layout(slot)) { child in
+            heap.forEachReference(of: layout(slot)) { child in
                 guard child >= ObjectRef.immortalCount else { return }
                 let target = layout(child)
-                if target.flags & (within | mark) == within {
-                    target.flags |= mark
+                if target.flags & (Mark.candidate | Mark.reachedFromLegacy) == Mark.candidate {
+                    target.flags |= Mark.reachedFromLegacy
                     stack.append(child)
                 }
             }
         }
-    }
-
-    /// Whether a tuple or dict holds anything that may be tracked (CPython's _PyTuple_MaybeUntrack and
-    /// _PyDict_MaybeUntrack keep such a container tracked).
-    private func holdsTrackable(_ object: ObjectLayout) -> Bool {
-        var found = false
-        forEachReference(of: object) { child in
-            if !found && mayBeTracked(child) { found = true }
+        var collectable: [UInt32] = []
+        var uncollectable: [UInt32] = []
+        for slot in unreachable {
+            let object = layout(slot)
+            if object.flags & Mark.reachedFromLegacy != 0 {
+                uncollectable.append(slot)
+            } else {
+                collectable.append(slot)
+            }
+            object.flags &= ~Mark.reachedFromLegacy
         }
-        return found
+        return (collectable, uncollectable)
     }
 
-    /// Makes cyclic garbage unreachable by id before the world restarts: each object is flagged doomed
-    /// and its count is zeroed (keeping the slot's generation), so `acquire(#id)` fails on it as on a
-    /// freed object. Nothing else can reach it: the set is closed (nothing that survives references
-    /// into it). Caller holds the gate exclusively.
+    // MARK: 6. handle_weakrefs
+
+    /// Weak references to collectable objects are cleared before anything is freed; a weakref that is
+    /// itself unreachable (still a candidate) is cleared without its callback, as in CPython. A weakref
+    /// that is itself garbage is cleared too, whatever its referent (bpo-38006): under DEBUG_SAVEALL it
+    /// then reads None from gc.garbage.
+    private func handleWeakrefs(_ collectable: [UInt32]) {
+        for slot in collectable where layout(slot).extraFlags & ObjectLayout.hasWeakrefsFlag != 0 {
+            heap.clearWeakrefs(to: slot, silent: { layout($0).flags & Mark.candidate != 0 })
+        }
+        for slot in collectable where layout(slot).kind == .weakref {
+            let object = layout(slot)
+            heap.unregisterWeakref(slot, object)
+            object.weakTarget.pointee.store(0, ordering: .releasing)
+        }
+    }
+
+    // MARK: 7. finalize_garbage
+
+    /// Finalizers (__del__, PEP 442) of collectable objects run once: the object is marked finalized
+    /// and the event reported. (heapd's finalizers run no code, so nothing is resurrected.)
+    private func finalizeGarbage(_ collectable: [UInt32]) {
+        for slot in collectable {
+            let object = layout(slot)
+            if object.hasFlag(ObjectLayout.finalizerFlag) && !object.hasFlag(ObjectLayout.finalizedFlag) {
+                object.setFlag(ObjectLayout.finalizedFlag, true)
+                heap.emit(
+                    .finalizer(object: heap.table.id(of: slot), typeName: heap.typeName(of: ObjectRef(slot: slot))))
+            }
+        }
+    }
+
+    // MARK: 8. handle_legacy_finalizers
+
+    /// The uncollectable survive in `target`; those with a legacy finalizer (every one under
+    /// DEBUG_SAVEALL) go to gc.garbage, retained. Returns them.
+    private func handleLegacyFinalizers(_ uncollectable: [UInt32], into target: Int, saveAll: Bool, debug: Int)
+        -> [ObjectRef]
+    {
+        var garbage: [ObjectRef] = []
+        for slot in uncollectable {
+            heap.generations.link(slot, into: target)
+            let object = layout(slot)
+            if saveAll || object.hasFlag(ObjectLayout.legacyFinalizerFlag) {
+                let ref = ObjectRef(slot: slot)
+                heap.retain(ref)
+                garbage.append(ref)
+            }
+            if debug & GCDebugFlags.uncollectable != 0 {
+                heap.emit(
+                    .debug("gc: uncollectable <\(heap.typeName(of: ObjectRef(slot: slot))) \(heap.table.id(of: slot))>")
+                )
+            }
+        }
+        return garbage
+    }
+
+    // MARK: 9. delete_garbage
+
+    /// Makes cyclic garbage unreachable by id: each object is flagged doomed (``Mark/candidate``
+    /// again) and untracked, and its count is zeroed (keeping the slot's generation), so `acquire(#id)`
+    /// fails on it as on a freed object. Nothing else can reach it: the set is closed (nothing that
+    /// survives references into it).
     private func markDoomed(_ slots: [UInt32]) {
+        let table = heap.table
         for slot in slots {
             let object = layout(slot)
-            object.flags |= ObjectLayout.candidateFlag
+            object.flags |= Mark.candidate
             object.setFlag(ObjectLayout.trackedFlag, false)
             let word = table.word(slot)
             word.pointee.store(word.pointee.load(ordering: .relaxed) & ~HandleTable.refcountMask, ordering: .releasing)
         }
     }
 
-    /// Frees cyclic garbage marked by ``markDoomed(_:)``. Caller holds the gate exclusively.
+    /// Frees cyclic garbage marked by ``markDoomed(_:)``.
     ///
     /// Instead of CPython's clear-then-decref dance, each object drops only its references to objects
-    /// *outside* the set (which may free them, by refcount), then its memory and slot are released
-    /// directly. Weakrefs were cleared and finalizers ran before (steps 6 and 7), as in CPython.
-    func freeDoomed(_ slots: [UInt32], shard: Int) {
-        let doomed = ObjectLayout.candidateFlag
+    /// *outside* the set (which may free them, by refcount), then the set's memory and slots are freed
+    /// in batches (``FreeBatch``), with no per-object lock. Weakrefs were cleared and finalizers ran
+    /// before (steps 6 and 7), as in CPython.
+    func deleteGarbage(_ slots: [UInt32], shard: Int) {
+        guard !slots.isEmpty else { return }
         for slot in slots {
-            forEachReference(of: layout(slot)) { child in
-                guard child >= ObjectRef.immortalCount, layout(child).flags & doomed == 0 else { return }
-                if dropReference(child) { deallocate(child, shard: shard) }
+            heap.forEachReference(of: layout(slot)) { child in
+                guard child >= ObjectRef.immortalCount, layout(child).flags & Mark.candidate == 0 else { return }
+                if heap.dropReference(child) { heap.deallocate(child, shard: shard) }
             }
         }
-        // No count0 decrement for these frees: in CPython they happen right after count0 was reset.
+        let batch = FreeBatch()
         for slot in slots {
             let object = layout(slot)
-            if object.extraFlags & ObjectLayout.hasWeakrefsFlag != 0 { clearWeakrefs(to: slot) }
-            if object.kind == .weakref { unregisterWeakref(slot, object) }
-            freePayload(of: object, shard: shard)
-            let size = object.blockSize
-            counters.remove(kind: object.kind, bytes: SizeClass.footprint(size), shard: shard)
-            allocator.free(object.base, size: size, shard: shard)
-            table.release(slot, shard: shard)
+            if object.extraFlags & ObjectLayout.hasWeakrefsFlag != 0 { heap.clearWeakrefs(to: slot) }
+            if object.kind == .weakref { heap.unregisterWeakref(slot, object) }
+            // No count0 decrement for these frees: in CPython they happen right after count0 was reset;
+            // and they are in no generation list (untracked by markDoomed).
+            heap.addToBatch(slot, object, batch, shard: shard, untrack: false)
+            if batch.isFull { heap.flush(batch, shard: shard) }
         }
+        heap.flush(batch, shard: shard)
+    }
+
+    // MARK: Helpers
+
+    /// Whether a tuple or dict holds anything that may be tracked (CPython's _PyTuple_MaybeUntrack and
+    /// _PyDict_MaybeUntrack keep such a container tracked).
+    private func holdsTrackable(_ object: ObjectLayout) -> Bool {
+        var found = false
+        heap.forEachReference(of: object) { child in
+            if !found && heap.mayBeTracked(child) { found = true }
+        }
+        return found
+    }
+
+    // MARK: Validation (debug builds, as gcmodule.c's validate_list)
+
+    /// After update_refs and subtract_refs: every young object is a candidate with
+    /// 0 ≤ gc_refs ≤ refcount (a wrapped subtraction would show as a huge value).
+    private func validateGCRefs(_ young: [ObjectLayout], examined: Int) {
+        #if DEBUG
+            precondition(young.count == examined, "gc: young changed size")
+            for object in young {
+                precondition(object.flags & Mark.candidate != 0, "gc: young object not a candidate")
+                precondition(
+                    Int(object.gcPrev) <= heap.table.refcount(object.slot),
+                    "gc: gc_refs \(object.gcPrev) above refcount \(heap.table.refcount(object.slot))")
+            }
+        #endif
+    }
+
+    /// After move_unreachable: survivors are not candidates; the unreachable are candidates with
+    /// gc_refs 0 and no tentative mark.
+    private func validateUnreachable(survivors: [ObjectLayout], unreachable: [UInt32]) {
+        #if DEBUG
+            for object in survivors {
+                precondition(object.flags & Mark.candidate == 0, "gc: survivor still a candidate")
+            }
+            for slot in unreachable {
+                let object = layout(slot)
+                precondition(
+                    object.flags & (Mark.candidate | Mark.tentativelyUnreachable) == Mark.candidate,
+                    "gc: unreachable object lost its candidate mark or kept its tentative one")
+                precondition(object.gcPrev == 0, "gc: unreachable object with gc_refs \(object.gcPrev)")
+            }
+        #endif
     }
 }
 

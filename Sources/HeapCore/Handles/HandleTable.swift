@@ -178,6 +178,21 @@ final class HandleTable: @unchecked Sendable {
         list.lock.withLock { list.push(slot) }
     }
 
+    /// ``release(_:shard:)`` for many slots: each slot's generation grows at once, and the reusable
+    /// ones join the shard's free list under one lock instead of one each.
+    func releaseBatch(_ slots: UnsafeBufferPointer<UInt32>, shard: Int) {
+        let list = freeLists[shard % freeLists.count]
+        list.lock.withLock {
+            for slot in slots {
+                (base + Int(slot) * 16 + 8).storeBytes(of: 0, as: UInt.self)
+                let generation = UInt32(truncatingIfNeeded: word(slot).pointee.load(ordering: .relaxed) >> 32)
+                guard generation < UInt32.max else { continue }
+                word(slot).pointee.store(UInt64(generation + 1) << 32, ordering: .releasing)
+                list.push(slot)
+            }
+        }
+    }
+
     /// Resolves an id to a new counted reference, or nil when the id names no live object.
     ///
     /// Safe against any id, however stale or made up: it reads only the table's atomic word, and takes

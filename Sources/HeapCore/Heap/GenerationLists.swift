@@ -105,6 +105,15 @@ final class GenerationLists: @unchecked Sendable {
         }
     }
 
+    /// ``untrackDying(_:)`` for a batch of dying containers, under one lock acquisition.
+    func untrackDying(_ slots: UnsafeBufferPointer<UInt32>) {
+        guard !slots.isEmpty else { return }
+        lock.withLock {
+            for slot in slots where layout(slot).isTracked { unlink(slot) }
+            counts[0] = max(0, counts[0] - slots.count)
+        }
+    }
+
     /// The slots of `generation`, head to tail; caller has the heap to itself.
     func members(of generation: Int) -> [UInt32] {
         var result: [UInt32] = []

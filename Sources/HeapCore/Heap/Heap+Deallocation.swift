@@ -8,8 +8,10 @@ extension Heap {
     /// holds one pending slot at a time.
     @usableFromInline
     func deallocate(_ slot: UInt32, shard: Int) {
-        // The pending list stays empty (and unallocated) unless freeing one object frees another.
+        // The pending list stays empty (and unallocated) unless freeing one object frees another; so
+        // does the batch: one object alone is freed at once, a cascade's objects in batches.
         var work: [UInt32] = []
+        var batch: FreeBatch?  // made when a second object dies
         var next: UInt32? = slot
         // Invariant: `next` and every slot in `work` have a count of zero and are reachable by no one else.
         while let current = next {
@@ -29,7 +31,6 @@ extension Heap {
                 unregisterWeakref(current, object)
             }
             if kind.isContainer {
-                generations.untrackDying(current)
                 // Children are released in CPython's order — list and tuple items last to first, dict,
                 // set and instance entries first to last — and those whose count reaches zero are freed
                 // depth first in the order they reached it, so finalizer and weakref events come in the
@@ -46,14 +47,63 @@ extension Heap {
                     }
                 }
                 if work.count - firstPending > 1 { work[firstPending...].reverse() }
-                freePayload(of: object, shard: shard)
             }
-            let size = object.blockSize
-            counters.remove(kind: kind, bytes: SizeClass.footprint(size), shard: shard)
-            allocator.free(object.base, size: size, shard: shard)
-            table.release(current, shard: shard)
+            if batch == nil && work.isEmpty {
+                // Alone: freed now, as most objects die.
+                if kind.isContainer {
+                    generations.untrackDying(current)
+                    freePayload(of: object, shard: shard)
+                }
+                let size = object.blockSize
+                counters.remove(kind: kind, bytes: SizeClass.footprint(size), shard: shard)
+                allocator.free(object.base, size: size, shard: shard)
+                table.release(current, shard: shard)
+            } else {
+                let pending = batch ?? FreeBatch()
+                batch = pending
+                addToBatch(current, object, pending, shard: shard)
+                if pending.isFull { flush(pending, shard: shard) }
+            }
             next = work.popLast()
         }
+        if let batch { flush(batch, shard: shard) }
+    }
+
+    /// Puts a dead object's frees into `batch`: its block and slot, its payload, its counts, and, for a container, its untracking (unless the
+    /// collector already unlinked it: `untrack: false`).
+    @inline(__always)
+    func addToBatch(_ slot: UInt32, _ object: ObjectLayout, _ batch: FreeBatch, shard: Int, untrack: Bool = true) {
+        let size = object.blockSize
+        var bytes = SizeClass.footprint(size)
+        if object.kind.isContainer {
+            if untrack { batch.addContainer(slot) }
+            if let (payload, payloadSize) = payload(of: object) {
+                bytes += SizeClass.footprint(payloadSize)
+                if payloadSize > SizeClass.maxSmall {
+                    batch.largeBlocks.append((payload, payloadSize))
+                } else {
+                    batch.addBlock(payload)
+                }
+            }
+        }
+        // A long str, bytes or tuple is a large block of its own (the batch takes pool blocks only).
+        if size > SizeClass.maxSmall {
+            batch.largeBlocks.append((object.base, size))
+        } else {
+            batch.addBlock(object.base)
+        }
+        batch.addObject(slot, rawKind: object.rawKind, bytes: bytes)
+    }
+
+    /// Carries out a batch: untracks its containers, gives back its blocks, then its slots (a slot is
+    /// reused only after its block is free), and applies its counts.
+    func flush(_ batch: FreeBatch, shard: Int) {
+        generations.untrackDying(UnsafeBufferPointer(start: batch.containers, count: batch.containerCount))
+        allocator.freeBatch(UnsafeBufferPointer(start: batch.blocks, count: batch.blockCount))
+        for (block, size) in batch.largeBlocks { allocator.free(block, size: size, shard: shard) }
+        table.releaseBatch(UnsafeBufferPointer(start: batch.slots, count: batch.slotCount), shard: shard)
+        counters.remove(objects: batch.objectsPerKind, bytes: batch.bytesPerKind, shard: shard)
+        batch.reset()
     }
 
     /// Calls `body` with each slot the container references (a counted reference each).
@@ -79,24 +129,26 @@ extension Heap {
         }
     }
 
-    /// Frees a container's separately allocated payload (item array or hash table).
-    func freePayload(of object: ObjectLayout, shard: Int) {
+    /// A container's separately allocated payload (item array or hash table) and its size, if it has
+    /// one.
+    func payload(of object: ObjectLayout) -> (UnsafeMutableRawPointer, Int)? {
         switch object.kind {
         case .list:
-            if object.listCapacity > ObjectLayout.listInlineCapacity {
-                let size = object.listCapacity * 4
-                counters.adjust(kind: .list, bytes: -SizeClass.footprint(size), shard: shard)
-                allocator.free(object.listArrayPointer, size: size, shard: shard)
-            }
+            guard object.listCapacity > ObjectLayout.listInlineCapacity else { return nil }
+            return (object.listArrayPointer, object.listCapacity * 4)
         case .dict, .set, .object:
-            if let storage = object.hashStorage {
-                let size = HashStorage(base: storage).byteSize
-                counters.adjust(kind: object.kind, bytes: -SizeClass.footprint(size), shard: shard)
-                allocator.free(storage, size: size, shard: shard)
-                object.hashStorage = nil
-            }
+            guard let storage = object.hashStorage else { return nil }
+            return (storage, HashStorage(base: storage).byteSize)
         default:
-            break
+            return nil
         }
+    }
+
+    /// Frees a container's separately allocated payload (item array or hash table).
+    func freePayload(of object: ObjectLayout, shard: Int) {
+        guard let (payload, size) = payload(of: object) else { return }
+        counters.adjust(kind: object.kind, bytes: -SizeClass.footprint(size), shard: shard)
+        allocator.free(payload, size: size, shard: shard)
+        if object.kind != .list { object.hashStorage = nil }
     }
 }

@@ -44,6 +44,15 @@ final class KindCounters: @unchecked Sendable {
         cells[base + 1].wrappingAdd(bytes, ordering: .relaxed)
     }
 
+    /// Subtracts a batch's objects and bytes per kind (indexed by raw value) in one update per kind.
+    func remove(objects: UnsafeBufferPointer<Int>, bytes: UnsafeBufferPointer<Int>, shard: Int) {
+        let base = (shard % shardCount) * Self.stride
+        for kind in 0..<min(objects.count, bytes.count) where objects[kind] != 0 || bytes[kind] != 0 {
+            cells[base + kind * 2].wrappingSubtract(objects[kind], ordering: .relaxed)
+            cells[base + kind * 2 + 1].wrappingSubtract(bytes[kind], ordering: .relaxed)
+        }
+    }
+
     /// (objects, bytes) per kind, summed over shards.
     func totals() -> [ObjectKind: (objects: Int, bytes: Int)] {
         var result: [ObjectKind: (objects: Int, bytes: Int)] = [:]

@@ -137,6 +137,28 @@ public final class ArenaAllocator: @unchecked Sendable {
         }
     }
 
+    /// Returns many small blocks at once (each obtained with a size of at most ``SizeClass/maxSmall``).
+    ///
+    /// Why: freeing a million objects one by one takes a million lock round trips. Here a shard's lock
+    /// is taken once per run of blocks from that shard's pools (garbage freed together was mostly
+    /// allocated together, so runs are long), and the block is returned exactly as ``free(_:size:shard:)``
+    /// would.
+    public func freeBatch(_ blocks: UnsafeBufferPointer<UnsafeMutableRawPointer>) {
+        if tracer.isTracing { for block in blocks { tracer.forget(block) } }
+        var held = -1
+        for block in blocks {
+            let pool = Self.pool(of: block)
+            let owner = Int(pool.load(fromByteOffset: 28, as: Int32.self))
+            if owner != held {
+                if held >= 0 { shardTable[held]._withUnsafeGuaranteedRef { $0.unlockAfterBatch() } }
+                shardTable[owner]._withUnsafeGuaranteedRef { $0.lockForBatch() }
+                held = owner
+            }
+            shardTable[owner]._withUnsafeGuaranteedRef { $0.freeSmallLocked(block, pool: pool) }
+        }
+        if held >= 0 { shardTable[held]._withUnsafeGuaranteedRef { $0.unlockAfterBatch() } }
+    }
+
     /// The allocator's counters, summed over shards.
     public func statistics() -> AllocatorStatistics {
         shards.reduce(AllocatorStatistics()) { $0 + $1.snapshot() }
@@ -261,21 +283,28 @@ extension ArenaAllocator {
 
         @inline(__always)
         func freeSmall(_ block: UnsafeMutableRawPointer, pool: UnsafeMutableRawPointer) {
-            lock.withLock {
-                let classIndex = Int(pool.load(fromByteOffset: 24, as: Int32.self))
-                block.storeBytes(of: pool.load(as: UnsafeMutableRawPointer?.self), as: UnsafeMutableRawPointer?.self)
-                pool.storeBytes(of: block, as: UnsafeMutableRawPointer?.self)
-                let used = pool.load(fromByteOffset: 32, as: Int32.self) - 1
-                pool.storeBytes(of: used, toByteOffset: 32, as: Int32.self)
-                blocksInUse[classIndex] -= 1
-                if used == 0 {
-                    if pool.load(fromByteOffset: 40, as: Int32.self) != 0 {
-                        unlinkUsable(pool, classIndex: classIndex)
-                    }
-                    returnPool(pool)
-                } else if pool.load(fromByteOffset: 40, as: Int32.self) == 0 {
-                    linkUsable(pool, classIndex: classIndex)
+            lock.withLock { freeSmallLocked(block, pool: pool) }
+        }
+
+        /// For batches: the caller holds the shard's lock (``lock()``/``unlock()``).
+        func lockForBatch() { lock.lock() }
+        func unlockAfterBatch() { lock.unlock() }
+
+        @inline(__always)
+        func freeSmallLocked(_ block: UnsafeMutableRawPointer, pool: UnsafeMutableRawPointer) {
+            let classIndex = Int(pool.load(fromByteOffset: 24, as: Int32.self))
+            block.storeBytes(of: pool.load(as: UnsafeMutableRawPointer?.self), as: UnsafeMutableRawPointer?.self)
+            pool.storeBytes(of: block, as: UnsafeMutableRawPointer?.self)
+            let used = pool.load(fromByteOffset: 32, as: Int32.self) - 1
+            pool.storeBytes(of: used, toByteOffset: 32, as: Int32.self)
+            blocksInUse[classIndex] -= 1
+            if used == 0 {
+                if pool.load(fromByteOffset: 40, as: Int32.self) != 0 {
+                    unlinkUsable(pool, classIndex: classIndex)
                 }
+                returnPool(pool)
+            } else if pool.load(fromByteOffset: 40, as: Int32.self) == 0 {
+                linkUsable(pool, classIndex: classIndex)
             }
         }
 

@@ -77,6 +77,14 @@ final class OwnedSpinLock: @unchecked Sendable {
         storage.deallocate()
     }
 
+    /// Takes the lock for a batch that spans several calls (``ArenaAllocator/freeBatch(_:)`` holds one
+    /// shard's lock across a run of blocks); pair every call with ``unlock()``.
+    @inline(__always)
+    func lock() { SpinLock(storage).lock() }
+
+    @inline(__always)
+    func unlock() { SpinLock(storage).unlock() }
+
     @inline(__always)
     func withLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         let lock = SpinLock(storage)
