@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 root=$(cd .. && pwd)
 requests=${1:-200000}
 "$root/scripts/install-deps.sh"
-swift build -c release >&2
+swift build -c release --disable-build-manifest-caching >&2
 if [ "${1:-}" = "trace" ]; then
   .build/release/HeapBench trace
   exit 0

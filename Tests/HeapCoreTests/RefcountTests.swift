@@ -152,4 +152,3 @@ final class RefcountTests: HeapTestCase {
         XCTAssertLessThan(heap.statistics().slotsEverUsed - baseline, 1_000, "slots leak across shards")
     }
 }
-

@@ -5,7 +5,8 @@ import Synchronization
 enum Measure {
     /// HEAPBENCH_CLOCK=thread measures the calling thread's CPU time instead of wall time: on a busy
     /// shared machine, time the thread spent preempted then does not count (single-threaded bodies only).
-    static let clock = ProcessInfo.processInfo.environment["HEAPBENCH_CLOCK"] == "thread"
+    static let clock =
+        ProcessInfo.processInfo.environment["HEAPBENCH_CLOCK"] == "thread"
         ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC
 
     static func now() -> Double {
