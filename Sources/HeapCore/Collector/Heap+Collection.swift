@@ -46,8 +46,9 @@ struct CollectionOutcome {
     var examined = 0
     /// Objects to append to gc.garbage (retained for it).
     var garbage: [ObjectRef] = []
-    /// Cyclic garbage, already dead to the world (counts zeroed), to be freed by ``StoppedHeap/deleteGarbage(_:shard:)``.
-    var doomed: [UInt32] = []
+    /// Cyclic garbage, to be freed by ``StoppedHeap/deleteGarbage(_:shard:)`` before the world restarts
+    /// (each still carries the candidate mark, which tells it from everything that survives).
+    var doomed: [ObjectLayout] = []
 }
 
 /// The flag bits the passes use as scratch, by name. Each has one meaning within a pass.
@@ -84,10 +85,9 @@ extension StoppedHeap {
         } else if generation == 1 {
             longLived.pending += kept
         }
-        let (collectable, uncollectable) = moveLegacyFinalizers(unreachable)
-        handleWeakrefs(collectable)
-        finalizeGarbage(collectable)
-        for slot in unreachable { layout(slot).flags &= ~Mark.candidate }
+        let (collectable, uncollectable, needs) = moveLegacyFinalizers(unreachable)
+        if needs.weakrefs { handleWeakrefs(collectable) }
+        if needs.finalizers { finalizeGarbage(collectable) }
 
         var outcome = CollectionOutcome()
         outcome.examined = examined
@@ -95,20 +95,22 @@ extension StoppedHeap {
         outcome.collected = collectable.count
         outcome.garbage = handleLegacyFinalizers(uncollectable, into: target, saveAll: saveAll, debug: debug)
         if debug & GCDebugFlags.collectable != 0 {
-            for slot in collectable {
+            for object in collectable {
                 heap.emit(
-                    .debug("gc: collectable <\(heap.typeName(of: ObjectRef(slot: slot))) \(heap.table.id(of: slot))>"))
+                    .debug(
+                        "gc: collectable <\(heap.typeName(of: ObjectRef(slot: object.slot))) \(heap.table.id(of: object.slot))>"
+                    ))
             }
         }
         if saveAll {
-            for slot in collectable {
-                gens.link(slot, into: target)
-                let ref = ObjectRef(slot: slot)
+            for object in collectable {
+                object.flags &= ~Mark.candidate
+                gens.link(object.slot, into: target)
+                let ref = ObjectRef(slot: object.slot)
                 heap.retain(ref)
                 outcome.garbage.append(ref)
             }
         } else {
-            markDoomed(collectable)
             outcome.doomed = collectable
         }
         return outcome
@@ -170,7 +172,9 @@ extension StoppedHeap {
     ///
     /// Postcondition: survivors are no longer candidates; the unreachable are candidates, no longer
     /// marked tentatively unreachable, and are listed in young's order. `young` is consumed as the walk.
-    private func moveUnreachable(_ young: inout [ObjectLayout]) -> (survivors: [ObjectLayout], unreachable: [UInt32]) {
+    private func moveUnreachable(_ young: inout [ObjectLayout]) -> (
+        survivors: [ObjectLayout], unreachable: [ObjectLayout]
+    ) {
         let heap = heap
         let count = young.count
         var survivors: [ObjectLayout] = []
@@ -205,10 +209,10 @@ extension StoppedHeap {
             survivors.append(object)
         }
         // The first `count` entries are young in its original order; what was appended are repeats.
-        var unreachable: [UInt32] = []
+        var unreachable: [ObjectLayout] = []
         for object in young[0..<count] where object.flags & Mark.tentativelyUnreachable != 0 {
             object.flags &= ~Mark.tentativelyUnreachable
-            unreachable.append(object.slot)
+            unreachable.append(object)
         }
         return (survivors, unreachable)
     }
@@ -248,18 +252,41 @@ extension StoppedHeap {
 
     // MARK: 5. move_legacy_finalizers, move_legacy_finalizer_reachable
 
+    /// Which of the later passes have work: whether any collectable object has weakrefs or is one, and
+    /// whether any has a finalizer that has not run (found in the partition's walk, so the passes
+    /// that would find nothing are skipped).
+    struct GarbageNeeds {
+        var weakrefs = false
+        var finalizers = false
+    }
+
     /// Unreachable objects with a legacy finalizer (tp_del), and everything unreachable they reach,
     /// are uncollectable; the rest is collectable.
     ///
-    /// Postcondition: the two lists partition `unreachable`, each in its order; no object carries
-    /// ``Mark/reachedFromLegacy`` afterwards.
-    private func moveLegacyFinalizers(_ unreachable: [UInt32]) -> (collectable: [UInt32], uncollectable: [UInt32]) {
+    /// Postcondition: the two lists partition `unreachable`, each in its order; the uncollectable are
+    /// no longer candidates, the collectable still are; no object carries ``Mark/reachedFromLegacy``.
+    private func moveLegacyFinalizers(_ unreachable: [ObjectLayout]) -> (
+        collectable: [ObjectLayout], uncollectable: [ObjectLayout], needs: GarbageNeeds
+    ) {
         var stack: [UInt32] = []
-        for slot in unreachable where layout(slot).hasFlag(ObjectLayout.legacyFinalizerFlag) {
-            layout(slot).flags |= Mark.reachedFromLegacy
-            stack.append(slot)
+        var any: UInt8 = 0
+        for object in unreachable {
+            any |= object.flags
+            if object.hasFlag(ObjectLayout.legacyFinalizerFlag) {
+                object.flags |= Mark.reachedFromLegacy
+                stack.append(object.slot)
+            }
         }
-        guard !stack.isEmpty else { return (unreachable, []) }
+        var needs = GarbageNeeds()
+        needs.finalizers = any & ObjectLayout.finalizerFlag != 0
+        if stack.isEmpty {
+            for object in unreachable
+            where object.extraFlags & ObjectLayout.hasWeakrefsFlag != 0 || object.kind == .weakref {
+                needs.weakrefs = true
+                break
+            }
+            return (unreachable, [], needs)
+        }
         while let slot = stack.popLast() {
             heap.forEachReference(of: layout(slot)) { child in
                 guard child >= ObjectRef.immortalCount else { return }
@@ -270,18 +297,20 @@ extension StoppedHeap {
                 }
             }
         }
-        var collectable: [UInt32] = []
-        var uncollectable: [UInt32] = []
-        for slot in unreachable {
-            let object = layout(slot)
+        var collectable: [ObjectLayout] = []
+        var uncollectable: [ObjectLayout] = []
+        for object in unreachable {
             if object.flags & Mark.reachedFromLegacy != 0 {
-                uncollectable.append(slot)
+                object.flags &= ~(Mark.reachedFromLegacy | Mark.candidate)
+                uncollectable.append(object)
             } else {
-                collectable.append(slot)
+                if object.extraFlags & ObjectLayout.hasWeakrefsFlag != 0 || object.kind == .weakref {
+                    needs.weakrefs = true
+                }
+                collectable.append(object)
             }
-            object.flags &= ~Mark.reachedFromLegacy
         }
-        return (collectable, uncollectable)
+        return (collectable, uncollectable, needs)
     }
 
     // MARK: 6. handle_weakrefs
@@ -290,13 +319,12 @@ extension StoppedHeap {
     /// itself unreachable (still a candidate) is cleared without its callback, as in CPython. A weakref
     /// that is itself garbage is cleared too, whatever its referent (bpo-38006): under DEBUG_SAVEALL it
     /// then reads None from gc.garbage.
-    private func handleWeakrefs(_ collectable: [UInt32]) {
-        for slot in collectable where layout(slot).extraFlags & ObjectLayout.hasWeakrefsFlag != 0 {
-            heap.clearWeakrefs(to: slot, silent: { layout($0).flags & Mark.candidate != 0 })
+    private func handleWeakrefs(_ collectable: [ObjectLayout]) {
+        for object in collectable where object.extraFlags & ObjectLayout.hasWeakrefsFlag != 0 {
+            heap.clearWeakrefs(to: object.slot, silent: { layout($0).flags & Mark.candidate != 0 })
         }
-        for slot in collectable where layout(slot).kind == .weakref {
-            let object = layout(slot)
-            heap.unregisterWeakref(slot, object)
+        for object in collectable where object.kind == .weakref {
+            heap.unregisterWeakref(object.slot, object)
             object.weakTarget.pointee.store(0, ordering: .releasing)
         }
     }
@@ -305,14 +333,13 @@ extension StoppedHeap {
 
     /// Finalizers (__del__, PEP 442) of collectable objects run once: the object is marked finalized
     /// and the event reported. (heapd's finalizers run no code, so nothing is resurrected.)
-    private func finalizeGarbage(_ collectable: [UInt32]) {
-        for slot in collectable {
-            let object = layout(slot)
-            if object.hasFlag(ObjectLayout.finalizerFlag) && !object.hasFlag(ObjectLayout.finalizedFlag) {
-                object.setFlag(ObjectLayout.finalizedFlag, true)
-                heap.emit(
-                    .finalizer(object: heap.table.id(of: slot), typeName: heap.typeName(of: ObjectRef(slot: slot))))
-            }
+    private func finalizeGarbage(_ collectable: [ObjectLayout]) {
+        for object in collectable
+        where object.hasFlag(ObjectLayout.finalizerFlag) && !object.hasFlag(ObjectLayout.finalizedFlag) {
+            object.setFlag(ObjectLayout.finalizedFlag, true)
+            heap.emit(
+                .finalizer(
+                    object: heap.table.id(of: object.slot), typeName: heap.typeName(of: ObjectRef(slot: object.slot))))
         }
     }
 
@@ -320,22 +347,19 @@ extension StoppedHeap {
 
     /// The uncollectable survive in `target`; those with a legacy finalizer (every one under
     /// DEBUG_SAVEALL) go to gc.garbage, retained. Returns them.
-    private func handleLegacyFinalizers(_ uncollectable: [UInt32], into target: Int, saveAll: Bool, debug: Int)
+    private func handleLegacyFinalizers(_ uncollectable: [ObjectLayout], into target: Int, saveAll: Bool, debug: Int)
         -> [ObjectRef]
     {
         var garbage: [ObjectRef] = []
-        for slot in uncollectable {
-            heap.generations.link(slot, into: target)
-            let object = layout(slot)
+        for object in uncollectable {
+            let ref = ObjectRef(slot: object.slot)
+            heap.generations.link(object.slot, into: target)
             if saveAll || object.hasFlag(ObjectLayout.legacyFinalizerFlag) {
-                let ref = ObjectRef(slot: slot)
                 heap.retain(ref)
                 garbage.append(ref)
             }
             if debug & GCDebugFlags.uncollectable != 0 {
-                heap.emit(
-                    .debug("gc: uncollectable <\(heap.typeName(of: ObjectRef(slot: slot))) \(heap.table.id(of: slot))>")
-                )
+                heap.emit(.debug("gc: uncollectable <\(heap.typeName(of: ref)) \(heap.table.id(of: object.slot))>"))
             }
         }
         return garbage
@@ -343,43 +367,28 @@ extension StoppedHeap {
 
     // MARK: 9. delete_garbage
 
-    /// Makes cyclic garbage unreachable by id: each object is flagged doomed (``Mark/candidate``
-    /// again) and untracked, and its count is zeroed (keeping the slot's generation), so `acquire(#id)`
-    /// fails on it as on a freed object. Nothing else can reach it: the set is closed (nothing that
-    /// survives references into it).
-    private func markDoomed(_ slots: [UInt32]) {
-        let table = heap.table
-        for slot in slots {
-            let object = layout(slot)
-            object.flags |= Mark.candidate
-            object.setFlag(ObjectLayout.trackedFlag, false)
-            let word = table.word(slot)
-            word.pointee.store(word.pointee.load(ordering: .relaxed) & ~HandleTable.refcountMask, ordering: .releasing)
-        }
-    }
-
-    /// Frees cyclic garbage marked by ``markDoomed(_:)``.
+    /// Frees cyclic garbage before the world restarts (so no id can reach it meanwhile).
     ///
     /// Instead of CPython's clear-then-decref dance, each object drops only its references to objects
-    /// *outside* the set (which may free them, by refcount), then the set's memory and slots are freed
-    /// in batches (``FreeBatch``), with no per-object lock. Weakrefs were cleared and finalizers ran
-    /// before (steps 6 and 7), as in CPython.
-    func deleteGarbage(_ slots: [UInt32], shard: Int) {
-        guard !slots.isEmpty else { return }
-        for slot in slots {
-            heap.forEachReference(of: layout(slot)) { child in
-                guard child >= ObjectRef.immortalCount, layout(child).flags & Mark.candidate == 0 else { return }
+    /// *outside* the set (which may free them, by refcount; nothing outside references into the set,
+    /// so those cascades never reach it), then the set's memory and slots are freed in batches
+    /// (``FreeBatch``), with no per-object lock. Weakrefs were cleared and finalizers ran before (steps
+    /// 6 and 7), as in CPython. The two walks cannot be one: an object freed early would be read
+    /// again as another one's referent.
+    func deleteGarbage(_ doomed: [ObjectLayout], shard: Int) {
+        guard !doomed.isEmpty else { return }
+        let heap = heap
+        for object in doomed {
+            heap.forEachReference(of: object) { child in
+                guard child >= ObjectRef.immortalCount, heap.layout(child).flags & Mark.candidate == 0 else { return }
                 if heap.dropReference(child) { heap.deallocate(child, shard: shard) }
             }
         }
         let batch = FreeBatch()
-        for slot in slots {
-            let object = layout(slot)
-            if object.extraFlags & ObjectLayout.hasWeakrefsFlag != 0 { heap.clearWeakrefs(to: slot) }
-            if object.kind == .weakref { heap.unregisterWeakref(slot, object) }
+        for object in doomed {
             // No count0 decrement for these frees: in CPython they happen right after count0 was reset;
-            // and they are in no generation list (untracked by markDoomed).
-            heap.addToBatch(slot, object, batch, shard: shard, untrack: false)
+            // and they are in no generation list (detached by update_refs).
+            heap.addToBatch(object.slot, object, batch, shard: shard, untrack: false)
             if batch.isFull { heap.flush(batch, shard: shard) }
         }
         heap.flush(batch, shard: shard)
@@ -415,13 +424,12 @@ extension StoppedHeap {
 
     /// After move_unreachable: survivors are not candidates; the unreachable are candidates with
     /// gc_refs 0 and no tentative mark.
-    private func validateUnreachable(survivors: [ObjectLayout], unreachable: [UInt32]) {
+    private func validateUnreachable(survivors: [ObjectLayout], unreachable: [ObjectLayout]) {
         #if DEBUG
             for object in survivors {
                 precondition(object.flags & Mark.candidate == 0, "gc: survivor still a candidate")
             }
-            for slot in unreachable {
-                let object = layout(slot)
+            for object in unreachable {
                 precondition(
                     object.flags & (Mark.candidate | Mark.tentativelyUnreachable) == Mark.candidate,
                     "gc: unreachable object lost its candidate mark or kept its tentative one")
