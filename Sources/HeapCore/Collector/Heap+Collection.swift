@@ -269,24 +269,22 @@ extension StoppedHeap {
         collectable: [ObjectLayout], uncollectable: [ObjectLayout], needs: GarbageNeeds
     ) {
         var stack: [UInt32] = []
-        var any: UInt8 = 0
+        var anyFlags: UInt8 = 0
+        var anyWeak = false
+        // One walk reads every flag the later passes would look for.
         for object in unreachable {
-            any |= object.flags
-            if object.hasFlag(ObjectLayout.legacyFinalizerFlag) {
+            let flags = object.flags
+            anyFlags |= flags
+            anyWeak = anyWeak || object.extraFlags & ObjectLayout.hasWeakrefsFlag != 0 || object.kind == .weakref
+            if flags & ObjectLayout.legacyFinalizerFlag != 0 {
                 object.flags |= Mark.reachedFromLegacy
                 stack.append(object.slot)
             }
         }
         var needs = GarbageNeeds()
-        needs.finalizers = any & ObjectLayout.finalizerFlag != 0
-        if stack.isEmpty {
-            for object in unreachable
-            where object.extraFlags & ObjectLayout.hasWeakrefsFlag != 0 || object.kind == .weakref {
-                needs.weakrefs = true
-                break
-            }
-            return (unreachable, [], needs)
-        }
+        needs.finalizers = anyFlags & ObjectLayout.finalizerFlag != 0
+        needs.weakrefs = anyWeak
+        if stack.isEmpty { return (unreachable, [], needs) }
         while let slot = stack.popLast() {
             heap.forEachReference(of: layout(slot)) { child in
                 guard child >= ObjectRef.immortalCount else { return }
@@ -304,9 +302,6 @@ extension StoppedHeap {
                 object.flags &= ~(Mark.reachedFromLegacy | Mark.candidate)
                 uncollectable.append(object)
             } else {
-                if object.extraFlags & ObjectLayout.hasWeakrefsFlag != 0 || object.kind == .weakref {
-                    needs.weakrefs = true
-                }
                 collectable.append(object)
             }
         }
