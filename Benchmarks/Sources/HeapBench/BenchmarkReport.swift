@@ -29,6 +29,12 @@ enum BenchmarkReport {
             TracingBenchmarks.report()
             return
         }
+        if arguments.first == "trace-profile" {
+            // trace-profile [threads] [off]: 48-byte blocks traced with 1 frame (or not), for `perf`.
+            TracingBenchmarks.profile(
+                threads: arguments.dropFirst().first.flatMap { Int($0) } ?? 1, tracing: !arguments.contains("off"))
+            return
+        }
         if arguments.first == "gc-young" {
             let (median, worst) = CollectorBenchmarks.youngPause(repeats: 3000)
             print(String(format: "gen-0 700 young / 1M old: median %.1f µs, max %.1f µs", median * 1e6, worst * 1e6))

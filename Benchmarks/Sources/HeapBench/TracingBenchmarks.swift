@@ -1,22 +1,33 @@
 import Foundation
 import HeapCore
 
-/// What tracemalloc costs an allocation: whole `int` objects made and released, and bare 48-byte
-/// arena blocks, with tracing off, on with 1 frame and on with 25 frames, on one thread.
+/// What tracemalloc costs an allocation: bare 48-byte arena blocks and whole `int` objects made and
+/// freed, with tracing off, on with 1 frame and on with 25 frames, on 1 and 2 threads (each thread on
+/// its own allocator shard, as sessions are), against the target of at most 1.5× the cost off.
 ///
-/// Off, the allocator pays one relaxed atomic load per allocation and per free; the figures below are
-/// compared with glibc's malloc as a fixed anchor, since the branch cannot be taken out to compare.
+/// The three modes are measured in turns, round after round, and each figure is the median of its
+/// rounds, so a neighbour's load on this shared machine falls on all three alike. A last line grows
+/// the traced memory (every block a new peak, the mode in which the tracer keeps a shared total).
 enum TracingBenchmarks {
     static let batch = 1_000
-    static let rounds = 1_000
+    static let rounds = 200
+    static let turns = 7
+    static let target = 1.5
 
-    enum Mode: CustomStringConvertible {
-        case off
-        case frames(Int)
+    enum Mode: CaseIterable, CustomStringConvertible {
+        case off, oneFrame, manyFrames
+        var frames: Int? {
+            switch self {
+            case .off: nil
+            case .oneFrame: 1
+            case .manyFrames: 25
+            }
+        }
         var description: String {
             switch self {
-            case .off: "tracing off"
-            case .frames(let n): "tracing, \(n) frame\(n == 1 ? "" : "s")"
+            case .off: "off"
+            case .oneFrame: "1 frame"
+            case .manyFrames: "25 frames"
             }
         }
     }
@@ -24,62 +35,118 @@ enum TracingBenchmarks {
     /// Sets `tracer` to `mode` and returns the token a thread allocating "in a command" sets.
     static func configure(_ tracer: AllocationTracer, _ mode: Mode) -> TraceContext.Token? {
         tracer.stop()
-        guard case .frames(let count) = mode else { return nil }
+        guard let count = mode.frames else { return nil }
         try! tracer.start(frames: count)
         // A script 25 scopes deep: every frame a different file and line.
         let frames = (0..<25).map { TraceFrame(filename: "bench/level\($0).heap", lineno: 10 + $0) }
         return tracer.intern(frames)
     }
 
-    /// Nanoseconds per `makeInt` + `release`, median of 5.
-    static func objectCost(_ mode: Mode) -> Double {
-        let heap = Heap(configuration: HeapConfiguration(maxObjects: 1 << 20, shardCount: 1))
-        let token = configure(heap.tracer, mode)
-        let rate = Measure.throughput(threads: 1, iterations: rounds) { _, rounds in
-            TraceContext.setCurrent(token)
-            var refs: [ObjectRef] = []
-            refs.reserveCapacity(batch)
-            for _ in 0..<rounds {
-                for index in 0..<batch { refs.append(try! heap.makeInt(Int64(index))) }
-                for ref in refs { heap.release(ref) }
-                refs.removeAll(keepingCapacity: true)
-            }
-        }
-        heap.tracer.stop()
-        return 1e9 / (rate * Double(batch))
-    }
-
-    /// Nanoseconds per 48-byte arena allocate + free, median of 5.
-    static func blockCost(_ mode: Mode) -> Double {
-        let allocator = ArenaAllocator(shardCount: 1)
-        let token = configure(allocator.tracer, mode)
-        let rate = Measure.throughput(threads: 1, iterations: rounds * 5) { _, rounds in
+    /// Nanoseconds per allocation + free and per thread, in one run of `threads` threads.
+    static func blockCost(_ allocator: ArenaAllocator, _ token: TraceContext.Token?, threads: Int) -> Double {
+        let rate = Measure.throughput(threads: threads, iterations: rounds * 5, repeats: 1) { thread, rounds in
             TraceContext.setCurrent(token)
             let blocks = UnsafeMutablePointer<UnsafeMutableRawPointer>.allocate(capacity: batch)
             defer { blocks.deallocate() }
             for _ in 0..<rounds {
-                for index in 0..<batch { blocks[index] = allocator.allocate(size: 48, shard: 0)! }
-                for index in 0..<batch { allocator.free(blocks[index], size: 48, shard: 0) }
+                for index in 0..<batch { blocks[index] = allocator.allocate(size: 48, shard: thread)! }
+                for index in 0..<batch { allocator.free(blocks[index], size: 48, shard: thread) }
             }
+            TraceContext.setCurrent(nil)
         }
+        return 1e9 * Double(threads) / (rate * Double(batch))
+    }
+
+    /// Nanoseconds per `makeInt` + `release` and per thread.
+    static func objectCost(_ heap: Heap, _ token: TraceContext.Token?, threads: Int) -> Double {
+        let rate = Measure.throughput(threads: threads, iterations: rounds, repeats: 1) { thread, rounds in
+            TraceContext.setCurrent(token)
+            var refs: [ObjectRef] = []
+            refs.reserveCapacity(batch)
+            for _ in 0..<rounds {
+                for index in 0..<batch { refs.append(try! heap.makeInt(Int64(index), shard: thread)) }
+                for ref in refs { heap.release(ref, shard: thread) }
+                refs.removeAll(keepingCapacity: true)
+            }
+            TraceContext.setCurrent(nil)
+        }
+        return 1e9 * Double(threads) / (rate * Double(batch))
+    }
+
+    /// Nanoseconds per allocation + free when 100,000 blocks are allocated before any is freed, from
+    /// a reset peak: every allocation is a new peak.
+    static func growthCost(_ allocator: ArenaAllocator, _ token: TraceContext.Token?, threads: Int) -> Double {
+        let count = 100_000
+        let rate = Measure.throughput(threads: threads, iterations: 5, repeats: 1) { thread, rounds in
+            TraceContext.setCurrent(token)
+            let blocks = UnsafeMutablePointer<UnsafeMutableRawPointer>.allocate(capacity: count)
+            defer { blocks.deallocate() }
+            for _ in 0..<rounds {
+                allocator.tracer.resetPeak()
+                for index in 0..<count { blocks[index] = allocator.allocate(size: 48, shard: thread)! }
+                for index in 0..<count { allocator.free(blocks[index], size: 48, shard: thread) }
+            }
+            TraceContext.setCurrent(nil)
+        }
+        return 1e9 * Double(threads) / (rate * Double(count))
+    }
+
+    /// The median figure per mode, measuring the modes in turns.
+    static func figures(threads: Int, _ measure: (Mode) -> Double) -> [Mode: Double] {
+        var samples: [Mode: [Double]] = [:]
+        for _ in 0..<turns {
+            for mode in Mode.allCases { samples[mode, default: []].append(measure(mode)) }
+        }
+        return samples.mapValues(Measure.median)
+    }
+
+    /// Only the 48-byte blocks in one mode, on `threads` threads, for a profiler or `perf stat`.
+    static func profile(threads: Int, tracing: Bool) {
+        let allocator = ArenaAllocator(shardCount: threads)
+        let token = configure(allocator.tracer, tracing ? .oneFrame : .off)
+        for _ in 0..<turns { print(String(format: "%.1f ns", blockCost(allocator, token, threads: threads))) }
         allocator.tracer.stop()
-        return 1e9 / (rate * Double(batch))
     }
 
     static func report() {
-        let malloc = 1e9 / InProcessBenchmarks.mallocAllocations(threads: 1)
-        print("== tracemalloc: cost of one allocation (+ its free), 1 thread, median of 5")
-        print("  glibc malloc+free of 48 bytes (anchor)                 \(String(format: "%8.1f ns", malloc))")
-        let modes: [Mode] = [.off, .frames(1), .frames(25)]
-        for (what, cost) in [("48-byte arena block", blockCost), ("int object (block + slot + header)", objectCost)] {
-            let figures = modes.map { cost($0) }
-            for (mode, figure) in zip(modes, figures) {
-                let label = "\(what), \(mode)".padding(toLength: 54, withPad: " ", startingAt: 0)
-                let ratio = figure / figures[0]
-                print(
-                    "  \(label) \(String(format: "%8.1f ns  %5.2fx of off, %5.2fx of malloc", figure, ratio, figure / malloc))"
-                )
+        print(
+            "== tracemalloc: ns per allocation + free, per thread (median of \(turns) turns); "
+                + "target: on <= \(target)x off")
+        print("  what                              threads    off ns   1 frame ns (x off)   25 frames ns (x off)")
+        func line(_ what: String, threads: Int, _ figures: [Mode: Double]) {
+            let off = figures[.off]!
+            var text = "  " + what.padding(toLength: 34, withPad: " ", startingAt: 0)
+            text += String(format: "%7d %9.1f", threads, off)
+            for mode in [Mode.oneFrame, .manyFrames] {
+                let ratio = figures[mode]! / off
+                text += String(format: " %10.1f (%4.2fx)%@", figures[mode]!, ratio, ratio <= target ? "  " : " !")
             }
+            print(text)
         }
+        for threads in [1, 2] {
+            let allocator = ArenaAllocator(shardCount: threads)
+            let blocks = figures(threads: threads) { mode in
+                blockCost(allocator, configure(allocator.tracer, mode), threads: threads)
+            }
+            allocator.tracer.stop()
+            line("48-byte arena block", threads: threads, blocks)
+        }
+        for threads in [1, 2] {
+            let heap = Heap(configuration: HeapConfiguration(maxObjects: 1 << 20, shardCount: threads))
+            let objects = figures(threads: threads) { mode in
+                objectCost(heap, configure(heap.tracer, mode), threads: threads)
+            }
+            heap.tracer.stop()
+            line("int object (block, slot, header)", threads: threads, objects)
+        }
+        for threads in [1, 2] {
+            let allocator = ArenaAllocator(shardCount: threads)
+            let growing = figures(threads: threads) { mode in
+                growthCost(allocator, configure(allocator.tracer, mode), threads: threads)
+            }
+            allocator.tracer.stop()
+            line("48-byte block, every one a peak", threads: threads, growing)
+        }
+        print("  (! = above the target; per thread: 2 threads scale perfectly when their figure equals 1 thread's)")
     }
 }

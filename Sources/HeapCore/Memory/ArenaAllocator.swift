@@ -80,7 +80,7 @@ public final class ArenaAllocator: @unchecked Sendable {
     private let shardTable: UnsafeMutablePointer<Unmanaged<Shard>>
     public let shardCount: Int
     /// tracemalloc: sees every block handed out and returned while it is tracing.
-    public let tracer = AllocationTracer()
+    public let tracer: AllocationTracer
     /// The cap on memory taken from the OS (arenas and large payloads), shared by every shard.
     public let budget: MemoryBudget
 
@@ -90,6 +90,7 @@ public final class ArenaAllocator: @unchecked Sendable {
         self.budget = budget
         shards = (0..<count).map { Shard(index: $0, budget: budget) }
         self.shardCount = count
+        tracer = AllocationTracer(shardCount: count)
         shardTable = .allocate(capacity: count)
         for (index, shard) in shards.enumerated() { (shardTable + index).initialize(to: .passUnretained(shard)) }
     }
@@ -107,7 +108,8 @@ public final class ArenaAllocator: @unchecked Sendable {
     /// pages are zero already, so `bytes(3_000_000_000)` neither writes nor makes resident 3 GB.
     @inline(__always)
     public func allocate(size: Int, shard: Int, zeroed: Bool = false) -> UnsafeMutableRawPointer? {
-        let block = shardTable[shard % shardCount]._withUnsafeGuaranteedRef { owner in
+        let owner = shard % shardCount
+        let block = shardTable[owner]._withUnsafeGuaranteedRef { owner in
             if size > SizeClass.maxSmall {
                 return owner.allocateLarge(size: size, zeroed: zeroed)
             }
@@ -115,7 +117,7 @@ public final class ArenaAllocator: @unchecked Sendable {
             if zeroed, let small { small.initializeMemory(as: UInt8.self, repeating: 0, count: size) }
             return small
         }
-        if let block, tracer.isTracing { tracer.record(block, size: size) }
+        if let block, tracer.isTracing { tracer.record(block, size: size, shard: owner) }
         return block
     }
 
@@ -125,16 +127,17 @@ public final class ArenaAllocator: @unchecked Sendable {
     /// goes back to the shard that owns its pool.
     @inline(__always)
     public func free(_ block: UnsafeMutableRawPointer, size: Int, shard: Int) {
-        // Forgotten before the block can be handed out again, so a new trace is never dropped.
-        if tracer.isTracing { tracer.forget(block) }
+        // Forgotten before the block can be handed out again, so a new trace is never dropped; in the
+        // stripe of the shard that owns the block, where it was recorded.
         if size > SizeClass.maxSmall {
+            if tracer.isTracing { tracer.forget(block, size: size, shard: 0) }
             shardTable[shard % shardCount]._withUnsafeGuaranteedRef { $0.freeLarge(block, size: size) }
             return
         }
         let pool = Self.pool(of: block)
-        shardTable[Int(pool.load(fromByteOffset: 28, as: Int32.self))]._withUnsafeGuaranteedRef {
-            $0.freeSmall(block, pool: pool)
-        }
+        let owner = Int(pool.load(fromByteOffset: 28, as: Int32.self))
+        if tracer.isTracing { tracer.forget(block, size: size, shard: owner) }
+        shardTable[owner]._withUnsafeGuaranteedRef { $0.freeSmall(block, pool: pool) }
     }
 
     /// Returns many small blocks at once (each obtained with a size of at most ``SizeClass/maxSmall``).

@@ -16,7 +16,7 @@ public enum TraceContext {
         var word: UInt { UInt(epoch) << 32 | UInt(index) }
     }
 
-    private static let key: pthread_key_t = {
+    static let key: pthread_key_t = {
         var key = pthread_key_t()
         precondition(pthread_key_create(&key, nil) == 0, "heapd: pthread_key_create failed")
         return key
@@ -28,10 +28,17 @@ public enum TraceContext {
         pthread_setspecific(key, UnsafeRawPointer(bitPattern: token.map { $0.word &+ 1 } ?? 0))
     }
 
-    /// The current thread's token, if one was set.
-    static var current: Token? {
-        guard let pointer = pthread_getspecific(key) else { return nil }
-        let word = UInt(bitPattern: pointer) &- 1
-        return Token(epoch: UInt32(truncatingIfNeeded: word >> 32), index: UInt32(truncatingIfNeeded: word))
+    /// The current thread's token as one word (0: none), read with ``key`` (which the tracer keeps,
+    /// so the allocation path skips the lazy global's check); decoded by ``traceback(of:epoch:)``.
+    @inline(__always)
+    static func word(key: pthread_key_t) -> UInt {
+        UInt(bitPattern: pthread_getspecific(key))
+    }
+
+    /// The traceback index of a ``word(key:)``, if it is a token of the run `epoch`.
+    @inline(__always)
+    static func traceback(of word: UInt, epoch: UInt32) -> UInt32? {
+        guard word != 0, UInt32(truncatingIfNeeded: (word &- 1) >> 32) == epoch else { return nil }
+        return UInt32(truncatingIfNeeded: word &- 1)
     }
 }
