@@ -147,7 +147,13 @@ public final class ArenaAllocator: @unchecked Sendable {
     /// allocated together, so runs are long), and the block is returned exactly as ``free(_:size:shard:)``
     /// would.
     public func freeBatch(_ blocks: UnsafeBufferPointer<UnsafeMutableRawPointer>) {
-        if tracer.isTracing { for block in blocks { tracer.forget(block) } }
+        if tracer.isTracing {
+            // Forgotten first, outside the shard locks, each in its owner's stripe (as ``free`` does).
+            for block in blocks {
+                let owner = Int(Self.pool(of: block).load(fromByteOffset: 28, as: Int32.self))
+                tracer.forget(block, size: SizeClass.maxSmall, shard: owner)
+            }
+        }
         var held = -1
         for block in blocks {
             let pool = Self.pool(of: block)

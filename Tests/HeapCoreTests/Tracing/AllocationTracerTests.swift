@@ -31,6 +31,40 @@ final class AllocationTracerTests: HeapTestCase {
         XCTAssertGreaterThanOrEqual(heap.tracer.tracedMemory().peak, current)
     }
 
+    /// Objects freed in batches (a cascade, a collection's garbage) lose their traces as single frees
+    /// do: a block handed out again must never carry an old trace.
+    func testBatchedFreesForgetTheirTraces() throws {
+        try heap.tracer.start(frames: 5)
+        TraceContext.setCurrent(heap.tracer.intern(frames))
+        let root = try heap.makeList()
+        var node = root
+        for index in 0..<10_000 {
+            let next = try heap.makeList()
+            try heap.append(node, next)
+            let big = try heap.makeBytes([UInt8](repeating: 1, count: index % 7 == 0 ? 1_000 : 10))
+            try heap.append(next, big)
+            heap.release(big)
+            heap.release(next)
+            node = next
+        }
+        try heap.append(node, root)  // a cycle: the collector frees it as garbage
+        heap.release(root)
+        XCTAssertGreaterThan(heap.tracer.tracedMemory().current, 10_000 * 32)
+        XCTAssertEqual(try heap.collector.collect(generation: 2), 10_001, "the lists of the cycle (bytes are not tracked)")
+        XCTAssertEqual(heap.tracer.tracedMemory().current, 0, "every traced block of the garbage was forgotten")
+
+        let chain = try heap.makeList()
+        var tail = chain
+        for _ in 0..<10_000 {
+            let next = try heap.makeList()
+            try heap.append(tail, next)
+            heap.release(next)
+            tail = next
+        }
+        heap.release(chain)
+        XCTAssertEqual(heap.tracer.tracedMemory().current, 0, "every traced block of the cascade was forgotten")
+    }
+
     func testTheLimitCutsFramesAndNoContextMeansUnknown() throws {
         try heap.tracer.start(frames: 1)
         TraceContext.setCurrent(heap.tracer.intern(frames))
