@@ -55,12 +55,14 @@ enum CollectorBenchmarks {
     }
 
     /// Median seconds of a full collection (or, for `chain`, of dropping the root) over `repeats` runs.
-    static func measure(_ shape: String, count: Int, repeats: Int = 5) -> Result {
+    /// `threads`: how many threads free a collection's garbage (``CycleCollector/freeingThreads``).
+    static func measure(_ shape: String, count: Int, repeats: Int = 5, threads: Int = 1) -> Result {
         var times: [Double] = []
         var returned = 0
         for _ in 0..<repeats {
             let heap = Heap(configuration: HeapConfiguration(maxObjects: 1 << 23, shardCount: 2))
             heap.collector.setEnabled(false)
+            heap.collector.freeingThreads.store(threads, ordering: .relaxed)
             let root = build(shape, count: count, heap: heap)
             let start = Measure.now()
             if shape == "chain" {
@@ -142,14 +144,19 @@ enum CollectorBenchmarks {
     }
 
     static func report(sizes: [Int]) {
-        print("== full collections (median of 5), heapd")
+        print("== full collections (median of 5), heapd; threads = threads freeing the garbage")
         for count in sizes {
             for shape in ["rings2", "cycle", "random", "chain"] {
-                let result = measure(shape, count: count)
-                let what = shape == "chain" ? "free by refcount" : "collect returned \(result.returned)"
-                print(
-                    "  {\"shape\": \"\(shape)\", \"n\": \(count), \"collect_s\": \(String(format: "%.5f", result.seconds)), \"note\": \"\(what)\"}"
-                )
+                // Two threads only where there is garbage to free in parallel; the chain is a cascade.
+                let threadCounts = shape == "chain" || shape == "random" ? [1] : [1, 2]
+                for threads in threadCounts {
+                    let result = measure(shape, count: count, threads: threads)
+                    let what = shape == "chain" ? "free by refcount" : "collect returned \(result.returned)"
+                    let perObject = result.seconds / Double(count) * 1e9
+                    print(
+                        "  {\"shape\": \"\(shape)\", \"n\": \(count), \"threads\": \(threads), \"collect_s\": \(String(format: "%.5f", result.seconds)), \"ns_per_object\": \(String(format: "%.1f", perObject)), \"note\": \"\(what)\"}"
+                    )
+                }
             }
         }
         let (median, worst) = youngPause()

@@ -27,6 +27,10 @@ public final class CycleCollector: @unchecked Sendable {
     private let lastBeat = Atomic<UInt64>(0)
     private let busySince = Atomic<UInt64>(0)
     private let completedCollections = Atomic<Int>(0)
+    /// Threads that free a collection's garbage (1 or 2): the second one runs while the mutators are
+    /// parked at the gate, on the core one of them would use. One until the benchmark shows two pay
+    /// on a quiet machine (`Benchmarks/run.sh gc` reports both).
+    public let freeingThreads = Atomic<Int>(1)
 
     /// The `gc` module's state.
     struct State {
@@ -231,7 +235,7 @@ public final class CycleCollector: @unchecked Sendable {
             // Freeing stays inside the pause: done concurrently, it let mutators that allocate cyclic
             // garbage in a tight loop outrun the collector (measured: every collection then examined
             // thousands of objects); inside, the pause itself is the backpressure, as in CPython.
-            stopped.deleteGarbage(outcome.doomed, shard: 0)
+            stopped.deleteGarbage(outcome.doomed, shard: 0, threads: freeingThreads.load(ordering: .relaxed))
             return (outcome, sizes)
         }
         let pause = Self.now() - start

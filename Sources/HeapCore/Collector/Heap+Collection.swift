@@ -1,3 +1,5 @@
+import Dispatch
+
 // MARK: - The cycle collector's algorithm
 //
 // heapd's collector is CPython's generational cycle detector (Modules/gcmodule.c, explained in
@@ -370,7 +372,12 @@ extension StoppedHeap {
     /// (``FreeBatch``), with no per-object lock. Weakrefs were cleared and finalizers ran before (steps
     /// 6 and 7), as in CPython. The two walks cannot be one: an object freed early would be read
     /// again as another one's referent.
-    func deleteGarbage(_ doomed: [ObjectLayout], shard: Int) {
+    ///
+    /// The second walk frees nothing but the set's own memory and reports nothing, so with `threads`
+    /// of 2 and a large set it runs in two halves at once, each in its own shard (the mutators are
+    /// parked; their core would idle). The first walk stays on one thread: its cascades report
+    /// finalizers and weakref callbacks, whose order is CPython's.
+    func deleteGarbage(_ doomed: [ObjectLayout], shard: Int, threads: Int = 1) {
         guard !doomed.isEmpty else { return }
         let heap = heap
         for object in doomed {
@@ -379,8 +386,28 @@ extension StoppedHeap {
                 if heap.dropReference(child) { heap.deallocate(child, shard: shard) }
             }
         }
+        let parts = doomed.count >= Self.parallelFreeMinimum ? max(1, min(threads, 2)) : 1
+        guard parts > 1 else {
+            Self.free(doomed[...], heap: heap, shard: shard)
+            return
+        }
+        let half = doomed.count / 2
+        // Object addresses are not Sendable; here each half is read by one thread only, the world is
+        // stopped, and both threads are joined before this returns.
+        nonisolated(unsafe) let objects = doomed
+        DispatchQueue.concurrentPerform(iterations: 2) { part in
+            let range = part == 0 ? objects[..<half] : objects[half...]
+            Self.free(range, heap: heap, shard: shard + part)
+        }
+    }
+
+    /// Below this many objects a second thread costs more to wake than it saves.
+    static let parallelFreeMinimum = 32_768
+
+    /// Frees doomed objects through a batch of their own.
+    private static func free(_ objects: ArraySlice<ObjectLayout>, heap: Heap, shard: Int) {
         let batch = FreeBatch()
-        for object in doomed {
+        for object in objects {
             // No count0 decrement for these frees: in CPython they happen right after count0 was reset;
             // and they are in no generation list (detached by update_refs).
             heap.addToBatch(object.slot, object, batch, shard: shard, untrack: false)

@@ -51,6 +51,51 @@ final class CollectorTests: HeapTestCase {
         XCTAssertEqual(try collector.collect(), 2)
     }
 
+    /// A garbage set big enough to be freed by two threads at once, with everything a free must undo
+    /// (payloads, long tuples in their own blocks, weakrefs to and from the garbage, finalizers, objects
+    /// outside the set that the garbage alone kept alive): the heap is exact afterwards, and the weakref
+    /// that outlives the garbage reads None.
+    func testLargeGarbageFreedByTwoThreadsLeavesTheHeapSound() throws {
+        heap.collector.freeingThreads.store(2, ordering: .relaxed)
+        let survivor = try heap.makeList()
+        hold(survivor)
+        let first = try heap.makeList()
+        var previous = first
+        heap.retain(previous)
+        for index in 0..<40_000 {
+            let node = try heap.makeList()
+            try heap.append(previous, node)
+            if index % 1_000 == 0 {
+                let items = try (0..<150).map { _ in try heap.makeInt(Int64(index)) }
+                let tuple = try heap.makeTuple(items)
+                items.forEach { heap.release($0) }
+                try heap.append(node, tuple)
+                heap.release(tuple)
+                let weak = try heap.makeWeakref(to: node)
+                try heap.append(survivor, weak)
+                heap.release(weak)
+                try heap.setFinalizer(node, legacy: false)
+            }
+            if index % 997 == 0 {
+                let weakToSurvivor = try heap.makeWeakref(to: survivor)
+                try heap.append(node, weakToSurvivor)
+                heap.release(weakToSurvivor)
+            }
+            heap.release(previous)
+            previous = node
+        }
+        try heap.append(previous, first)
+        heap.release(previous)
+        heap.release(first)
+        let found = try heap.collector.collect(generation: 2)
+        XCTAssertGreaterThanOrEqual(found, 40_001, "the ring, its tuples and its weakrefs")
+        let problems = heap.gate.exclusive { heap.verifyStopped(externalReferences: held) }
+        XCTAssertEqual(problems, [])
+        let weak = try heap.item(survivor, at: 0)
+        XCTAssertNil(try heap.weakrefTarget(weak), "the weakref to a freed node reads None")
+        heap.release(weak)
+    }
+
     func testReachableCycleSurvivesAndMovesUp() throws {
         let root = hold(try heap.makeList())
         let inner = try heap.makeList()
