@@ -168,8 +168,12 @@ enum CollectorBenchmarks {
         print(
             String(
                 format:
-                    "== gen-0 pauses with 1M old and 2 mutator threads: %d pauses, median %.1f µs, p99 %.1f µs, max %.1f µs (goal p99 < 50 µs)",
+                    "== gen-0 pauses with 1M old and 2 mutator threads: %d pauses, median %.1f µs, p99 %.1f µs, max %.1f µs (goal p99 <= 50 µs, max <= 1 ms)",
                 load.count, Double(load.medianNanoseconds) / 1e3, Double(load.p99Nanoseconds) / 1e3,
                 Double(load.maxNanoseconds) / 1e3))
+        let percentiles = [50.0, 90, 99, 99.9].map {
+            String(format: "p%g %.1f µs", $0, Double(load.percentile($0)) / 1e3)
+        }
+        print("   distribution (last \(PauseStatistics.window)): " + percentiles.joined(separator: ", "))
     }
 }

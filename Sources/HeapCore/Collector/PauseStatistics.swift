@@ -23,10 +23,15 @@ public struct PauseStatistics: Sendable, Equatable {
     }
 
     /// The 99th percentile of the recent pauses (0 when none).
-    public var p99Nanoseconds: UInt64 {
+    public var p99Nanoseconds: UInt64 { percentile(99) }
+
+    /// The `percent` percentile of the recent pauses, nearest rank (0 when none): what an HdrHistogram
+    /// report lists at 50, 90, 99, 99.9.
+    public func percentile(_ percent: Double) -> UInt64 {
         guard !recent.isEmpty else { return 0 }
         let sorted = recent.sorted()
-        return sorted[min(sorted.count - 1, Int((Double(sorted.count) * 0.99).rounded(.up)) - 1)]
+        let rank = Int((Double(sorted.count) * percent / 100).rounded(.up))
+        return sorted[min(sorted.count - 1, max(rank, 1) - 1)]
     }
 
     /// The median of the recent pauses.
