@@ -26,7 +26,7 @@
 // - the decoder gives back exactly the request that was encoded;
 // - every reply survives RESP encoding and decoding;
 // - `DEBUG VERIFY` sent by the program finds no problem;
-// - after the program, the heap check (`verifyStopped` with both clients' references) finds nothing;
+// - after the program, the heap check (`StoppedHeap.verify` with both clients' references) finds nothing;
 // - after both clients leave, the globals are dropped, gc.garbage is cleared and the cycles are
 //   collected (or, for uncollectable ones, broken), the heap check still finds nothing and no object
 //   is left: the heap returns to its baseline;
@@ -530,8 +530,8 @@
         /// The heap check with both clients' references, then both leave and the heap must return to empty.
         mutating func finish() {
             let heap = state.heap
-            let problems = heap.gate.exclusive {
-                heap.verifyStopped(externalReferences: state.externalReferencesStopped())
+            let problems = heap.withWorldStopped { stopped in
+                stopped.verify(externalReferences: state.externalReferences(stopped))
             }
             check(problems.isEmpty, "the heap check failed after the program: \(problems)")
 
@@ -542,7 +542,7 @@
             collector.setDebugFlags(0)
             heap.gate.exclusive { collector.unfreezeStopped() }
             collectEverything()
-            let afterRelease = heap.gate.exclusive { heap.verifyStopped(externalReferences: [:]) }
+            let afterRelease = heap.withWorldStopped { $0.verify(externalReferences: [:]) }
             check(afterRelease.isEmpty, "the heap check failed after every client left: \(afterRelease)")
 
             // Uncollectable cycles (legacy finalizers) stay in gc.garbage: break every container's
@@ -559,7 +559,7 @@
                 }
             }
             collectEverything()
-            let atEnd = heap.gate.exclusive { heap.verifyStopped(externalReferences: [:]) }
+            let atEnd = heap.withWorldStopped { $0.verify(externalReferences: [:]) }
             check(atEnd.isEmpty, "the heap check failed after the cycles were broken: \(atEnd)")
             let left = heap.statistics()
             check(

@@ -202,9 +202,9 @@ final class ServerState: Sendable {
         channel.pipeline.fireUserInboundEventTriggered(eviction)
     }
 
-    /// The references held outside the heap: session variables and globals. Call with the gate held
-    /// exclusively, when no session runs.
-    func externalReferencesStopped() -> [ObjectRef: Int] {
+    /// The references held outside the heap: session variables and globals (read while no session
+    /// runs, which `stopped` proves).
+    func externalReferences(_ stopped: borrowing StoppedHeap) -> [ObjectRef: Int] {
         var counts: [ObjectRef: Int] = [:]
         for ref in globals.snapshot().values { counts[ref, default: 0] += 1 }
         for box in sessions.withLock({ Array($0.values) }) {

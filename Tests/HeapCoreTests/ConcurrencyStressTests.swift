@@ -89,7 +89,7 @@ final class ConcurrencyStressTests: HeapTestCase {
         // The checker: stops the world while the mutators run and verifies every count.
         let checker = Thread {
             while done.load(ordering: .acquiring) < threads {
-                let found = heap.gate.exclusive { heap.verifyStopped(externalReferences: shared.references()) }
+                let found = heap.withWorldStopped { $0.verify(externalReferences: shared.references()) }
                 verifications.add(1, ordering: .relaxed)
                 if !found.isEmpty { problems.withLock { $0 += found } }
                 if collect && verifications.load(ordering: .relaxed) % 3 == 0 {

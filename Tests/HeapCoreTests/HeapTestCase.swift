@@ -13,7 +13,7 @@ class HeapTestCase: XCTestCase {
     }
 
     override func tearDown() {
-        let problems = heap.gate.exclusive { heap.verifyStopped(externalReferences: held) }
+        let problems = heap.withWorldStopped { $0.verify(externalReferences: held) }
         XCTAssertEqual(problems, [], "heap inconsistent after test")
         // Give back what the test held, so the heap is empty when it goes: a heap dropped with live
         // objects leaks their large payloads (the address sanitizer's leak check reports them).

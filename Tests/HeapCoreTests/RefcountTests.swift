@@ -87,7 +87,7 @@ final class RefcountTests: HeapTestCase {
         }
         heap.release(outer)
         XCTAssertEqual(heap.statistics().objects, neighbours.count, "everything but the neighbours freed")
-        let problems = heap.gate.exclusive { heap.verifyStopped(externalReferences: held) }
+        let problems = heap.withWorldStopped { $0.verify(externalReferences: held) }
         XCTAssertEqual(problems, [])
         XCTAssertEqual(try heap.collector.collect(generation: 2), 0)
         XCTAssertEqual(heap.statistics().objects, neighbours.count)

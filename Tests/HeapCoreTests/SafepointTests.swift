@@ -36,7 +36,7 @@ final class SafepointTests: HeapTestCase {
             let heap = heap
             let references = counted
             Thread.detachNewThread {
-                result.set(heap.gate.exclusive { heap.verifyStopped(externalReferences: references) })
+                result.set(heap.withWorldStopped { $0.verify(externalReferences: references) })
                 done.signal()
             }
             while !heap.gate.isStopPending { sched_yield() }

@@ -5,8 +5,8 @@
 /// so and nothing checked it. A `StoppedHeap` is made only by ``Heap/withWorldStopped(_:)``, inside
 /// the gate's exclusive section, and handed to its body borrowed; being non-copyable, it cannot be
 /// kept past the body. Holding one is the proof that the world is stopped.
-struct StoppedHeap: ~Copyable {
-    let heap: Heap
+public struct StoppedHeap: ~Copyable {
+    public let heap: Heap
 
     fileprivate init(_ heap: Heap) {
         self.heap = heap
@@ -19,7 +19,7 @@ struct StoppedHeap: ~Copyable {
 
 extension Heap {
     /// Stops every mutator (waiting for those inside the gate to leave), runs `body`, and lets them go.
-    func withWorldStopped<R, E: Error>(_ body: (borrowing StoppedHeap) throws(E) -> R) throws(E) -> R {
+    public func withWorldStopped<R, E: Error>(_ body: (borrowing StoppedHeap) throws(E) -> R) throws(E) -> R {
         try gate.exclusive { () throws(E) -> R in
             let stopped = StoppedHeap(self)
             return try body(stopped)

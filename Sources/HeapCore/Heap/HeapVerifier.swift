@@ -1,14 +1,18 @@
 /// The heap consistency check behind `DEBUG VERIFY`, modeled on CPython's debug validator: it walks
 /// every slot, container and generation list and reports what it finds wrong instead of crashing.
-extension Heap {
-    /// Checks the whole heap. Call it inside `gate.exclusive`, with `externalReferences` counting the
-    /// references held outside the heap (variables, globals, server-held handles) per object.
+extension StoppedHeap {
+    /// Checks the whole heap, with `externalReferences` counting the references held outside the heap
+    /// (variables, globals, server-held handles) per object.
     ///
     /// It checks that every live object's count equals the references found to it, that no reference
     /// points at a freed slot, that every tracked container is in exactly one generation list with
     /// consistent links, and that the per-kind and allocator counters add up. Returns the problems
     /// found (at most `limit`); an empty array means the heap is consistent.
-    public func verifyStopped(externalReferences: [ObjectRef: Int], limit: Int = 100) -> [String] {
+    public func verify(externalReferences: [ObjectRef: Int], limit: Int = 100) -> [String] {
+        let heap = heap
+        let table = heap.table
+        let generations = heap.generations
+        let collector = heap.collector
         var problems: [String] = []
         var externalReferences = externalReferences
         for ref in collector.garbageReferences() { externalReferences[ref, default: 0] += 1 }
@@ -56,7 +60,7 @@ extension Heap {
             blocks += 1
             if kind.isContainer {
                 if object.isTracked { trackedContainers += 1 }
-                forEachReference(of: object) { child in
+                heap.forEachReference(of: object) { child in
                     if child < ObjectRef.immortalCount { return }
                     if Int(child) >= slotCount || !live[Int(child)] {
                         report("\(kind) \(table.id(of: slot)) references dead slot \(child)")
@@ -72,18 +76,18 @@ extension Heap {
                     report("list \(table.id(of: slot)): count \(object.count) above capacity \(object.listCapacity)")
                 }
                 if kind == .generator,
-                    let problem = generatorProblem(object, isLive: { Int($0) < slotCount && live[Int($0)] })
+                    let problem = heap.generatorProblem(object, isLive: { Int($0) < slotCount && live[Int($0)] })
                 {
                     report("generator \(table.id(of: slot)): \(problem)")
                 }
                 if kind == .dict || kind == .set || kind == .object, let storage = object.hashStorage {
-                    let table = HashStorage(base: storage)
-                    bytes += SizeClass.footprint(table.byteSize)
+                    let hashTable = HashStorage(base: storage)
+                    bytes += SizeClass.footprint(hashTable.byteSize)
                     blocks += 1
                     var liveEntries = 0
-                    table.forEach { _, _ in liveEntries += 1 }
+                    hashTable.forEach { _, _ in liveEntries += 1 }
                     if liveEntries != object.count {
-                        report("\(kind) \(self.table.id(of: slot)): count \(object.count) but \(liveEntries) entries")
+                        report("\(kind) \(table.id(of: slot)): count \(object.count) but \(liveEntries) entries")
                     }
                 }
             }
@@ -96,7 +100,7 @@ extension Heap {
             let actual = table.refcount(slot)
             if actual != expected {
                 report(
-                    "\(typeName(of: ObjectRef(slot: slot))) \(table.id(of: slot)): refcount \(actual) but \(expected) references found"
+                    "\(heap.typeName(of: ObjectRef(slot: slot))) \(table.id(of: slot)): refcount \(actual) but \(expected) references found"
                 )
             }
         }
@@ -141,7 +145,7 @@ extension Heap {
         }
 
         // Pass 5: counters.
-        let statistics = statistics()
+        let statistics = heap.statistics()
         for kind in ObjectKind.allCases where kind != .none && kind != .bool {
             let counted = statistics.objectsByKind[kind, default: 0]
             if counted != objectsByKind[kind, default: 0] {

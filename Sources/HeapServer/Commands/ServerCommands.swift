@@ -64,9 +64,9 @@ enum ServerCommands {
                 // connection handler runs it right after, outside the gate.
                 let state = session.state
                 session.deferred = {
-                    let (problems, objects) = state.heap.gate.exclusive {
+                    let (problems, objects) = state.heap.withWorldStopped { stopped in
                         (
-                            state.heap.verifyStopped(externalReferences: state.externalReferencesStopped()),
+                            stopped.verify(externalReferences: state.externalReferences(stopped)),
                             state.heap.statistics().objects
                         )
                     }

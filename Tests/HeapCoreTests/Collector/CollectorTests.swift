@@ -89,7 +89,7 @@ final class CollectorTests: HeapTestCase {
         heap.release(first)
         let found = try heap.collector.collect(generation: 2)
         XCTAssertGreaterThanOrEqual(found, 40_001, "the ring, its tuples and its weakrefs")
-        let problems = heap.gate.exclusive { heap.verifyStopped(externalReferences: held) }
+        let problems = heap.withWorldStopped { $0.verify(externalReferences: held) }
         XCTAssertEqual(problems, [])
         let weak = try heap.item(survivor, at: 0)
         XCTAssertNil(try heap.weakrefTarget(weak), "the weakref to a freed node reads None")
