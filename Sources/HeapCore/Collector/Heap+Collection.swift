@@ -17,7 +17,8 @@
 //      in full collections, dicts likewise (untrack_dicts).
 //   5. Legacy finalizers (tp_del): unreachable objects that have one, and everything unreachable they
 //      reach, are uncollectable: kept alive, moved to the old generation, the finalizer objects listed
-//      in gc.garbage.
+//      in gc.garbage. Those only collectable garbage keeps alive die when it is freed (step 8), by
+//      reference count, as in CPython: they are neither counted nor listed.
 //   6. Weak references to the remaining unreachable objects are cleared (their callbacks reported)
 //      before anything is freed.
 //   7. Finalizers (__del__, PEP 442) of unreachable objects run once: the object is marked finalized and
@@ -32,7 +33,8 @@
 //
 // Collector states of a young object (what the header holds during a collection):
 //
-//   flags.candidate  set for every member of young from step 1 until the end
+//   flags.candidate  set for every member of young at step 1; cleared when step 3 finds it reachable or
+//                    step 5 uncollectable, so from step 6 on it marks the collectable garbage
 //   gc prev          not a list link during a collection: the object's gc_refs (steps 1-3)
 //   flags.reachable  step 3: set aside as tentatively unreachable; step 5: reached from a legacy finalizer
 //
@@ -136,7 +138,10 @@ extension Heap {
         }
         var stack: [UInt32] = []
 
-        // 4-5. Legacy finalizers: they and all they reach among the unreachable are uncollectable.
+        // 4-5. Legacy finalizers: they and all they reach among the unreachable are uncollectable
+        // (move_legacy_finalizers, move_legacy_finalizer_reachable). They stop being collection
+        // candidates here, as CPython's gc_clear_collecting does: a weakref among them is not garbage,
+        // so step 6 reports its callback.
         for slot in unreachable where layout(slot).hasFlag(ObjectLayout.legacyFinalizerFlag) {
             layout(slot).flags |= reachable
             stack.append(slot)
@@ -146,9 +151,20 @@ extension Heap {
         var uncollectable: [UInt32] = []
         for slot in unreachable {
             let object = layout(slot)
-            if object.flags & reachable != 0 { uncollectable.append(slot) } else { collectable.append(slot) }
+            if object.flags & reachable != 0 {
+                uncollectable.append(slot)
+                object.flags &= ~candidate
+            } else {
+                collectable.append(slot)
+            }
             object.flags &= ~reachable
         }
+        // CPython counts and saves the uncollectable objects only after delete_garbage has cleared the
+        // collectable ones, and that clearing frees, by reference count, every uncollectable object that
+        // only collectable garbage kept alive (a legacy finalizer hanging off a cycle): it runs its
+        // finalizer then, and is neither counted nor put in gc.garbage. freeDoomed frees the same objects
+        // the same way; here they are only left out. Under DEBUG_SAVEALL nothing is cleared.
+        let remaining = saveAll ? uncollectable : survivorsOfClearing(uncollectable)
 
         // 6. Weak references to collectable objects are cleared before anything is freed; a weakref
         // that is itself unreachable (still a candidate) is cleared without its callback, as in CPython.
@@ -201,8 +217,9 @@ extension Heap {
             longLived.pending += kept
         }
 
-        for slot in uncollectable {
-            gens.link(slot, into: target)
+        // Every uncollectable object joins the old generation; those the freeing will free leave it then.
+        for slot in uncollectable { gens.link(slot, into: target) }
+        for slot in remaining {
             let object = layout(slot)
             if saveAll || object.hasFlag(ObjectLayout.legacyFinalizerFlag) {
                 let ref = ObjectRef(slot: slot)
@@ -213,7 +230,7 @@ extension Heap {
                 emit(.debug("gc: uncollectable <\(typeName(of: ObjectRef(slot: slot))) \(table.id(of: slot))>"))
             }
         }
-        outcome.uncollectable = uncollectable.count
+        outcome.uncollectable = remaining.count
         outcome.collected = collectable.count
 
         if debug & GCDebugFlags.collectable != 0 {
@@ -247,6 +264,37 @@ extension Heap {
                 }
             }
         }
+    }
+
+    /// The uncollectable objects that outlive the freeing of the collectable garbage.
+    ///
+    /// Every reference to an uncollectable object comes from unreachable objects (its gc_refs was 0), and
+    /// the collectable ones hold none once freed; so what outlives them is what the uncollectable objects
+    /// keep alive among themselves. Counts references among them, then frees, in this model, each whose
+    /// count is 0 and what it alone held: the rest is what CPython finds left in its `finalizers` list.
+    private func survivorsOfClearing(_ uncollectable: [UInt32]) -> [UInt32] {
+        guard !uncollectable.isEmpty else { return [] }
+        var index: [UInt32: Int] = [:]
+        index.reserveCapacity(uncollectable.count)
+        for (position, slot) in uncollectable.enumerated() { index[slot] = position }
+        var count = [Int](repeating: 0, count: uncollectable.count)
+        for slot in uncollectable {
+            forEachReference(of: layout(slot)) { child in
+                if let position = index[child] { count[position] += 1 }
+            }
+        }
+        var dies = [Bool](repeating: false, count: uncollectable.count)
+        var work = count.indices.filter { count[$0] == 0 }
+        // Invariant: every position in `work` has a count of 0 and is not yet marked as dying.
+        while let position = work.popLast() {
+            dies[position] = true
+            forEachReference(of: layout(uncollectable[position])) { child in
+                guard let target = index[child] else { return }
+                count[target] -= 1
+                if count[target] == 0 { work.append(target) }
+            }
+        }
+        return uncollectable.indices.filter { !dies[$0] }.map { uncollectable[$0] }
     }
 
     /// Whether a tuple or dict holds anything that may be tracked (CPython's _PyTuple_MaybeUntrack and
