@@ -44,6 +44,7 @@ enum CommandRoles {
         "GC GET_REFERRERS": .monitor, "GC GET_REFERENTS": .monitor, "GC IS_TRACKED": .monitor,
         "GC IS_FINALIZED": .monitor, "GC GET_FREEZE_COUNT": .monitor, "GC GET_DEBUG": .monitor,
         "GC HEARTBEAT": .monitor, "GC SUBSCRIBE": .monitor, "GC UNSUBSCRIBE": .monitor,
+        "GC WAIT": .monitor, "GC GET_UNREACHABLE": .monitor,
         "GC COLLECT": .user,
         "GC ENABLE": .admin, "GC DISABLE": .admin, "GC SET_THRESHOLD": .admin, "GC FREEZE": .admin,
         "GC UNFREEZE": .admin, "GC SET_DEBUG": .admin, "GC DEBUG_STALL": .admin,

@@ -1,6 +1,7 @@
 import Foundation
 import HeapCore
 import HeapProtocol
+import NIOCore
 
 /// The `gc` module over the socket (`GC …`), weak references (`WEAKREF`, `DEREF`) and finalizers
 /// (`FINALIZER`). Commands that need the world stopped or the collector thread leave their work in
@@ -35,6 +36,11 @@ enum GCCommands {
                 }
                 return .ok
             }),
+        CommandSpec(
+            "GC WAIT", arity: 0...3, syntax: "GC WAIT [n] [TIMEOUT ms]",
+            summary:
+                "waits (this client only) until n collections (1), automatic or explicit, ran since the previous command began; replies how many did",
+            handler: { session, args throws(CommandError) in try waitForCollections(session, args) }),
         .simple("GC GET_COUNT", "gc.get_count(): the three generation counts") { session in
             .array(session.heap.collector.counts.map { .integer(Int64($0)) })
         },
@@ -126,6 +132,24 @@ enum GCCommands {
                         defer { heap.release(alive) }
                         let (next, refs) = heap.referrersStopped(of: alive, fromSlot: cursor, limit: count)
                         return (next, refs.map { describe($0, heap) })
+                    }
+                    return .array([.integer(Int64(next)), .array(names.map { .bulk($0) })])
+                }
+                return .ok
+            }),
+        CommandSpec(
+            "GC GET_UNREACHABLE", arity: 0...4, syntax: "GC GET_UNREACHABLE [CURSOR c] [COUNT n]",
+            summary:
+                "the tracked objects a full collection would find unreachable now, without collecting: [next cursor (0 = done), ['#id type', ...]]",
+            handler: { session, args throws(CommandError) in
+                let (cursor, count) = try cursorAndCount(args, from: 0)
+                let state = session.state
+                let viewer = session.id
+                session.deferred = {
+                    let (next, names) = state.heap.gate.exclusive { () -> (Int, [String]) in
+                        let (next, refs) = state.heap.unreachableStopped(
+                            roots: state.rootsStopped(viewer: viewer), fromSlot: cursor, limit: count)
+                        return (next, refs.map { describe($0, state.heap) })
                     }
                     return .array([.integer(Int64(next)), .array(names.map { .bulk($0) })])
                 }
@@ -276,6 +300,80 @@ enum GCCommands {
                 }
             }),
     ]
+
+    /// The longest `GC WAIT` may ask for: a day.
+    static let maxWaitMilliseconds = 86_400_000
+    /// The most collections one `GC WAIT` may wait for.
+    static let maxWaitCollections = 1_000_000
+
+    /// `GC WAIT [n] [TIMEOUT ms]`: completes once the n-th collection to start after the previous
+    /// command began has completed (see protocol.md). The reply comes later, through a promise on the
+    /// session's event loop (``Session/awaited``): the collector thread completes it, or the timeout,
+    /// or the client's hang-up, whichever is first; the others then find it completed.
+    private static func waitForCollections(_ session: Session, _ args: Arguments) throws(CommandError) -> Reply {
+        var count = 1
+        var timeout = 0
+        var index = 0
+        if args.count % 2 == 1 {
+            count = Int(try args.integer(0, what: "n"))
+            index = 1
+        }
+        while index < args.count {
+            guard args[index].uppercased() == "TIMEOUT" else {
+                throw .syntax("expected TIMEOUT ms, got '\(args[index])'")
+            }
+            timeout = Int(try args.integer(index + 1, what: "TIMEOUT"))
+            index += 2
+        }
+        guard (1...maxWaitCollections).contains(count) else {
+            throw CommandError("VALUE", "n must be between 1 and \(maxWaitCollections)")
+        }
+        guard (0...maxWaitMilliseconds).contains(timeout) else {
+            throw CommandError("VALUE", "TIMEOUT must be between 0 (none) and \(maxWaitMilliseconds) ms")
+        }
+        guard let eventLoop = session.channel?.eventLoop else {
+            throw CommandError("STATE", "GC WAIT needs a connection to reply later")
+        }
+        let collector = session.heap.collector
+        // Both small and non-negative: no overflow.
+        let baseline = session.collectionsAtPreviousCommandStart
+        let promise = eventLoop.makePromise(of: Reply.self)
+        let registration = collector.whenCollectionsComplete(baseline + count) { completed in
+            guard let completed else {
+                promise.succeed(.error(code: "CANCELLED", message: "heapd is shutting down"))
+                return
+            }
+            promise.succeed(.integer(Int64(completed - baseline)))
+        }
+        switch registration {
+        case .reached(let completed):
+            promise.succeed(.ok)  // never sent: a promise must not be dropped unfulfilled
+            return .integer(Int64(completed - baseline))
+        case .stopping:
+            promise.succeed(.ok)
+            throw CommandError("CANCELLED", "heapd is shutting down")
+        case .waiting(let id):
+            let (count, timeout) = (count, timeout)
+            if timeout > 0 {
+                let task = eventLoop.scheduleTask(in: .milliseconds(Int64(timeout))) {
+                    collector.cancelWait(id)
+                    let done = max(0, collector.collectionCount - baseline)
+                    promise.succeed(
+                        .error(
+                            code: "TIMEOUT",
+                            message: "\(done) of \(count) collections completed within \(timeout) ms"))
+                }
+                promise.futureResult.whenComplete { _ in task.cancel() }
+            }
+            session.awaited = AwaitedReply(
+                future: promise.futureResult,
+                cancel: {
+                    collector.cancelWait(id)
+                    promise.succeed(.error(code: "CANCELLED", message: "the client went away"))
+                })
+            return .ok
+        }
+    }
 
     /// '#17 list' (or the class name of an instance).
     static func describe(_ ref: ObjectRef, _ heap: Heap) -> String {
