@@ -112,6 +112,24 @@ final class CollectorFidelityIntegrationTests: HeapdTestCase {
         XCTAssertEqual(try info(client, "objects")["objects"], "0")
     }
 
+    /// `x = gc.garbage[0]` lets a program break an uncollectable cycle, as Python code does.
+    func testGarbageGetItemBindsAnEntry() throws {
+        let client = try heapd.connect()
+        let replies = try client.pipeline([
+            ["GC", "DISABLE"], ["GC", "COLLECT"], ["NEW", "o", "object", "Node"], ["SETATTR", "o", "me", "o"],
+            ["FINALIZER", "o", "LEGACY"], ["DEL", "o"], ["GC", "COLLECT"],
+        ])
+        XCTAssertEqual(replies[6], .integer(1))
+        XCTAssertErrorCode(try client.call("GC", "GARBAGE", "GETITEM", "x", "1"), "INDEX")
+        XCTAssertErrorCode(try client.call("GC", "GARBAGE", "GETITEM", "x", "\(Int64.min)"), "INDEX")
+        XCTAssertEqual(
+            bulkText(try client.call("GC", "GARBAGE", "GETITEM", "x", "-1"))?.hasPrefix("<Node object"), true)
+        _ = try client.pipeline([["DELATTR", "x", "me"], ["GC", "GARBAGE", "CLEAR"]])
+        XCTAssertEqual(try client.call("REFCOUNT", "x"), .integer(1), "only x holds it now")
+        _ = try client.call("DEL", "x")
+        XCTAssertEqual(try info(client, "objects")["objects"], "0")
+    }
+
     func testFreezeReferrersAndReferentsAsCPython() throws {
         let client = try heapd.connect()
         _ = try client.pipeline([

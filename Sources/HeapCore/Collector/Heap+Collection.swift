@@ -164,7 +164,13 @@ extension Heap {
         // only collectable garbage kept alive (a legacy finalizer hanging off a cycle): it runs its
         // finalizer then, and is neither counted nor put in gc.garbage. freeDoomed frees the same objects
         // the same way; here they are only left out. Under DEBUG_SAVEALL nothing is cleared.
-        let remaining = saveAll ? uncollectable : survivorsOfClearing(uncollectable)
+        // And handle_weakrefs takes a weakref with a callback (every heapd weakref has one: its event)
+        // whose referent is collectable out of the finalizers, to call it: such a weakref among the
+        // uncollectable objects joins the old generation uncounted, and is not saved in gc.garbage.
+        let calledBack = Set(uncollectable.filter { weakrefTargetIsCollectable($0) })
+        let remaining = (saveAll ? uncollectable : survivorsOfClearing(uncollectable)).filter {
+            !calledBack.contains($0)
+        }
 
         // 6. Weak references to collectable objects are cleared before anything is freed; a weakref
         // that is itself unreachable (still a candidate) is cleared without its callback, as in CPython.
@@ -217,8 +223,10 @@ extension Heap {
             longLived.pending += kept
         }
 
-        // Every uncollectable object joins the old generation; those the freeing will free leave it then.
-        for slot in uncollectable { gens.link(slot, into: target) }
+        // Every uncollectable object joins the old generation, in CPython's order (the weakrefs whose
+        // callbacks ran first); those the freeing will free leave it then.
+        for slot in uncollectable where calledBack.contains(slot) { gens.link(slot, into: target) }
+        for slot in uncollectable where !calledBack.contains(slot) { gens.link(slot, into: target) }
         for slot in remaining {
             let object = layout(slot)
             if saveAll || object.hasFlag(ObjectLayout.legacyFinalizerFlag) {
@@ -264,6 +272,16 @@ extension Heap {
                 }
             }
         }
+    }
+
+    /// Whether `slot` is a weakref whose referent is collectable garbage of the collection in progress
+    /// (a candidate: steps 4-5 done, step 6 not yet).
+    private func weakrefTargetIsCollectable(_ slot: UInt32) -> Bool {
+        let object = layout(slot)
+        guard object.kind == .weakref else { return false }
+        let raw = object.weakTarget.pointee.load(ordering: .acquiring)
+        guard raw != 0 else { return false }
+        return layout(ObjectID(rawValue: raw).slot).flags & ObjectLayout.candidateFlag != 0
     }
 
     /// The uncollectable objects that outlive the freeing of the collectable garbage.

@@ -64,7 +64,7 @@ enum CommandRoles {
 
     /// Commands whose first argument can ask for more (`GC GARBAGE` lists, `GC GARBAGE CLEAR` empties).
     static let byFirstArgument: [String: [String: ClientRole]] = [
-        "GC GARBAGE": ["CLEAR": .admin]
+        "GC GARBAGE": ["CLEAR": .admin, "GETITEM": .user]
     ]
 
     /// The role `name` needs; `admin` for a command the table does not know.

@@ -74,13 +74,31 @@ enum GCCommands {
                 })
         },
         CommandSpec(
-            "GC GARBAGE", arity: 0...4, syntax: "GC GARBAGE [CURSOR c] [COUNT n] | GC GARBAGE CLEAR",
+            "GC GARBAGE", arity: 0...4,
+            syntax: "GC GARBAGE [CURSOR c] [COUNT n] | GC GARBAGE CLEAR | GC GARBAGE GETITEM target index",
             summary:
-                "gc.garbage in batches: [next cursor (0 = done), ['#id type', ...]]; CLEAR empties it (del gc.garbage[:])",
+                "gc.garbage in batches: [next cursor (0 = done), ['#id type', ...]]; CLEAR empties it (del gc.garbage[:]); GETITEM binds target = gc.garbage[index]",
             handler: { session, args throws(CommandError) in
                 let collector = session.heap.collector
                 if args.count == 1 && args[0].uppercased() == "CLEAR" {
                     return .integer(Int64(collector.clearGarbage(shard: session.shard)))
+                }
+                if args.count == 3 && args[0].uppercased() == "GETITEM" {
+                    let index = try args.integer(2, what: "index")
+                    let garbage = collector.garbage()
+                    // Python's indexing: negative from the end. Checked: no overflow for any Int64.
+                    let position = index < 0 ? Int64(garbage.count) + index : index
+                    guard position >= 0 && position < Int64(garbage.count) else {
+                        for ref in garbage { session.heap.release(ref, shard: session.shard) }
+                        throw CommandError("INDEX", "gc.garbage index out of range")
+                    }
+                    let chosen = garbage[Int(position)]
+                    for (offset, ref) in garbage.enumerated() where offset != Int(position) {
+                        session.heap.release(ref, shard: session.shard)
+                    }
+                    let text = session.reprText(chosen, maxDepth: 2)
+                    try session.bind(args[1], to: chosen)
+                    return .bulk(text)
                 }
                 let (cursor, count) = try cursorAndCount(args, from: 0)
                 let garbage = collector.garbage()

@@ -103,29 +103,37 @@ final class CPythonFidelityTests: HeapTestCase {
     }
 
     /// handle_weakrefs clears weakrefs to the collectable objects; a weakref among the uncollectable
-    /// ones is not garbage (move_legacy_finalizers cleared its "collecting" bit), so its callback runs.
-    /// (`n.me = n; o.me = o; o.w = weakref.ref(n, cb)`, o with tp_del: the callback runs.)
-    func testWeakrefAmongTheUncollectableGetsItsCallback() throws {
-        let events = OrderedEvents()
-        heap.setEventSink { events.append($0) }
-        let target = try heap.makeInstance(className: "N")
-        try heap.setAttribute(target, "me", target)
-        let node = try heap.makeInstance(className: "Legacy")
-        try heap.setFinalizer(node, legacy: true)
-        try heap.setAttribute(node, "me", node)
-        let weak = try heap.makeWeakref(to: target)
-        try heap.setAttribute(node, "w", weak)
-        for ref in [weak, node, target] { heap.release(ref) }
-        XCTAssertEqual(try collector.collect(), 3, "n collected; o and its weakref uncollectable")
-        XCTAssertEqual(events.names, ["start", "w", "stop"])
-        let garbage = collector.garbage()
-        XCTAssertEqual(garbage.count, 1)
-        for ref in garbage {
-            try heap.deleteAttribute(ref, "me")
-            heap.release(ref)
+    /// ones is not garbage (move_legacy_finalizers cleared its "collecting" bit), so its callback runs,
+    /// and it leaves the finalizers for that: it is neither counted nor saved.
+    /// (`n.me = n; o.me = o; o.w = weakref.ref(n, cb)`, o with tp_del: 2, the callback runs, gc.garbage
+    /// == [o], 1 uncollectable; under DEBUG_SAVEALL gc.garbage == [n, o].)
+    func testWeakrefAmongTheUncollectableGetsItsCallbackAndIsNotCounted() throws {
+        for saveAll in [false, true] {
+            collector.setDebugFlags(saveAll ? GCDebugFlags.saveAll : 0)
+            let events = OrderedEvents()
+            heap.setEventSink { events.append($0) }
+            let target = try heap.makeInstance(className: "N")
+            try heap.setAttribute(target, "me", target)
+            let node = try heap.makeInstance(className: "Legacy")
+            try heap.setFinalizer(node, legacy: true)
+            try heap.setAttribute(node, "me", node)
+            let weak = try heap.makeWeakref(to: target)
+            try heap.setAttribute(node, "w", weak)
+            for ref in [weak, node, target] { heap.release(ref) }
+            let uncollectableBefore = collector.statistics[2].uncollectable
+            XCTAssertEqual(try collector.collect(), 2, "n collected, o uncollectable; not the weakref")
+            XCTAssertEqual(collector.statistics[2].uncollectable - uncollectableBefore, 1)
+            XCTAssertEqual(events.names, ["start", "w", "stop"])
+            let garbage = collector.garbage()
+            XCTAssertEqual(garbage.map { heap.typeName(of: $0) }.sorted(), saveAll ? ["Legacy", "N"] : ["Legacy"])
+            collector.setDebugFlags(0)
+            for ref in garbage {
+                try heap.deleteAttribute(ref, "me")
+                heap.release(ref)
+            }
+            _ = collector.clearGarbage(shard: 0)
+            XCTAssertEqual(heap.statistics().objects, 0)
         }
-        XCTAssertEqual(collector.clearGarbage(shard: 0), 1)
-        XCTAssertEqual(heap.statistics().objects, 0)
     }
 
     /// subtype_dealloc: `__del__` (tp_finalize) runs before the weakrefs are cleared, tp_del after.
