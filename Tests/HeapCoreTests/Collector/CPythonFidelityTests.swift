@@ -153,6 +153,20 @@ final class CPythonFidelityTests: HeapTestCase {
         _ = (weakToLegacy, weakToModern)
     }
 
+    /// `l = [w, n]` with `w = weakref.ref(n, cb)` and nothing else holding them: `l.clear()` releases
+    /// the items last to first (_list_clear), so n dies while w lives and the callback runs.
+    func testListClearReleasesLastToFirst() throws {
+        let events = OrderedEvents()
+        heap.setEventSink { events.append($0) }
+        let node = try heap.makeInstance(className: "N")
+        let weak = try heap.makeWeakref(to: node)
+        let list = hold(try heap.makeList([weak, node]))
+        heap.release(weak)
+        heap.release(node)
+        try heap.clear(list)
+        XCTAssertEqual(events.names, ["w"])
+    }
+
     // MARK: Freeze (gc_freeze_impl)
 
     /// 3.11: `gc.freeze()` zeroes all three counts (`(31, 1, 3)` before, `(0, 0, 0)` after).
