@@ -1,6 +1,7 @@
 import Foundation
 import HeapClient
 import HeapProtocol
+import Synchronization
 import XCTest
 
 /// `GC WAIT`, `GC GET_UNREACHABLE` and the CPython rules of `GC FREEZE`, `GC GET_REFERRERS`,
@@ -65,6 +66,53 @@ final class CollectorFidelityIntegrationTests: HeapdTestCase {
         XCTAssertEqual(try other.call("PING"), .simple("PONG"))
         XCTAssertEqual(try other.call("GC", "COLLECT", "0"), .integer(0))
         XCTAssertEqual(try other.call("PING"), .simple("PONG"))
+    }
+
+    /// Many clients wait for collections at once while they allocate cyclic garbage (automatic
+    /// collections), another collects explicitly all along, and some hang up mid-wait: every wait
+    /// completes with a count, and the heap stays exact.
+    func testManyWaitersWhileCollectionsRun() throws {
+        let setup = try heapd.connect()
+        _ = try setup.pipeline([["GC", "SET_THRESHOLD", "20"], ["GC", "ENABLE"]])
+        let socket = heapd.socketPath
+        let failures = Mutex<[String]>([])
+        let stop = Atomic<Bool>(false)
+        let collectorDone = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            defer { collectorDone.signal() }
+            guard let client = try? HeapConnection(socketPath: socket) else { return }
+            while !stop.load(ordering: .relaxed) { _ = try? client.call("GC", "COLLECT", "0") }
+        }
+        DispatchQueue.concurrentPerform(iterations: 6) { worker in
+            do {
+                let client = try HeapConnection(socketPath: socket)
+                for round in 0..<30 {
+                    let replies = try client.pipeline([
+                        ["NEW", "x", "list"], ["APPEND", "x", "x"], ["NEW", "y", "list", "x"], ["DEL", "x", "y"],
+                        ["GC", "WAIT", "1", "TIMEOUT", "10000"],
+                    ])
+                    guard case .integer(let count) = replies[4], count >= 1 else {
+                        failures.withLock { $0.append("worker \(worker) round \(round): \(replies[4])") }
+                        continue
+                    }
+                    if worker == 1 && round % 10 == 0 {
+                        let quitter = try HeapConnection(socketPath: socket)
+                        try quitter.send(["GC", "WAIT", "1000"])
+                        quitter.close()
+                    }
+                }
+            } catch {
+                failures.withLock { $0.append("worker \(worker): \(error)") }
+            }
+        }
+        stop.store(true, ordering: .relaxed)
+        collectorDone.wait()
+        XCTAssertEqual(failures.withLock { $0 }, [])
+        _ = try setup.call("GC", "DISABLE")
+        let verdict = try setup.call("DEBUG", "VERIFY")
+        guard case .simple(let text) = verdict, text.hasPrefix("OK") else {
+            return XCTFail("heap inconsistent: \(verdict)")
+        }
     }
 
     func testGetUnreachableListsWhatTheNextFullCollectionFinds() throws {
