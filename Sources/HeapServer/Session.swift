@@ -32,9 +32,10 @@ final class Session {
     /// and runs none of this client's requests meanwhile. Set by the command, taken by the handler.
     var awaited: AwaitedReply?
     /// ``CycleCollector/collectionsStarted`` when the current command began, and when the one before it
-    /// began: `GC WAIT` counts collections from the start of the command before it, so it cannot miss
-    /// the collection that command's allocations triggered.
-    var collectionsAtCommandStart = 0
+    /// began (before the first command: when the client connected): `GC WAIT` counts collections from
+    /// the start of the command before it, so it cannot miss the collection that command's allocations
+    /// triggered.
+    var collectionsAtCommandStart: Int
     var collectionsAtPreviousCommandStart = 0
     /// Set by `GC SUBSCRIBE`: the connection receives collector events and accepts only a few commands.
     var subscribed = false
@@ -49,6 +50,7 @@ final class Session {
         self.shard = shard
         self.state = state
         self.client = client
+        collectionsAtCommandStart = state.heap.collector.collectionsStarted
     }
 
     // MARK: Names

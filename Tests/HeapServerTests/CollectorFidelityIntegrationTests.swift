@@ -30,7 +30,12 @@ final class CollectorFidelityIntegrationTests: HeapdTestCase {
 
     func testWaitTimesOutAndRefusesBadArguments() throws {
         let client = try heapd.connect()
-        _ = try client.call("GC", "DISABLE")
+        _ = try client.pipeline([["GC", "DISABLE"], ["GC", "COLLECT"]])
+        // A first command counts from the connection, not from the server's start.
+        let fresh = try heapd.connect()
+        XCTAssertErrorCode(try fresh.call("GC", "WAIT", "TIMEOUT", "50"), "TIMEOUT")
+        // After GC COLLECT, GC WAIT would count that collection: a command in between.
+        XCTAssertEqual(try client.call("PING"), .simple("PONG"))
         let start = Date()
         XCTAssertErrorCode(try client.call("GC", "WAIT", "1", "TIMEOUT", "200"), "TIMEOUT")
         XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(start), 0.19)
