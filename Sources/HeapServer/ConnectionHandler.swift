@@ -35,6 +35,10 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var countedPartialBytes = 0
     /// The client shut down its sending side: close once everything received is answered.
     private var inputClosed = false
+    /// A command's reply comes later (``Session/awaited``): nothing more of this client runs until it is
+    /// sent; `cancelAwaited` completes it at once if the client goes first.
+    private var awaitingReply = false
+    private var cancelAwaited: (() -> Void)?
 
     init(state: ServerState) {
         self.state = state
@@ -83,6 +87,8 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func closeSession() {
         guard let session else { return }
         self.session = nil
+        cancelAwaited?()
+        cancelAwaited = nil
         flow.close()
         state.closeSession(session)
         state.logger.debug(
@@ -112,7 +118,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var processed = 0
         var closeAfterWrite = false
         let queued = unsentBytes(context)
-        parsing: while !closeAfterWrite {
+        parsing: while !closeAfterWrite && !awaitingReply {
             if decoded.isEmpty && decodeFailure == nil {
                 let (requests, failure) = decodeChunk()
                 if requests.isEmpty && failure == nil { break parsing }
@@ -128,7 +134,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
                         decoded.removeFirst()
                         let reply = CommandTable.execute(request, in: session)
                         processed += 1
-                        if session.deferred != nil { break }
+                        if session.deferred != nil || session.awaited != nil { break }
                         append(reply, to: &bytes, session: session)
                         if session.wantsClose {
                             decoded = []
@@ -144,6 +150,10 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     append(deferred(), to: &bytes, session: session)
                 }
                 if session.wantsClose { closeAfterWrite = true }
+                if let awaited = session.awaited {
+                    session.awaited = nil
+                    awaitReply(awaited, context: context)
+                }
             }
             if decoded.isEmpty, let failure = decodeFailure {
                 decodeFailure = nil
@@ -171,8 +181,31 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 // Sent at once (the watermark was never crossed): nothing will announce it, so resume now.
                 context.eventLoop.assumeIsolated().execute { self.resume(context: context) }
             }
-        } else if inputClosed && decoded.isEmpty && (pending?.readableBytes ?? 0) == 0 {
+        } else if inputClosed && !awaitingReply && decoded.isEmpty && (pending?.readableBytes ?? 0) == 0 {
             closeAfterOutput(context: context)
+        }
+    }
+
+    /// Holds this client's requests until `awaited` completes (on this channel's event loop), then sends
+    /// its reply and goes on with what was received meanwhile. Other clients of the loop run as usual.
+    private func awaitReply(_ awaited: AwaitedReply, context: ChannelHandlerContext) {
+        awaitingReply = true
+        cancelAwaited = awaited.cancel
+        awaited.future.assumeIsolated().whenComplete { result in
+            self.awaitingReply = false
+            self.cancelAwaited = nil
+            guard let session = self.session, self.flow.state != .closing else { return }
+            var bytes: [UInt8] = []
+            let reply: Reply
+            switch result {
+            case .success(let value): reply = value
+            case .failure(let error): reply = .error(code: "CANCELLED", message: "\(error)")
+            }
+            self.append(reply, to: &bytes, session: session)
+            context.write(self.wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
+            self.execute(context: context)
+            context.flush()
+            if self.flow.releaseHeldRead() { context.read() }
         }
     }
 
@@ -326,7 +359,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if let event = event as? ChannelEvent, event == .inputClosed {
             // Half-close: the client sent everything; answer what was received, then close.
             inputClosed = true
-            if flow.state == .open && decoded.isEmpty && (pending?.readableBytes ?? 0) == 0 {
+            if flow.state == .open && !awaitingReply && decoded.isEmpty && (pending?.readableBytes ?? 0) == 0 {
                 closeAfterOutput(context: context)
             }
             return

@@ -28,6 +28,15 @@ final class Session {
     /// Work a command left to run outside the heap's gate (a collection, a check with the world
     /// stopped); the connection handler runs it next, in order, and sends its reply.
     var deferred: (() -> Reply)?
+    /// A reply that comes later (`GC WAIT`): the connection handler sends it when its future completes
+    /// and runs none of this client's requests meanwhile. Set by the command, taken by the handler.
+    var awaited: AwaitedReply?
+    /// ``CycleCollector/collectionsStarted`` when the current command began, and when the one before it
+    /// began (before the first command: when the client connected): `GC WAIT` counts collections from
+    /// the start of the command before it, so it cannot miss the collection that command's allocations
+    /// triggered.
+    var collectionsAtCommandStart: Int
+    var collectionsAtPreviousCommandStart = 0
     /// Set by `GC SUBSCRIBE`: the connection receives collector events and accepts only a few commands.
     var subscribed = false
     /// The client's socket, for a long command to notice a hang-up (``CommandSafepoint``).
@@ -41,6 +50,7 @@ final class Session {
         self.shard = shard
         self.state = state
         self.client = client
+        collectionsAtCommandStart = state.heap.collector.collectionsStarted
     }
 
     // MARK: Names
@@ -196,4 +206,11 @@ final class Session {
         while frames.count > 1 { _ = try? popFrame() }
         for ref in frames[0].bindings.removeAll() { heap.release(ref, shard: shard) }
     }
+}
+
+/// A reply a command completes later, on the session's event loop, and how to complete it at once (with
+/// an error) when the client goes away first, so no promise is left unfulfilled.
+struct AwaitedReply {
+    let future: EventLoopFuture<Reply>
+    let cancel: () -> Void
 }

@@ -4,11 +4,14 @@ This is the oracle half of the differential test (``run.py`` starts it as a work
 it one JSON program per line; it answers one JSON observation per line). The program format is in
 ``programs.py``; the observation format is shared with ``heapd_side.py``:
 
-``{"checkpoints": [checkpoint…], "buckets": [bucket…], "leaked": 0}``
+``{"checkpoints": [checkpoint…], "buckets": [bucket…], "probes": [probe…], "leaked": 0}``
 
-- a *checkpoint* is taken right after every ``gc.collect(g)`` op:
-  ``{"op": index, "ret": gc.collect's return value, "alive": [[serial, tracked, generation,
-  finalized, dead]…], "garbage": sorted serials in gc.garbage, "stats": gc.get_stats() deltas}``.
+- a *checkpoint* is taken right after every ``gc.collect(g)`` op and every ``auto`` op (an automatic
+  collection, see ``auto`` below):
+  ``{"op": index, "ret": gc.collect's return value (None for auto), "alive": [[serial, tracked,
+  generation, finalized, dead]…], "garbage": sorted serials in gc.garbage, "stats": gc.get_stats()
+  deltas, "counts": gc.get_count()[1:]}`` (count0 is left out: CPython does not count lists, dicts and
+  tuples reused from its free lists, so it depends on the interpreter's history, not the program).
   ``alive`` lists every container the program created that is still alive (lists, tuples, dicts,
   sets, instances, weak references), with ``gc.is_tracked``, the generation ``gc.get_objects(g)``
   lists it in (None when untracked), ``gc.is_finalized`` for instances with ``__del__`` (else None)
@@ -16,15 +19,30 @@ it one JSON program per line; it answers one JSON observation per line). The pro
 - a *bucket* is what happened between two boundaries, one before and one after every collection:
   ``{"fin": sorted serials whose __del__ ran, "wr": sorted serials of weakrefs whose callback ran,
   "order": the run-length-collapsed sequence of "w"/"f" events, "cb": [[generation, collected,
-  uncollectable]…] from gc.callbacks' "stop" phase}``.
+  uncollectable]…] from gc.callbacks' "stop" phase}``;
+- a *probe* is the answer to a ``referents``/``referrers`` op: ``{"op": index, "value": [token…]}``,
+  a token being the serial of a program container, ``"int"``/``"str"`` for an atom, ``"type"`` for an
+  instance's class (heapd: its class-name str); in ``gc.get_referents`` order for lists, tuples and
+  dicts, sorted otherwise.
 
 Isolation (one worker runs many programs): before each program the worker empties ``gc.garbage``,
 runs a full collection and calls ``gc.freeze()``, which moves every tracked object into the permanent
-generation that collections never examine; it then checks that ``gc.get_objects()`` is empty. Automatic
-collection is disabled for good. So each program's collections see only the objects it creates, plus
-the executor's own bookkeeping (the variable table, registries, result lists), which is always
-reachable and therefore never counted; the executor is written so that it creates no cyclic garbage
-and raises no exceptions (tracebacks would create frames).
+generation that collections never examine; it then checks that ``gc.get_objects()`` is empty, and runs
+one more full collection so that the long-lived counts of ``collect_generations`` start from zero, as
+heapd's do. Automatic collection is off except inside an ``auto`` op. So each program's collections see
+only the objects it creates; the executor's own bookkeeping (the variable table, registries, result
+lists) is created before the freeze, and what it creates during the program is either untracked (the
+results are kept as JSON strings) or dead before the next collection, so it is never counted, never
+moves between generations, and never changes the long-lived counts that decide automatic full
+collections. It creates no cyclic garbage and raises no exceptions (tracebacks would create frames).
+
+An automatic collection (``auto``) is compared soundly although CPython collects inside an allocation
+and heapd after the allocating command: the collection is triggered by an allocation outside the
+program, of an untracked object (``dict()``, counted and never tracked, on both sides), with threshold
+0 lowered to 1 so that one or two such allocations pass it whatever count0 is; so it happens at the
+same point of the program on both sides and examines the same objects, and which generation it collects
+depends only on count1, count2, the thresholds and the long-lived counts, which both sides keep alike.
+heapd's side waits for it with ``GC WAIT``.
 
 How liveness is observed without keeping objects alive (the crux of this side):
 
@@ -32,13 +50,14 @@ How liveness is observed without keeping objects alive (the crux of this side):
   references, so every container the program creates carries a hidden *marker*: a fresh code object
   (``code.replace(co_name=…)``), at index 0 of a list, last in a tuple, under the key ``MARKER_KEY``
   in a dict, as an element of a set, as the attribute ``_m`` of an instance (whose ``_s`` attribute
-  holds its serial, for ``__del__``). Code objects are the one weak-referenceable built-in type that
-  is not a GC object, so a marker is invisible to the collector: it does not make a dict or tuple
-  trackable, is never counted, and is freed exactly when its container is (nothing else references
-  it). The registry keeps a weakref to each marker; a container is alive iff its marker is.
+  holds its serial, for ``__del__``). Code objects are not GC objects, so a marker is invisible to the
+  collector: it does not make a dict or tuple trackable and is never counted. The registry holds every
+  marker of the program (so its id is never reused) and a container is alive iff its marker has a
+  reference besides the registry's (``sys.getrefcount``): the container's. A weakref to the marker
+  would do too, but it would be a tracked object made during the program, which the long-lived counts
+  of automatic collections would see.
 - Why not weakrefs to the instances and sets themselves: a collection clears the weakrefs to every
-  unreachable object *even under DEBUG_SAVEALL*, when the object itself survives in ``gc.garbage``;
-  a marker is not a GC object, so its weakref is never cleared while it lives.
+  unreachable object *even under DEBUG_SAVEALL*, when the object itself survives in ``gc.garbage``.
 - A tracked container is found by scanning ``gc.get_objects(g)`` for its marker (which also gives its
   generation); a container whose marker is alive but which is in no generation list is alive and
   untracked. Programs never see the markers: list indices are shifted by one, ``clear`` keeps the
@@ -46,12 +65,14 @@ How liveness is observed without keeping objects alive (the crux of this side):
 - weak references are instances of ``WRef``, a ``weakref.ref`` subclass with a ``serial`` slot
   (always tracked, like ``weakref.ref``); they are found by the same scan.
 
-``__del__`` and weakref callbacks only append integers to a list (no GC allocation, no
-resurrection), so finalizers cannot perturb the collection they run in.
+``__del__``, ``__tp_del__`` (a real legacy ``tp_del``, made by ``_testcapi.with_tp_del``) and weakref
+callbacks only append integers to a list (no GC allocation, no resurrection), so finalizers cannot
+perturb the collection they run in.
 """
 
 from __future__ import annotations
 
+import _testcapi
 import gc
 import json
 import signal
@@ -67,6 +88,10 @@ _CODE_TYPE = type(_MARKER_TEMPLATE)
 _events: list = []
 #: gc.callbacks "stop" phases, flattened: generation, collected, uncollectable.
 _callbacks: list = []
+#: Collections started since an ``auto`` op reset it (gc.callbacks "start" phases).
+_started = [0]
+
+
 class Node:
     """A plain instance: attributes kept inline (3.11), weak-referenceable."""
 
@@ -78,10 +103,19 @@ class NodeDel:
         _events.append(self._s * 2)
 
 
+@_testcapi.with_tp_del
+class NodeLegacy:
+    """An instance whose class has a legacy finalizer (a real ``tp_del`` slot, as C extensions had
+    before PEP 442): a cycle through it is uncollectable. Same layout as Node."""
+
+    def __tp_del__(self):
+        _events.append(self._s * 2)
+
+
 class WRef(weakref.ref):
     """A program's weak reference: knows its serial, for callbacks and the checkpoint scan."""
 
-    __slots__ = ("serial",)
+    __slots__ = ("serial", "_m")
 
 
 def _seed_shared_keys(cls):
@@ -99,13 +133,14 @@ def _seed_shared_keys(cls):
     seed._m = None
     for name in ("a", "b", "c", "d"):
         setattr(seed, name, None)
-    if cls is NodeDel:
-        seed.__class__ = Node  # let it die without running (or logging) __del__
+    if cls is not Node:
+        seed.__class__ = Node  # let it die without running (or logging) its finalizer
     del seed
 
 
 _seed_shared_keys(Node)
 _seed_shared_keys(NodeDel)
+_seed_shared_keys(NodeLegacy)
 
 
 def _weakref_callback(ref):
@@ -113,14 +148,27 @@ def _weakref_callback(ref):
 
 
 def _gc_callback(phase, info):
-    if phase == "stop":
+    if phase == "start":
+        _started[0] += 1
+    elif phase == "stop":
         _callbacks.append(info["generation"])
         _callbacks.append(info["collected"])
         _callbacks.append(info["uncollectable"])
 
 
-def _marker(serial):
-    return _MARKER_TEMPLATE.replace(co_name=f"m{serial}")
+def _auto():
+    """One automatic collection, at this point of the program (see the module docstring): threshold 0
+    goes to 1, and one or two untracked allocations pass it. Called as a plain function (no bound
+    method or argument tuple alive during the collection). Returns how many collections started."""
+    _started[0] = 0
+    gc.set_threshold(1)
+    gc.enable()
+    first = dict()
+    if not _started[0]:
+        second = dict()
+    gc.disable()
+    first = second = None
+    return _started[0]
 
 
 class Program:
@@ -138,12 +186,20 @@ class Program:
         self.env = {"": []}
         #: serial -> kind, for every container created
         self.kinds = {}
-        #: serial -> weakref to the container's marker (every kind but weakref)
-        self.refs = {}
+        #: serial -> the container's marker (every kind but weakref), held for the whole program
+        self.markers = {}
         #: id(marker) -> serial
         self.marker_serial = {}
         self.finalizable = set()
         self.empty_tuples = set()
+        #: serial -> [finalized, weakref reads None] of every program object gc.freeze() moved to the
+        #: permanent generation, which gc.get_objects() does not list (until unfreeze)
+        self.frozen = {}
+        #: results, as JSON strings (untracked: see the module docstring)
+        self.checkpoints = []
+        self.buckets = []
+        self.probes = []
+        self.stats0 = None
 
     # -- creation ------------------------------------------------------------------------------
 
@@ -151,9 +207,14 @@ class Program:
         """A new marker for container `serial` (the caller stores it in the container at once)."""
         marker = _MARKER_TEMPLATE.replace(co_name=f"m{serial}")
         self.kinds[serial] = kind
-        self.refs[serial] = weakref.ref(marker)
+        self.markers[serial] = marker
         self.marker_serial[id(marker)] = serial
         return marker
+
+    def _alive(self, serial):
+        """Whether the container of `serial` lives: its marker has a reference besides the registry's
+        (the two counted here are the registry's and getrefcount's argument)."""
+        return sys.getrefcount(self.markers[serial]) > 2
 
     def op_int(self, var, serial, value):
         self.env[var] = int(str(value))
@@ -192,17 +253,17 @@ class Program:
         env[var] = new
 
     def op_obj(self, var, serial, fin):
-        new = NodeDel() if fin else Node()
+        new = NodeLegacy() if fin == "legacy" else NodeDel() if fin else Node()
         new._s = serial
         new._m = self._marker(serial, "obj")
-        if fin:
+        if fin is True:
             self.finalizable.add(serial)
         self.env[var] = new
 
     def op_weakref(self, var, serial, target):
         new = WRef(self.env[target], _weakref_callback)
         new.serial = serial
-        self.kinds[serial] = "weakref"
+        new._m = self._marker(serial, "weakref")
         self.env[var] = new
 
     # -- mutation ------------------------------------------------------------------------------
@@ -284,7 +345,95 @@ class Program:
     def op_gclear(self):
         del gc.garbage[:]
 
+    def op_freeze(self):
+        """gc.freeze(), noting first what it moves out of sight of gc.get_objects(): a frozen object
+        stays tracked, is never finalized by the collector, and its weakref reads None once the callback
+        ran (which checkpoint() sees in the event log)."""
+        found = self._scan()
+        for serial, (generation, obj) in found.items():
+            finalized = gc.is_finalized(obj) if serial in self.finalizable else None
+            dead = obj() is None if type(obj) is WRef else None
+            self.frozen[serial] = [finalized, dead]
+        found = obj = generation = None
+        gc.freeze()
+
+    def op_unfreeze(self):
+        gc.unfreeze()
+        self.frozen.clear()
+
+    def op_thresholds(self, t1, t2):
+        gc.set_threshold(700, t1, t2)
+
+    def op_breakgarbage(self):
+        """Empties every object in gc.garbage, in serial order, so the uncollectable cycles can go: an
+        instance loses its attributes a-d (in that order), a list, dict or set its items."""
+        entries = sorted(gc.garbage, key=self._garbage_key)
+        for obj in entries:
+            kind = type(obj)
+            if kind is list:
+                del obj[1:]
+            elif kind is dict:
+                marker = obj[MARKER_KEY]
+                obj.clear()
+                obj[MARKER_KEY] = marker
+            elif kind is set:
+                marker = _set_marker(obj)
+                obj.clear()
+                obj.add(marker)
+            elif kind is Node or kind is NodeDel or kind is NodeLegacy:
+                for name in ("a", "b", "c", "d"):
+                    if hasattr(obj, name):
+                        delattr(obj, name)
+        obj = entries = None
+
+    def _garbage_key(self, obj):
+        serial = self._serial_of(obj)
+        return -1 if serial is None else serial
+
+    # -- probes --------------------------------------------------------------------------------
+
+    def _token(self, obj):
+        serial = self._serial_of(obj)
+        if serial is not None:
+            return serial
+        kind = type(obj)
+        if kind is int or kind is str:
+            return kind.__name__
+        if obj is Node or obj is NodeDel or obj is NodeLegacy:
+            return "type"
+        return "?" + kind.__name__
+
+    def probe_referents(self, var):
+        obj = self.env[var]
+        kind = type(obj)
+        own_serial = obj._s if kind is Node or kind is NodeDel or kind is NodeLegacy else \
+            obj.serial if kind is WRef else None
+        tokens = []
+        for child in gc.get_referents(obj):
+            if type(child) is _CODE_TYPE or child is _weakref_callback or child is WRef:
+                # A marker; a weakref's callback (an event, not an object, in heapd) and the WRef
+                # subclass the harness needs (heapd's weakrefs are plain weakref.ref).
+                continue
+            if own_serial is not None and child is own_serial:
+                own_serial = None  # the instance's hidden serial attribute, once
+                continue
+            tokens.append(self._token(child))
+        child = obj = None
+        if kind is not list and kind is not tuple and kind is not dict:
+            tokens.sort(key=str)
+        return tokens
+
+    def probe_referrers(self, var):
+        tokens = sorted((self._token(holder) for holder in gc.get_referrers(self.env[var])), key=str)
+        return tokens
+
     # -- observation ---------------------------------------------------------------------------
+
+    def close_bucket(self, start):
+        """Ends the current event bucket; `start` holds where it began in _events and _callbacks."""
+        self.buckets.append(json.dumps(_bucket(_events[start[0]:], _callbacks[start[1]:])))
+        start[0] = len(_events)
+        start[1] = len(_callbacks)
 
     def _serial_of(self, obj):
         """The serial of a live program container, or None for any other object."""
@@ -299,14 +448,14 @@ class Program:
             marker = obj.get(MARKER_KEY)
         elif kind is set:
             marker = _set_marker(obj)
-        elif kind is Node or kind is NodeDel:
+        elif kind is Node or kind is NodeDel or kind is NodeLegacy:
             marker = getattr(obj, "_m", None)
         else:
             return None
         if type(marker) is not _CODE_TYPE:
             return None
         serial = self.marker_serial.get(id(marker))
-        if serial is None or self.refs[serial]() is not marker:
+        if serial is None or self.markers[serial] is not marker:
             return None
         return serial
 
@@ -323,19 +472,26 @@ class Program:
 
     def checkpoint(self, index, returned, stats0):
         found = self._scan()
+        fired = set(code // 2 for code in _events if code % 2 == 1)
         obj = None
         alive = []
         for serial, kind in self.kinds.items():
-            generation, obj = found.get(serial, (None, None))
-            if kind == "weakref":
-                if obj is not None:
-                    alive.append([serial, True, generation, None, obj() is None])
+            if not self._alive(serial):
                 continue
-            if self.refs[serial]() is None:
+            generation, obj = found.get(serial, (None, None))
+            if obj is None and serial in self.frozen:
+                finalized, dead = self.frozen[serial]
+                if dead is not None:
+                    dead = dead or serial in fired
+                alive.append([serial, True, None, finalized, dead])
+                continue
+            if kind == "weakref":
+                # Always tracked (like weakref.ref): found by the scan while alive.
+                alive.append([serial, True, generation, None, obj() is None])
                 continue
             finalized = gc.is_finalized(obj) if serial in self.finalizable and obj is not None else None
             alive.append([serial, obj is not None, generation, finalized, None])
-        del found, obj
+        del found, obj, fired
         for serial in self.empty_tuples:
             alive.append([serial, False, None, None, None])
         alive.sort()
@@ -349,7 +505,9 @@ class Program:
              now["uncollectable"] - then["uncollectable"]]
             for now, then in zip(gc.get_stats(), stats0)
         ]
-        return {"op": index, "ret": returned, "alive": alive, "garbage": garbage, "stats": stats}
+        counts = list(gc.get_count()[1:])
+        return {"op": index, "ret": returned, "alive": alive, "garbage": garbage, "stats": stats,
+                "counts": counts}
 
 
 def _set_marker(s):
@@ -372,40 +530,50 @@ def _bucket(events, callbacks):
 
 
 def run_program(ops):
-    """Runs `ops` (a program with its epilogue) in a fresh collector state; returns the observation."""
+    """Runs `ops` (a program with its epilogue) in a fresh collector state; returns the observation.
+
+    Everything that lives through the program is made before the freeze; the loop itself allocates
+    nothing that is tracked and outlives an op (see the module docstring)."""
     gc.disable()
     gc.set_debug(0)
+    gc.set_threshold(700, 10, 10)
     del gc.garbage[:]
     program = Program()
+    events_start = [0, 0]
     gc.collect()
+    program.stats0 = gc.get_stats()
     gc.freeze()
     if gc.get_objects() or not gc.is_tracked(program.env):
         raise RuntimeError("isolation: tracked objects left outside the permanent generation")
+    # Long-lived counts from an empty generation 2, as heapd's after its own full collection.
+    gc.collect()
+    program.stats0[2]["collections"] += 1
     del _events[:]
     del _callbacks[:]
-    stats0 = gc.get_stats()
-    checkpoints = []
-    buckets = []
-    start_event = 0
-    start_callback = 0
-
-    def close_bucket():
-        nonlocal start_event, start_callback
-        buckets.append(_bucket(_events[start_event:], _callbacks[start_callback:]))
-        start_event = len(_events)
-        start_callback = len(_callbacks)
-
-    for index, op in enumerate(ops):
+    count = len(ops)
+    index = 0
+    while index < count:
+        op = ops[index]
         code = op[0]
-        if code == "collect":
-            close_bucket()
-            returned = gc.collect(op[1])
-            close_bucket()
-            checkpoints.append(program.checkpoint(index, returned, stats0))
+        if code == "collect" or code == "auto":
+            Program.close_bucket(program, events_start)
+            returned = gc.collect(op[1]) if code == "collect" else None
+            if code == "auto" and _auto() != 1:
+                raise RuntimeError("an auto op started other than one collection")
+            Program.close_bucket(program, events_start)
+            program.checkpoints.append(json.dumps(Program.checkpoint(program, index, returned, program.stats0)))
+        elif code == "referents" or code == "referrers":
+            value = Program.probe_referents(program, op[1]) if code == "referents" else \
+                Program.probe_referrers(program, op[1])
+            program.probes.append(json.dumps({"op": index, "value": value}))
+            value = None
         else:
             getattr(program, "op_" + code)(*op[1:])
+        index += 1
     gc.set_debug(0)
-    return {"checkpoints": checkpoints, "buckets": buckets, "leaked": 0}
+    return {"checkpoints": [json.loads(text) for text in program.checkpoints],
+            "buckets": [json.loads(text) for text in program.buckets],
+            "probes": [json.loads(text) for text in program.probes], "leaked": 0}
 
 
 def worker():

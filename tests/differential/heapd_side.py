@@ -22,7 +22,16 @@ How each observation is made:
   a collection is sent only once the collection's reply is back: the collector thread's events are
   queued on the subscriber's event loop and must be queued before the barrier's.
 - leaks: after the epilogue (every variable deleted, gc.garbage emptied, a full collection) heapd's
-  ``INFO objects`` count must be back to what it was before the program.
+  ``INFO objects`` count must be back to what it was before the program;
+- an automatic collection (``auto``): ``GC GET_COUNT`` gives count0; threshold 0 goes to 1 and one
+  ``NEW _autoN dict`` (two when count0 is 0) passes it, the last of them right before ``GC WAIT``, which
+  counts from the start of the command before it, so the collection that allocation triggered cannot be
+  missed however the requests are chunked. An empty dict is untracked, as CPython's ``dict()``, so it is
+  not part of the collection on either side (see ``cpython_side``);
+- probes: ``GC GET_REFERENTS v`` and ``GC GET_REFERRERS v``, each '#id type' mapped to the serial of
+  a program object (atoms to their type), an unknown ``str`` (an instance's class name) to ``"type"``;
+- breaking uncollectable cycles at the end (``breakgarbage``): ``GC GARBAGE GETITEM`` binds each entry
+  of gc.garbage, in serial order, which is then emptied with ``CLEAR`` or ``DELATTR`` a-d.
 """
 
 from __future__ import annotations
@@ -131,7 +140,8 @@ def commands_for(op: list) -> list[str]:
     if code == "dict":
         return [f"NEW {op[1]} dict"]
     if code == "obj":
-        return [f"NEW {op[1]} object Node"] + ([f"FINALIZER {op[1]}"] if op[3] else [])
+        finalizer = [f"FINALIZER {op[1]} LEGACY"] if op[3] == "legacy" else [f"FINALIZER {op[1]}"] if op[3] else []
+        return [f"NEW {op[1]} object Node"] + finalizer
     if code == "weakref":
         return [f"WEAKREF {op[1]} {op[3]}"]
     simple = {
@@ -159,7 +169,24 @@ def commands_for(op: list) -> list[str]:
         return ["GC SET_DEBUG SAVEALL" if op[1] else "GC SET_DEBUG NONE"]
     if code == "gclear":
         return ["GC GARBAGE CLEAR"]
+    if code in ("freeze", "unfreeze"):
+        return [f"GC {code.upper()}"]
+    if code == "thresholds":
+        return [f"GC SET_THRESHOLD 700 {op[1]} {op[2]}"]
+    if code == "auto":
+        return AUTO_COMMANDS
+    if code == "referents":
+        return [f"GC GET_REFERENTS {op[1]}"]
+    if code == "referrers":
+        return [f"GC GET_REFERRERS {op[1]} COUNT 100000"]
+    if code == "breakgarbage":
+        return ["GC GARBAGE GETITEM _g <i> ; CLEAR _g or DELATTR _g a..d ; DEL _g  (each entry, by serial)"]
     raise ValueError(f"unknown op {op!r}")
+
+
+#: An automatic collection (shown for reports; ``HeapdSide`` sends one NEW when count0 >= 1).
+AUTO_COMMANDS = ["GC GET_COUNT", "GC SET_THRESHOLD 1", "GC ENABLE", "NEW _auto1 dict", "NEW _auto2 dict",
+                 "GC WAIT 1 TIMEOUT 20000", "GC DISABLE", "DEL _auto1 _auto2"]
 
 
 CREATIONS = {"int", "str", "list", "tuple", "dict", "set", "obj", "weakref"}
@@ -250,9 +277,13 @@ class HeapdSide:
         kinds: dict[int, str] = {}  # serial -> kind (containers only)
         finalizable: set[int] = set()
 
-        # Start: flush events of earlier programs, turn automatic collection off, note the stats.
+        # Start: flush events of earlier programs, turn automatic collection off, and collect all, so the
+        # long-lived counts start from an empty generation 2, as CPython's side does; note the stats.
+        # The collection's events come from the collector thread: its reply must be back before the
+        # barrier is sent (see the module docstring).
+        settings = ["GC DISABLE", "GC SET_DEBUG NONE", "GC SET_THRESHOLD 700 10 10", "GC COLLECT 2"]
+        self._check(conn.call(settings), settings)
         barrier, commands = self._barrier_commands()
-        commands = ["GC DISABLE", "GC SET_DEBUG NONE"] + commands
         self._check(conn.call(commands), commands)
         self._read_until(barrier)
         before = self.objects_count(conn)
@@ -260,6 +291,8 @@ class HeapdSide:
 
         checkpoints: list[dict] = []
         buckets: list[dict] = []
+        probes: list[dict] = []
+        atoms: dict[int, str] = {}  # serial -> "int" or "str"
         pending: list[str] = []  # commands not sent yet
         id_requests: list[tuple[int, int]] = []  # (position in pending, serial)
 
@@ -276,7 +309,17 @@ class HeapdSide:
 
         for index, op in enumerate(ops):
             code = op[0]
-            if code != "collect":
+            if code in ("referents", "referrers"):
+                if pending:
+                    flush()
+                probes.append({"op": index, "value": self._probe(conn, op, serial_of, kinds, atoms)})
+                continue
+            if code == "breakgarbage":
+                if pending:
+                    flush()
+                self._break_garbage(conn, serial_of, kinds)
+                continue
+            if code not in ("collect", "auto"):
                 pending.extend(commands_for(op))
                 if code in CREATIONS:
                     serial = op[2]
@@ -284,15 +327,20 @@ class HeapdSide:
                     pending.append(f"ID {op[1]}")
                     if code not in ("int", "str"):
                         kinds[serial] = "tuple0" if code == "tuple" and not op[3] else code
-                    if code == "obj" and op[3]:
+                    else:
+                        atoms[serial] = code
+                    if code == "obj" and op[3] is True:
                         finalizable.add(serial)
                 continue
             # A collection: barrier, collect (one round trip), then barrier and checkpoint (another).
             before_name, before_commands = self._barrier_commands()
             pending.extend(before_commands)
-            collect_position = len(pending)
-            pending.extend(commands_for(op))
-            returned = flush()[collect_position]
+            if code == "collect":
+                collect_position = len(pending)
+                pending.extend(commands_for(op))
+                returned = flush()[collect_position]
+            else:
+                returned = self._auto(conn, pending, flush)
             after_name, after_commands = self._barrier_commands()
             self._check(conn.call(after_commands), after_commands)
             buckets.append(self._bucket(self._read_until(before_name), serial_of))
@@ -302,7 +350,62 @@ class HeapdSide:
         if pending:
             flush()
         leaked = self.objects_count(conn) - before
-        return {"checkpoints": checkpoints, "buckets": buckets, "leaked": leaked}
+        return {"checkpoints": checkpoints, "buckets": buckets, "probes": probes, "leaked": leaked}
+
+    def _auto(self, conn: RespConnection, pending: list[str], flush) -> None:
+        """An automatic collection now (see the module docstring); the before-barrier is pending."""
+        pending.append("GC GET_COUNT")
+        count0 = flush()[-1][0]
+        news = ["NEW _auto1 dict"] + (["NEW _auto2 dict"] if count0 < 1 else [])
+        commands = ["GC SET_THRESHOLD 1", "GC ENABLE"] + news + ["GC WAIT 1 TIMEOUT 20000", "GC DISABLE"]
+        replies = conn.call(commands)
+        self._check(replies, commands)
+        if replies[-2] != 1:
+            raise HarnessError(f"GC WAIT after an automatic collection replied {replies[-2]!r}")
+        self._check(conn.call(["DEL _auto1"] + (["DEL _auto2"] if len(news) == 2 else [])), ["DEL"])
+        return None
+
+    def _token(self, entry: str, serial_of: dict, kinds: dict, atoms: dict):
+        object_id = _object_id(entry)
+        type_name = entry.split(" ", 1)[1] if " " in entry else "?"
+        serial = serial_of.get(object_id)
+        if serial is not None and serial in kinds:
+            return serial
+        if serial is not None and serial in atoms:
+            return atoms[serial]
+        if type_name in ("int", "str") and serial is None:
+            # An atom the program never named (a dict key, an attribute name) or an instance's class
+            # name: only the class name can be a referent.
+            return "type" if type_name == "str" else "int"
+        return "?" + type_name
+
+    def _probe(self, conn: RespConnection, op: list, serial_of: dict, kinds: dict, atoms: dict) -> list:
+        if op[0] == "referents":
+            reply = conn.call1(f"GC GET_REFERENTS {op[1]}")
+            if isinstance(reply, RespError):
+                raise HarnessError(f"GC GET_REFERENTS {op[1]} failed: {reply.text}")
+            tokens = [self._token(entry, serial_of, kinds, atoms) for entry in reply]
+            if reply and not conn.call1(f"TYPE {op[1]}") in ("list", "tuple", "dict"):
+                tokens.sort(key=str)
+            return tokens
+        ids = self._listing(conn, f"GC GET_REFERRERS {op[1]}")
+        return sorted((serial_of.get(i, f"?#{i}") for i in ids), key=str)
+
+    def _break_garbage(self, conn: RespConnection, serial_of: dict, kinds: dict) -> None:
+        """Empties every object of gc.garbage, in serial order (as cpython_side's op_breakgarbage)."""
+        entries = self._listing(conn, "GC GARBAGE")
+        order = sorted(range(len(entries)), key=lambda i: serial_of.get(entries[i], -1))
+        for position in order:
+            kind = kinds.get(serial_of.get(entries[position], -1))
+            commands = [f"GC GARBAGE GETITEM _g {position}"]
+            if kind in ("list", "dict", "set"):
+                commands.append("CLEAR _g")
+            elif kind == "obj":
+                commands += [f"DELATTR _g {name}" for name in ("a", "b", "c", "d")]
+            commands.append("DEL _g")
+            for reply, command in zip(conn.call(commands), commands):
+                if isinstance(reply, RespError) and not (command.startswith("DELATTR") and reply.code == "KEY"):
+                    raise HarnessError(f"{command!r} failed: {reply.text}")
 
     @staticmethod
     def _check(replies: list, commands: list[str]) -> None:
@@ -371,8 +474,9 @@ class HeapdSide:
                 rows[serial][4] = reply.endswith("dead>")
         garbage = sorted(serial_of.get(object_id, -1) for object_id in self._listing(conn, "GC GARBAGE"))
         stats = [[now[i] - then[i] for i in range(3)] for now, then in zip(self._stats(conn), stats0)]
+        counts = conn.call1("GC GET_COUNT")[1:]
         checkpoint = {"op": index, "ret": returned, "alive": [rows[s] for s in sorted(rows)],
-                      "garbage": garbage, "stats": stats}
+                      "garbage": garbage, "stats": stats, "counts": counts}
         if foreign:
             checkpoint["foreign"] = sorted(foreign)
         return checkpoint

@@ -13,7 +13,8 @@ op                                     meaning (Python)
 ``["tuple", v, serial, [a, b]]``       ``v = (a, b)`` (built at run time, so tracked at creation)
 ``["dict", v, serial]``                ``v = {}``
 ``["set", v, serial, [a, b]]``         ``v = {a, b}`` (items are ints and strs only)
-``["obj", v, serial, fin]``            ``v = Node()``; with ``fin`` the class has a ``__del__``
+``["obj", v, serial, fin]``            ``v = Node()``; ``fin`` true: the class has a ``__del__``;
+                                       ``"legacy"``: a legacy ``tp_del`` (``FINALIZER v LEGACY``)
 ``["weakref", v, serial, x]``          ``v = weakref.ref(x)`` (x is an instance or a set)
 ``["append", l, x]``                   ``l.append(x)``
 ``["lset", l, i, x]``                  ``l[i] = x``
@@ -32,6 +33,13 @@ op                                     meaning (Python)
 ``["collect", g]``                     ``gc.collect(g)``; a *checkpoint*: both sides report their state
 ``["saveall", on]``                    ``gc.set_debug(gc.DEBUG_SAVEALL if on else 0)``
 ``["gclear"]``                         ``del gc.garbage[:]``
+``["freeze"]`` / ``["unfreeze"]``      ``gc.freeze()`` / ``gc.unfreeze()`` (unfreeze: epilogue only)
+``["thresholds", t1, t2]``             ``gc.set_threshold(700, t1, t2)`` (first op, with ``auto``)
+``["auto"]``                           an automatic collection now (a checkpoint; ``cpython_side``
+                                       explains how both sides make it happen at the same point)
+``["referents", v]``                   ``gc.get_referents(v)``, compared (a *probe*)
+``["referrers", v]``                   ``gc.get_referrers(v)``, compared (a *probe*)
+``["breakgarbage"]``                   empty every object in ``gc.garbage`` (epilogue only)
 =====================================  ==============================================================
 
 Every object a program creates gets a *serial* (its creation op carries it), so both sides can name
@@ -45,7 +53,6 @@ be a harness failure rather than a finding. The same model (:func:`validate`) le
 
 What the generator deliberately does not produce, and why:
 
-- legacy finalizers (``FINALIZER x LEGACY``): ``tp_del`` cannot be written in Python 3;
 - ``__del__`` that resurrects its object, weakref callbacks that do anything but log: heapd's
   finalizers and weakref "callbacks" run no code, so there is nothing to compare;
 - finalizers added after creation: in CPython a ``__del__`` belongs to the class and assigning
@@ -58,8 +65,10 @@ What the generator deliberately does not produce, and why:
 - ``CLEAR`` on an instance: Python has no such operation short of ``obj.__dict__.clear()``, which
   materialises the dict; the order in which attributes are dropped would be the test's invention
   (and weakref callbacks depend on it), so instances lose attributes through ``delattr`` only;
-- scopes, globals, ``GC FREEZE``, thresholds and automatic collection: outside the collector
-  semantics this test compares (``gc.disable()`` on both sides).
+- ``gc.unfreeze()`` in the middle of a program: CPython's permanent generation holds the whole
+  interpreter, which would join generation 2 and change the long-lived counts that decide automatic
+  full collections; the epilogue unfreezes, when no automatic collection follows;
+- scopes and globals: outside the collector semantics this test compares.
 """
 
 from __future__ import annotations
@@ -84,7 +93,14 @@ class Features:
     #: Weak references stored inside containers (so they can be part of cyclic garbage).
     weakrefs_in_containers: bool = True
     finalizers: bool = True
+    #: Instances with a legacy finalizer (a real ``tp_del`` in CPython).
+    legacy: bool = True
     saveall: bool = True
+    freeze: bool = True
+    #: gc.get_referents / gc.get_referrers probes.
+    probes: bool = True
+    #: Automatic collections (with thresholds 1 and 2 set at random).
+    auto: bool = True
     sets: bool = True
     empty_tuples: bool = False
 
@@ -114,7 +130,7 @@ class Obj:
     items: list = field(default_factory=list)  # list, tuple: serials
     mapping: dict = field(default_factory=dict)  # dict: key -> serial; obj: attribute -> serial
     members: set = field(default_factory=set)  # set: (kind, value) of its atoms
-    fin: bool = False
+    fin: object = False  # obj: False, True (__del__) or "legacy"
 
 
 class InvalidOp(Exception):
@@ -164,7 +180,9 @@ class Model:
             self._create(var, serial, Obj("set", members=members))
         elif code == "obj":
             _, var, serial, fin = op
-            self._create(var, serial, Obj("obj", fin=bool(fin)))
+            if fin not in (False, True, "legacy"):
+                raise InvalidOp(f"finalizer {fin!r}")
+            self._create(var, serial, Obj("obj", fin=fin))
         elif code == "weakref":
             _, var, serial, target = op
             self.expect(target, "obj", "set")
@@ -247,8 +265,13 @@ class Model:
         elif code == "collect":
             if op[1] not in (0, 1, 2):
                 raise InvalidOp("generation")
-        elif code in ("saveall", "gclear"):
+        elif code in ("saveall", "gclear", "freeze", "unfreeze", "auto", "breakgarbage"):
             pass
+        elif code == "thresholds":
+            if not all(isinstance(t, int) and t > 0 for t in op[1:]) or len(op) != 3:
+                raise InvalidOp("thresholds")
+        elif code in ("referents", "referrers"):
+            self.expect(op[1], *CONTAINER_KINDS)
         else:
             raise InvalidOp(f"unknown op {code!r}")
 
@@ -285,15 +308,24 @@ def validate(ops: list) -> bool:
 
 
 def epilogue(ops: list) -> list:
-    """The ops both sides run after a program: delete every variable, stop SAVEALL, empty
-    gc.garbage, then a full collection, whose checkpoint must find nothing alive on either side."""
+    """The ops both sides run after a program: delete every variable, stop SAVEALL, unfreeze (if the
+    program froze), then, if it made legacy finalizers, empty gc.garbage, collect all and empty every
+    object then in gc.garbage (the uncollectable cycles would outlive the program otherwise), then
+    empty gc.garbage and collect: that last checkpoint must find nothing alive on either side."""
     model = Model()
     for op in ops:
         model.apply(op)
     tail: list = []
     if model.vars:
         tail.append(["del", sorted(model.vars, key=_natural)])
-    return tail + [["saveall", False], ["gclear"], ["collect", 2]]
+    tail.append(["saveall", False])
+    if any(op[0] == "freeze" for op in ops):
+        tail.append(["unfreeze"])
+    if any(op[0] == "obj" and op[3] == "legacy" for op in ops):
+        # With nothing else holding them, every uncollectable object with a legacy finalizer is in
+        # gc.garbage after one collection, and emptying those breaks every uncollectable cycle.
+        tail += [["gclear"], ["collect", 2], ["breakgarbage"]]
+    return tail + [["gclear"], ["collect", 2]]
 
 
 def _natural(name: str) -> tuple:
@@ -319,6 +351,9 @@ class Generator:
 
     def program(self) -> list:
         ops: list = []
+        if self.features.auto:
+            ops.append(["thresholds", self.rng.choice([1, 2, 3, 10]), self.rng.choice([1, 2, 3, 10])])
+            self.model.apply(ops[0])
         while len(ops) < self.length:
             op = self._one()
             if op is None:
@@ -383,6 +418,12 @@ class Generator:
         if f.saveall:
             choices.append(("saveall", 1))
             choices.append(("gclear", 1))
+        if f.freeze:
+            choices.append(("freeze", 1))
+        if f.probes:
+            choices.append(("probe", 4))
+        if f.auto:
+            choices.append(("auto", 5))
         action = rng.choices([c for c, _ in choices], weights=[w for _, w in choices])[0]
         return getattr(self, "_op_" + action)()
 
@@ -414,7 +455,9 @@ class Generator:
             atoms = self._bound("int", "str")
             items = [rng.choice(atoms) for _ in range(rng.choice([0, 1, 2]))] if atoms else []
             return ["set", var, self._serial(), items]
-        fin = f.finalizers and rng.random() < 0.35
+        fin: object = f.finalizers and rng.random() < 0.35
+        if not fin and f.legacy and rng.random() < 0.12:
+            fin = "legacy"
         return ["obj", var, self._serial(), fin]
 
     def _op_weakref(self) -> list | None:
@@ -505,6 +548,18 @@ class Generator:
     def _op_gclear(self) -> list:
         return ["gclear"]
 
+    def _op_freeze(self) -> list:
+        return ["freeze"]
+
+    def _op_auto(self) -> list:
+        return ["auto"]
+
+    def _op_probe(self) -> list | None:
+        target = self._pick(*CONTAINER_KINDS)
+        if target is None or self.model.kind(target) == "tuple0":
+            return None
+        return [self.rng.choice(["referents", "referrers"]), target]
+
 
 def generate(seed: int, features: Features | None = None, min_ops: int = 20, max_ops: int = 200) -> list:
     """The program of `seed` (without its epilogue)."""
@@ -533,7 +588,7 @@ def format_python(ops: list) -> str:
         elif code == "set":
             text = f"{op[1]} = {{{', '.join(op[3])}}}" if op[3] else f"{op[1]} = set()"
         elif code == "obj":
-            text = f"{op[1]} = {'NodeDel' if op[3] else 'Node'}()"
+            text = f"{op[1]} = {'NodeLegacy' if op[3] == 'legacy' else 'NodeDel' if op[3] else 'Node'}()"
         elif code == "weakref":
             text = f"{op[1]} = weakref.ref({op[3]}, callback)"
         elif code == "append":
@@ -572,6 +627,18 @@ def format_python(ops: list) -> str:
             text = f"gc.set_debug({'gc.DEBUG_SAVEALL' if op[1] else '0'})"
         elif code == "gclear":
             text = "del gc.garbage[:]"
+        elif code in ("freeze", "unfreeze"):
+            text = f"gc.{code}()"
+        elif code == "thresholds":
+            text = f"gc.set_threshold(700, {op[1]}, {op[2]})"
+        elif code == "auto":
+            text = "auto()  # an automatic collection: threshold 0 at 1, gc on for one or two dict()"
+        elif code == "referents":
+            text = f"gc.get_referents({op[1]})"
+        elif code == "referrers":
+            text = f"gc.get_referrers({op[1]})"
+        elif code == "breakgarbage":
+            text = "break_garbage()  # empty every object in gc.garbage, by serial"
         else:
             text = repr(op)
         if code in ("int", "str", "list", "tuple", "dict", "set", "obj", "weakref"):

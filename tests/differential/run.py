@@ -186,6 +186,15 @@ class Describer:
         return self.names.get(serial, f"serial {serial}")
 
 
+def _collection_text(op: list) -> str:
+    return f"gc.collect({op[1]})" if op[0] == "collect" else "an automatic collection"
+
+
+def describe_token(describe):
+    """A probe token for people: a serial described as elsewhere, other tokens as they are."""
+    return lambda token: describe(token) if isinstance(token, int) else str(token)
+
+
 def compare(ops: list, cpython: dict, heapd: dict) -> list[tuple[str, str]]:
     """The differences between the two observations, as (kind, description), in program order."""
     if "error" in cpython:
@@ -198,7 +207,7 @@ def compare(ops: list, cpython: dict, heapd: dict) -> list[tuple[str, str]]:
     if len(cps) != len(hps):
         return [("harness", f"{len(cps)} checkpoints in CPython, {len(hps)} in heapd")]
     for number, (c, h) in enumerate(zip(cps, hps)):
-        label = f"checkpoint {number} (op {c['op']}: gc.collect({ops[c['op']][1]}))"
+        label = f"checkpoint {number} (op {c['op']}: {_collection_text(ops[c['op']])})"
         if c["ret"] != h["ret"]:
             out.append(("return", f"{label}: gc.collect() returned {c['ret']} in CPython, {h['ret']} in heapd"))
         crows = {row[0]: row for row in c["alive"]}
@@ -230,10 +239,22 @@ def compare(ops: list, cpython: dict, heapd: dict) -> list[tuple[str, str]]:
         if c["stats"] != h["stats"]:
             out.append(("stats", f"{label}: gc.get_stats() deltas [collections, collected, uncollectable] per "
                                  f"generation are {c['stats']} in CPython, {h['stats']} in heapd"))
+        if c.get("counts") != h.get("counts"):
+            out.append(("counts", f"{label}: gc.get_count()[1:] is {c.get('counts')} in CPython, "
+                                  f"{h.get('counts')} in heapd"))
         if h.get("foreign"):
             out.append(("foreign", f"{label}: heapd tracks objects the program never created: "
                                    f"{', '.join('#' + str(i) for i in h['foreign'])}"))
-    collects = [i for i, op in enumerate(ops) if op[0] == "collect"]
+    cprobes, hprobes = cpython.get("probes", []), heapd.get("probes", [])
+    if len(cprobes) != len(hprobes):
+        out.append(("harness", f"{len(cprobes)} probes in CPython, {len(hprobes)} in heapd"))
+    for c, h in zip(cprobes, hprobes):
+        if c["value"] != h["value"]:
+            op = ops[c["op"]]
+            out.append(("probe-" + op[0], f"op {c['op']}: gc.get_{op[0]}({op[1]}) is "
+                                          f"[{', '.join(map(describe_token(describe), c['value']))}] in CPython, "
+                                          f"[{', '.join(map(describe_token(describe), h['value']))}] in heapd"))
+    collects = [i for i, op in enumerate(ops) if op[0] in ("collect", "auto")]
     cbs, hbs = cpython["buckets"], heapd["buckets"]
     if len(cbs) != len(hbs):
         return out + [("harness", f"{len(cbs)} event buckets in CPython, {len(hbs)} in heapd")]
@@ -241,7 +262,7 @@ def compare(ops: list, cpython: dict, heapd: dict) -> list[tuple[str, str]]:
         collect_op = collects[number // 2]
         during = number % 2 == 1
         if during:
-            label = f"during op {collect_op} (gc.collect({ops[collect_op][1]}))"
+            label = f"during op {collect_op} ({_collection_text(ops[collect_op])})"
         else:
             first = collects[number // 2 - 1] + 1 if number >= 2 else 0
             label = f"ops {first}..{collect_op - 1}" if first < collect_op else f"before op {collect_op}"
@@ -372,7 +393,8 @@ def main() -> int:
     parser.add_argument("--minimize-seconds", type=float, default=60.0, help="time budget per minimization")
     parser.add_argument("--minimize-kind", metavar="KIND",
                         help="shrink towards a mismatch of this kind when the program has one (return, alive, "
-                             "tracked, generation, finalized, weakref, garbage, stats, foreign, finalizers, "
+                             "tracked, generation, finalized, weakref, garbage, stats, counts, probe-referents, "
+                             "probe-referrers, foreign, finalizers, "
                              "weakref-callbacks (both: during ops; collect-finalizers, collect-weakref-callbacks: "
                              "during a collection), callbacks, event-order, leak); default: the first mismatch's kind")
     parser.add_argument("--only-failing-kind", metavar="KIND",

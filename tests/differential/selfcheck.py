@@ -29,19 +29,45 @@ sys.path.insert(0, str(HERE))
 import programs  # noqa: E402
 
 PRELUDE = '''\
-import gc, json, weakref
+import _testcapi, gc, json, re, weakref
 class Node: pass
 class NodeDel:
     def __del__(self): pass
+@_testcapi.with_tp_del
+class NodeLegacy:
+    def __tp_del__(self): pass
 def callback(ref): pass
-for _cls in (Node, NodeDel):  # as cpython_side does: every attribute name in the class keys
+for _cls in (Node, NodeDel, NodeLegacy):  # as cpython_side does: every attribute name in the class keys
     _seed = _cls()
     for _name in ("a", "b", "c", "d"):
         setattr(_seed, _name, None)
 del _cls, _seed, _name
-_out = []
-gc.disable(); gc.collect(); gc.freeze()
-_base = gc.get_stats()
+_started = [0]
+def _count_starts(phase, info):
+    if phase == "start":
+        _started[0] += 1
+gc.callbacks.append(_count_starts)
+def auto():  # one automatic collection, as cpython_side's _auto
+    _started[0] = 0
+    gc.set_threshold(1)
+    gc.enable()
+    first = dict()
+    if not _started[0]:
+        second = dict()
+    gc.disable()
+    assert _started[0] == 1
+def break_garbage():  # empty every object of gc.garbage (order is irrelevant to what is compared)
+    for obj in gc.garbage:
+        if type(obj) in (list, dict, set):
+            obj.clear()
+        elif type(obj) in (Node, NodeDel, NodeLegacy):
+            for name in ("a", "b", "c", "d"):
+                if hasattr(obj, name):
+                    delattr(obj, name)
+_out = []  # results as JSON strings: nothing tracked outlives a check (automatic collections see it)
+re.match(r"v[0-9]+$", "v0")  # compiles and caches the pattern now, so that it is frozen with the rest
+gc.disable(); gc.set_threshold(700, 10, 10); gc.collect(); gc.freeze(); gc.collect()
+_base = json.dumps(gc.get_stats())
 '''
 
 #: Per collection: [return value, len(gc.garbage), stats deltas,
@@ -49,11 +75,11 @@ _base = gc.get_stats()
 CHECK = '''\
 _ret = {call}
 _gens = {{id(o): g for g in range(3) for o in gc.get_objects(g)}}
-_out.append([_ret, len(gc.garbage),
+_out.append(json.dumps([_ret, len(gc.garbage),
              [[s["collections"] - b["collections"], s["collected"] - b["collected"],
-               s["uncollectable"] - b["uncollectable"]] for s, b in zip(gc.get_stats(), _base)],
+               s["uncollectable"] - b["uncollectable"]] for s, b in zip(gc.get_stats(), json.loads(_base))],
              sorted([k, gc.is_tracked(v), _gens.get(id(v)) if gc.is_tracked(v) else None]
-                    for k, v in list(globals().items()) if re.match(r"v[0-9]+$", k))])
+                    for k, v in list(globals().items()) if re.match(r"v[0-9]+$", k))]))
 del _gens, _ret
 '''
 
@@ -62,8 +88,13 @@ def plain_program(ops: list) -> str:
     lines = [PRELUDE.replace("import gc,", "import re, gc,")]
     for line in programs.format_python(ops).splitlines():
         match = re.match(r"gc\.collect\((\d)\)", line)
-        lines.append(CHECK.format(call=f"gc.collect({match.group(1)})") if match else line)
-    lines.append("gc.set_debug(0)\nprint(json.dumps(_out))\n")
+        if match:
+            lines.append(CHECK.format(call=f"gc.collect({match.group(1)})"))
+        elif line.startswith("auto()"):
+            lines.append(CHECK.format(call="auto()"))
+        else:
+            lines.append(line)
+    lines.append("gc.set_debug(0)\nprint(json.dumps([json.loads(entry) for entry in _out]))\n")
     return "\n".join(lines)
 
 
@@ -74,7 +105,7 @@ def oracle_view(ops: list, observation: dict) -> list:
     view = []
     for op in ops:
         model.apply(op)
-        if op[0] != "collect":
+        if op[0] not in ("collect", "auto"):
             continue
         checkpoint = next(alive_by_checkpoint)
         rows = {row[0]: row for row in checkpoint["alive"]}

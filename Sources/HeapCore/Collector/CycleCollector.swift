@@ -31,6 +31,9 @@ public final class CycleCollector: @unchecked Sendable {
     /// parked at the gate, on the core one of them would use. One until the benchmark shows two pay
     /// on a quiet machine (`Benchmarks/run.sh gc` reports both).
     public let freeingThreads = Atomic<Int>(1)
+    /// Collections whose stop of the world has begun; written only with the world stopped, so a
+    /// mutator inside the gate reads a value that cannot change under it (``collectionsStarted``).
+    private let startedCollections = Atomic<Int>(0)
 
     /// The `gc` module's state.
     struct State {
@@ -46,6 +49,15 @@ public final class CycleCollector: @unchecked Sendable {
         /// Test-only: seconds the next collection sleeps with the world stopped (see `stall(seconds:)`).
         var stallSeconds = 0.0
         var lastCollection: CollectionInfo?
+        /// `GC WAIT`s: each is told once `target` collections completed (or nil when the thread stops).
+        var waiters: [CollectionWaiter] = []
+        var nextWaiterID = 0
+    }
+
+    struct CollectionWaiter {
+        let id: Int
+        let target: Int
+        let notify: @Sendable (Int?) -> Void
     }
 
     final class Request: @unchecked Sendable {
@@ -92,6 +104,14 @@ public final class CycleCollector: @unchecked Sendable {
         let running = state.withLock { state -> Bool in
             state.stop = true
             return state.running
+        }
+        defer {
+            // No collection will complete any more: whoever waits for one is told so.
+            let waiters = state.withLock { state -> [CollectionWaiter] in
+                defer { state.waiters.removeAll() }
+                return state.waiters
+            }
+            for waiter in waiters { waiter.notify(nil) }
         }
         guard running else { return }
         wake.withLockAndBroadcast { $0 &+= 1 }
@@ -167,6 +187,59 @@ public final class CycleCollector: @unchecked Sendable {
     /// Collections completed since start.
     public var collectionCount: Int { completedCollections.load(ordering: .relaxed) }
 
+    /// Collections whose stop of the world has begun since start. Read inside the heap's gate, it counts
+    /// exactly the collections that stopped the world before the reader's command: it changes only
+    /// while the world is stopped.
+    public var collectionsStarted: Int { startedCollections.load(ordering: .relaxed) }
+
+    // MARK: Waiting for collections (GC WAIT)
+
+    /// What ``whenCollectionsComplete(_:notify:)`` did.
+    public enum WaitRegistration: Equatable, Sendable {
+        /// The target is already reached: this many collections completed. `notify` will not be called.
+        case reached(Int)
+        /// The collector is stopping: no collection will complete. `notify` will not be called.
+        case stopping
+        /// Registered: `notify` will be called once, unless ``cancelWait(_:)`` is called with this id.
+        case waiting(id: Int)
+    }
+
+    /// Calls `notify` with the number of completed collections once it reaches `target` (collections are
+    /// numbered in the order they start, and complete in that order), or with nil if the collector
+    /// stops first. `notify` runs on the thread that completed the collection (or that stops the
+    /// collector): it must not block.
+    public func whenCollectionsComplete(_ target: Int, notify: @escaping @Sendable (Int?) -> Void)
+        -> WaitRegistration
+    {
+        state.withLock { state -> WaitRegistration in
+            // Under the lock the completion path takes after counting: a completion is either seen here
+            // or finds this waiter registered.
+            let completed = completedCollections.load(ordering: .acquiring)
+            guard completed < target else { return .reached(completed) }
+            guard !state.stop else { return .stopping }
+            state.nextWaiterID += 1
+            state.waiters.append(CollectionWaiter(id: state.nextWaiterID, target: target, notify: notify))
+            return .waiting(id: state.nextWaiterID)
+        }
+    }
+
+    /// Forgets a waiter (its client timed out or hung up); it will not be notified.
+    public func cancelWait(_ id: Int) {
+        state.withLock { $0.waiters.removeAll { $0.id == id } }
+    }
+
+    /// Notifies the waiters whose target the completed collections reached.
+    private func notifyWaiters() {
+        let completed = completedCollections.load(ordering: .acquiring)
+        let due = state.withLock { state -> [CollectionWaiter] in
+            guard !state.waiters.isEmpty else { return [] }
+            let due = state.waiters.filter { $0.target <= completed }
+            state.waiters.removeAll { $0.target <= completed }
+            return due
+        }
+        for waiter in due { waiter.notify(completed) }
+    }
+
     // MARK: Triggering
 
     /// Called by the allocation path with the new generation-0 count: one atomic load when below the
@@ -227,6 +300,7 @@ public final class CycleCollector: @unchecked Sendable {
         busySince.store(start, ordering: .releasing)
         var longLived = state.withLock { $0.longLived }
         let (outcome, sizes) = heap.withWorldStopped { stopped -> (CollectionOutcome, [Int]) in
+            startedCollections.add(1, ordering: .relaxed)
             if stall > 0 { usleep(UInt32(min(stall, 3600) * 1e6)) }
             let sizes = heap.generations.lengthArray
             let outcome = stopped.collect(
@@ -253,7 +327,7 @@ public final class CycleCollector: @unchecked Sendable {
             state.statistics[generation].pauses.record(pause)
             state.lastCollection = info
         }
-        completedCollections.add(1, ordering: .relaxed)
+        completedCollections.add(1, ordering: .releasing)
         if debug & GCDebugFlags.stats != 0 {
             heap.emit(.debug("gc: collecting generation \(generation)..."))
             heap.emit(.debug("gc: objects in each generation: \(sizes[0]) \(sizes[1]) \(sizes[2])"))
@@ -264,6 +338,7 @@ public final class CycleCollector: @unchecked Sendable {
                 ))
         }
         heap.emit(.collectionFinished(info))
+        notifyWaiters()
         return outcome.collected + outcome.uncollectable
     }
 
@@ -333,13 +408,15 @@ public final class CycleCollector: @unchecked Sendable {
 
     // MARK: Freeze
 
-    /// `gc.freeze()`: moves every tracked object to the permanent generation. Caller holds the gate
-    /// exclusively.
+    /// `gc.freeze()`: moves every tracked object to the permanent generation and zeroes the three
+    /// counts, as 3.11's `gc_freeze_impl` does. Caller holds the gate exclusively.
     public func freezeStopped() {
         let gens = heap.generations
         gens.lock.withLock {
-            for generation in 0..<3 { gens.merge(generation, into: GenerationLists.permanent) }
-            gens.counts[0] = 0
+            for generation in 0..<3 {
+                gens.merge(generation, into: GenerationLists.permanent)
+                gens.counts[generation] = 0
+            }
         }
     }
 

@@ -19,7 +19,8 @@ import Dispatch
 //      in full collections, dicts likewise (untrack_dicts).
 //   5. Legacy finalizers (tp_del): unreachable objects that have one, and everything unreachable they
 //      reach, are uncollectable: kept alive, moved to the old generation, the finalizer objects listed
-//      in gc.garbage.
+//      in gc.garbage. Those only collectable garbage keeps alive die when it is freed (step 8), by
+//      reference count, as in CPython: they are neither counted nor listed.
 //   6. Weak references to the remaining unreachable objects are cleared (their callbacks reported)
 //      before anything is freed.
 //   7. Finalizers (__del__, PEP 442) of unreachable objects run once: the object is marked finalized and
@@ -34,7 +35,8 @@ import Dispatch
 //
 // Collector states of a young object (what the header holds during a collection):
 //
-//   flags.candidate  set for every member of young from step 1 until the end
+//   flags.candidate  set for every member of young at step 1; cleared when step 3 finds it reachable or
+//                    step 5 uncollectable, so from step 6 on it marks the collectable garbage
 //   gc prev          not a list link during a collection: the object's gc_refs (steps 1-3)
 //   flags.reachable  step 3: set aside as tentatively unreachable; step 5: reached from a legacy finalizer
 //
@@ -88,14 +90,28 @@ extension StoppedHeap {
             longLived.pending += kept
         }
         let (collectable, uncollectable, needs) = moveLegacyFinalizers(unreachable)
+        // CPython counts and saves the uncollectable objects only after delete_garbage has cleared the
+        // collectable ones, and that clearing frees, by reference count, every uncollectable object that
+        // only collectable garbage kept alive (a legacy finalizer hanging off a cycle): it runs its
+        // finalizer then, and is neither counted nor put in gc.garbage. deleteGarbage frees the same
+        // objects the same way; here they are only left out. Under DEBUG_SAVEALL nothing is cleared.
+        // And handle_weakrefs takes a weakref with a callback (every heapd weakref has one: its event)
+        // whose referent is collectable out of the finalizers, to call it: such a weakref among the
+        // uncollectable objects joins the old generation uncounted, and is not saved in gc.garbage.
+        // (Read before handleWeakrefs clears the weakrefs' targets.)
+        let calledBack = Set(uncollectable.filter { weakrefTargetIsCollectable($0) }.map(\.slot))
+        let remaining = (saveAll ? uncollectable : survivorsOfClearing(uncollectable)).filter {
+            !calledBack.contains($0.slot)
+        }
         if needs.weakrefs { handleWeakrefs(collectable) }
         if needs.finalizers { finalizeGarbage(collectable) }
 
         var outcome = CollectionOutcome()
         outcome.examined = examined
-        outcome.uncollectable = uncollectable.count
+        outcome.uncollectable = remaining.count
         outcome.collected = collectable.count
-        outcome.garbage = handleLegacyFinalizers(uncollectable, into: target, saveAll: saveAll, debug: debug)
+        outcome.garbage = handleLegacyFinalizers(
+            uncollectable, remaining: remaining, calledBack: calledBack, into: target, saveAll: saveAll, debug: debug)
         if debug & GCDebugFlags.collectable != 0 {
             for object in collectable {
                 heap.emit(
@@ -342,15 +358,22 @@ extension StoppedHeap {
 
     // MARK: 8. handle_legacy_finalizers
 
-    /// The uncollectable survive in `target`; those with a legacy finalizer (every one under
-    /// DEBUG_SAVEALL) go to gc.garbage, retained. Returns them.
-    private func handleLegacyFinalizers(_ uncollectable: [ObjectLayout], into target: Int, saveAll: Bool, debug: Int)
-        -> [ObjectRef]
-    {
-        var garbage: [ObjectRef] = []
-        for object in uncollectable {
-            let ref = ObjectRef(slot: object.slot)
+    /// The uncollectable join `target`, in CPython's order (the weakrefs whose callbacks run first);
+    /// those the freeing will free leave it then. Of the `remaining` (those counted), the ones with a
+    /// legacy finalizer (every one under DEBUG_SAVEALL) go to gc.garbage, retained. Returns them.
+    private func handleLegacyFinalizers(
+        _ uncollectable: [ObjectLayout], remaining: [ObjectLayout], calledBack: Set<UInt32>, into target: Int,
+        saveAll: Bool, debug: Int
+    ) -> [ObjectRef] {
+        for object in uncollectable where calledBack.contains(object.slot) {
             heap.generations.link(object.slot, into: target)
+        }
+        for object in uncollectable where !calledBack.contains(object.slot) {
+            heap.generations.link(object.slot, into: target)
+        }
+        var garbage: [ObjectRef] = []
+        for object in remaining {
+            let ref = ObjectRef(slot: object.slot)
             if saveAll || object.hasFlag(ObjectLayout.legacyFinalizerFlag) {
                 heap.retain(ref)
                 garbage.append(ref)
@@ -417,6 +440,46 @@ extension StoppedHeap {
     }
 
     // MARK: Helpers
+
+    /// Whether `object` is a weakref whose referent is collectable garbage of the collection in
+    /// progress (a candidate: step 5 done, step 6 not yet).
+    private func weakrefTargetIsCollectable(_ object: ObjectLayout) -> Bool {
+        guard object.kind == .weakref else { return false }
+        let raw = object.weakTarget.pointee.load(ordering: .acquiring)
+        guard raw != 0 else { return false }
+        return layout(ObjectID(rawValue: raw).slot).flags & Mark.candidate != 0
+    }
+
+    /// The uncollectable objects that outlive the freeing of the collectable garbage.
+    ///
+    /// Every reference to an uncollectable object comes from unreachable objects (its gc_refs was 0), and
+    /// the collectable ones hold none once freed; so what outlives them is what the uncollectable objects
+    /// keep alive among themselves. Counts references among them, then frees, in this model, each whose
+    /// count is 0 and what it alone held: the rest is what CPython finds left in its `finalizers` list.
+    private func survivorsOfClearing(_ uncollectable: [ObjectLayout]) -> [ObjectLayout] {
+        guard !uncollectable.isEmpty else { return [] }
+        var index: [UInt32: Int] = [:]
+        index.reserveCapacity(uncollectable.count)
+        for (position, object) in uncollectable.enumerated() { index[object.slot] = position }
+        var count = [Int](repeating: 0, count: uncollectable.count)
+        for object in uncollectable {
+            heap.forEachReference(of: object) { child in
+                if let position = index[child] { count[position] += 1 }
+            }
+        }
+        var dies = [Bool](repeating: false, count: uncollectable.count)
+        var work = count.indices.filter { count[$0] == 0 }
+        // Invariant: every position in `work` has a count of 0 and is not yet marked as dying.
+        while let position = work.popLast() {
+            dies[position] = true
+            heap.forEachReference(of: uncollectable[position]) { child in
+                guard let target = index[child] else { return }
+                count[target] -= 1
+                if count[target] == 0 { work.append(target) }
+            }
+        }
+        return uncollectable.indices.filter { !dies[$0] }.map { uncollectable[$0] }
+    }
 
     /// Whether a tuple or dict holds anything that may be tracked (CPython's _PyTuple_MaybeUntrack and
     /// _PyDict_MaybeUntrack keep such a container tracked).

@@ -17,16 +17,18 @@ extension Heap {
         while let current = next {
             let object = layout(current)
             let kind = object.kind
-            if object.flags & (ObjectLayout.finalizerFlag | ObjectLayout.legacyFinalizerFlag) != 0,
-                !object.hasFlag(ObjectLayout.finalizedFlag)
-            {
-                // PEP 442: a finalizer runs once, whether the object dies here or in the collector.
-                object.setFlag(ObjectLayout.finalizedFlag, true)
-                emit(.finalizer(object: table.id(of: current), typeName: typeName(of: ObjectRef(slot: current))))
-            }
+            // PEP 442: a finalizer runs once, whether the object dies here or in the collector. As in
+            // CPython's subtype_dealloc, `__del__` runs before the weakrefs are cleared, a legacy tp_del
+            // after.
+            let finalizes =
+                object.flags & (ObjectLayout.finalizerFlag | ObjectLayout.legacyFinalizerFlag) != 0
+                && !object.hasFlag(ObjectLayout.finalizedFlag)
+            let finalizesFirst = finalizes && object.hasFlag(ObjectLayout.finalizerFlag)
+            if finalizesFirst { finalize(current, object) }
             if object.extraFlags & ObjectLayout.hasWeakrefsFlag != 0 {
                 clearWeakrefs(to: current)
             }
+            if finalizes && !finalizesFirst { finalize(current, object) }
             if kind == .weakref {
                 unregisterWeakref(current, object)
             }
@@ -104,6 +106,12 @@ extension Heap {
         table.releaseBatch(UnsafeBufferPointer(start: batch.slots, count: batch.slotCount), shard: shard)
         counters.remove(objects: batch.objectsPerKind, bytes: batch.bytesPerKind, shard: shard)
         batch.reset()
+    }
+
+    /// Marks a dying object finalized and reports its finalizer's run.
+    private func finalize(_ slot: UInt32, _ object: ObjectLayout) {
+        object.setFlag(ObjectLayout.finalizedFlag, true)
+        emit(.finalizer(object: table.id(of: slot), typeName: typeName(of: ObjectRef(slot: slot))))
     }
 
     /// Calls `body` with each slot the container references (a counted reference each).

@@ -345,7 +345,9 @@ extension Heap {
         var dropped: [UInt32] = []
         object.lock.withLock {
             if object.kind == .list {
-                dropped = Array(UnsafeBufferPointer(start: object.listItems, count: object.count))
+                // Last to first, as CPython's _list_clear: which items die first decides which weakref
+                // callbacks run.
+                dropped = Array(UnsafeBufferPointer(start: object.listItems, count: object.count).reversed())
                 object.count = 0
             } else if let base = object.hashStorage {
                 HashStorage(base: base).forEach { key, value in

@@ -106,13 +106,14 @@ extension Heap {
         return object.lock.withLock { generations.lock.withLock { object.isTracked } }
     }
 
-    /// `gc.get_referents(x)`: what x references directly, retained (release them).
+    /// `gc.get_referents(x)`: what x's `tp_traverse` visits, in its order (``forEachTraversed(of:_:)``),
+    /// retained (release them).
     public func referents(of ref: ObjectRef) -> [ObjectRef] {
         let object = layout(ref)
         guard object.kind.isContainer else { return [] }
         return object.lock.withLock {
             var result: [ObjectRef] = []
-            forEachReference(of: object) { slot in
+            forEachTraversed(of: object) { slot in
                 let child = ObjectRef(slot: slot)
                 retain(child)
                 result.append(child)

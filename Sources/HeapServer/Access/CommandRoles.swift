@@ -44,6 +44,7 @@ enum CommandRoles {
         "GC GET_REFERRERS": .monitor, "GC GET_REFERENTS": .monitor, "GC IS_TRACKED": .monitor,
         "GC IS_FINALIZED": .monitor, "GC GET_FREEZE_COUNT": .monitor, "GC GET_DEBUG": .monitor,
         "GC HEARTBEAT": .monitor, "GC SUBSCRIBE": .monitor, "GC UNSUBSCRIBE": .monitor,
+        "GC WAIT": .monitor, "GC GET_UNREACHABLE": .monitor,
         "GC COLLECT": .user,
         "GC ENABLE": .admin, "GC DISABLE": .admin, "GC SET_THRESHOLD": .admin, "GC FREEZE": .admin,
         "GC UNFREEZE": .admin, "GC SET_DEBUG": .admin, "GC DEBUG_STALL": .admin,
@@ -63,7 +64,7 @@ enum CommandRoles {
 
     /// Commands whose first argument can ask for more (`GC GARBAGE` lists, `GC GARBAGE CLEAR` empties).
     static let byFirstArgument: [String: [String: ClientRole]] = [
-        "GC GARBAGE": ["CLEAR": .admin]
+        "GC GARBAGE": ["CLEAR": .admin, "GETITEM": .user]
     ]
 
     /// The role `name` needs; `admin` for a command the table does not know.

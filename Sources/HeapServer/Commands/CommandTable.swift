@@ -52,6 +52,8 @@ enum CommandTable {
         if let denied = denial(of: spec, arguments, in: session) { return denied }
         guard spec.arity.contains(arguments.count) else { return rejected(.arity(spec.name), in: session) }
         session.commandsProcessed += 1
+        session.collectionsAtPreviousCommandStart = session.collectionsAtCommandStart
+        session.collectionsAtCommandStart = session.heap.collector.collectionsStarted
         // While tracing, the command's allocations belong to the session's position and frames.
         let tracer = session.heap.tracer
         if tracer.isTracing {

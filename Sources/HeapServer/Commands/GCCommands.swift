@@ -1,6 +1,7 @@
 import Foundation
 import HeapCore
 import HeapProtocol
+import NIOCore
 
 /// The `gc` module over the socket (`GC …`), weak references (`WEAKREF`, `DEREF`) and finalizers
 /// (`FINALIZER`). Commands that need the world stopped or the collector thread leave their work in
@@ -35,6 +36,11 @@ enum GCCommands {
                 }
                 return .ok
             }),
+        CommandSpec(
+            "GC WAIT", arity: 0...3, syntax: "GC WAIT [n] [TIMEOUT ms]",
+            summary:
+                "waits (this client only) until n collections (1), automatic or explicit, ran since the previous command began; replies how many did",
+            handler: { session, args throws(CommandError) in try waitForCollections(session, args) }),
         .simple("GC GET_COUNT", "gc.get_count(): the three generation counts") { session in
             .array(session.heap.collector.counts.map { .integer(Int64($0)) })
         },
@@ -68,13 +74,31 @@ enum GCCommands {
                 })
         },
         CommandSpec(
-            "GC GARBAGE", arity: 0...4, syntax: "GC GARBAGE [CURSOR c] [COUNT n] | GC GARBAGE CLEAR",
+            "GC GARBAGE", arity: 0...4,
+            syntax: "GC GARBAGE [CURSOR c] [COUNT n] | GC GARBAGE CLEAR | GC GARBAGE GETITEM target index",
             summary:
-                "gc.garbage in batches: [next cursor (0 = done), ['#id type', ...]]; CLEAR empties it (del gc.garbage[:])",
+                "gc.garbage in batches: [next cursor (0 = done), ['#id type', ...]]; CLEAR empties it (del gc.garbage[:]); GETITEM binds target = gc.garbage[index]",
             handler: { session, args throws(CommandError) in
                 let collector = session.heap.collector
                 if args.count == 1 && args[0].uppercased() == "CLEAR" {
                     return .integer(Int64(collector.clearGarbage(shard: session.shard)))
+                }
+                if args.count == 3 && args[0].uppercased() == "GETITEM" {
+                    let index = try args.integer(2, what: "index")
+                    let garbage = collector.garbage()
+                    // Python's indexing: negative from the end. Checked: no overflow for any Int64.
+                    let position = index < 0 ? Int64(garbage.count) + index : index
+                    guard position >= 0 && position < Int64(garbage.count) else {
+                        for ref in garbage { session.heap.release(ref, shard: session.shard) }
+                        throw CommandError("INDEX", "gc.garbage index out of range")
+                    }
+                    let chosen = garbage[Int(position)]
+                    for (offset, ref) in garbage.enumerated() where offset != Int(position) {
+                        session.heap.release(ref, shard: session.shard)
+                    }
+                    let text = session.reprText(chosen, maxDepth: 2)
+                    try session.bind(args[1], to: chosen)
+                    return .bulk(text)
                 }
                 let (cursor, count) = try cursorAndCount(args, from: 0)
                 let garbage = collector.garbage()
@@ -126,6 +150,24 @@ enum GCCommands {
                         defer { heap.release(alive) }
                         let (next, refs) = heap.referrersStopped(of: alive, fromSlot: cursor, limit: count)
                         return (next, refs.map { describe($0, heap) })
+                    }
+                    return .array([.integer(Int64(next)), .array(names.map { .bulk($0) })])
+                }
+                return .ok
+            }),
+        CommandSpec(
+            "GC GET_UNREACHABLE", arity: 0...4, syntax: "GC GET_UNREACHABLE [CURSOR c] [COUNT n]",
+            summary:
+                "the tracked objects a full collection would find unreachable now, without collecting: [next cursor (0 = done), ['#id type', ...]]",
+            handler: { session, args throws(CommandError) in
+                let (cursor, count) = try cursorAndCount(args, from: 0)
+                let state = session.state
+                let viewer = session.id
+                session.deferred = {
+                    let (next, names) = state.heap.gate.exclusive { () -> (Int, [String]) in
+                        let (next, refs) = state.heap.unreachableStopped(
+                            roots: state.rootsStopped(viewer: viewer), fromSlot: cursor, limit: count)
+                        return (next, refs.map { describe($0, state.heap) })
                     }
                     return .array([.integer(Int64(next)), .array(names.map { .bulk($0) })])
                 }
@@ -276,6 +318,80 @@ enum GCCommands {
                 }
             }),
     ]
+
+    /// The longest `GC WAIT` may ask for: a day.
+    static let maxWaitMilliseconds = 86_400_000
+    /// The most collections one `GC WAIT` may wait for.
+    static let maxWaitCollections = 1_000_000
+
+    /// `GC WAIT [n] [TIMEOUT ms]`: completes once the n-th collection to start after the previous
+    /// command began has completed (see protocol.md). The reply comes later, through a promise on the
+    /// session's event loop (``Session/awaited``): the collector thread completes it, or the timeout,
+    /// or the client's hang-up, whichever is first; the others then find it completed.
+    private static func waitForCollections(_ session: Session, _ args: Arguments) throws(CommandError) -> Reply {
+        var count = 1
+        var timeout = 0
+        var index = 0
+        if args.count % 2 == 1 {
+            count = Int(try args.integer(0, what: "n"))
+            index = 1
+        }
+        while index < args.count {
+            guard args[index].uppercased() == "TIMEOUT" else {
+                throw .syntax("expected TIMEOUT ms, got '\(args[index])'")
+            }
+            timeout = Int(try args.integer(index + 1, what: "TIMEOUT"))
+            index += 2
+        }
+        guard (1...maxWaitCollections).contains(count) else {
+            throw CommandError("VALUE", "n must be between 1 and \(maxWaitCollections)")
+        }
+        guard (0...maxWaitMilliseconds).contains(timeout) else {
+            throw CommandError("VALUE", "TIMEOUT must be between 0 (none) and \(maxWaitMilliseconds) ms")
+        }
+        guard let eventLoop = session.channel?.eventLoop else {
+            throw CommandError("STATE", "GC WAIT needs a connection to reply later")
+        }
+        let collector = session.heap.collector
+        // Both small and non-negative: no overflow.
+        let baseline = session.collectionsAtPreviousCommandStart
+        let promise = eventLoop.makePromise(of: Reply.self)
+        let registration = collector.whenCollectionsComplete(baseline + count) { completed in
+            guard let completed else {
+                promise.succeed(.error(code: "CANCELLED", message: "heapd is shutting down"))
+                return
+            }
+            promise.succeed(.integer(Int64(completed - baseline)))
+        }
+        switch registration {
+        case .reached(let completed):
+            promise.succeed(.ok)  // never sent: a promise must not be dropped unfulfilled
+            return .integer(Int64(completed - baseline))
+        case .stopping:
+            promise.succeed(.ok)
+            throw CommandError("CANCELLED", "heapd is shutting down")
+        case .waiting(let id):
+            let (count, timeout) = (count, timeout)
+            if timeout > 0 {
+                let task = eventLoop.scheduleTask(in: .milliseconds(Int64(timeout))) {
+                    collector.cancelWait(id)
+                    let done = max(0, collector.collectionCount - baseline)
+                    promise.succeed(
+                        .error(
+                            code: "TIMEOUT",
+                            message: "\(done) of \(count) collections completed within \(timeout) ms"))
+                }
+                promise.futureResult.whenComplete { _ in task.cancel() }
+            }
+            session.awaited = AwaitedReply(
+                future: promise.futureResult,
+                cancel: {
+                    collector.cancelWait(id)
+                    promise.succeed(.error(code: "CANCELLED", message: "the client went away"))
+                })
+            return .ok
+        }
+    }
 
     /// '#17 list' (or the class name of an instance).
     static func describe(_ ref: ObjectRef, _ heap: Heap) -> String {

@@ -1,0 +1,47 @@
+/// What CPython's `tp_traverse` functions visit: the references `gc.get_referents` lists and
+/// `gc.get_referrers` looks for.
+///
+/// The collector and the freeing path follow every counted reference (``Heap/forEachReference(of:_:)``),
+/// keys and attribute names included; those are atomic `str`s, so for finding cycles it makes no
+/// difference. The two listings must show what CPython 3.11's traverse functions visit instead:
+///
+/// | kind      | visited (in this order)                     | CPython                                   |
+/// |-----------|---------------------------------------------|-------------------------------------------|
+/// | list      | items, last to first                        | `list_traverse`                           |
+/// | tuple     | items, last to first                        | `tupletraverse`                           |
+/// | dict      | values, in insertion order (not the keys)   | `dict_traverse` of a str-keyed dict       |
+/// | set       | elements                                    | `set_traverse`                            |
+/// | instance  | attribute values, then its type             | `subtype_traverse` (values array, type)   |
+/// | generator | its source, until exhausted                 | the iterator's `tp_traverse`              |
+/// | weakref   | nothing                                     | `gc_traverse` visits the callback         |
+///
+/// Every heapd dict has `str` keys (commands give keys as strings), and 3.11 visits only the values
+/// of such a dict (`DK_IS_UNICODE`); a dict with other keys would visit value then key per entry.
+/// An instance's type is represented by its class-name `str` (there are no class objects), and its
+/// attribute names are not visited: CPython keeps them in the class's shared keys, not in the instance.
+/// A weakref's callback is an event in heapd, not an object, so there is nothing to visit.
+extension Heap {
+    /// Calls `body` with each slot `object` references, as CPython's `tp_traverse` would visit them.
+    func forEachTraversed(of object: ObjectLayout, _ body: (UInt32) -> Void) {
+        switch object.kind {
+        case .list, .tuple:
+            for item in object.sequenceItems.reversed() { body(item) }
+        case .dict, .object:
+            if let storage = object.hashStorage {
+                HashStorage(base: storage).forEach { _, value in
+                    if value != HashStorage.noValue { body(value) }
+                }
+            }
+            if object.kind == .object { body(object.className) }
+        case .set:
+            if let storage = object.hashStorage {
+                HashStorage(base: storage).forEach { key, _ in body(key) }
+            }
+        case .generator:
+            let source = object.generatorSource
+            if source != ObjectLayout.noLink { body(source) }
+        default:
+            break
+        }
+    }
+}
