@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: unit and integration tests against the real heapd binary, the differential
-# test against CPython's gc, then the concurrency tests again under the thread sanitizer (their own
-# build folder, .build-tsan). Ends with one line: "heapd tests: N passed, M failed".
+# test against CPython's gc, the soak, then the concurrency tests again under the thread sanitizer (their
+# own build folder, .build-tsan), the whole suite under the address sanitizer (.build-asan) and the fuzzers. Ends with one line: "heapd tests: N passed, M failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -33,6 +33,13 @@ swift test --skip-build --sanitize=thread --scratch-path .build-tsan \
   2>&1 | tee -a "$log"
 # The same soak against the TSan heapd (.build-tsan): a race ends heapd with exit code 66.
 scripts/soak.sh --tsan --duration 60 --clients 48 2>&1 | tee -a "$log"
+
+# The whole suite again under the address sanitizer (its own build folder, .build-asan): the tests and
+# the heapd and heapctl they start, built with ASan; LeakSanitizer checks every process at exit (known
+# runtime leaks: scripts/lsan-suppressions.txt). Swift's backtracer would take the crash signal from ASan.
+swift build --build-tests --sanitize=address --scratch-path .build-asan
+SWIFT_BACKTRACE=enable=no LSAN_OPTIONS="suppressions=$PWD/scripts/lsan-suppressions.txt ${LSAN_OPTIONS:-}" \
+  swift test --skip-build --sanitize=address --scratch-path .build-asan 2>&1 | tee -a "$log"
 
 # libFuzzer: each target for 60 s over its committed corpus (Fuzz/README.md), the regression seeds of the
 # crashes it found included; crash inputs stay in .build-fuzz/crashes/.
