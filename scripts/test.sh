@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: unit and integration tests against the real heapd binary, the differential
 # test against CPython's gc, the soak, then the concurrency tests again under the thread sanitizer (their
-# own build folder, .build-tsan), the whole suite under the address sanitizer (.build-asan) and the fuzzers. Ends with one line: "heapd tests: N passed, M failed".
+# own build folder, .build-tsan), the whole suite under the address sanitizer (.build-asan) and the
+# fuzzers. Ends with one line: "heapd tests: N passed, M failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
