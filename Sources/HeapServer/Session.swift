@@ -28,6 +28,9 @@ final class Session {
     /// Work a command left to run outside the heap's gate (a collection, a check with the world
     /// stopped); the connection handler runs it next, in order, and sends its reply.
     var deferred: (() -> Reply)?
+    /// A long command in progress (``SteppedCommand``): the connection handler advances it a step per
+    /// turn of the event loop and executes nothing else for this client until it replies.
+    var running: SteppedCommand?
     /// Set by `GC SUBSCRIBE`: the connection receives collector events and accepts only a few commands.
     var subscribed = false
     /// The client's socket, for a long command to notice a hang-up (``CommandSafepoint``).

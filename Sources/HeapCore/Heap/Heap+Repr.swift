@@ -91,37 +91,30 @@ extension Heap {
         defer { walk.active.remove(ref.slot) }
         switch kind {
         case .list, .tuple:
-            let items = (try? items(of: ref)) ?? []
+            let (items, count) = itemPrefix(of: ref, limit: maxItems)
             defer { for item in items { release(item) } }
             out += open
             for (index, item) in items.enumerated() {
-                if index == maxItems {
-                    out += ", ...(\(items.count - maxItems) more)"
-                    break
-                }
                 if index > 0 { out += ", " }
                 write(item, depth: depth - 1, maxItems: maxItems, walk: &walk, into: &out)
             }
-            if kind == .tuple && items.count == 1 { out += "," }
+            if count > items.count { out += ", ...(\(count - items.count) more)" }
+            if kind == .tuple && count == 1 { out += "," }
             out += close
         default:
-            let entries = (try? entries(of: ref)) ?? []
+            let (entries, count) = entryPrefix(of: ref, limit: maxItems)
             defer {
                 for entry in entries {
                     release(entry.key)
                     if let value = entry.value { release(value) }
                 }
             }
-            if kind == .set && entries.isEmpty {
+            if kind == .set && count == 0 {
                 out += "set()"
                 return
             }
             out += open
             for (index, entry) in entries.enumerated() {
-                if index == maxItems {
-                    out += ", ...(\(entries.count - maxItems) more)"
-                    break
-                }
                 if index > 0 { out += ", " }
                 write(entry.key, depth: depth - 1, maxItems: maxItems, walk: &walk, into: &out)
                 if let value = entry.value {
@@ -129,7 +122,44 @@ extension Heap {
                     write(value, depth: depth - 1, maxItems: maxItems, walk: &walk, into: &out)
                 }
             }
+            if count > entries.count { out += ", ...(\(count - entries.count) more)" }
             out += close
+        }
+    }
+
+    /// The first `limit` items of a list or tuple, retained (release them), and how many it has: a
+    /// repr shows at most `limit`, so a list of ten million items costs `limit` retains, not ten million.
+    private func itemPrefix(of ref: ObjectRef, limit: Int) -> (items: [ObjectRef], count: Int) {
+        let object = layout(ref)
+        let read = { () -> ([ObjectRef], Int) in
+            let all = object.sequenceItems
+            let items = all.prefix(limit).map { slot in
+                let item = ObjectRef(slot: slot)
+                self.retain(item)
+                return item
+            }
+            return (items, all.count)
+        }
+        return object.kind == .tuple ? read() : object.lock.withLock(read)
+    }
+
+    /// The first `limit` entries of a dict, set (value nil) or instance, retained, and how many it has.
+    private func entryPrefix(of ref: ObjectRef, limit: Int) -> (
+        entries: [(key: ObjectRef, value: ObjectRef?)], count: Int
+    ) {
+        let object = layout(ref)
+        return object.lock.withLock {
+            var result: [(key: ObjectRef, value: ObjectRef?)] = []
+            guard let base = object.hashStorage else { return (result, object.count) }
+            // Entries in insertion order, stopping at the limit (forEach rethrows: thrown to stop early).
+            try? HashStorage(base: base).forEach { key, value throws(PrefixFull) in
+                guard result.count < limit else { throw PrefixFull() }
+                retain(ObjectRef(slot: key))
+                let valueRef = value == HashStorage.noValue ? nil : ObjectRef(slot: value)
+                if let valueRef { retain(valueRef) }
+                result.append((ObjectRef(slot: key), valueRef))
+            }
+            return (result, object.count)
         }
     }
 
@@ -185,3 +215,6 @@ extension Heap {
         return String(digits[Int(byte >> 4)]) + String(digits[Int(byte & 15)])
     }
 }
+
+/// Thrown to stop a walk over a hash table once a prefix is full.
+private struct PrefixFull: Error {}
