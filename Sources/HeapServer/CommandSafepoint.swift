@@ -97,8 +97,10 @@ final class SteppedCommand {
     private let started = CycleCollector.now()
     private var step: ((SteppedCommand) -> Reply?)?
     private let cancelled: () -> Void
-    /// How many steps ran (for the figures in tests and `INFO`-less debugging).
+    /// How many steps ran.
     private(set) var steps = 0
+    /// How long the last step kept the world stopped (0 if it did not stop it).
+    fileprivate(set) var lastStop: UInt64 = 0
 
     /// `step` does one slice of the work and returns the reply when done; `cancel` releases what the
     /// command holds when it will not be stepped again (its client left, heapd stops); both are
@@ -129,9 +131,18 @@ final class SteppedCommand {
             return CommandError(Self.timeLimitError(state, ranFor: elapsed)).reply
         }
         steps += 1
+        lastStop = 0
         guard let reply = step(self) else { return nil }
         self.step = nil
         return reply
+    }
+
+    /// How long to wait before the next step: after a step that stopped the world, as long as the stop
+    /// lasted, so that mutators parked by it (other event loops' clients, woken by the gate) get their
+    /// turn before the next stop; a loaded machine may take milliseconds to run a woken thread, and a
+    /// stop announced again 20 µs after the last would catch them waiting once more.
+    var pauseBeforeNextStep: UInt64 {
+        min(max(lastStop, LoopSteps.pause), 2 * Self.slice)
     }
 
     /// The command will not be stepped again: releases what it holds.
@@ -168,11 +179,12 @@ final class SteppedCommand {
 /// One per event-loop thread (thread-specific), touched only by that thread: hence `@unchecked Sendable`.
 final class LoopSteps: @unchecked Sendable {
     private static let perThread = ThreadSpecificVariable<LoopSteps>()
-    /// Between a round's end and the next round: long enough that the tick that ran the round ends
-    /// before the next one is due.
-    static let pause = TimeAmount.microseconds(20)
+    /// Between a round's end and the next round, at least: long enough that the tick that ran the
+    /// round ends before the next one is due (nanoseconds).
+    static let pause: UInt64 = 20_000
 
-    private var waiting: [() -> Void] = []
+    /// The steps waiting, each with the time before which it must not run.
+    private var waiting: [(due: UInt64, step: () -> Void)] = []
     private var inRound = false
     private var roundScheduled = false
 
@@ -184,24 +196,27 @@ final class LoopSteps: @unchecked Sendable {
         return steps
     }
 
-    /// Runs `step` in the next round on `loop` (the calling thread's loop).
-    func enqueue(on loop: EventLoop, _ step: @escaping () -> Void) {
-        waiting.append(step)
+    /// Runs `step` in a round on `loop` (the calling thread's loop) at least `pause` nanoseconds from now.
+    func enqueue(on loop: EventLoop, after pause: UInt64 = LoopSteps.pause, _ step: @escaping () -> Void) {
+        waiting.append((CycleCollector.now() &+ max(pause, Self.pause), step))
         if !inRound { scheduleRound(on: loop) }
     }
 
     private func scheduleRound(on loop: EventLoop) {
-        guard !roundScheduled else { return }
+        guard !roundScheduled, let due = waiting.map(\.due).min() else { return }
         roundScheduled = true
-        loop.assumeIsolated().scheduleTask(in: Self.pause) { self.runRound(on: loop) }
+        let now = CycleCollector.now()
+        let delay = max(due > now ? due - now : 0, Self.pause)
+        loop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(delay))) { self.runRound(on: loop) }
     }
 
     private func runRound(on loop: EventLoop) {
         roundScheduled = false
         inRound = true
-        let steps = waiting
-        waiting = []
-        for step in steps { step() }
+        let now = CycleCollector.now()
+        let ready = waiting.filter { $0.due <= now }
+        waiting.removeAll { $0.due <= now }
+        for entry in ready { entry.step() }
         inRound = false
         if !waiting.isEmpty { scheduleRound(on: loop) }
     }
@@ -210,10 +225,14 @@ final class LoopSteps: @unchecked Sendable {
 extension Session {
     /// Runs `body` as the step of a view: with the world stopped, for about one slice.
     func stoppedStep<R>(_ command: SteppedCommand, _ body: (inout StepBudget) -> R) -> R {
-        heap.gate.exclusive {
+        let result = heap.gate.exclusive { () -> (R, UInt64) in
+            let started = CycleCollector.now()
             var budget = command.stepBudget
-            return body(&budget)
+            let result = body(&budget)
+            return (result, CycleCollector.now() - started)
         }
+        command.lastStop = result.1
+        return result.0
     }
 }
 

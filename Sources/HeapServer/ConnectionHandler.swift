@@ -196,7 +196,8 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Runs the next step of the session's long command after the loop polled its sockets.
     private func scheduleStep(context: ChannelHandlerContext) {
-        LoopSteps.current.enqueue(on: context.eventLoop) { self.step(context: context) }
+        let pause = session?.running?.pauseBeforeNextStep ?? LoopSteps.pause
+        LoopSteps.current.enqueue(on: context.eventLoop, after: pause) { self.step(context: context) }
     }
 
     /// One step of the session's long command; once it replies, the requests that arrived meanwhile run.

@@ -195,3 +195,45 @@ final class SteppedViewTests: HeapTestCase {
         guard case .gone = outcome else { return XCTFail("\(outcome)") }
     }
 }
+
+/// How long the steps of the views take on a big heap, with the budget the server gives them.
+final class SteppedViewFiguresTests: HeapTestCase {
+    func testStepsOfAMillisecondOnAChainOfAHundredThousand() throws {
+        var last = try heap.makeList()
+        let tail = heap.id(of: last)
+        for _ in 1..<100_000 {
+            let next = try heap.makeList([last])
+            heap.release(last)
+            last = next
+        }
+        hold(last)
+        let roots = [HeapRoot(label: "g.chain", ref: last, holder: .global)]
+        func measure<R>(_ name: String, _ advance: (inout StepBudget) -> R?) {
+            var steps = 0
+            var longest: UInt64 = 0
+            let started = CycleCollector.now()
+            while true {
+                steps += 1
+                let before = CycleCollector.now()
+                let result = heap.gate.exclusive { () -> R? in
+                    var budget = StepBudget(nanoseconds: 1_000_000)
+                    return advance(&budget)
+                }
+                longest = max(longest, CycleCollector.now() - before)
+                if result != nil { break }
+            }
+            print("figures: \(name): \(steps) steps in \((CycleCollector.now() - started) / 1_000_000) ms, longest \(longest / 1000) µs")
+            XCTAssertLessThan(longest, 50_000_000, "\(name): no step of 50 ms")
+        }
+        var search = ChainSearch(to: tail, maxSteps: 1000)
+        measure("CHAIN") { search.advanceStopped(in: heap, external: { roots }, budget: &$0) }
+        var graph = ReferenceGraphBuilder(around: heap.id(of: last), depth: 100, referrers: false, maxNodes: 200)
+        measure("GRAPH") { graph.advanceStopped(in: heap, external: { roots }, budget: &$0) }
+        var backrefs = ReferenceGraphBuilder(around: tail, depth: 20, referrers: true, maxNodes: 200)
+        measure("GRAPH BACKREFS") { backrefs.advanceStopped(in: heap, external: { roots }, budget: &$0) }
+        var diagnosis = Diagnosis()
+        measure("DOCTOR") { diagnosis.advanceStopped(in: heap, external: { roots }, budget: &$0) }
+        var census = TypeCensus()
+        measure("TYPES") { census.advanceStopped(in: heap, budget: &$0) ? true : nil }
+    }
+}

@@ -308,6 +308,9 @@ private struct OwnershipWalk {
     private let groups: [[UInt32]]
     /// The group being claimed for; -1 before the first.
     private var group = -1
+    /// The object whose references are being marked shared or claimed (a big one takes several steps).
+    private var expanding: ReferenceCursor?
+    private var expandingShared = false
 
     var groupCount: Int { groups.count }
 
@@ -339,28 +342,28 @@ private struct OwnershipWalk {
 
     mutating func advanceStopped(in heap: Heap, budget: inout StepBudget) -> Bool {
         while true {
+            if let current = expanding {
+                var cursor: ReferenceCursor? = current
+                var children: [UInt32] = []
+                let done = heap.continueReferences(&cursor, budget: &budget) { children.append($0) }
+                expanding = cursor
+                for child in children {
+                    if expandingShared { markShared(child) } else { claim(child) }
+                }
+                guard done else { return false }
+                continue
+            }
             guard budget.spend() else { return false }
             // Invariant: every slot in sharedWork is marked shared and its children are not yet examined.
             if let slot = sharedWork.popLast() {
-                guard let object = heap.liveObjectStopped(slot), object.kind.isContainer else { continue }
-                var followed = 0
-                heap.forEachReference(of: object) {
-                    followed += 1
-                    markShared($0)
-                }
-                _ = budget.spend(followed)
+                expanding = ReferenceCursor(heap, slot)
+                expandingShared = true
                 continue
             }
             if let slot = groupWork.popLast() {
-                guard owner[Int(slot)] == Int32(group), let object = heap.liveObjectStopped(slot),
-                    object.kind.isContainer
-                else { continue }
-                var followed = 0
-                heap.forEachReference(of: object) {
-                    followed += 1
-                    claim($0)
-                }
-                _ = budget.spend(followed)
+                guard owner[Int(slot)] == Int32(group) else { continue }
+                expanding = ReferenceCursor(heap, slot)
+                expandingShared = false
                 continue
             }
             group += 1

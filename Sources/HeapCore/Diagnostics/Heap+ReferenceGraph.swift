@@ -76,6 +76,98 @@ extension Heap {
     func liveIDStopped(_ slot: UInt32) -> ObjectID? {
         liveObjectStopped(slot) == nil ? nil : table.id(of: slot)
     }
+
+    /// Calls `body` with the references of the cursor's object from the cursor's position on, a chunk at
+    /// a time, until they are all visited (returns true; the cursor is then nil) or `budget` is spent
+    /// (false; the cursor says where to go on). A list of ten million items is so visited over several
+    /// steps. If the object died or its slot holds another object by the time the walk goes on, the
+    /// rest of its references are skipped. Caller holds the gate exclusively.
+    func continueReferences(_ cursor: inout ReferenceCursor?, budget: inout StepBudget, _ body: (UInt32) -> Void)
+        -> Bool
+    {
+        while let current = cursor {
+            guard let object = liveObjectStopped(current.slot), table.id(of: current.slot) == current.id else {
+                cursor = nil
+                return true
+            }
+            var visited = 0
+            let next = forEachReference(of: object, from: current.position, limit: ReferenceCursor.chunk) {
+                visited += 1
+                body($0)
+            }
+            cursor = next.map { ReferenceCursor(slot: current.slot, id: current.id, position: $0) }
+            guard budget.spend(visited + 1) else { return cursor == nil }
+        }
+        return true
+    }
+
+    /// Calls `body` with the references of `object` from position `start`, about `limit` of them;
+    /// returns the position to go on from, or nil once every reference was visited. A position is an
+    /// item of a list or tuple, an entry of a dict, set or instance (with both its key and value; an
+    /// instance's position 0 is its class name), so positions stay meaningful while the object only
+    /// grows; a generator has one reference.
+    func forEachReference(of object: ObjectLayout, from start: Int, limit: Int, _ body: (UInt32) -> Void) -> Int? {
+        switch object.kind {
+        case .list, .tuple:
+            let items = object.sequenceItems
+            let end = min(items.count, start + limit)
+            var index = start
+            while index < end {
+                body(items[index])
+                index += 1
+            }
+            return end < items.count ? end : nil
+        case .dict, .set, .object:
+            var position = start
+            if object.kind == .object && position == 0 {
+                body(object.className)
+                position = 1
+            }
+            // An instance's entries start at position 1.
+            let offset = object.kind == .object ? 1 : 0
+            guard let storage = object.hashStorage else { return nil }
+            let table = HashStorage(base: storage)
+            let first = position - offset
+            let end = min(table.used, first + limit)
+            var entry = first
+            while entry < end {
+                let key = table.key(at: entry)
+                if key != HashStorage.deletedKey {
+                    body(key)
+                    let value = table.value(at: entry)
+                    if value != HashStorage.noValue { body(value) }
+                }
+                entry += 1
+            }
+            return end < table.used ? end + offset : nil
+        default:
+            if start == 0 { forEachReference(of: object, body) }
+            return nil
+        }
+    }
+}
+
+/// Where a walk is in the references of one object: its slot, its id (to notice the slot's reuse) and
+/// a position (``Heap/forEachReference(of:from:limit:_:)``).
+struct ReferenceCursor {
+    /// References visited per chunk: a few microseconds of work.
+    static let chunk = 1024
+
+    let slot: UInt32
+    let id: ObjectID
+    let position: Int
+
+    /// A cursor at the first reference of the container in `slot`, or nil if it holds no live container.
+    init?(_ heap: Heap, _ slot: UInt32) {
+        guard let object = heap.liveObjectStopped(slot), object.kind.isContainer else { return nil }
+        self.init(slot: slot, id: heap.table.id(of: slot), position: 0)
+    }
+
+    init(slot: UInt32, id: ObjectID, position: Int) {
+        self.slot = slot
+        self.id = id
+        self.position = position
+    }
 }
 
 // MARK: - Reachability
@@ -93,6 +185,8 @@ struct ReachabilityWalk {
     /// Reached and not yet expanded: `queue[head...]`.
     private var queue: [UInt32] = []
     private var head = 0
+    /// The object being expanded (a big one takes several steps).
+    private var expanding: ReferenceCursor?
     private let target: UInt32?
     /// Whether the walk reached `target`.
     private(set) var foundTarget = false
@@ -122,23 +216,32 @@ struct ReachabilityWalk {
     mutating func advanceStopped(in heap: Heap, budget: inout StepBudget) -> Bool {
         steps += 1
         let slotCount = reached.count
-        // Invariant: every slot in queue[head...] is reached and not yet expanded.
-        while head < queue.count && !foundTarget {
+        // Invariant: every slot in queue[head...] is reached and not yet expanded; so is the object
+        // being expanded, whose references before its cursor are reached.
+        while !foundTarget {
+            if let current = expanding {
+                var cursor: ReferenceCursor? = current
+                let slot = current.slot
+                var found = false
+                let done = heap.continueReferences(&cursor, budget: &budget) { child in
+                    guard Int(child) < slotCount, !reached[Int(child)] else { return }
+                    reached[Int(child)] = true
+                    parent[Int(child)] = slot
+                    queue.append(child)
+                    if child == target { found = true }
+                }
+                expanding = cursor
+                foundTarget = found
+                guard done || found else { return false }
+                continue
+            }
+            guard head < queue.count else { break }
             guard budget.spend() else { return false }
             let slot = queue[head]
             head += 1
-            guard let object = heap.liveObjectStopped(slot), object.kind.isContainer else { continue }
-            var followed = 0
-            heap.forEachReference(of: object) { child in
-                followed += 1
-                guard Int(child) < slotCount, !reached[Int(child)] else { return }
-                reached[Int(child)] = true
-                parent[Int(child)] = slot
-                queue.append(child)
-                if child == target { foundTarget = true }
-            }
-            _ = budget.spend(followed)
+            expanding = ReferenceCursor(heap, slot)
         }
+        expanding = nil
         queue = []
         head = 0
         return true
@@ -288,8 +391,9 @@ public struct ReferenceGraphBuilder {
         /// Finding the objects: `level` levels done, `frontier` the last level's objects, `position` an
         /// index into it (forward) or a slot (backrefs).
         case neighbourhood
-        case reachability(ReachabilityWalk)
-        case drawing(ReachabilityWalk, next: Int)
+        case reachability
+        /// Drawing `order[position...]`.
+        case drawing
     }
 
     private let target: ObjectID
@@ -307,7 +411,14 @@ public struct ReferenceGraphBuilder {
     private var next: [UInt32] = []
     private var level = 0
     private var position = 0
+    /// The object whose references are being looked at (a big one takes several steps), and for
+    /// `BACKREFS` whether one of them was wanted.
+    private var scanning: ReferenceCursor?
+    private var scanningRefers = false
     private var roots: [HeapRoot] = []
+    /// A stored property, not a payload of `phase`: mutated in place, never copied (it is as big as
+    /// the handle table).
+    private var walk: ReachabilityWalk?
     private var graph = ReferenceGraph(truncated: 0)
     /// The ids of the nodes drawn so far.
     private var drawnIDs: Set<ObjectID> = []
@@ -337,20 +448,17 @@ public struct ReferenceGraphBuilder {
             switch phase {
             case .neighbourhood:
                 guard findNeighbourhood(heap, budget: &budget) else { return nil }
-                phase = .reachability(ReachabilityWalk(heap, from: roots))
-            case .reachability(var walk):
-                let done = walk.advanceStopped(in: heap, budget: &budget)
-                phase = done ? .drawing(walk, next: 0) : .reachability(walk)
-                guard done else { return nil }
-            case .drawing(let walk, let start):
-                var index = start
-                while index < order.count {
-                    guard budget.spend() else {
-                        phase = .drawing(walk, next: index)
-                        return nil
-                    }
-                    draw(order[index], heap, walk)
-                    index += 1
+                walk = ReachabilityWalk(heap, from: roots)
+                phase = .reachability
+            case .reachability:
+                guard walk!.advanceStopped(in: heap, budget: &budget) else { return nil }
+                position = 0
+                phase = .drawing
+            case .drawing:
+                while position < order.count {
+                    guard budget.spend() else { return nil }
+                    draw(order[position], heap)
+                    position += 1
                 }
                 graph.edges.removeAll { edge in !drawnIDs.contains(edge.to) }
                 // The roots as they are now: a variable rebound during the walk shows as it is.
@@ -366,50 +474,8 @@ public struct ReferenceGraphBuilder {
     /// Adds the next levels' objects until `budget` is spent (false) or `depth` levels are done.
     private mutating func findNeighbourhood(_ heap: Heap, budget: inout StepBudget) -> Bool {
         while level < depth && !frontier.isEmpty {
-            if referrers {
-                // Every container that references an object of the frontier: a scan of every slot.
-                let end = UInt32(heap.table.slotsEverUsed)
-                var slot = UInt32(max(position, Int(ObjectRef.immortalCount)))
-                while slot < end {
-                    guard budget.spend() else {
-                        position = Int(slot)
-                        return false
-                    }
-                    defer { slot += 1 }
-                    guard let object = heap.liveObjectStopped(slot), object.kind.isContainer else { continue }
-                    var refers = false
-                    var followed = 0
-                    heap.forEachReference(of: object) {
-                        followed += 1
-                        if wanted.contains($0) { refers = true }
-                    }
-                    _ = budget.spend(followed)
-                    if refers { include(slot, heap) }
-                }
-            } else {
-                while position < frontier.count {
-                    guard budget.spend() else { return false }
-                    let slot = frontier[position]
-                    position += 1
-                    guard let object = heap.liveObjectStopped(slot), object.kind.isContainer else { continue }
-                    var followed = 0
-                    guard object.kind == .object else {
-                        heap.forEachReference(of: object) {
-                            followed += 1
-                            include($0, heap)
-                        }
-                        _ = budget.spend(followed)
-                        continue
-                    }
-                    // An instance's names (its class name, its attribute names) are strs that would
-                    // hang off every instance: only the attribute values are followed.
-                    guard let storage = object.hashStorage else { continue }
-                    HashStorage(base: storage).forEach { _, value in
-                        followed += 1
-                        if value != HashStorage.noValue { include(value, heap) }
-                    }
-                    _ = budget.spend(followed)
-                }
+            guard referrers ? findReferrers(heap, budget: &budget) : findReferents(heap, budget: &budget) else {
+                return false
             }
             level += 1
             frontier = next
@@ -418,6 +484,64 @@ public struct ReferenceGraphBuilder {
             position = 0
         }
         return true
+    }
+
+    /// One level of `BACKREFS`: every container that references an object of the frontier, by a scan
+    /// of every slot from `position` (a big container over several steps).
+    private mutating func findReferrers(_ heap: Heap, budget: inout StepBudget) -> Bool {
+        let end = heap.table.slotsEverUsed
+        position = max(position, Int(ObjectRef.immortalCount))
+        while true {
+            if let current = scanning {
+                var cursor: ReferenceCursor? = current
+                var refers = scanningRefers
+                let wanted = self.wanted
+                let done = heap.continueReferences(&cursor, budget: &budget) { if wanted.contains($0) { refers = true } }
+                scanning = cursor
+                scanningRefers = refers
+                guard done else { return false }
+                if refers { include(current.slot, heap) }
+                scanningRefers = false
+                continue
+            }
+            guard position < end else { return true }
+            guard budget.spend() else { return false }
+            scanning = ReferenceCursor(heap, UInt32(position))
+            position += 1
+        }
+    }
+
+    /// One level of referents: what the frontier's objects reference, from `frontier[position]` on.
+    private mutating func findReferents(_ heap: Heap, budget: inout StepBudget) -> Bool {
+        while true {
+            if let current = scanning {
+                var cursor: ReferenceCursor? = current
+                var found: [UInt32] = []
+                let done = heap.continueReferences(&cursor, budget: &budget) { found.append($0) }
+                scanning = cursor
+                for slot in found { include(slot, heap) }
+                guard done else { return false }
+                continue
+            }
+            guard position < frontier.count else { return true }
+            guard budget.spend() else { return false }
+            let slot = frontier[position]
+            position += 1
+            guard let object = heap.liveObjectStopped(slot), object.kind.isContainer else { continue }
+            guard object.kind == .object else {
+                scanning = ReferenceCursor(heap, slot)
+                continue
+            }
+            // An instance's names (its class name, its attribute names) are strs that would hang off
+            // every instance: only the attribute values are followed.
+            guard let storage = object.hashStorage else { continue }
+            var values: [UInt32] = []
+            HashStorage(base: storage).forEach { _, value in
+                if value != HashStorage.noValue { values.append(value) }
+            }
+            _ = budget.spend(values.count)
+            for value in values { include(value, heap) }
+        }
     }
 
     private mutating func include(_ slot: UInt32, _ heap: Heap) {
@@ -432,7 +556,7 @@ public struct ReferenceGraphBuilder {
     }
 
     /// Draws one node and its references to the nodes found, if it is still the object that was found.
-    private mutating func draw(_ node: (slot: UInt32, id: ObjectID), _ heap: Heap, _ walk: ReachabilityWalk) {
+    private mutating func draw(_ node: (slot: UInt32, id: ObjectID), _ heap: Heap) {
         guard let object = heap.liveObjectStopped(node.slot), heap.id(of: ObjectRef(slot: node.slot)) == node.id
         else { return }
         let ref = ObjectRef(slot: node.slot)
@@ -443,7 +567,7 @@ public struct ReferenceGraphBuilder {
         graph.nodes.append(
             ReferenceGraph.Node(
                 id: node.id, typeName: heap.typeName(of: ref), refcount: heap.refcount(of: ref), state: state,
-                repr: heap.shortRepr(ref, limit: 40), reachable: walk.isReached(node.slot)))
+                repr: heap.shortRepr(ref, limit: 40), reachable: walk!.isReached(node.slot)))
         drawnIDs.insert(node.id)
         guard object.kind.isContainer else { return }
         heap.forEachLabelledReference(of: object) { child, makeLabel in

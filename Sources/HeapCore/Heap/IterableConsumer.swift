@@ -45,8 +45,27 @@ public final class IterableConsumer {
                 heap.release(iterator, shard: shard)
                 throw error
             }
+            // As CPython's list() asks __length_hint__: a range says how many items come, so the list is
+            // allocated once instead of regrown about twenty times on the way to ten million (each
+            // regrowth copies the whole item array, tens of milliseconds at that size, in one step).
+            if let hint = Self.lengthHint(heap, iterator), hint > ObjectLayout.listInlineCapacity {
+                // Refused by the memory cap: the list grows as it fills, and is refused then if it must.
+                _ = heap.growList(heap.layout(list!), to: min(hint, Self.maxPresize), shard: shard)
+            }
         }
         self.iterator = iterator
+    }
+
+    /// The most items a list is allocated for ahead of them (64 MiB of item array).
+    static let maxPresize = 1 << 24
+
+    /// How many items a range generator will still produce; nil for other iterators.
+    private static func lengthHint(_ heap: Heap, _ iterator: ObjectRef) -> Int? {
+        let object = heap.layout(iterator)
+        return object.lock.withLock { () -> Int? in
+            guard object.generatorMode == Heap.GeneratorMode.range.rawValue else { return nil }
+            return Int(exactly: object.generatorRemaining) ?? Int.max
+        }
     }
 
     /// The references the consumer owns (nothing once finished).
