@@ -157,6 +157,45 @@ final class SteppedCommand {
         CommandSafepoint(session: session, holding: borrowed, started: started)
     }
 
+    /// A long command whose steps run inside the heap's gate as a mutator (`SUM`, `LIST`, `REPR`): each
+    /// step calls `resume` with the command's ``CommandSafepoint`` (its slice begun), which returns the
+    /// reply or nil to go on; between steps, what `holding` names is published as
+    /// ``Session/heldByCommand``, from now on (call this inside the handler's gate). `cancel` releases
+    /// what the command holds; it runs inside the gate too.
+    static func mutator(
+        session: Session, holding: @escaping () -> [ObjectRef],
+        resume: @escaping (CommandSafepoint) throws(CommandError) -> Reply?, cancel: @escaping () -> Void
+    ) -> SteppedCommand {
+        let gate = session.heap.gate
+        session.heldByCommand = holding()
+        var safepoint: CommandSafepoint?
+        return SteppedCommand(
+            session: session,
+            step: { command in
+                let stepSafepoint = safepoint ?? command.makeSafepoint()
+                safepoint = stepSafepoint
+                return gate.shared { () -> Reply? in
+                    session.heldByCommand = []
+                    stepSafepoint.beginStep(slice: Self.slice)
+                    do throws(CommandError) {
+                        guard let reply = try resume(stepSafepoint) else {
+                            session.heldByCommand = holding()
+                            return nil
+                        }
+                        return reply
+                    } catch {
+                        return error.reply
+                    }
+                }
+            },
+            cancel: {
+                gate.shared {
+                    cancel()
+                    session.heldByCommand = []
+                }
+            })
+    }
+
     static func timeLimitError(_ state: ServerState, ranFor nanoseconds: UInt64) -> HeapError {
         let limit = state.configuration.connectionLimits.commandTimeLimitMilliseconds
         return HeapError(

@@ -171,4 +171,40 @@ final class SafepointTests: HeapTestCase {
         XCTAssertEqual(heap.repr(dict, maxItems: 2), "{'a': 1, 'b': 1, ...(1 more)}")
         XCTAssertEqual(heap.repr(dict, maxItems: 3), "{'a': 1, 'b': 1, 'c': 1}")
     }
+
+    func testAReprWrittenInStepsIsTheReprWrittenInOneGo() throws {
+        // Nested lists sharing a 3000-item list, a dict, a set, a one-item tuple and a recursive list.
+        let range = hold(try heap.makeRange(start: 0, stop: 3000))
+        let items = hold(try heap.makeList(from: range))
+        let dict = hold(try heap.makeDict())
+        try heap.setItem(dict, key: "k", items)
+        let set = hold(try heap.makeSet([hold(try heap.makeStr("s"))]))
+        let single = hold(try heap.makeTuple([set]))
+        let outer = hold(try heap.makeList([items, dict, single, items]))
+        try heap.append(outer, outer)
+        for maxItems in [2, 100, 5000] {
+            let once = heap.repr(outer, maxDepth: 8, maxItems: maxItems)
+            let writer = ReprWriter(heap: heap, outer, maxDepth: 8, maxItems: maxItems)
+            let safepoint = SuspendingSafepoint()
+            var steps = 1
+            var written = try writer.resume(safepoint: safepoint)
+            while written == nil {
+                // While suspended, what it holds is outside the heap.
+                var external = held
+                for ref in writer.holding { external[ref, default: 0] += 1 }
+                XCTAssertEqual(heap.gate.exclusive { heap.verifyStopped(externalReferences: external) }, [])
+                steps += 1
+                written = try writer.resume(safepoint: safepoint)
+            }
+            XCTAssertEqual(written, .some(once))
+            XCTAssertEqual(writer.holding, [])
+            if maxItems == 5000 { XCTAssertGreaterThan(steps, 5) }
+        }
+        XCTAssertTrue(heap.repr(outer).hasSuffix(", [...]]"), "the list inside itself")
+        XCTAssertEqual(heap.repr(single), "({'s'},)")
+        let bounded = ReprWriter(heap: heap, outer, maxItems: 5000, maxBytes: 1000)
+        var result = try bounded.resume(safepoint: nil)
+        while result == nil { result = try bounded.resume(safepoint: nil) }
+        XCTAssertEqual(result, .some(nil), "past maxBytes: no text")
+    }
 }

@@ -132,7 +132,7 @@ public struct Diagnosis {
             guard budget.spend() else { return false }
             let slot = UInt32(position)
             position += 1
-            guard !walk.reached[Int(slot)], let object = heap.liveObjectStopped(slot) else { continue }
+            guard !walk.reached[slot], let object = heap.liveObjectStopped(slot) else { continue }
             unreachable.append(slot)
             garbageBytes += heap.footprintStopped(object)
             if object.hasFlag(ObjectLayout.legacyFinalizerFlag) { legacy.append(heap.summary(slot)) }
@@ -190,11 +190,13 @@ public struct Diagnosis {
 
 /// The reference cycles among the unreachable objects: strongly connected components of more than one
 /// object, or of one that references itself. Tarjan's algorithm with an explicit call stack (each frame
-/// a node and its next child), which can stop between any two moves and go on.
+/// a node and its next child), which can stop between any two moves and go on. Its marks are kept by
+/// slot in dictionaries: only the unreachable objects have any, usually a few.
 private struct CycleFinder {
-    private var index: [Int32]
-    private var lowlink: [Int32]
-    private var onStack: [Bool]
+    private var index: [UInt32: Int32] = [:]
+    private var lowlink: [UInt32: Int32] = [:]
+    private var onStack: Set<UInt32> = []
+    private let slotCount: Int
     private var stack: [UInt32] = []
     private var counter: Int32 = 0
     private var calls: [(slot: UInt32, children: [UInt32], next: Int)] = []
@@ -205,9 +207,7 @@ private struct CycleFinder {
     private(set) var found: [ReferenceCycle] = []
 
     init(slotCount: Int) {
-        index = [Int32](repeating: -1, count: slotCount)
-        lowlink = [Int32](repeating: 0, count: slotCount)
-        onStack = [Bool](repeating: false, count: slotCount)
+        self.slotCount = slotCount
     }
 
     /// The cycles, largest first.
@@ -218,23 +218,23 @@ private struct CycleFinder {
     mutating func advanceStopped(
         in heap: Heap, unreachable: [UInt32], walk: ReachabilityWalk, limits: DoctorLimits, budget: inout StepBudget
     ) -> Bool {
-        let slotCount = index.count
+        let slotCount = self.slotCount
         func children(_ slot: UInt32) -> [UInt32] {
             var result: [UInt32] = []
             guard let object = heap.liveObjectStopped(slot) else { return result }
             heap.forEachReference(of: object) { child in
-                if child >= ObjectRef.immortalCount && Int(child) < slotCount && !walk.reached[Int(child)] {
+                if child >= ObjectRef.immortalCount && Int(child) < slotCount && !walk.reached[child] {
                     result.append(child)
                 }
             }
             return result
         }
         func enter(_ slot: UInt32, budget: inout StepBudget) {
-            index[Int(slot)] = counter
-            lowlink[Int(slot)] = counter
+            index[slot] = counter
+            lowlink[slot] = counter
             counter += 1
             stack.append(slot)
-            onStack[Int(slot)] = true
+            onStack.insert(slot)
             let list = children(slot)
             _ = budget.spend(list.count)
             calls.append((slot, list, 0))
@@ -244,7 +244,7 @@ private struct CycleFinder {
             if var component = popping {
                 // Invariant: the members above `root` on the stack belong to the component being popped.
                 let member = stack.removeLast()
-                onStack[Int(member)] = false
+                onStack.remove(member)
                 component.size += 1
                 if heap.liveObjectStopped(member) != nil {
                     component.types[heap.typeName(of: ObjectRef(slot: member)), default: 0] += 1
@@ -269,7 +269,7 @@ private struct CycleFinder {
                 continue
             }
             guard let top = calls.last else {
-                while start < unreachable.count && index[Int(unreachable[start])] != -1 { start += 1 }
+                while start < unreachable.count && index[unreachable[start]] != nil { start += 1 }
                 guard start < unreachable.count else { return true }
                 enter(unreachable[start], budget: &budget)
                 continue
@@ -277,18 +277,18 @@ private struct CycleFinder {
             if top.next < top.children.count {
                 calls[calls.count - 1].next += 1
                 let child = top.children[top.next]
-                if index[Int(child)] == -1 {
+                if let childIndex = index[child] {
+                    if onStack.contains(child) { lowlink[top.slot] = min(lowlink[top.slot]!, childIndex) }
+                } else {
                     enter(child, budget: &budget)
-                } else if onStack[Int(child)] {
-                    lowlink[Int(top.slot)] = min(lowlink[Int(top.slot)], index[Int(child)])
                 }
                 continue
             }
             calls.removeLast()
             if let parent = calls.last {
-                lowlink[Int(parent.slot)] = min(lowlink[Int(parent.slot)], lowlink[Int(top.slot)])
+                lowlink[parent.slot] = min(lowlink[parent.slot]!, lowlink[top.slot]!)
             }
-            if lowlink[Int(top.slot)] == index[Int(top.slot)] {
+            if lowlink[top.slot] == index[top.slot] {
                 popping = (top.slot, top.children.contains(top.slot), 0, [:], [])
             }
         }
@@ -302,7 +302,7 @@ private struct OwnershipWalk {
     static let sharedMark: Int32 = -2
 
     /// Indexed by slot: the group owning it, or a mark.
-    private(set) var owner: [Int32]
+    private(set) var owner: SlotMap<Int32>
     private var sharedWork: [UInt32] = []
     private var groupWork: [UInt32] = []
     private let groups: [[UInt32]]
@@ -315,22 +315,22 @@ private struct OwnershipWalk {
     var groupCount: Int { groups.count }
 
     init(slotCount: Int, shared: [UInt32], groups: [[UInt32]]) {
-        owner = [Int32](repeating: Self.unclaimed, count: slotCount)
+        owner = SlotMap(count: slotCount, default: Self.unclaimed)
         self.groups = groups
         for slot in shared { markShared(slot) }
     }
 
     private mutating func markShared(_ slot: UInt32) {
-        guard Int(slot) < owner.count, owner[Int(slot)] != Self.sharedMark else { return }
-        owner[Int(slot)] = Self.sharedMark
+        guard Int(slot) < owner.count, owner[slot] != Self.sharedMark else { return }
+        owner[slot] = Self.sharedMark
         sharedWork.append(slot)
     }
 
     private mutating func claim(_ slot: UInt32) {
         guard Int(slot) < owner.count else { return }
-        switch owner[Int(slot)] {
+        switch owner[slot] {
         case Self.unclaimed:
-            owner[Int(slot)] = Int32(group)
+            owner[slot] = Int32(group)
             groupWork.append(slot)
         case Int32(group), Self.sharedMark:
             break
@@ -361,7 +361,7 @@ private struct OwnershipWalk {
                 continue
             }
             if let slot = groupWork.popLast() {
-                guard owner[Int(slot)] == Int32(group) else { continue }
+                guard owner[slot] == Int32(group) else { continue }
                 expanding = ReferenceCursor(heap, slot)
                 expandingShared = false
                 continue

@@ -177,11 +177,11 @@ struct ReferenceCursor {
 struct ReachabilityWalk {
     static let noParent = UInt32.max
     /// Indexed by slot (the slots in use when the walk started; later ones are never reached).
-    private(set) var reached: [Bool]
+    private(set) var reached: SlotMap<Bool>
     /// The slot each reached object was first reached from (``noParent`` for a root's object).
-    private(set) var parent: [UInt32]
-    /// For a root's object, the index of the first root holding it; -1 otherwise.
-    private(set) var rootIndex: [Int32]
+    private(set) var parent: SlotMap<UInt32>
+    /// For a root's object, the index of the first root holding it.
+    private(set) var rootIndex: [UInt32: Int] = [:]
     /// Reached and not yet expanded: `queue[head...]`.
     private var queue: [UInt32] = []
     private var head = 0
@@ -198,17 +198,16 @@ struct ReachabilityWalk {
     /// reached. Caller holds the gate exclusively.
     init(_ heap: Heap, from roots: [HeapRoot], stoppingAt target: UInt32? = nil) {
         let slotCount = heap.table.slotsEverUsed
-        reached = [Bool](repeating: false, count: slotCount)
-        parent = [UInt32](repeating: Self.noParent, count: slotCount)
-        rootIndex = [Int32](repeating: -1, count: slotCount)
+        reached = SlotMap(count: slotCount, default: false)
+        parent = SlotMap(count: slotCount, default: Self.noParent)
         self.target = target
         for (index, root) in roots.enumerated() where Int(root.ref.slot) < slotCount {
-            guard !reached[Int(root.ref.slot)] else { continue }
-            reached[Int(root.ref.slot)] = true
-            rootIndex[Int(root.ref.slot)] = Int32(index)
+            guard !reached[root.ref.slot] else { continue }
+            reached[root.ref.slot] = true
+            rootIndex[root.ref.slot] = index
             queue.append(root.ref.slot)
         }
-        if let target, Int(target) < slotCount, reached[Int(target)] { foundTarget = true }
+        if let target, Int(target) < slotCount, reached[target] { foundTarget = true }
     }
 
     /// Expands reached objects until `budget` is spent (false) or the walk is done (true). Caller holds
@@ -224,9 +223,9 @@ struct ReachabilityWalk {
                 let slot = current.slot
                 var found = false
                 let done = heap.continueReferences(&cursor, budget: &budget) { child in
-                    guard Int(child) < slotCount, !reached[Int(child)] else { return }
-                    reached[Int(child)] = true
-                    parent[Int(child)] = slot
+                    guard Int(child) < slotCount, !reached[child] else { return }
+                    reached[child] = true
+                    parent[child] = slot
                     queue.append(child)
                     if child == target { found = true }
                 }
@@ -248,7 +247,7 @@ struct ReachabilityWalk {
     }
 
     /// Whether `slot` was reached.
-    func isReached(_ slot: UInt32) -> Bool { Int(slot) < reached.count && reached[Int(slot)] }
+    func isReached(_ slot: UInt32) -> Bool { reached[slot] }
 }
 
 extension Heap {
@@ -317,21 +316,21 @@ public struct ChainSearch {
         self.walk = nil
         guard walk.isReached(targetRef.slot) else { return .unreachable }
         var slots: [UInt32] = [targetRef.slot]
-        while walk.parent[Int(slots[slots.count - 1])] != ReachabilityWalk.noParent {
-            slots.append(walk.parent[Int(slots[slots.count - 1])])
+        while walk.parent[slots[slots.count - 1]] != ReachabilityWalk.noParent {
+            slots.append(walk.parent[slots[slots.count - 1]])
             if slots.count > maxSteps {
                 // The rest of the length is counted, not kept.
                 var length = slots.count
                 var slot = slots[slots.count - 1]
-                while walk.parent[Int(slot)] != ReachabilityWalk.noParent {
-                    slot = walk.parent[Int(slot)]
+                while walk.parent[slot] != ReachabilityWalk.noParent {
+                    slot = walk.parent[slot]
                     length += 1
                 }
                 return .tooLong(length)
             }
         }
         slots.reverse()
-        if let chain = Self.checkedChain(heap, slots, root: roots[Int(walk.rootIndex[Int(slots[0])])], external) {
+        if let chain = Self.checkedChain(heap, slots, root: roots[walk.rootIndex[slots[0]] ?? 0], external) {
             return .chain(chain)
         }
         return tries >= Self.attempts ? .unstable(attempts: tries) : nil

@@ -105,40 +105,14 @@ enum GeneratorCommands {
                 try IterableConsumer(heap: heap, consuming: iterable, for: purpose, shard: session.shard)
             }
         }
-        // Still inside the handler's gate: a stop before the first step counts what the consumer holds.
-        session.heldByCommand = consumer.holding
-        var safepoint: CommandSafepoint?
-        return SteppedCommand(
-            session: session,
-            step: { command in
-                let stepSafepoint = safepoint ?? command.makeSafepoint()
-                safepoint = stepSafepoint
-                return heap.gate.shared { () -> Reply? in
-                    session.heldByCommand = []
-                    stepSafepoint.beginStep(slice: SteppedCommand.slice)
-                    let result: ObjectRef?
-                    do throws(HeapError) {
-                        result = try consumer.resume(safepoint: stepSafepoint)
-                    } catch {
-                        return CommandError(error).reply
-                    }
-                    guard let result else {
-                        session.heldByCommand = consumer.holding
-                        return nil
-                    }
-                    do throws(CommandError) {
-                        return try finish(result)
-                    } catch {
-                        return error.reply
-                    }
-                }
+        return SteppedCommand.mutator(
+            session: session, holding: { consumer.holding },
+            resume: { safepoint throws(CommandError) in
+                guard let result = try heapCall({ () throws(HeapError) in try consumer.resume(safepoint: safepoint) })
+                else { return nil }
+                return try finish(result)
             },
-            cancel: {
-                heap.gate.shared {
-                    consumer.cancel()
-                    session.heldByCommand = []
-                }
-            })
+            cancel: { consumer.cancel() })
     }
 
     /// Rejects a name that cannot be bound before anything is consumed.
