@@ -7,6 +7,9 @@ connections (each in a process of its own) PING every millisecond. heapd gives c
 event loops in turn, so one of the two pingers shares the long command's loop and the other does not. Prints, per command, its duration,
 its reply's first bytes and each pinger's PING p50/p99/max against the 10 ms target.
 
+The gc column counts the automatic collections that ran meanwhile: their pauses stop every client
+too, and are the collector's (issue 10's other targets), not the command's.
+
 usage: latency.py SOCKET [--chain N] [--items N] [--generator N] [--only NAME,...]
 """
 
@@ -94,10 +97,13 @@ class Pinger:
         self.control, child = multiprocessing.Pipe()
         self.process = multiprocessing.Process(target=Pinger.run, args=(path, child), daemon=True)
         self.process.start()
+        # Connected before the next connection is made: the order decides the event loops.
+        assert self.control.recv() == "ready"
 
     @staticmethod
     def run(path, control):
         client = Client(path)
+        control.send("ready")
         ping = encode("PING")
         samples = []
         running = False
@@ -147,6 +153,15 @@ def describe(reply):
         return "bulk of %d bytes" % len(reply)
     text = str(reply)
     return text[:60] + ("..." if len(text) > 60 else "")
+
+
+def collections(admin):
+    """How many collections ran so far, all generations (GC GET_STATS)."""
+    total = 0
+    for stats in admin.call("GC", "GET_STATS"):
+        fields = dict(zip(stats[0::2], stats[1::2]))
+        total += fields.get(b"collections", 0)
+    return total
 
 
 def build(admin, args):
@@ -208,8 +223,8 @@ def main():
     ]
     only = [w.strip().upper() for w in args.only.split(",") if w.strip()]
     print()
-    print("%-34s %9s  %-26s | %-24s | %-24s | %s"
-          % ("command", "ms", "reply", "pinger A p50/p99/max ms", "pinger B p50/p99/max ms", "max <= 10 ms"))
+    print("%-34s %9s  %-26s | %-24s | %-24s | %3s | %s"
+          % ("command", "ms", "reply", "pinger A p50/p99/max ms", "pinger B p50/p99/max ms", "gc", "max <= 10 ms"))
     worst = 0.0
     for name, setup, command in commands:
         if only and command and not any(command[0].upper().startswith(o) or o in name.upper() for o in only):
@@ -222,6 +237,7 @@ def main():
         for p in pingers:
             p.take()
             p.start()
+        collected = collections(admin)
         started = time.perf_counter()
         if command:
             reply = runner.call(*command)
@@ -231,6 +247,7 @@ def main():
         duration = (time.perf_counter() - started) * 1e3
         time.sleep(0.005)
         stats = [p.take() for p in pingers]
+        collected = collections(admin) - collected - (1 if command and command[:2] == ("GC", "COLLECT") else 0)
         cells = []
         command_max = 0.0
         for samples in stats:
@@ -241,8 +258,8 @@ def main():
         if command:
             worst = max(worst, command_max)
         verdict = "ok" if command_max <= TARGET_MS else "OVER"
-        print("%-34s %9.1f  %-26s | %-24s | %-24s | %s"
-              % (name[:34], duration, describe(reply)[:26], cells[0], cells[1], verdict))
+        print("%-34s %9.1f  %-26s | %-24s | %-24s | %3d | %s"
+              % (name[:34], duration, describe(reply)[:26], cells[0], cells[1], collected, verdict))
         sys.stdout.flush()
         if command and command[0] == "LIST":
             # The list is the runner's variable: freed by its own session (10M frees, not measured).

@@ -1,5 +1,6 @@
-@testable import HeapCore
 import XCTest
+
+@testable import HeapCore
 
 /// The views that stop the world, run in small steps with the world let go in between: on a heap
 /// nobody changes they answer what one stop answers; when the heap changes between steps they keep
@@ -41,7 +42,9 @@ final class SteppedViewTests: HeapTestCase {
         hold(try heap.makeInstance(className: "Node"))
         let once = heap.gate.exclusive { heap.typeCensusStopped() }
         var census = TypeCensus()
-        let (_, steps) = try stepped(units: 16) { budget in census.advanceStopped(in: heap, budget: &budget) ? true : nil }
+        let (_, steps) = try stepped(units: 16) { budget in
+            census.advanceStopped(in: heap, budget: &budget) ? true : nil
+        }
         XCTAssertGreaterThan(steps, 20)
         XCTAssertEqual(census.result, once)
         XCTAssertEqual(once.first { $0.name == "int" }?.count, 500)
@@ -52,14 +55,17 @@ final class SteppedViewTests: HeapTestCase {
         for value in 0..<400 { ints.append(hold(try heap.makeInt(Int64(value)))) }
         var created = 0
         var census = TypeCensus()
-        _ = try stepped(units: 8, between: { _ in
-            // Between steps: a new str (in a slot maybe not yet scanned), one int freed, its slot reused.
-            try self.heap.gate.shared { () throws(HeapError) in
-                self.hold(try self.heap.makeStr("new"))
-                created += 1
-                if let int = ints.popLast() { self.drop(int) }
+        _ = try stepped(
+            units: 8,
+            between: { _ in
+                // Between steps: a new str (in a slot maybe not yet scanned), one int freed, its slot reused.
+                try self.heap.gate.shared { () throws(HeapError) in
+                    self.hold(try self.heap.makeStr("new"))
+                    created += 1
+                    if let int = ints.popLast() { self.drop(int) }
+                }
             }
-        }) { budget in census.advanceStopped(in: heap, budget: &budget) ? true : nil }
+        ) { budget in census.advanceStopped(in: heap, budget: &budget) ? true : nil }
         let counts = Dictionary(uniqueKeysWithValues: census.result.map { ($0.name, $0.count) })
         XCTAssertGreaterThanOrEqual(counts["int"] ?? 0, ints.count, "every int alive throughout is counted")
         XCTAssertLessThanOrEqual(counts["int"] ?? 0, 400)
@@ -98,9 +104,13 @@ final class SteppedViewTests: HeapTestCase {
         XCTAssertEqual(objects, 4)
         XCTAssertEqual(cycleCount, 2)
         XCTAssertEqual(cycles.map(\.size), [3, 1])
-        XCTAssertTrue(report.findings.contains(.globalKeepsAlive(name: "g.big", objects: 51, bytes: report.findings.compactMap {
-            if case .globalKeepsAlive(_, _, let bytes) = $0 { return bytes } else { return nil }
-        }.first ?? 0)))
+        XCTAssertTrue(
+            report.findings.contains(
+                .globalKeepsAlive(
+                    name: "g.big", objects: 51,
+                    bytes: report.findings.compactMap {
+                        if case .globalKeepsAlive(_, _, let bytes) = $0 { return bytes } else { return nil }
+                    }.first ?? 0)))
         _ = try heap.collector.collect(generation: 2)
     }
 
@@ -145,12 +155,15 @@ final class SteppedViewTests: HeapTestCase {
             HeapRoot(label: "g.long", ref: long, holder: .global),
         ]
         var search = ChainSearch(to: heap.id(of: target), maxSteps: 1000)
-        let (outcome, _) = try stepped(units: 2, between: { step in
-            // The walk expanded g.short's list in its first step: cut that link now.
-            if step == 3 {
-                try self.heap.gate.shared { () throws(HeapError) in try self.heap.deleteItem(short[0], at: 0) }
+        let (outcome, _) = try stepped(
+            units: 2,
+            between: { step in
+                // The walk expanded g.short's list in its first step: cut that link now.
+                if step == 3 {
+                    try self.heap.gate.shared { () throws(HeapError) in try self.heap.deleteItem(short[0], at: 0) }
+                }
             }
-        }) { budget in
+        ) { budget in
             search.advanceStopped(in: heap, external: { roots }, budget: &budget)
         }
         guard case .chain(let found) = outcome else { return XCTFail("\(outcome)") }
@@ -189,9 +202,12 @@ final class SteppedViewTests: HeapTestCase {
         let list = try heap.makeList()
         var builder = ReferenceGraphBuilder(around: heap.id(of: list), depth: 3, referrers: true, maxNodes: 10)
         for value in 0..<200 { hold(try heap.makeInt(Int64(value))) }
-        let (outcome, _) = try stepped(units: 8, between: { step in
-            if step == 2 { self.heap.gate.shared { self.heap.release(list) } }
-        }) { budget in builder.advanceStopped(in: heap, external: { [] }, budget: &budget) }
+        let (outcome, _) = try stepped(
+            units: 8,
+            between: { step in
+                if step == 2 { self.heap.gate.shared { self.heap.release(list) } }
+            }
+        ) { budget in builder.advanceStopped(in: heap, external: { [] }, budget: &budget) }
         guard case .gone = outcome else { return XCTFail("\(outcome)") }
     }
 }
@@ -222,7 +238,9 @@ final class SteppedViewFiguresTests: HeapTestCase {
                 longest = max(longest, CycleCollector.now() - before)
                 if result != nil { break }
             }
-            print("figures: \(name): \(steps) steps in \((CycleCollector.now() - started) / 1_000_000) ms, longest \(longest / 1000) µs")
+            print(
+                "figures: \(name): \(steps) steps in \((CycleCollector.now() - started) / 1_000_000) ms, longest \(longest / 1000) µs"
+            )
             XCTAssertLessThan(longest, 50_000_000, "\(name): no step of 50 ms")
         }
         var search = ChainSearch(to: tail, maxSteps: 1000)

@@ -91,7 +91,8 @@ final class LongCommandIntegrationTests: XCTestCase {
             for client in others { client.sendAll(Array("\(command)\n".utf8)) }
             for (index, client) in others.enumerated() {
                 let reply = String(decoding: client.read(atLeast: 3, timeout: 1), as: UTF8.self)
-                XCTAssertTrue(reply.hasPrefix(command == "PING" ? "+PONG" : ":"), "\(command) on client \(index): \(reply)")
+                XCTAssertTrue(
+                    reply.hasPrefix(command == "PING" ? "+PONG" : ":"), "\(command) on client \(index): \(reply)")
             }
         }
         XCTAssertTrue(viewer.read(atLeast: 1, timeout: 0.05).isEmpty, "the view was still running meanwhile")

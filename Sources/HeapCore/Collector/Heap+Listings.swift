@@ -43,6 +43,7 @@ extension Heap {
     ) -> (next: Int, [ObjectRef]) {
         var budget = budget
         var found: [ObjectRef] = []
+        let limit = min(limit, Self.maxFoundPerCall)
         let end = table.slotsEverUsed
         var slot = max(fromSlot, Int(ObjectRef.immortalCount))
         while slot < end && found.count < limit && budget.spend() {
@@ -56,6 +57,11 @@ extension Heap {
         return (slot < end ? slot : 0, found)
     }
 
-    /// What describing one object found (`'#id type'`) costs, in units of a ``StepBudget``.
-    private static let describeCost = 8
+    /// What describing one object found (`'#id type'`, two strings made) costs, in units of a
+    /// ``StepBudget`` (a unit is a slot examined: ~15 ns; a description ~400 ns).
+    private static let describeCost = 32
+
+    /// The most objects one call finds, whatever its `limit`: the caller describes each in the same
+    /// stop of the world, about a millisecond for this many.
+    public static let maxFoundPerCall = 2048
 }

@@ -103,7 +103,9 @@ public struct Diagnosis {
                 cycles = CycleFinder(slotCount: walk!.reached.count)
                 phase = .cycles
             case .cycles:
-                guard cycles.advanceStopped(in: heap, unreachable: unreachable, walk: walk!, limits: limits, budget: &budget)
+                guard
+                    cycles.advanceStopped(
+                        in: heap, unreachable: unreachable, walk: walk!, limits: limits, budget: &budget)
                 else { return nil }
                 // Ownership: group 0 is gc.garbage, groups 1... the globals.
                 globals = roots.filter { $0.holder == .global }
@@ -176,7 +178,8 @@ public struct Diagnosis {
             }
             findings.append(
                 .uncollectableGarbage(
-                    entries: entries, total: garbageList.count, heldObjects: sizes[0].objects, heldBytes: sizes[0].bytes))
+                    entries: entries, total: garbageList.count, heldObjects: sizes[0].objects, heldBytes: sizes[0].bytes
+                ))
         }
         let big = zip(globals, sizes.dropFirst())
             .filter { $0.1.bytes >= limits.bigGlobalBytes || $0.1.objects >= limits.bigGlobalObjects }

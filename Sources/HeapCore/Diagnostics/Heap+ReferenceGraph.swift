@@ -338,7 +338,9 @@ public struct ChainSearch {
 
     /// The chain along `slots` (root's object first) if it exists now: a root still holds the first
     /// object (the walk's root if it still does, else the first that does) and every link is a reference.
-    private static func checkedChain(_ heap: Heap, _ slots: [UInt32], root walkRoot: HeapRoot, _ external: () -> [HeapRoot])
+    private static func checkedChain(
+        _ heap: Heap, _ slots: [UInt32], root walkRoot: HeapRoot, _ external: () -> [HeapRoot]
+    )
         -> ReferenceChain?
     {
         let current = heap.rootsStopped(adding: external())
@@ -495,7 +497,9 @@ public struct ReferenceGraphBuilder {
                 var cursor: ReferenceCursor? = current
                 var refers = scanningRefers
                 let wanted = self.wanted
-                let done = heap.continueReferences(&cursor, budget: &budget) { if wanted.contains($0) { refers = true } }
+                let done = heap.continueReferences(&cursor, budget: &budget) {
+                    if wanted.contains($0) { refers = true }
+                }
                 scanning = cursor
                 scanningRefers = refers
                 guard done else { return false }
@@ -572,7 +576,8 @@ public struct ReferenceGraphBuilder {
         heap.forEachLabelledReference(of: object) { child, makeLabel in
             guard included.contains(child), heap.liveObjectStopped(child) != nil else { return }
             graph.edges.append(
-                ReferenceGraph.Edge(from: node.id, to: heap.id(of: ObjectRef(slot: child)), label: makeLabel().description))
+                ReferenceGraph.Edge(
+                    from: node.id, to: heap.id(of: ObjectRef(slot: child)), label: makeLabel().description))
         }
     }
 }
