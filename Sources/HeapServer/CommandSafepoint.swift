@@ -17,7 +17,7 @@ import NIOPosix
 /// Meanwhile the command's own connection executes nothing else: requests it pipelined after the long
 /// command wait, and run in order after its reply (``ConnectionHandler`` looks at ``Session/running``).
 
-/// The ``Safepoint`` of one step of a long command (`SUM`, `LIST`): what it does every ~1024 items.
+/// The ``Safepoint`` of one step of a long command (`SUM`, `LIST`, `REPR`): what it does every ~1024 items.
 ///
 /// 1. Stops the command with `-CANCELLED` when heapd is shutting down, or when its client hung up
 ///    (looked at once a millisecond at most: one `poll()`).
@@ -101,6 +101,8 @@ final class SteppedCommand {
     private(set) var steps = 0
     /// How long the last step kept the world stopped (0 if it did not stop it).
     fileprivate(set) var lastStop: UInt64 = 0
+    /// How long the last step took.
+    private var lastStep: UInt64 = 0
 
     /// `step` does one slice of the work and returns the reply when done; `cancel` releases what the
     /// command holds when it will not be stepped again (its client left, heapd stops); both are
@@ -132,17 +134,31 @@ final class SteppedCommand {
         }
         steps += 1
         lastStop = 0
+        let stepStarted = CycleCollector.now()
+        defer { lastStep = CycleCollector.now() - stepStarted }
         guard let reply = step(self) else { return nil }
         self.step = nil
         return reply
     }
 
-    /// How long to wait before the next step: after a step that stopped the world, as long as the stop
+    /// How long to wait before the next step. After a step that stopped the world, as long as the stop
     /// lasted, so that mutators parked by it (other event loops' clients, woken by the gate) get their
-    /// turn before the next stop; a loaded machine may take milliseconds to run a woken thread, and a
-    /// stop announced again 20 µs after the last would catch them waiting once more.
+    /// turn before the next stop: a loaded machine may take milliseconds to run a woken thread, and a
+    /// stop announced again 20 µs after the last would catch them waiting once more. After another
+    /// step, an eighth of it: the pause must outlast the rest of the event loop's tick, or the next
+    /// step would run in the same tick, before the loop polls its sockets (a slow tick under a
+    /// sanitizer or a loaded machine starved a loop's other clients so).
     var pauseBeforeNextStep: UInt64 {
-        min(max(lastStop, LoopSteps.pause), 2 * Self.slice)
+        if lastStop > 0 { return min(max(lastStop, LoopSteps.pause), 2 * Self.slice) }
+        return min(max(lastStep / 8, LoopSteps.pause), 2 * Self.slice)
+    }
+
+    /// Its client hung up (the connection closed between two steps): counted as cancelled, and what
+    /// the command holds is released.
+    func clientLeft() {
+        guard step != nil else { return }
+        session.state.counters.commandsCancelled.add(1, ordering: .relaxed)
+        cancel()
     }
 
     /// The command will not be stepped again: releases what it holds.

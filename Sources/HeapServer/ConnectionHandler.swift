@@ -85,7 +85,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.session = nil
         flow.close()
         // A long command in progress is not wanted any more: what it holds is released first.
-        session.running?.cancel()
+        session.running?.clientLeft()
         session.running = nil
         state.closeSession(session)
         state.logger.debug(
