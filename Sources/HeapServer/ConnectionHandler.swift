@@ -90,6 +90,9 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         cancelAwaited?()
         cancelAwaited = nil
         flow.close()
+        // A long command in progress is not wanted any more: what it holds is released first.
+        session.running?.clientLeft()
+        session.running = nil
         state.closeSession(session)
         state.logger.debug(
             "client gone",
@@ -113,6 +116,11 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Executes what was received, as far as the flow allows, and queues the replies.
     private func execute(context: ChannelHandlerContext) {
         guard let session else { return }
+        guard session.running == nil else {
+            // A long command runs (``step(context:)``): what arrives waits for its reply, counted.
+            countPartialRequest(context: context)
+            return
+        }
         var output = context.channel.allocator.buffer(capacity: 256)
         var bytes: [UInt8] = []
         var processed = 0
@@ -134,7 +142,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
                         decoded.removeFirst()
                         let reply = CommandTable.execute(request, in: session)
                         processed += 1
-                        if session.deferred != nil || session.awaited != nil { break }
+                        if session.deferred != nil || session.awaited != nil || session.running != nil { break }
                         append(reply, to: &bytes, session: session)
                         if session.wantsClose {
                             decoded = []
@@ -148,6 +156,16 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     // thread: run them between gate holds, in request order.
                     session.deferred = nil
                     append(deferred(), to: &bytes, session: session)
+                }
+                if let running = session.running {
+                    // A long command (SteppedCommand): its first step now, the others after each turn
+                    // of the event loop, so the loop's other clients are served in between.
+                    guard let reply = running.advance() else {
+                        scheduleStep(context: context)
+                        break parsing
+                    }
+                    session.running = nil
+                    append(reply, to: &bytes, session: session)
                 }
                 if session.wantsClose { closeAfterWrite = true }
                 if let awaited = session.awaited {
@@ -181,7 +199,9 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 // Sent at once (the watermark was never crossed): nothing will announce it, so resume now.
                 context.eventLoop.assumeIsolated().execute { self.resume(context: context) }
             }
-        } else if inputClosed && !awaitingReply && decoded.isEmpty && (pending?.readableBytes ?? 0) == 0 {
+        } else if inputClosed && !awaitingReply && session.running == nil && decoded.isEmpty
+            && (pending?.readableBytes ?? 0) == 0
+        {
             closeAfterOutput(context: context)
         }
     }
@@ -207,6 +227,30 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.flush()
             if self.flow.releaseHeldRead() { context.read() }
         }
+    }
+
+    /// Runs the next step of the session's long command after the loop polled its sockets.
+    private func scheduleStep(context: ChannelHandlerContext) {
+        let pause = session?.running?.pauseBeforeNextStep ?? LoopSteps.pause
+        LoopSteps.current.enqueue(on: context.eventLoop, after: pause) { self.step(context: context) }
+    }
+
+    /// One step of the session's long command; once it replies, the requests that arrived meanwhile run.
+    private func step(context: ChannelHandlerContext) {
+        guard let session, let running = session.running else { return }
+        guard let reply = running.advance() else {
+            scheduleStep(context: context)
+            return
+        }
+        session.running = nil
+        var bytes: [UInt8] = []
+        append(reply, to: &bytes, session: session)
+        var output = context.channel.allocator.buffer(capacity: bytes.count)
+        output.writeBytes(bytes)
+        context.write(wrapOutboundOut(output), promise: nil)
+        execute(context: context)
+        context.flush()
+        checkOutputLimit(context: context)
     }
 
     /// The flow may open again: execute what waits, then read again if NIO asked to meanwhile.
@@ -359,7 +403,9 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if let event = event as? ChannelEvent, event == .inputClosed {
             // Half-close: the client sent everything; answer what was received, then close.
             inputClosed = true
-            if flow.state == .open && !awaitingReply && decoded.isEmpty && (pending?.readableBytes ?? 0) == 0 {
+            if flow.state == .open && !awaitingReply && session?.running == nil && decoded.isEmpty
+                && (pending?.readableBytes ?? 0) == 0
+            {
                 closeAfterOutput(context: context)
             }
             return

@@ -37,6 +37,9 @@ final class Session {
     /// triggered.
     var collectionsAtCommandStart: Int
     var collectionsAtPreviousCommandStart = 0
+    /// A long command in progress (``SteppedCommand``): the connection handler advances it a step per
+    /// turn of the event loop and executes nothing else for this client until it replies.
+    var running: SteppedCommand?
     /// Set by `GC SUBSCRIBE`: the connection receives collector events and accepts only a few commands.
     var subscribed = false
     /// The client's socket, for a long command to notice a hang-up (``CommandSafepoint``).

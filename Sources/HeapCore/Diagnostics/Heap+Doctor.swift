@@ -12,6 +12,15 @@
 ///   then each group walks from its roots and claims what is unclaimed; an object a second group
 ///   reaches becomes shared, with everything below it. Each object changes state at most three times
 ///   (unclaimed, claimed, shared), so the whole walk is linear.
+///
+/// Both walks, and the scans between them, keep their place in explicit work lists, so ``Diagnosis``
+/// runs in steps of a ``StepBudget`` with the world let go in between (see Heap+ReferenceGraph.swift).
+/// Done in one step, the report describes the heap at that moment. Done in several, each object is
+/// judged by the references the walks followed: when no reference changed during the examination (a
+/// heap nobody changes, or one whose changes do not touch the garbage), the report is the one a
+/// single stop would give; otherwise an object whose references moved while the walk ran may be
+/// counted on the wrong side, as garbage or as owned. Objects are never counted twice, and one that
+/// died during the examination (a collection ran) is left out of what is counted after its death.
 public struct DoctorLimits: Sendable {
     /// A global is reported when what it alone keeps alive reaches either figure.
     public var bigGlobalBytes = 1 << 20
@@ -24,49 +33,155 @@ public struct DoctorLimits: Sendable {
 }
 
 extension Heap {
-    /// Examines the heap; `external` are the variables and globals (gc.garbage is added here). Caller
-    /// holds the gate exclusively.
+    /// Examines the heap in one go; `external` are the variables and globals (gc.garbage is added
+    /// here). Caller holds the gate exclusively.
     public func diagnoseStopped(roots external: [HeapRoot], limits: DoctorLimits = DoctorLimits()) -> MemoryReport {
-        let roots = rootsStopped(adding: external)
-        let walk = reachabilityStopped(from: roots)
-        var findings: [MemoryFinding] = []
-
-        var unreachable: [UInt32] = []
-        var garbageBytes = 0
-        var legacy: [ObjectSummary] = []
-        for slot in UInt32(ObjectRef.immortalCount)..<UInt32(walk.reached.count) where !walk.reached[Int(slot)] {
-            guard let object = liveObjectStopped(slot) else { continue }
-            unreachable.append(slot)
-            garbageBytes += footprintStopped(object)
-            if object.hasFlag(ObjectLayout.legacyFinalizerFlag) { legacy.append(summary(slot)) }
+        var diagnosis = Diagnosis(limits: limits)
+        var budget = StepBudget.unlimited
+        while true {
+            if let report = diagnosis.advanceStopped(in: self, external: { external }, budget: &budget) {
+                return report
+            }
         }
+    }
+
+    fileprivate func summary(_ slot: UInt32) -> ObjectSummary {
+        let ref = ObjectRef(slot: slot)
+        return ObjectSummary(typeName: typeName(of: ref), id: id(of: ref))
+    }
+}
+
+/// `DOCTOR` in progress: its phases in order, each resumable.
+public struct Diagnosis {
+    private enum Phase {
+        case start
+        case reachability
+        /// Scanning the slots for live objects the walk did not reach, from `position`.
+        case unreachable
+        case cycles
+        case ownership
+        /// Summing what each group owns, from `position`.
+        case sizes
+    }
+
+    private let limits: DoctorLimits
+    private var phase = Phase.start
+    private var position = 0
+    private var roots: [HeapRoot] = []
+    private var walk: ReachabilityWalk?
+    private var unreachable: [UInt32] = []
+    private var garbageBytes = 0
+    private var legacy: [ObjectSummary] = []
+    private var cycles = CycleFinder(slotCount: 0)
+    private var ownership = OwnershipWalk(slotCount: 0, shared: [], groups: [])
+    private var sizes: [(objects: Int, bytes: Int)] = []
+    private var globals: [HeapRoot] = []
+    private var garbageList: [HeapRoot] = []
+
+    public init(limits: DoctorLimits = DoctorLimits()) {
+        self.limits = limits
+    }
+
+    /// One step: nil while the examination goes on, then the report. `external` gives the roots held
+    /// outside the heap (the server's variables and globals), read at the first step. Caller holds the
+    /// gate exclusively.
+    public mutating func advanceStopped(in heap: Heap, external: () -> [HeapRoot], budget: inout StepBudget)
+        -> MemoryReport?
+    {
+        while true {
+            switch phase {
+            case .start:
+                roots = heap.rootsStopped(adding: external())
+                walk = ReachabilityWalk(heap, from: roots)
+                phase = .reachability
+            case .reachability:
+                guard walk!.advanceStopped(in: heap, budget: &budget) else { return nil }
+                position = Int(ObjectRef.immortalCount)
+                phase = .unreachable
+            case .unreachable:
+                guard scanUnreachable(heap, budget: &budget) else { return nil }
+                cycles = CycleFinder(slotCount: walk!.reached.count)
+                phase = .cycles
+            case .cycles:
+                guard
+                    cycles.advanceStopped(
+                        in: heap, unreachable: unreachable, walk: walk!, limits: limits, budget: &budget)
+                else { return nil }
+                // Ownership: group 0 is gc.garbage, groups 1... the globals.
+                globals = roots.filter { $0.holder == .global }
+                garbageList = roots.filter { $0.holder == .garbageList }
+                let groups = [garbageList.map(\.ref.slot)] + globals.map { [$0.ref.slot] }
+                ownership = OwnershipWalk(
+                    slotCount: walk!.reached.count, shared: roots.filter { $0.holder == .variable }.map(\.ref.slot),
+                    groups: groups)
+                walk = nil
+                phase = .ownership
+            case .ownership:
+                guard ownership.advanceStopped(in: heap, budget: &budget) else { return nil }
+                sizes = Array(repeating: (0, 0), count: ownership.groupCount)
+                position = Int(ObjectRef.immortalCount)
+                phase = .sizes
+            case .sizes:
+                guard sumSizes(heap, budget: &budget) else { return nil }
+                return report(heap)
+            }
+        }
+    }
+
+    private mutating func scanUnreachable(_ heap: Heap, budget: inout StepBudget) -> Bool {
+        let walk = walk!
+        while position < walk.reached.count {
+            guard budget.spend() else { return false }
+            let slot = UInt32(position)
+            position += 1
+            guard !walk.reached[slot], let object = heap.liveObjectStopped(slot) else { continue }
+            unreachable.append(slot)
+            garbageBytes += heap.footprintStopped(object)
+            if object.hasFlag(ObjectLayout.legacyFinalizerFlag) { legacy.append(heap.summary(slot)) }
+        }
+        return true
+    }
+
+    private mutating func sumSizes(_ heap: Heap, budget: inout StepBudget) -> Bool {
+        while position < ownership.owner.count {
+            guard budget.spend() else { return false }
+            let slot = position
+            position += 1
+            let group = ownership.owner[slot]
+            guard group >= 0, let object = heap.liveObjectStopped(UInt32(slot)) else { continue }
+            sizes[Int(group)].objects += 1
+            sizes[Int(group)].bytes += heap.footprintStopped(object)
+        }
+        return true
+    }
+
+    private func report(_ heap: Heap) -> MemoryReport {
+        var findings: [MemoryFinding] = []
+        // Garbage counted during the scan may have been collected since: what is still alive counts.
         if !unreachable.isEmpty {
-            let cycles = cyclesStopped(among: unreachable, reached: walk.reached, limits: limits)
+            let found = cycles.cycles
             findings.append(
                 .cyclicGarbage(
-                    objects: unreachable.count, bytes: garbageBytes, cycles: Array(cycles.prefix(limits.cyclesShown)),
-                    cycleCount: cycles.count))
+                    objects: unreachable.count, bytes: garbageBytes, cycles: Array(found.prefix(limits.cyclesShown)),
+                    cycleCount: found.count))
             if !legacy.isEmpty {
                 findings.append(.legacyFinalizersInGarbage(Array(legacy.prefix(limits.objectsShown))))
             }
-            let thresholdZero = collector.thresholds[0] == 0
-            if !collector.isEnabled || thresholdZero {
+            let thresholdZero = heap.collector.thresholds[0] == 0
+            if !heap.collector.isEnabled || thresholdZero {
                 findings.append(.collectionDisabled(garbageObjects: unreachable.count, thresholdZero: thresholdZero))
             }
         }
-
-        // Ownership: group 0 is gc.garbage, groups 1... the globals.
-        let globals = roots.filter { $0.holder == .global }
-        let garbageList = roots.filter { $0.holder == .garbageList }
-        let groups = [garbageList.map(\.ref.slot)] + globals.map { [$0.ref.slot] }
-        let owned = ownershipStopped(shared: roots.filter { $0.holder == .variable }.map(\.ref.slot), groups: groups)
         if !garbageList.isEmpty {
+            let entries = garbageList.prefix(limits.objectsShown).compactMap { root in
+                heap.liveObjectStopped(root.ref.slot) == nil ? nil : heap.summary(root.ref.slot)
+            }
             findings.append(
                 .uncollectableGarbage(
-                    entries: garbageList.prefix(limits.objectsShown).map { summary($0.ref.slot) },
-                    total: garbageList.count, heldObjects: owned[0].objects, heldBytes: owned[0].bytes))
+                    entries: entries, total: garbageList.count, heldObjects: sizes[0].objects, heldBytes: sizes[0].bytes
+                ))
         }
-        let big = zip(globals, owned.dropFirst())
+        let big = zip(globals, sizes.dropFirst())
             .filter { $0.1.bytes >= limits.bigGlobalBytes || $0.1.objects >= limits.bigGlobalObjects }
             .sorted { $0.1.bytes != $1.1.bytes ? $0.1.bytes > $1.1.bytes : $0.0.label < $1.0.label }
         for (global, size) in big {
@@ -74,134 +189,189 @@ extension Heap {
         }
         return MemoryReport(findings: findings)
     }
+}
 
-    private func summary(_ slot: UInt32) -> ObjectSummary {
-        let ref = ObjectRef(slot: slot)
-        return ObjectSummary(typeName: typeName(of: ref), id: id(of: ref))
+/// The reference cycles among the unreachable objects: strongly connected components of more than one
+/// object, or of one that references itself. Tarjan's algorithm with an explicit call stack (each frame
+/// a node and its next child), which can stop between any two moves and go on. Its marks are kept by
+/// slot in dictionaries: only the unreachable objects have any, usually a few.
+private struct CycleFinder {
+    private var index: [UInt32: Int32] = [:]
+    private var lowlink: [UInt32: Int32] = [:]
+    private var onStack: Set<UInt32> = []
+    private let slotCount: Int
+    private var stack: [UInt32] = []
+    private var counter: Int32 = 0
+    private var calls: [(slot: UInt32, children: [UInt32], next: Int)] = []
+    /// The next unreachable object to start from.
+    private var start = 0
+    /// A component being popped off `stack`, down to `root`.
+    private var popping: (root: UInt32, selfLoop: Bool, size: Int, types: [String: Int], first: [UInt32])?
+    private(set) var found: [ReferenceCycle] = []
+
+    init(slotCount: Int) {
+        self.slotCount = slotCount
     }
 
-    /// The objects and bytes each group of roots alone keeps alive (see the file's header).
-    private func ownershipStopped(shared: [UInt32], groups: [[UInt32]]) -> [(objects: Int, bytes: Int)] {
-        let unclaimed: Int32 = -1
-        let sharedMark: Int32 = -2
-        let slotCount = table.slotsEverUsed
-        var owner = [Int32](repeating: unclaimed, count: slotCount)
-
-        /// Marks everything reachable from `start` as shared that is not shared yet.
-        func spreadShared(from start: [UInt32]) {
-            var work = start.filter { Int($0) < slotCount && owner[Int($0)] != sharedMark }
-            for slot in work { owner[Int(slot)] = sharedMark }
-            // Invariant: every slot in work is marked shared and its children are not yet examined.
-            while let slot = work.popLast() {
-                guard let object = liveObjectStopped(slot), object.kind.isContainer else { continue }
-                forEachReference(of: object) { child in
-                    guard Int(child) < slotCount, owner[Int(child)] != sharedMark else { return }
-                    owner[Int(child)] = sharedMark
-                    work.append(child)
-                }
-            }
-        }
-
-        spreadShared(from: shared)
-        for (group, starts) in groups.enumerated() {
-            let mark = Int32(group)
-            var work: [UInt32] = []
-            func claim(_ slot: UInt32) {
-                guard Int(slot) < slotCount else { return }
-                switch owner[Int(slot)] {
-                case unclaimed:
-                    owner[Int(slot)] = mark
-                    work.append(slot)
-                case mark, sharedMark:
-                    break
-                default:
-                    // Another group reached it first: neither owns it alone.
-                    spreadShared(from: [slot])
-                }
-            }
-            for slot in starts { claim(slot) }
-            while let slot = work.popLast() {
-                guard owner[Int(slot)] == mark, let object = liveObjectStopped(slot), object.kind.isContainer
-                else { continue }
-                forEachReference(of: object) { claim($0) }
-            }
-        }
-
-        var sizes = [(objects: Int, bytes: Int)](repeating: (0, 0), count: groups.count)
-        for slot in UInt32(ObjectRef.immortalCount)..<UInt32(slotCount) where owner[Int(slot)] >= 0 {
-            guard let object = liveObjectStopped(slot) else { continue }
-            sizes[Int(owner[Int(slot)])].objects += 1
-            sizes[Int(owner[Int(slot)])].bytes += footprintStopped(object)
-        }
-        return sizes
+    /// The cycles, largest first.
+    var cycles: [ReferenceCycle] {
+        found.sorted { $0.size != $1.size ? $0.size > $1.size : $0.members[0].id.rawValue < $1.members[0].id.rawValue }
     }
 
-    /// The reference cycles among the unreachable objects: strongly connected components of more
-    /// than one object, or of one that references itself; largest first.
-    private func cyclesStopped(among unreachable: [UInt32], reached: [Bool], limits: DoctorLimits) -> [ReferenceCycle] {
-        let slotCount = reached.count
+    mutating func advanceStopped(
+        in heap: Heap, unreachable: [UInt32], walk: ReachabilityWalk, limits: DoctorLimits, budget: inout StepBudget
+    ) -> Bool {
+        let slotCount = self.slotCount
         func children(_ slot: UInt32) -> [UInt32] {
             var result: [UInt32] = []
-            forEachReference(of: layout(slot)) { child in
-                if child >= ObjectRef.immortalCount && Int(child) < slotCount && !reached[Int(child)] {
+            guard let object = heap.liveObjectStopped(slot) else { return result }
+            heap.forEachReference(of: object) { child in
+                if child >= ObjectRef.immortalCount && Int(child) < slotCount && !walk.reached[child] {
                     result.append(child)
                 }
             }
             return result
         }
-        var index = [Int32](repeating: -1, count: slotCount)
-        var lowlink = [Int32](repeating: 0, count: slotCount)
-        var onStack = [Bool](repeating: false, count: slotCount)
-        var stack: [UInt32] = []
-        var counter: Int32 = 0
-        var components: [[UInt32]] = []
-        // Tarjan's algorithm with an explicit call stack: each frame is a node and its next child.
-        var calls: [(slot: UInt32, children: [UInt32], next: Int)] = []
-        func enter(_ slot: UInt32) {
-            index[Int(slot)] = counter
-            lowlink[Int(slot)] = counter
+        func enter(_ slot: UInt32, budget: inout StepBudget) {
+            index[slot] = counter
+            lowlink[slot] = counter
             counter += 1
             stack.append(slot)
-            onStack[Int(slot)] = true
-            calls.append((slot, children(slot), 0))
+            onStack.insert(slot)
+            let list = children(slot)
+            _ = budget.spend(list.count)
+            calls.append((slot, list, 0))
         }
-        for start in unreachable where index[Int(start)] == -1 {
-            enter(start)
-            while let top = calls.last {
-                if top.next < top.children.count {
-                    calls[calls.count - 1].next += 1
-                    let child = top.children[top.next]
-                    if index[Int(child)] == -1 {
-                        enter(child)
-                    } else if onStack[Int(child)] {
-                        lowlink[Int(top.slot)] = min(lowlink[Int(top.slot)], index[Int(child)])
+        while true {
+            guard budget.spend() else { return false }
+            if var component = popping {
+                // Invariant: the members above `root` on the stack belong to the component being popped.
+                let member = stack.removeLast()
+                onStack.remove(member)
+                component.size += 1
+                if heap.liveObjectStopped(member) != nil {
+                    component.types[heap.typeName(of: ObjectRef(slot: member)), default: 0] += 1
+                    // The smallest slots, in order: the members a report names.
+                    if component.first.count < limits.objectsShown || member < component.first.last! {
+                        let at = component.first.firstIndex { $0 > member } ?? component.first.count
+                        component.first.insert(member, at: at)
+                        if component.first.count > limits.objectsShown { component.first.removeLast() }
                     }
-                    continue
                 }
-                calls.removeLast()
-                if let parent = calls.last {
-                    lowlink[Int(parent.slot)] = min(lowlink[Int(parent.slot)], lowlink[Int(top.slot)])
+                popping = component
+                guard member == component.root else { continue }
+                popping = nil
+                if (component.size > 1 || component.selfLoop) && !component.first.isEmpty {
+                    found.append(
+                        ReferenceCycle(
+                            size: component.size,
+                            types: component.types.map { TypeCount(name: $0.key, count: $0.value, bytes: 0) }
+                                .sorted { $0.count != $1.count ? $0.count > $1.count : $0.name < $1.name },
+                            members: component.first.map { heap.summary($0) }))
                 }
-                guard lowlink[Int(top.slot)] == index[Int(top.slot)] else { continue }
-                var component: [UInt32] = []
-                while let member = stack.popLast() {
-                    onStack[Int(member)] = false
-                    component.append(member)
-                    if member == top.slot { break }
+                continue
+            }
+            guard let top = calls.last else {
+                while start < unreachable.count && index[unreachable[start]] != nil { start += 1 }
+                guard start < unreachable.count else { return true }
+                enter(unreachable[start], budget: &budget)
+                continue
+            }
+            if top.next < top.children.count {
+                calls[calls.count - 1].next += 1
+                let child = top.children[top.next]
+                if let childIndex = index[child] {
+                    if onStack.contains(child) { lowlink[top.slot] = min(lowlink[top.slot]!, childIndex) }
+                } else {
+                    enter(child, budget: &budget)
                 }
-                if component.count > 1 || top.children.contains(top.slot) { components.append(component) }
+                continue
+            }
+            calls.removeLast()
+            if let parent = calls.last {
+                lowlink[parent.slot] = min(lowlink[parent.slot]!, lowlink[top.slot]!)
+            }
+            if lowlink[top.slot] == index[top.slot] {
+                popping = (top.slot, top.children.contains(top.slot), 0, [:], [])
             }
         }
-        return components.map { component -> ReferenceCycle in
-            let sorted = component.sorted()
-            var types: [String: Int] = [:]
-            for slot in sorted { types[typeName(of: ObjectRef(slot: slot)), default: 0] += 1 }
-            return ReferenceCycle(
-                size: component.count,
-                types: types.map { TypeCount(name: $0.key, count: $0.value, bytes: 0) }
-                    .sorted { $0.count != $1.count ? $0.count > $1.count : $0.name < $1.name },
-                members: sorted.prefix(limits.objectsShown).map { summary($0) })
+    }
+}
+
+/// The ownership walk (see the file's header), as work lists: `sharedWork` spreads the shared mark,
+/// `groupWork` claims for the current group; shared spreading is drained before each claim.
+private struct OwnershipWalk {
+    static let unclaimed: Int32 = -1
+    static let sharedMark: Int32 = -2
+
+    /// Indexed by slot: the group owning it, or a mark.
+    private(set) var owner: SlotMap<Int32>
+    private var sharedWork: [UInt32] = []
+    private var groupWork: [UInt32] = []
+    private let groups: [[UInt32]]
+    /// The group being claimed for; -1 before the first.
+    private var group = -1
+    /// The object whose references are being marked shared or claimed (a big one takes several steps).
+    private var expanding: ReferenceCursor?
+    private var expandingShared = false
+
+    var groupCount: Int { groups.count }
+
+    init(slotCount: Int, shared: [UInt32], groups: [[UInt32]]) {
+        owner = SlotMap(count: slotCount, default: Self.unclaimed)
+        self.groups = groups
+        for slot in shared { markShared(slot) }
+    }
+
+    private mutating func markShared(_ slot: UInt32) {
+        guard Int(slot) < owner.count, owner[slot] != Self.sharedMark else { return }
+        owner[slot] = Self.sharedMark
+        sharedWork.append(slot)
+    }
+
+    private mutating func claim(_ slot: UInt32) {
+        guard Int(slot) < owner.count else { return }
+        switch owner[slot] {
+        case Self.unclaimed:
+            owner[slot] = Int32(group)
+            groupWork.append(slot)
+        case Int32(group), Self.sharedMark:
+            break
+        default:
+            // Another group reached it first: neither owns it alone.
+            markShared(slot)
         }
-        .sorted { $0.size != $1.size ? $0.size > $1.size : $0.members[0].id.rawValue < $1.members[0].id.rawValue }
+    }
+
+    mutating func advanceStopped(in heap: Heap, budget: inout StepBudget) -> Bool {
+        while true {
+            if let current = expanding {
+                var cursor: ReferenceCursor? = current
+                var children: [UInt32] = []
+                let done = heap.continueReferences(&cursor, budget: &budget) { children.append($0) }
+                expanding = cursor
+                for child in children {
+                    if expandingShared { markShared(child) } else { claim(child) }
+                }
+                guard done else { return false }
+                continue
+            }
+            guard budget.spend() else { return false }
+            // Invariant: every slot in sharedWork is marked shared and its children are not yet examined.
+            if let slot = sharedWork.popLast() {
+                expanding = ReferenceCursor(heap, slot)
+                expandingShared = true
+                continue
+            }
+            if let slot = groupWork.popLast() {
+                guard owner[slot] == Int32(group) else { continue }
+                expanding = ReferenceCursor(heap, slot)
+                expandingShared = false
+                continue
+            }
+            group += 1
+            guard group < groups.count else { return true }
+            for slot in groups[group] { claim(slot) }
+        }
     }
 }

@@ -6,6 +6,16 @@
 /// Every function here reads object memory without taking object locks: call them inside
 /// `gate.exclusive`, when no mutator runs and no object can be freed under the walk. Objects are
 /// visited through the handle table's live slots only, so a freed slot is never read.
+///
+/// **Walking in steps.** A walk over ten million objects takes a second; with the world stopped for
+/// all of it, every client would wait a second. So each walk here is a value that does as much as a
+/// ``StepBudget`` allows and keeps its place (a queue, a slot cursor): the server stops the world, runs
+/// one step of about a millisecond, lets the world go, and repeats. Between two steps clients run and
+/// change references, so a walk done in several steps is exact only for the references that did not
+/// change meanwhile. What each view promises then is written where it is built (``ChainSearch``,
+/// ``ReferenceGraphBuilder``, ``Diagnosis``) and in protocol.md. Slots examined in an earlier step
+/// may hold another object by a later one: whatever a walk reports about an object is checked against
+/// its id when the object is read, and an object that died in between is left out.
 extension Heap {
     /// The object in `slot` if the slot holds a live object. Caller holds the gate exclusively.
     @inline(__always)
@@ -62,166 +72,513 @@ extension Heap {
         return String(text.prefix(limit)) + "..."
     }
 
-    // MARK: - Reachability
-
-    /// A breadth-first walk from the roots: for every slot, whether it was reached and from where.
-    struct ReachabilityWalk {
-        static let noParent = UInt32.max
-        /// Indexed by slot.
-        var reached: [Bool]
-        /// The slot each reached object was first reached from (``noParent`` for a root's object).
-        var parent: [UInt32]
-        /// For a root's object, the index of the first root holding it; -1 otherwise.
-        var rootIndex: [Int32]
+    /// The id of the object in `slot` if it is alive. Caller holds the gate exclusively.
+    func liveIDStopped(_ slot: UInt32) -> ObjectID? {
+        liveObjectStopped(slot) == nil ? nil : table.id(of: slot)
     }
 
-    /// Walks from `roots` (in order: the first root to reach an object is the one recorded), breadth
-    /// first, so each recorded parent lies on a shortest path. Stops early once `target` is reached.
-    /// Caller holds the gate exclusively.
-    func reachabilityStopped(from roots: [HeapRoot], stoppingAt target: UInt32? = nil) -> ReachabilityWalk {
-        let slotCount = table.slotsEverUsed
-        var walk = ReachabilityWalk(
-            reached: [Bool](repeating: false, count: slotCount),
-            parent: [UInt32](repeating: ReachabilityWalk.noParent, count: slotCount),
-            rootIndex: [Int32](repeating: -1, count: slotCount))
-        var queue: [UInt32] = []
+    /// Calls `body` with the references of the cursor's object from the cursor's position on, a chunk at
+    /// a time, until they are all visited (returns true; the cursor is then nil) or `budget` is spent
+    /// (false; the cursor says where to go on). A list of ten million items is so visited over several
+    /// steps. If the object died or its slot holds another object by the time the walk goes on, the
+    /// rest of its references are skipped. Caller holds the gate exclusively.
+    func continueReferences(_ cursor: inout ReferenceCursor?, budget: inout StepBudget, _ body: (UInt32) -> Void)
+        -> Bool
+    {
+        while let current = cursor {
+            guard let object = liveObjectStopped(current.slot), table.id(of: current.slot) == current.id else {
+                cursor = nil
+                return true
+            }
+            var visited = 0
+            let next = forEachReference(of: object, from: current.position, limit: ReferenceCursor.chunk) {
+                visited += 1
+                body($0)
+            }
+            cursor = next.map { ReferenceCursor(slot: current.slot, id: current.id, position: $0) }
+            guard budget.spend(visited + 1) else { return cursor == nil }
+        }
+        return true
+    }
+
+    /// Calls `body` with the references of `object` from position `start`, about `limit` of them;
+    /// returns the position to go on from, or nil once every reference was visited. A position is an
+    /// item of a list or tuple, an entry of a dict, set or instance (with both its key and value; an
+    /// instance's position 0 is its class name), so positions stay meaningful while the object only
+    /// grows; a generator has one reference.
+    func forEachReference(of object: ObjectLayout, from start: Int, limit: Int, _ body: (UInt32) -> Void) -> Int? {
+        switch object.kind {
+        case .list, .tuple:
+            let items = object.sequenceItems
+            let end = min(items.count, start + limit)
+            var index = start
+            while index < end {
+                body(items[index])
+                index += 1
+            }
+            return end < items.count ? end : nil
+        case .dict, .set, .object:
+            var position = start
+            if object.kind == .object && position == 0 {
+                body(object.className)
+                position = 1
+            }
+            // An instance's entries start at position 1.
+            let offset = object.kind == .object ? 1 : 0
+            guard let storage = object.hashStorage else { return nil }
+            let table = HashStorage(base: storage)
+            let first = position - offset
+            let end = min(table.used, first + limit)
+            var entry = first
+            while entry < end {
+                let key = table.key(at: entry)
+                if key != HashStorage.deletedKey {
+                    body(key)
+                    let value = table.value(at: entry)
+                    if value != HashStorage.noValue { body(value) }
+                }
+                entry += 1
+            }
+            return end < table.used ? end + offset : nil
+        default:
+            if start == 0 { forEachReference(of: object, body) }
+            return nil
+        }
+    }
+}
+
+/// Where a walk is in the references of one object: its slot, its id (to notice the slot's reuse) and
+/// a position (``Heap/forEachReference(of:from:limit:_:)``).
+struct ReferenceCursor {
+    /// References visited per chunk: a few microseconds of work.
+    static let chunk = 1024
+
+    let slot: UInt32
+    let id: ObjectID
+    let position: Int
+
+    /// A cursor at the first reference of the container in `slot`, or nil if it holds no live container.
+    init?(_ heap: Heap, _ slot: UInt32) {
+        guard let object = heap.liveObjectStopped(slot), object.kind.isContainer else { return nil }
+        self.init(slot: slot, id: heap.table.id(of: slot), position: 0)
+    }
+
+    init(slot: UInt32, id: ObjectID, position: Int) {
+        self.slot = slot
+        self.id = id
+        self.position = position
+    }
+}
+
+// MARK: - Reachability
+
+/// A breadth-first walk from the roots: for every slot, whether it was reached and from where. Done in
+/// steps (``advanceStopped(in:budget:)``); each step expands whole objects.
+struct ReachabilityWalk {
+    static let noParent = UInt32.max
+    /// Indexed by slot (the slots in use when the walk started; later ones are never reached).
+    private(set) var reached: SlotMap<Bool>
+    /// The slot each reached object was first reached from (``noParent`` for a root's object).
+    private(set) var parent: SlotMap<UInt32>
+    /// For a root's object, the index of the first root holding it.
+    private(set) var rootIndex: [UInt32: Int] = [:]
+    /// Reached and not yet expanded: `queue[head...]`.
+    private var queue: [UInt32] = []
+    private var head = 0
+    /// The object being expanded (a big one takes several steps).
+    private var expanding: ReferenceCursor?
+    private let target: UInt32?
+    /// Whether the walk reached `target`.
+    private(set) var foundTarget = false
+    /// How many steps the walk took so far.
+    private(set) var steps = 0
+
+    /// Starts a walk from `roots` (in order: the first root to reach an object is the one recorded),
+    /// breadth first, so each recorded parent lies on a shortest path; it ends early once `target` is
+    /// reached. Caller holds the gate exclusively.
+    init(_ heap: Heap, from roots: [HeapRoot], stoppingAt target: UInt32? = nil) {
+        let slotCount = heap.table.slotsEverUsed
+        reached = SlotMap(count: slotCount, default: false)
+        parent = SlotMap(count: slotCount, default: Self.noParent)
+        self.target = target
         for (index, root) in roots.enumerated() where Int(root.ref.slot) < slotCount {
-            guard !walk.reached[Int(root.ref.slot)] else { continue }
-            walk.reached[Int(root.ref.slot)] = true
-            walk.rootIndex[Int(root.ref.slot)] = Int32(index)
+            guard !reached[root.ref.slot] else { continue }
+            reached[root.ref.slot] = true
+            rootIndex[root.ref.slot] = index
             queue.append(root.ref.slot)
         }
-        if let target, Int(target) < slotCount, walk.reached[Int(target)] { return walk }
-        // Invariant: every slot in queue[head...] is reached, live, and not yet expanded.
-        var head = 0
-        while head < queue.count {
-            let slot = queue[head]
-            head += 1
-            guard let object = liveObjectStopped(slot), object.kind.isContainer else { continue }
-            var found = false
-            forEachReference(of: object) { child in
-                guard Int(child) < slotCount, !walk.reached[Int(child)] else { return }
-                walk.reached[Int(child)] = true
-                walk.parent[Int(child)] = slot
-                queue.append(child)
-                if child == target { found = true }
-            }
-            if found { break }
-        }
-        return walk
+        if let target, Int(target) < slotCount, reached[target] { foundTarget = true }
     }
 
-    // MARK: - CHAIN
+    /// Expands reached objects until `budget` is spent (false) or the walk is done (true). Caller holds
+    /// the gate exclusively.
+    mutating func advanceStopped(in heap: Heap, budget: inout StepBudget) -> Bool {
+        steps += 1
+        let slotCount = reached.count
+        // Invariant: every slot in queue[head...] is reached and not yet expanded; so is the object
+        // being expanded, whose references before its cursor are reached.
+        while !foundTarget {
+            if let current = expanding {
+                var cursor: ReferenceCursor? = current
+                let slot = current.slot
+                var found = false
+                let done = heap.continueReferences(&cursor, budget: &budget) { child in
+                    guard Int(child) < slotCount, !reached[child] else { return }
+                    reached[child] = true
+                    parent[child] = slot
+                    queue.append(child)
+                    if child == target { found = true }
+                }
+                expanding = cursor
+                foundTarget = found
+                guard done || found else { return false }
+                continue
+            }
+            guard head < queue.count else { break }
+            guard budget.spend() else { return false }
+            let slot = queue[head]
+            head += 1
+            expanding = ReferenceCursor(heap, slot)
+        }
+        expanding = nil
+        queue = []
+        head = 0
+        return true
+    }
 
-    /// A shortest chain of references from a root to `target` (objgraph's `find_backref_chain`), or nil
-    /// when no root reaches it: it is garbage waiting for a collection. Caller holds the gate exclusively.
-    public func shortestChainStopped(to target: ObjectRef, roots: [HeapRoot]) -> ReferenceChain? {
-        let walk = reachabilityStopped(from: roots, stoppingAt: target.slot)
-        guard Int(target.slot) < walk.reached.count, walk.reached[Int(target.slot)] else { return nil }
-        var slots: [UInt32] = [target.slot]
-        while walk.parent[Int(slots[slots.count - 1])] != ReachabilityWalk.noParent {
-            slots.append(walk.parent[Int(slots[slots.count - 1])])
+    /// Whether `slot` was reached.
+    func isReached(_ slot: UInt32) -> Bool { reached[slot] }
+}
+
+extension Heap {
+    /// Which slots `roots` reach, in one go. Caller holds the gate exclusively.
+    func reachabilityStopped(from roots: [HeapRoot], stoppingAt target: UInt32? = nil) -> ReachabilityWalk {
+        var walk = ReachabilityWalk(self, from: roots, stoppingAt: target)
+        var budget = StepBudget.unlimited
+        _ = walk.advanceStopped(in: self, budget: &budget)
+        return walk
+    }
+}
+
+// MARK: - CHAIN
+
+/// `CHAIN`: a shortest chain of references from a root to an object (objgraph's `find_backref_chain`),
+/// found by a breadth-first walk in steps.
+///
+/// When the walk has reached the object, the chain is read back and **checked in one step**: the
+/// object it starts from is still held by a root, and every link still exists. So a chain this returns
+/// existed, all of it, at one moment (the last step); it is a shortest one if the references did not
+/// change during the walk. If a link broke meanwhile, the walk starts again, up to ``attempts`` times.
+/// "No chain" means that no reference the walk followed led to the object: exact when the walk took one
+/// step or nothing changed meanwhile.
+public struct ChainSearch {
+    public enum Outcome: Sendable, Equatable {
+        case chain(ReferenceChain)
+        /// No root reaches the object: it is garbage waiting for a collection.
+        case unreachable
+        /// The object died (or never existed).
+        case gone
+        /// The shortest chain found has this many steps, more than allowed.
+        case tooLong(Int)
+        /// The references changed under every attempt.
+        case unstable(attempts: Int)
+    }
+
+    /// Walks started before the search gives up on a heap whose references keep changing.
+    public static let attempts = 3
+
+    private let target: ObjectID
+    private let maxSteps: Int
+    private var walk: ReachabilityWalk?
+    private var roots: [HeapRoot] = []
+    private var tries = 0
+
+    /// A search for a chain to `target` of at most `maxSteps` steps (the root's step included).
+    public init(to target: ObjectID, maxSteps: Int) {
+        self.target = target
+        self.maxSteps = maxSteps
+    }
+
+    /// One step: nil while the walk goes on. `external` gives the roots held outside the heap (the
+    /// server's variables and globals), read at the start of each walk and again to check the chain.
+    /// Caller holds the gate exclusively.
+    public mutating func advanceStopped(in heap: Heap, external: () -> [HeapRoot], budget: inout StepBudget)
+        -> Outcome?
+    {
+        guard let targetRef = heap.liveObjectStopped(target) else { return .gone }
+        if walk == nil {
+            tries += 1
+            roots = heap.rootsStopped(adding: external())
+            walk = ReachabilityWalk(heap, from: roots, stoppingAt: targetRef.slot)
+        }
+        guard walk!.advanceStopped(in: heap, budget: &budget) else { return nil }
+        let walk = self.walk!
+        self.walk = nil
+        guard walk.isReached(targetRef.slot) else { return .unreachable }
+        var slots: [UInt32] = [targetRef.slot]
+        while walk.parent[slots[slots.count - 1]] != ReachabilityWalk.noParent {
+            slots.append(walk.parent[slots[slots.count - 1]])
+            if slots.count > maxSteps {
+                // The rest of the length is counted, not kept.
+                var length = slots.count
+                var slot = slots[slots.count - 1]
+                while walk.parent[slot] != ReachabilityWalk.noParent {
+                    slot = walk.parent[slot]
+                    length += 1
+                }
+                return .tooLong(length)
+            }
         }
         slots.reverse()
-        let root = roots[Int(walk.rootIndex[Int(slots[0])])]
-        var steps = [step(slots[0], how: root.label)]
+        if let chain = Self.checkedChain(heap, slots, root: roots[walk.rootIndex[slots[0]] ?? 0], external) {
+            return .chain(chain)
+        }
+        return tries >= Self.attempts ? .unstable(attempts: tries) : nil
+    }
+
+    /// The chain along `slots` (root's object first) if it exists now: a root still holds the first
+    /// object (the walk's root if it still does, else the first that does) and every link is a reference.
+    private static func checkedChain(
+        _ heap: Heap, _ slots: [UInt32], root walkRoot: HeapRoot, _ external: () -> [HeapRoot]
+    )
+        -> ReferenceChain?
+    {
+        let current = heap.rootsStopped(adding: external())
+        guard
+            let root = current.first(where: { $0 == walkRoot })
+                ?? current.first(where: { $0.ref.slot == slots[0] })
+        else { return nil }
+        guard heap.liveObjectStopped(slots[0]) != nil else { return nil }
+        var steps = [step(heap, slots[0], how: root.label)]
         for (parent, child) in zip(slots, slots.dropFirst()) {
-            var label = ReferenceLabel.referent
-            var found = false
-            forEachLabelledReference(of: layout(parent)) { slot, makeLabel in
-                guard !found, slot == child else { return }
-                found = true
+            guard let object = heap.liveObjectStopped(parent), heap.liveObjectStopped(child) != nil else { return nil }
+            var label: ReferenceLabel?
+            heap.forEachLabelledReference(of: object) { slot, makeLabel in
+                guard label == nil, slot == child else { return }
                 label = makeLabel()
             }
-            steps.append(step(child, how: label.description))
+            guard let label else { return nil }
+            steps.append(step(heap, child, how: label.description))
         }
         return ReferenceChain(steps: steps)
     }
 
-    private func step(_ slot: UInt32, how: String) -> ReferenceChain.Step {
+    private static func step(_ heap: Heap, _ slot: UInt32, how: String) -> ReferenceChain.Step {
         let ref = ObjectRef(slot: slot)
-        return ReferenceChain.Step(how: how, typeName: typeName(of: ref), id: id(of: ref))
+        return ReferenceChain.Step(how: how, typeName: heap.typeName(of: ref), id: heap.id(of: ref))
+    }
+}
+
+// MARK: - GRAPH
+
+/// `GRAPH`: the neighbourhood of an object, built in steps: what it references (or, with `referrers`,
+/// what references it), breadth first to `depth` levels and at most `maxNodes` objects, with every
+/// reference among the objects drawn, the roots that hold any of them, and for each whether a root
+/// reaches it. An instance's class-name and attribute-name strs are not followed (they would hang off
+/// every instance).
+///
+/// Three phases, each in as many steps as it needs: the neighbourhood (a level of `BACKREFS` examines
+/// every object), the reachability walk from the roots, then the drawing (each node with its
+/// references, repr and counts as they are at the step that draws it; a node that died since it was
+/// found is left out, with its edges).
+public struct ReferenceGraphBuilder {
+    public enum Outcome: Sendable {
+        case graph(ReferenceGraph)
+        /// The object the graph is drawn around died (or never existed).
+        case gone
     }
 
-    // MARK: - GRAPH
+    private enum Phase {
+        /// Finding the objects: `level` levels done, `frontier` the last level's objects, `position` an
+        /// index into it (forward) or a slot (backrefs).
+        case neighbourhood
+        case reachability
+        /// Drawing `order[position...]`.
+        case drawing
+    }
 
-    /// The neighbourhood of `target`: what it references (or, with `referrers`, what references it),
-    /// breadth first to `depth` levels and at most `maxNodes` objects, with every reference among the
-    /// objects drawn, the roots that hold any of them, and for each whether a root reaches it. An
-    /// instance's class-name and attribute-name strs are not followed (they would hang off every
-    /// instance). Caller holds the gate exclusively.
-    public func referenceGraphStopped(
-        around target: ObjectRef, depth: Int, referrers: Bool, maxNodes: Int, roots: [HeapRoot]
-    ) -> ReferenceGraph {
-        var order: [UInt32] = [target.slot]
-        var included: Set<UInt32> = [target.slot]
-        var leftOut: Set<UInt32> = []
-        var frontier: [UInt32] = [target.slot]
-        func include(_ slot: UInt32, into next: inout [UInt32]) {
-            guard !included.contains(slot) else { return }
-            guard order.count < maxNodes else {
-                leftOut.insert(slot)
-                return
-            }
-            included.insert(slot)
-            order.append(slot)
-            next.append(slot)
+    private let target: ObjectID
+    private let depth: Int
+    private let referrers: Bool
+    private let maxNodes: Int
+    private var phase = Phase.neighbourhood
+    private var started = false
+    /// The objects found, in order, with their ids when found.
+    private var order: [(slot: UInt32, id: ObjectID)] = []
+    private var included: Set<UInt32> = []
+    private var leftOut: Set<UInt32> = []
+    private var frontier: [UInt32] = []
+    private var wanted: Set<UInt32> = []
+    private var next: [UInt32] = []
+    private var level = 0
+    private var position = 0
+    /// The object whose references are being looked at (a big one takes several steps), and for
+    /// `BACKREFS` whether one of them was wanted.
+    private var scanning: ReferenceCursor?
+    private var scanningRefers = false
+    private var roots: [HeapRoot] = []
+    /// A stored property, not a payload of `phase`: mutated in place, never copied (it is as big as
+    /// the handle table).
+    private var walk: ReachabilityWalk?
+    private var graph = ReferenceGraph(truncated: 0)
+    /// The ids of the nodes drawn so far.
+    private var drawnIDs: Set<ObjectID> = []
+
+    public init(around target: ObjectID, depth: Int, referrers: Bool, maxNodes: Int) {
+        self.target = target
+        self.depth = depth
+        self.referrers = referrers
+        self.maxNodes = maxNodes
+    }
+
+    /// One step: nil while the graph is being built. `external` gives the roots held outside the heap,
+    /// read once. Caller holds the gate exclusively.
+    public mutating func advanceStopped(in heap: Heap, external: () -> [HeapRoot], budget: inout StepBudget)
+        -> Outcome?
+    {
+        guard let targetRef = heap.liveObjectStopped(target) else { return .gone }
+        if !started {
+            started = true
+            order = [(targetRef.slot, target)]
+            included = [targetRef.slot]
+            frontier = [targetRef.slot]
+            wanted = [targetRef.slot]
+            roots = heap.rootsStopped(adding: external())
         }
-        var level = 0
+        while true {
+            switch phase {
+            case .neighbourhood:
+                guard findNeighbourhood(heap, budget: &budget) else { return nil }
+                walk = ReachabilityWalk(heap, from: roots)
+                phase = .reachability
+            case .reachability:
+                guard walk!.advanceStopped(in: heap, budget: &budget) else { return nil }
+                position = 0
+                phase = .drawing
+            case .drawing:
+                while position < order.count {
+                    guard budget.spend() else { return nil }
+                    draw(order[position], heap)
+                    position += 1
+                }
+                graph.edges.removeAll { edge in !drawnIDs.contains(edge.to) }
+                // The roots as they are now: a variable rebound during the walk shows as it is.
+                for root in heap.rootsStopped(adding: external()) where drawnIDs.contains(heap.id(of: root.ref)) {
+                    graph.roots.append(ReferenceGraph.RootEdge(label: root.label, to: heap.id(of: root.ref)))
+                }
+                graph.truncated = leftOut.count
+                return .graph(graph)
+            }
+        }
+    }
+
+    /// Adds the next levels' objects until `budget` is spent (false) or `depth` levels are done.
+    private mutating func findNeighbourhood(_ heap: Heap, budget: inout StepBudget) -> Bool {
         while level < depth && !frontier.isEmpty {
+            guard referrers ? findReferrers(heap, budget: &budget) : findReferents(heap, budget: &budget) else {
+                return false
+            }
             level += 1
-            var next: [UInt32] = []
-            if referrers {
-                let wanted = Set(frontier)
-                for slot in UInt32(ObjectRef.immortalCount)..<UInt32(table.slotsEverUsed) {
-                    guard let object = liveObjectStopped(slot), object.kind.isContainer else { continue }
-                    var refers = false
-                    forEachReference(of: object) { if wanted.contains($0) { refers = true } }
-                    if refers { include(slot, into: &next) }
-                }
-            } else {
-                for slot in frontier {
-                    guard let object = liveObjectStopped(slot), object.kind.isContainer else { continue }
-                    guard object.kind == .object else {
-                        forEachReference(of: object) { include($0, into: &next) }
-                        continue
-                    }
-                    // An instance's names (its class name, its attribute names) are strs that would
-                    // hang off every instance: only the attribute values are followed.
-                    guard let storage = object.hashStorage else { continue }
-                    HashStorage(base: storage).forEach { _, value in
-                        if value != HashStorage.noValue { include(value, into: &next) }
-                    }
-                }
-            }
             frontier = next
+            wanted = Set(next)
+            next = []
+            position = 0
         }
+        return true
+    }
 
-        let walk = reachabilityStopped(from: roots)
-        var graph = ReferenceGraph(truncated: leftOut.count)
-        for slot in order {
-            let ref = ObjectRef(slot: slot)
-            let object = layout(slot)
-            let state: ReferenceGraph.CollectorState =
-                !object.kind.isContainer || !object.isTracked
-                ? .untracked
-                : object.generation == GenerationLists.permanent ? .frozen : .generation(object.generation)
-            graph.nodes.append(
-                ReferenceGraph.Node(
-                    id: id(of: ref), typeName: typeName(of: ref), refcount: refcount(of: ref), state: state,
-                    repr: shortRepr(ref, limit: 40), reachable: walk.reached[Int(slot)]))
-            guard object.kind.isContainer else { continue }
-            forEachLabelledReference(of: object) { child, makeLabel in
-                guard included.contains(child) else { return }
-                graph.edges.append(
-                    ReferenceGraph.Edge(
-                        from: id(of: ref), to: id(of: ObjectRef(slot: child)), label: makeLabel().description))
+    /// One level of `BACKREFS`: every container that references an object of the frontier, by a scan
+    /// of every slot from `position` (a big container over several steps).
+    private mutating func findReferrers(_ heap: Heap, budget: inout StepBudget) -> Bool {
+        let end = heap.table.slotsEverUsed
+        position = max(position, Int(ObjectRef.immortalCount))
+        while true {
+            if let current = scanning {
+                var cursor: ReferenceCursor? = current
+                var refers = scanningRefers
+                let wanted = self.wanted
+                let done = heap.continueReferences(&cursor, budget: &budget) {
+                    if wanted.contains($0) { refers = true }
+                }
+                scanning = cursor
+                scanningRefers = refers
+                guard done else { return false }
+                if refers { include(current.slot, heap) }
+                scanningRefers = false
+                continue
             }
+            guard position < end else { return true }
+            guard budget.spend() else { return false }
+            scanning = ReferenceCursor(heap, UInt32(position))
+            position += 1
         }
-        for root in roots where included.contains(root.ref.slot) {
-            graph.roots.append(ReferenceGraph.RootEdge(label: root.label, to: id(of: root.ref)))
+    }
+
+    /// One level of referents: what the frontier's objects reference, from `frontier[position]` on.
+    private mutating func findReferents(_ heap: Heap, budget: inout StepBudget) -> Bool {
+        while true {
+            if let current = scanning {
+                var cursor: ReferenceCursor? = current
+                var found: [UInt32] = []
+                let done = heap.continueReferences(&cursor, budget: &budget) { found.append($0) }
+                scanning = cursor
+                for slot in found { include(slot, heap) }
+                guard done else { return false }
+                continue
+            }
+            guard position < frontier.count else { return true }
+            guard budget.spend() else { return false }
+            let slot = frontier[position]
+            position += 1
+            guard let object = heap.liveObjectStopped(slot), object.kind.isContainer else { continue }
+            guard object.kind == .object else {
+                scanning = ReferenceCursor(heap, slot)
+                continue
+            }
+            // An instance's names (its class name, its attribute names) are strs that would hang off
+            // every instance: only the attribute values are followed.
+            guard let storage = object.hashStorage else { continue }
+            var values: [UInt32] = []
+            HashStorage(base: storage).forEach { _, value in
+                if value != HashStorage.noValue { values.append(value) }
+            }
+            _ = budget.spend(values.count)
+            for value in values { include(value, heap) }
         }
-        return graph
+    }
+
+    private mutating func include(_ slot: UInt32, _ heap: Heap) {
+        guard !included.contains(slot), let id = heap.liveIDStopped(slot) else { return }
+        guard order.count < maxNodes else {
+            leftOut.insert(slot)
+            return
+        }
+        included.insert(slot)
+        order.append((slot, id))
+        next.append(slot)
+    }
+
+    /// Draws one node and its references to the nodes found, if it is still the object that was found.
+    private mutating func draw(_ node: (slot: UInt32, id: ObjectID), _ heap: Heap) {
+        guard let object = heap.liveObjectStopped(node.slot), heap.id(of: ObjectRef(slot: node.slot)) == node.id
+        else { return }
+        let ref = ObjectRef(slot: node.slot)
+        let state: ReferenceGraph.CollectorState =
+            !object.kind.isContainer || !object.isTracked
+            ? .untracked
+            : object.generation == GenerationLists.permanent ? .frozen : .generation(object.generation)
+        graph.nodes.append(
+            ReferenceGraph.Node(
+                id: node.id, typeName: heap.typeName(of: ref), refcount: heap.refcount(of: ref), state: state,
+                repr: heap.shortRepr(ref, limit: 40), reachable: walk!.isReached(node.slot)))
+        drawnIDs.insert(node.id)
+        guard object.kind.isContainer else { return }
+        heap.forEachLabelledReference(of: object) { child, makeLabel in
+            guard included.contains(child), heap.liveObjectStopped(child) != nil else { return }
+            graph.edges.append(
+                ReferenceGraph.Edge(
+                    from: node.id, to: heap.id(of: ObjectRef(slot: child)), label: makeLabel().description))
+        }
     }
 }
 

@@ -216,27 +216,15 @@ extension Heap {
     /// iterable ``makeIterator(over:shard:)`` accepts. If making an item fails, the items made so far
     /// are freed and the generator stays consumed up to that point, as in Python. With a `safepoint`,
     /// it is called between items with the iterator and the list built so far (whose items are counted
-    /// inside it), and an error it throws is handled as a failed item.
+    /// inside it), and an error it throws is handled as a failed item; a suspension is continued at
+    /// once (``IterableConsumer`` is the form that returns instead).
     public func makeList(from iterable: ObjectRef, shard: Int = 0, safepoint: (any Safepoint)? = nil)
         throws(HeapError) -> ObjectRef
     {
-        let iterator = try makeIterator(over: iterable, shard: shard)
-        defer { release(iterator, shard: shard) }
-        let list = try makeList(shard: shard)
-        let object = layout(list)
-        var safepoints = SafepointCounter(safepoint)
-        do throws(HeapError) {
-            while true {
-                try safepoints.step(holding: [iterator, list])
-                guard let item = try next(iterator, shard: shard) else { break }
-                // The list takes the item's reference over: no retain and release per item.
-                try appendTaking(object, item, shard: shard)
-            }
-        } catch {
-            release(list, shard: shard)
-            throw error
+        let consumer = try IterableConsumer(heap: self, consuming: iterable, for: .list, shard: shard)
+        while true {
+            if let list = try consumer.resume(safepoint: safepoint) { return list }
         }
-        return list
     }
 
     /// `sum(x)` over ints, floats and bools, one item at a time: a generator's items are made and
@@ -249,41 +237,10 @@ extension Heap {
     public func sum(_ iterable: ObjectRef, shard: Int = 0, safepoint: (any Safepoint)? = nil) throws(HeapError)
         -> ObjectRef
     {
-        let iterator = try makeIterator(over: iterable, shard: shard)
-        defer { release(iterator, shard: shard) }
-        var intTotal: Int128 = 0
-        var floatTotal: Double? = nil
-        var safepoints = SafepointCounter(safepoint)
+        let consumer = try IterableConsumer(heap: self, consuming: iterable, for: .sum, shard: shard)
         while true {
-            try safepoints.step(holding: [iterator])
-            guard let item = try next(iterator, shard: shard) else { break }
-            defer { release(item, shard: shard) }
-            let object = layout(item)
-            let integer: Int64
-            switch object.kind {
-            case .bool: integer = item == .true ? 1 : 0
-            case .int: integer = object.intValue
-            case .float:
-                floatTotal = (floatTotal ?? Double(intTotal)) + object.floatValue
-                continue
-            default:
-                throw HeapError(
-                    .type,
-                    "unsupported operand type(s) for +: '\(floatTotal == nil ? "int" : "float")' and '\(typeName(of: item))'"
-                )
-            }
-            if let total = floatTotal {
-                floatTotal = total + Double(integer)
-                continue
-            }
-            // No overflow: 2⁶⁴ items of at most 2⁶³ each would be needed to leave 128 bits.
-            intTotal += Int128(integer)
+            if let total = try consumer.resume(safepoint: safepoint) { return total }
         }
-        if let floatTotal { return try makeFloat(floatTotal, shard: shard) }
-        guard let result = Int64(exactly: intTotal) else {
-            throw HeapError(.value, "sum \(intTotal) does not fit in a 64-bit int (heapd ints are 64-bit)")
-        }
-        return try makeInt(result, shard: shard)
     }
 
     // MARK: Verification

@@ -4,132 +4,79 @@ extension Heap {
     /// being printed higher up prints as Python prints a recursive reference (`[...]`, `{...}`), and at
     /// most `maxItems` items of one container are shown.
     ///
-    /// Safe against concurrent mutators: each container is read under its lock into a retained snapshot,
-    /// and the snapshot is printed after unlocking.
+    /// Safe against concurrent mutators: each container is read under its lock into a retained snapshot
+    /// of the items it shows, and the snapshot is printed after unlocking.
     public func repr(_ ref: ObjectRef, maxDepth: Int = 8, maxItems: Int = 100) -> String {
         repr(ref, maxDepth: maxDepth, maxItems: maxItems, maxBytes: .max) ?? ""
     }
 
     /// `repr(x)` as above, or nil when it would be longer than `maxBytes` bytes of UTF-8: the walk
     /// stops as soon as the text passes the bound, and a long str is measured before it is copied, so
-    /// a repr too big to send (a 100 MB str, lists of lists sharing big items) is never built.
+    /// a repr too big to send (a 100 MB str, lists of lists sharing big items) is never built. In one
+    /// go; ``ReprWriter`` is the form that can stop between items.
     public func repr(_ ref: ObjectRef, maxDepth: Int = 8, maxItems: Int = 100, maxBytes: Int) -> String? {
-        var output = ""
-        var walk = ReprWalk(maxBytes: maxBytes)
-        write(ref, depth: maxDepth, maxItems: maxItems, walk: &walk, into: &output)
-        return walk.exceeded || output.utf8.count > maxBytes ? nil : output
-    }
-
-    /// The state of one `repr` walk: the containers being printed (for recursive references) and the bound.
-    private struct ReprWalk {
-        var active = Set<UInt32>()
-        let maxBytes: Int
-        var exceeded = false
-
-        init(maxBytes: Int) {
-            self.maxBytes = maxBytes
-        }
-
-        /// Whether the text written so far, plus `more` bytes still to come, passes the bound (and the walk
-        /// then stops).
-        mutating func over(_ out: String, adding more: Int = 0) -> Bool {
-            if !exceeded && out.utf8.count > maxBytes &- more { exceeded = true }
-            return exceeded
+        let writer = ReprWriter(heap: self, ref, maxDepth: maxDepth, maxItems: maxItems, maxBytes: maxBytes)
+        while true {
+            // Without a safepoint the writer never suspends, and nothing else throws.
+            if let text = try? writer.resume(safepoint: nil) { return text }
         }
     }
 
-    private func write(_ ref: ObjectRef, depth: Int, maxItems: Int, walk: inout ReprWalk, into out: inout String) {
-        if walk.over(out) { return }
+    /// The repr of an object that is not written item by item: a scalar, a weakref, a generator, an
+    /// instance.
+    func scalarRepr(_ ref: ObjectRef) -> String {
         let object = layout(ref)
         switch object.kind {
-        case .none: out += "None"
-        case .bool: out += ref == .true ? "True" : "False"
-        case .int: out += String(object.intValue)
-        case .float: out += Self.pythonFloat(object.floatValue)
-        case .str:
-            // Its repr is at least its bytes and two quotes: measured before the copy.
-            if walk.over(out, adding: object.byteCount + 2) { return }
-            out += Self.pythonString(String(decoding: object.bytes, as: UTF8.self))
-        case .bytes: out += Self.pythonBytes(UnsafeRawBufferPointer(object.bytes), limit: 64)
+        case .none: return "None"
+        case .bool: return ref == .true ? "True" : "False"
+        case .int: return String(object.intValue)
+        case .float: return Self.pythonFloat(object.floatValue)
+        case .str: return Self.pythonString(String(decoding: object.bytes, as: UTF8.self))
+        case .bytes: return Self.pythonBytes(UnsafeRawBufferPointer(object.bytes), limit: 64)
         case .weakref:
             let target = ObjectID(rawValue: object.weakTarget.pointee.load(ordering: .acquiring))
             if target.rawValue != 0, let alive = try? acquire(target) {
-                out += "<weakref at \(id(of: ref)); to '\(typeName(of: alive))' at \(target)>"
-                release(alive)
-            } else {
-                out += "<weakref at \(id(of: ref)); dead>"
+                defer { release(alive) }
+                return "<weakref at \(id(of: ref)); to '\(typeName(of: alive))' at \(target)>"
             }
-        case .generator: out += "<generator object at \(id(of: ref))>"
-        case .list, .tuple, .set, .dict, .object:
-            writeContainer(ref, object.kind, depth: depth, maxItems: maxItems, walk: &walk, into: &out)
+            return "<weakref at \(id(of: ref)); dead>"
+        case .generator: return "<generator object at \(id(of: ref))>"
+        case .object: return "<\(typeName(of: ref)) object at \(id(of: ref))>"
+        case .list, .tuple, .set, .dict: return "<\(typeName(of: ref)) object at \(id(of: ref))>"
         }
     }
 
-    private func writeContainer(
-        _ ref: ObjectRef, _ kind: ObjectKind, depth: Int, maxItems: Int, walk: inout ReprWalk,
-        into out: inout String
-    ) {
-        if kind == .object {
-            out += "<\(typeName(of: ref)) object at \(id(of: ref))>"
-            return
+    /// The first `limit` items of a list or tuple, retained (release them), and how many it has: a
+    /// repr shows at most `limit`, so a list of ten million items costs `limit` retains, not ten million.
+    func itemPrefix(of ref: ObjectRef, limit: Int) -> (items: [ObjectRef], count: Int) {
+        let object = layout(ref)
+        let read = { () -> ([ObjectRef], Int) in
+            let all = object.sequenceItems
+            let items = all.prefix(limit).map { slot in
+                let item = ObjectRef(slot: slot)
+                self.retain(item)
+                return item
+            }
+            return (items, all.count)
         }
-        let (open, close) =
-            switch kind {
-            case .list: ("[", "]")
-            case .tuple: ("(", ")")
-            default: ("{", "}")
+        return object.kind == .tuple ? read() : object.lock.withLock(read)
+    }
+
+    /// The first `limit` entries of a dict, set (value nil) or instance, retained, and how many it has.
+    func entryPrefix(of ref: ObjectRef, limit: Int) -> (entries: [(key: ObjectRef, value: ObjectRef?)], count: Int) {
+        let object = layout(ref)
+        return object.lock.withLock {
+            var result: [(key: ObjectRef, value: ObjectRef?)] = []
+            guard let base = object.hashStorage else { return (result, object.count) }
+            // Entries in insertion order, stopping at the limit (forEach rethrows: thrown to stop early).
+            try? HashStorage(base: base).forEach { key, value throws(PrefixFull) in
+                guard result.count < limit else { throw PrefixFull() }
+                retain(ObjectRef(slot: key))
+                let valueRef = value == HashStorage.noValue ? nil : ObjectRef(slot: value)
+                if let valueRef { retain(valueRef) }
+                result.append((ObjectRef(slot: key), valueRef))
             }
-        if walk.active.contains(ref.slot) {
-            out += open + "..." + close
-            return
-        }
-        if depth <= 0 {
-            out += open + "..." + close
-            return
-        }
-        walk.active.insert(ref.slot)
-        defer { walk.active.remove(ref.slot) }
-        switch kind {
-        case .list, .tuple:
-            let items = (try? items(of: ref)) ?? []
-            defer { for item in items { release(item) } }
-            out += open
-            for (index, item) in items.enumerated() {
-                if index == maxItems {
-                    out += ", ...(\(items.count - maxItems) more)"
-                    break
-                }
-                if index > 0 { out += ", " }
-                write(item, depth: depth - 1, maxItems: maxItems, walk: &walk, into: &out)
-            }
-            if kind == .tuple && items.count == 1 { out += "," }
-            out += close
-        default:
-            let entries = (try? entries(of: ref)) ?? []
-            defer {
-                for entry in entries {
-                    release(entry.key)
-                    if let value = entry.value { release(value) }
-                }
-            }
-            if kind == .set && entries.isEmpty {
-                out += "set()"
-                return
-            }
-            out += open
-            for (index, entry) in entries.enumerated() {
-                if index == maxItems {
-                    out += ", ...(\(entries.count - maxItems) more)"
-                    break
-                }
-                if index > 0 { out += ", " }
-                write(entry.key, depth: depth - 1, maxItems: maxItems, walk: &walk, into: &out)
-                if let value = entry.value {
-                    out += ": "
-                    write(value, depth: depth - 1, maxItems: maxItems, walk: &walk, into: &out)
-                }
-            }
-            out += close
+            return (result, object.count)
         }
     }
 
@@ -185,3 +132,6 @@ extension Heap {
         return String(digits[Int(byte >> 4)]) + String(digits[Int(byte & 15)])
     }
 }
+
+/// Thrown to stop a walk over a hash table once a prefix is full.
+private struct PrefixFull: Error {}

@@ -5,10 +5,12 @@ import HeapProtocol
 /// `GROWTH` (`show_growth`), `CHAIN` (`find_backref_chain`), `GRAPH` (`show_refs`/`show_backrefs`) and
 /// `DOCTOR` (Redis's `MEMORY DOCTOR`).
 ///
-/// Each walks the heap with the world stopped, so it leaves its work in `session.deferred`, which the
-/// connection handler runs outside the heap's gate; the walk itself is HeapCore's. An object named by
-/// the command is resolved now and looked up again by id once the world is stopped: if it died in
-/// between, the reply is `-NOOBJ`, never a read of freed memory.
+/// Each walks the heap with the world stopped, in steps of about a millisecond (a ``SteppedCommand``
+/// whose steps run in `gate.exclusive`, outside the handler's gate), so neither the other clients nor a
+/// collection wait longer than a step; the walks themselves are HeapCore's (``TypeCensus``,
+/// ``ChainSearch``, ``ReferenceGraphBuilder``, ``Diagnosis``), which also say what an answer built over
+/// several steps means. An object named by the command is resolved now and looked up again by id at
+/// every step: once it died, the reply is `-NOOBJ`, never a read of freed memory.
 enum DiagnosticCommands {
     static let specs: [CommandSpec] = [
         CommandSpec(
@@ -16,11 +18,9 @@ enum DiagnosticCommands {
             summary: "live objects counted by type (instances by class): [[name, count, bytes], ...], most first",
             handler: { session, args throws(CommandError) in
                 let limit = try parseLimit(args)
-                let heap = session.heap
                 let maxReply = session.maxReply
-                session.deferred = {
-                    let census = heap.gate.exclusive { heap.typeCensusStopped() }
-                    return bounded(
+                session.running = census(session) { census in
+                    bounded(
                         census.prefix(limit).lazy.map {
                             .array([.bulk($0.name), .integer(Int64($0.count)), .integer(Int64($0.bytes))])
                         }, limit: maxReply)
@@ -35,8 +35,7 @@ enum DiagnosticCommands {
                 let limit = try parseLimit(args)
                 let state = session.state
                 let maxReply = session.maxReply
-                session.deferred = {
-                    let census = state.heap.gate.exclusive { state.heap.typeCensusStopped() }
+                session.running = census(session) { census in
                     let grown = state.typeGrowth.withLock { $0.update(with: census) }
                     return bounded(
                         grown.prefix(limit).lazy.map {
@@ -46,22 +45,36 @@ enum DiagnosticCommands {
                 return .ok
             }),
         CommandSpec(
-            "CHAIN", arity: 1...1, syntax: "CHAIN x",
+            "CHAIN", arity: 1...3, syntax: "CHAIN x [MAX n]",
             summary:
-                "a shortest chain of references from a root (variable, global, gc.garbage) to x: [[how, type, '#id'], ...], nil if none",
+                "a shortest chain of references from a root (variable, global, gc.garbage) to x, of at most MAX steps (1000): [[how, type, '#id'], ...], nil if none",
             handler: { session, args throws(CommandError) in
                 let targetID = try objectID(args[0], in: session)
+                let maxSteps = try parseMax(args, from: 1, default: 1000, range: 1...ChainOptions.maxStepsLimit)
                 let state = session.state
                 let viewer = session.id
-                session.deferred = {
-                    let chain = state.heap.gate.exclusive { () -> ReferenceChain?? in
-                        guard let target = state.heap.liveObjectStopped(targetID) else { return .none }
-                        let roots = state.heap.rootsStopped(adding: state.rootsStopped(viewer: viewer))
-                        return .some(state.heap.shortestChainStopped(to: target, roots: roots))
+                var search = ChainSearch(to: targetID, maxSteps: maxSteps)
+                session.running = SteppedCommand(session: session) { command in
+                    let outcome = session.stoppedStep(command) { budget in
+                        search.advanceStopped(
+                            in: state.heap, external: { state.rootsStopped(viewer: viewer) }, budget: &budget)
                     }
-                    guard let chain else { return noObject(targetID) }
-                    guard let chain else { return .null }
-                    return .array(chain.steps.map { .array([.bulk($0.how), .bulk($0.typeName), .bulk("\($0.id)")]) })
+                    switch outcome {
+                    case nil: return nil
+                    case .gone: return noObject(targetID)
+                    case .unreachable: return .null
+                    case .chain(let chain):
+                        return .array(
+                            chain.steps.map { .array([.bulk($0.how), .bulk($0.typeName), .bulk("\($0.id)")]) })
+                    case .tooLong(let length):
+                        return CommandError.limit(
+                            "the shortest chain to \(targetID) has \(length) steps, more than MAX \(maxSteps) (at most \(ChainOptions.maxStepsLimit))"
+                        ).reply
+                    case .unstable(let attempts):
+                        return CommandError.limit(
+                            "the references on the chain to \(targetID) changed during each of \(attempts) walks; ask again"
+                        ).reply
+                    }
                 }
                 return .ok
             }),
@@ -74,16 +87,18 @@ enum DiagnosticCommands {
                 let options = try GraphOptions(args)
                 let state = session.state
                 let viewer = session.id
-                session.deferred = {
-                    let graph = state.heap.gate.exclusive { () -> ReferenceGraph? in
-                        guard let target = state.heap.liveObjectStopped(targetID) else { return nil }
-                        let roots = state.heap.rootsStopped(adding: state.rootsStopped(viewer: viewer))
-                        return state.heap.referenceGraphStopped(
-                            around: target, depth: options.depth, referrers: options.backrefs,
-                            maxNodes: options.maxNodes, roots: roots)
+                var builder = ReferenceGraphBuilder(
+                    around: targetID, depth: options.depth, referrers: options.backrefs, maxNodes: options.maxNodes)
+                session.running = SteppedCommand(session: session) { command in
+                    let outcome = session.stoppedStep(command) { budget in
+                        builder.advanceStopped(
+                            in: state.heap, external: { state.rootsStopped(viewer: viewer) }, budget: &budget)
                     }
-                    guard let graph else { return noObject(targetID) }
-                    return reply(graph)
+                    switch outcome {
+                    case nil: return nil
+                    case .gone: return noObject(targetID)
+                    case .graph(let graph): return reply(graph)
+                    }
                 }
                 return .ok
             }),
@@ -94,10 +109,13 @@ enum DiagnosticCommands {
             handler: { session, _ throws(CommandError) in
                 let state = session.state
                 let viewer = session.id
-                session.deferred = {
-                    var report = state.heap.gate.exclusive {
-                        state.heap.diagnoseStopped(roots: state.rootsStopped(viewer: viewer))
+                var diagnosis = Diagnosis()
+                session.running = SteppedCommand(session: session) { command in
+                    let report = session.stoppedStep(command) { budget in
+                        diagnosis.advanceStopped(
+                            in: state.heap, external: { state.rootsStopped(viewer: viewer) }, budget: &budget)
                     }
+                    guard var report else { return nil }
                     // The biggest growth between the last two snapshots taken of the live heap, if it grew.
                     let snapshots = state.snapshots.all().filter { $0.origin == .taken }.suffix(2)
                     if snapshots.count == 2, let old = snapshots.first, let new = snapshots.last,
@@ -110,6 +128,33 @@ enum DiagnosticCommands {
                 return .ok
             }),
     ]
+
+    /// A census in steps of the world stopped, then `finish` with its counts (outside the gate).
+    static func census(_ session: Session, finish: @escaping ([TypeCount]) -> Reply) -> SteppedCommand {
+        var census = TypeCensus()
+        let heap = session.heap
+        return SteppedCommand(session: session) { command in
+            let done = session.stoppedStep(command) { budget in census.advanceStopped(in: heap, budget: &budget) }
+            return done ? finish(census.result) : nil
+        }
+    }
+
+    enum ChainOptions {
+        static let maxStepsLimit = 100_000
+    }
+
+    /// `[MAX n]` from `args[first...]`, within `range`.
+    static func parseMax(_ args: Arguments, from first: Int, default value: Int, range: ClosedRange<Int>)
+        throws(CommandError) -> Int
+    {
+        guard args.count > first else { return value }
+        guard args.count == first + 2, args[first].uppercased() == "MAX" else { throw .syntax("expected MAX n") }
+        let max = Int(try args.integer(first + 1, what: "MAX"))
+        guard range.contains(max) else {
+            throw .syntax("MAX must be between \(range.lowerBound) and \(range.upperBound)")
+        }
+        return max
+    }
 
     /// `GRAPH`'s options, in any order after x.
     struct GraphOptions {

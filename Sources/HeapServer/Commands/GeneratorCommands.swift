@@ -5,8 +5,9 @@ import HeapProtocol
 ///
 /// Consuming commands take references (never through an `#id`: advancing a generator mutates it), and
 /// check their target name before consuming anything, so a bad name loses no item. `LIST` and `SUM`
-/// may run for as long as a range is long: they pass a ``CommandSafepoint``, which lets stops of the
-/// world through and stops them past `command-time-limit` or when their client hangs up.
+/// may run for as long as a range is long: they run as a ``SteppedCommand`` (a millisecond at a time,
+/// the event loop served in between) and pass a ``CommandSafepoint``, which lets stops of the world
+/// through and stops them past `command-time-limit` or when their client hangs up.
 enum GeneratorCommands {
     static let specs: [CommandSpec] = [
         CommandSpec(
@@ -34,15 +35,13 @@ enum GeneratorCommands {
             handler: { session, args throws(CommandError) in
                 try checkTarget(args[0])
                 let heap = session.heap
-                let list = try session.with(args[1]) { iterable throws(CommandError) in
-                    let safepoint = CommandSafepoint(session: session, holding: [iterable])
-                    return try heapCall { () throws(HeapError) in
-                        try heap.makeList(from: iterable, shard: session.shard, safepoint: safepoint)
-                    }
+                let target = args[0]
+                session.running = try consume(args[1], for: .list, in: session) { list throws(CommandError) in
+                    let length = (try? heap.length(of: list)) ?? 0
+                    try session.bind(target, to: list)
+                    return .integer(Int64(length))
                 }
-                let length = (try? heap.length(of: list)) ?? 0
-                try session.bind(args[0], to: list)
-                return .integer(Int64(length))
+                return .ok
             }),
         CommandSpec(
             "SUM", arity: 2...2, syntax: "SUM target iterable",
@@ -51,15 +50,13 @@ enum GeneratorCommands {
             handler: { session, args throws(CommandError) in
                 try checkTarget(args[0])
                 let heap = session.heap
-                let total = try session.with(args[1]) { iterable throws(CommandError) in
-                    let safepoint = CommandSafepoint(session: session, holding: [iterable])
-                    return try heapCall { () throws(HeapError) in
-                        try heap.sum(iterable, shard: session.shard, safepoint: safepoint)
-                    }
+                let target = args[0]
+                session.running = try consume(args[1], for: .sum, in: session) { total throws(CommandError) in
+                    let text = heap.repr(total)
+                    try session.bind(target, to: total)
+                    return .bulk(text)
                 }
-                let text = heap.repr(total)
-                try session.bind(args[0], to: total)
-                return .bulk(text)
+                return .ok
             }),
     ]
 
@@ -92,6 +89,30 @@ enum GeneratorCommands {
         default:
             throw .syntax("gen takes 'range N', 'range START STOP [STEP]' or 'iter x', not '\(values[0])'")
         }
+    }
+
+    /// `list(x)` or `sum(x)` of the object `name` names, as a ``SteppedCommand``: each step consumes
+    /// items inside the heap's gate for one slice, reaching a ``CommandSafepoint`` every 1024 items;
+    /// between steps what the consumer holds (the iterator, the list so far) is published as
+    /// ``Session/heldByCommand``. `finish` takes the result's reference (it binds it).
+    private static func consume(
+        _ name: String, for purpose: IterableConsumer.Purpose, in session: Session,
+        finish: @escaping (ObjectRef) throws(CommandError) -> Reply
+    ) throws(CommandError) -> SteppedCommand {
+        let heap = session.heap
+        let consumer = try session.with(name) { iterable throws(CommandError) in
+            try heapCall { () throws(HeapError) in
+                try IterableConsumer(heap: heap, consuming: iterable, for: purpose, shard: session.shard)
+            }
+        }
+        return SteppedCommand.mutator(
+            session: session, holding: { consumer.holding },
+            resume: { safepoint throws(CommandError) in
+                guard let result = try heapCall({ () throws(HeapError) in try consumer.resume(safepoint: safepoint) })
+                else { return nil }
+                return try finish(result)
+            },
+            cancel: { consumer.cancel() })
     }
 
     /// Rejects a name that cannot be bound before anything is consumed.

@@ -43,9 +43,8 @@ enum IntrospectionCommands {
             handler: { session, args throws(CommandError) in
                 let depth = args.count == 2 ? Int(try args.integer(1, what: "depth")) : 8
                 guard depth >= 0, depth <= 64 else { throw .syntax("depth must be between 0 and 64") }
-                return try session.with(args[0], readOnly: true) { ref throws(CommandError) in
-                    try session.reprReply(ref, maxDepth: depth)
-                }
+                session.running = reprCommand(try session.resolve(args[0], readOnly: true), depth: depth, in: session)
+                return .ok
             }),
         CommandSpec(
             "VARS", arity: 0...1, syntax: "VARS [GLOBALS]",
@@ -90,4 +89,37 @@ enum IntrospectionCommands {
             "SCOPE LIST", arity: 0...0, syntax: "SCOPE LIST", summary: "the frames, outermost first",
             handler: { session, _ throws(CommandError) in .array(session.frameNames.map { .bulk($0) }) }),
     ]
+
+    /// `REPR`, written in steps (``ReprWriter``): a repr of up to `max-reply` (16 MiB) of nested
+    /// containers takes a few hundred milliseconds. Consumes `ref`'s reference.
+    private static func reprCommand(_ ref: ObjectRef, depth: Int, in session: Session) -> SteppedCommand {
+        let heap = session.heap
+        let shard = session.shard
+        let maxReply = session.maxReply
+        let writer = ReprWriter(heap: heap, ref, maxDepth: depth, maxBytes: maxReply - 32)
+        return SteppedCommand.mutator(
+            session: session, holding: { [ref] + writer.holding },
+            resume: { safepoint throws(CommandError) in
+                let written: String??
+                do throws(HeapError) {
+                    written = try writer.resume(safepoint: safepoint)
+                } catch {
+                    heap.release(ref, shard: shard)
+                    throw CommandError(error)
+                }
+                guard let written else { return nil }
+                let typeName = heap.typeName(of: ref)
+                heap.release(ref, shard: shard)
+                guard let text = written else {
+                    throw .limit(
+                        "repr of this \(typeName) would exceed max-reply (\(maxReply) bytes); ask for less (REPR x 1, LEN, GETITEM)"
+                    )
+                }
+                return .bulk(text)
+            },
+            cancel: {
+                writer.cancel()
+                heap.release(ref, shard: shard)
+            })
+    }
 }
