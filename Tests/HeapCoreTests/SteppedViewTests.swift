@@ -198,6 +198,39 @@ final class SteppedViewTests: HeapTestCase {
         }
     }
 
+    /// A cycle of garbage collected while DOCTOR is still popping it off Tarjan's stack, step by step:
+    /// the members it saw alive in earlier steps are freed, and the report must not read their slots
+    /// (the soak crashed heapd here: `HandleTable.object` nil in the cycle finder's summary).
+    func testDiagnosisSurvivesACollectionOfTheCycleItIsReporting() throws {
+        // The step at which the finder is popping the ring depends on the phases before it: try a range.
+        for trigger in stride(from: 40, through: 140, by: 4) {
+            var first = try heap.makeList()
+            let head = first
+            for _ in 1..<300 {
+                let next = try heap.makeList([first])
+                heap.release(first)
+                first = next
+            }
+            try heap.append(head, first)  // a 300-list ring, garbage once released
+            heap.release(first)
+            var diagnosis = Diagnosis(limits: DoctorLimits())
+            var collected = false
+            let (report, steps) = try stepped(
+                units: 16,
+                between: { step in
+                    if step == trigger { collected = try self.heap.collector.collect(generation: 2) == 300 }
+                }
+            ) { budget in diagnosis.advanceStopped(in: heap, external: { [] }, budget: &budget) }
+            if !collected { _ = try heap.collector.collect(generation: 2) }
+            XCTAssertGreaterThan(steps, 40)
+            for finding in report.findings {
+                if case .cyclicGarbage(_, _, let cycles, _) = finding {
+                    XCTAssertTrue(cycles.allSatisfy { !$0.members.isEmpty })
+                }
+            }
+        }
+    }
+
     func testAGraphWhoseObjectDiesBetweenStepsIsGone() throws {
         let list = try heap.makeList()
         var builder = ReferenceGraphBuilder(around: heap.id(of: list), depth: 3, referrers: true, maxNodes: 10)

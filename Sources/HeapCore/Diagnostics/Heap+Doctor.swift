@@ -261,13 +261,16 @@ private struct CycleFinder {
                 popping = component
                 guard member == component.root else { continue }
                 popping = nil
-                if (component.size > 1 || component.selfLoop) && !component.first.isEmpty {
+                // A component popped over several steps: a member seen alive in an earlier step may have
+                // died since (the world ran in between), and its slot must not be read.
+                let shown = component.first.filter { heap.liveObjectStopped($0) != nil }
+                if (component.size > 1 || component.selfLoop) && !shown.isEmpty {
                     found.append(
                         ReferenceCycle(
                             size: component.size,
                             types: component.types.map { TypeCount(name: $0.key, count: $0.value, bytes: 0) }
                                 .sorted { $0.count != $1.count ? $0.count > $1.count : $0.name < $1.name },
-                            members: component.first.map { heap.summary($0) }))
+                            members: shown.map { heap.summary($0) }))
                 }
                 continue
             }
