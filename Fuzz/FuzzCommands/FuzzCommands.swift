@@ -7,7 +7,8 @@
 // vocabularies of names, ids (live, stale and made up), types, keys and edge values for every number.
 // A request takes the connection's path: it is encoded as RESP or as a quoted inline line, decoded
 // by the client's own `RequestDecoder`, run inside the heap's gate with `CommandTable.execute`, its
-// deferred work (collections, views, `DEBUG VERIFY`) run after the gate, its reply encoded.
+// deferred work (collections, views, `DEBUG VERIFY`) run after the gate, a long command's steps one
+// after another, its reply encoded.
 //
 // Input layout, command after command, until the bytes run out:
 //
@@ -474,6 +475,16 @@
                 session.deferred = nil
                 reply = deferred()
             }
+            if let running = session.running {
+                // A long command (SteppedCommand): the connection handler runs a step per turn of the
+                // event loop; here they run one after another until it replies. Left in the session, it
+                // would keep the session and the server state alive past the program.
+                session.running = nil
+                var stepped: Reply?
+                while stepped == nil && running.steps < 10_000_000 { stepped = running.advance() }
+                check(stepped != nil, "a long command never replied: \(command.scriptLine)")
+                reply = stepped ?? reply
+            }
             trace("\(command.scriptLine)\n    -> \(Self.show(reply))")
             checkReply(reply, for: command)
             if session.wantsClose {
@@ -755,7 +766,9 @@
 
         /// Creates the directory with a dump of a small traced heap in it.
         static func prepare() {
+            // 0700, as heapd's snapshot directory must be (heapd refuses to write into a looser one).
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            chmod(directory, 0o700)
             let state = ServerState(configuration: FuzzProgram.configuration, logger: FuzzProgram.logger)
             let session = state.openSession()!
             for line in [
@@ -765,6 +778,11 @@
             ] {
                 let request = Request(line.split(separator: " ").map(String.init))
                 state.heap.gate.shared { _ = CommandTable.execute(request, in: session) }
+                // DUMP streams its file after the gate, as the connection handler runs it.
+                if let deferred = session.deferred {
+                    session.deferred = nil
+                    _ = deferred()
+                }
             }
             state.closeSession(session)
             validContents = FileManager.default.contents(atPath: directory + "/" + valid).map { [UInt8]($0) } ?? []
