@@ -217,12 +217,9 @@ extension StoppedHeap {
                 object.flags |= Mark.tentativelyUnreachable
                 continue
             }
-            // Referents in tp_traverse's order: list and tuple items last to first.
-            if object.kind == .list || object.kind == .tuple {
-                for child in object.sequenceItems.reversed() { visit(child) }
-            } else {
-                heap.forEachReference(of: object, visit)
-            }
+            // Referents in tp_traverse's order (list and tuple items last to first). The references
+            // that traversal leaves out (dict keys, attribute names) are atomic strs, never candidates.
+            heap.forEachTraversed(of: object, visit)
             object.flags &= ~Mark.candidate
             survivors.append(object)
         }

@@ -10,7 +10,7 @@ extension Heap {
     /// Tracked containers (in `generation`, or in any of 0...2), scanning slots from `fromSlot` until
     /// `limit` are found. Caller holds the gate exclusively; the refs are not retained.
     public func trackedObjectsStopped(
-        generation: Int?, fromSlot: Int, limit: Int, budget: StepBudget = StepBudget(nanoseconds: 1_000_000)
+        generation: Int?, fromSlot: Int, limit: Int, budget: StepBudget = .listingCall
     ) -> (next: Int, [ObjectRef]) {
         scanTrackedStopped(fromSlot: fromSlot, limit: limit, budget: budget) { object, _ in
             generation.map { $0 == object.generation } ?? true
@@ -22,7 +22,7 @@ extension Heap {
     /// generation lists, the permanent generation (`gc.freeze()`) is not searched. Caller holds the
     /// gate exclusively; the refs are not retained.
     public func referrersStopped(
-        of target: ObjectRef, fromSlot: Int, limit: Int, budget: StepBudget = StepBudget(nanoseconds: 1_000_000)
+        of target: ObjectRef, fromSlot: Int, limit: Int, budget: StepBudget = .listingCall
     ) -> (next: Int, [ObjectRef]) {
         scanTrackedStopped(fromSlot: fromSlot, limit: limit, budget: budget) { object, budget in
             var refers = false
@@ -53,7 +53,7 @@ extension Heap {
             roots.append(HeapRoot(label: "permanent generation", ref: ObjectRef(slot: slot), holder: .variable))
         }
         let walk = reachabilityStopped(from: roots)
-        return scanTrackedStopped(fromSlot: fromSlot, limit: limit, budget: StepBudget(nanoseconds: 1_000_000)) {
+        return scanTrackedStopped(fromSlot: fromSlot, limit: limit, budget: .listingCall) {
             object, _ in
             Int(object.slot) >= walk.reached.count || !walk.reached[Int(object.slot)]
         }

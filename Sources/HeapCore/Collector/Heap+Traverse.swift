@@ -22,6 +22,7 @@
 /// A weakref's callback is an event in heapd, not an object, so there is nothing to visit.
 extension Heap {
     /// Calls `body` with each slot `object` references, as CPython's `tp_traverse` would visit them.
+    @inline(__always)
     func forEachTraversed(of object: ObjectLayout, _ body: (UInt32) -> Void) {
         switch object.kind {
         case .list, .tuple:

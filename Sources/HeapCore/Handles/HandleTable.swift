@@ -170,12 +170,20 @@ final class HandleTable: @unchecked Sendable {
     /// the generation grows, so every outstanding id of the old object stops resolving. A slot whose
     /// generation would wrap is retired instead of reused, so an id is never ambiguous.
     func release(_ slot: UInt32, shard: Int) {
-        (base + Int(slot) * 16 + 8).storeBytes(of: 0, as: UInt.self)
-        let generation = UInt32(truncatingIfNeeded: word(slot).pointee.load(ordering: .relaxed) >> 32)
-        guard generation < UInt32.max else { return }
-        word(slot).pointee.store(UInt64(generation + 1) << 32, ordering: .releasing)
+        guard retire(slot) else { return }
         let list = freeLists[shard % freeLists.count]
         list.lock.withLock { list.push(slot) }
+    }
+
+    /// Empties a slot and grows its generation; false when the generation is exhausted and the slot is
+    /// retired for good (never to be pushed on a free list again).
+    @inline(__always)
+    private func retire(_ slot: UInt32) -> Bool {
+        (base + Int(slot) * 16 + 8).storeBytes(of: 0, as: UInt.self)
+        let generation = UInt32(truncatingIfNeeded: word(slot).pointee.load(ordering: .relaxed) >> 32)
+        guard generation < UInt32.max else { return false }
+        word(slot).pointee.store(UInt64(generation + 1) << 32, ordering: .releasing)
+        return true
     }
 
     /// ``release(_:shard:)`` for many slots: each slot's generation grows at once, and the reusable
@@ -183,13 +191,7 @@ final class HandleTable: @unchecked Sendable {
     func releaseBatch(_ slots: UnsafeBufferPointer<UInt32>, shard: Int) {
         let list = freeLists[shard % freeLists.count]
         list.lock.withLock {
-            for slot in slots {
-                (base + Int(slot) * 16 + 8).storeBytes(of: 0, as: UInt.self)
-                let generation = UInt32(truncatingIfNeeded: word(slot).pointee.load(ordering: .relaxed) >> 32)
-                guard generation < UInt32.max else { continue }
-                word(slot).pointee.store(UInt64(generation + 1) << 32, ordering: .releasing)
-                list.push(slot)
-            }
+            for slot in slots where retire(slot) { list.push(slot) }
         }
     }
 

@@ -84,6 +84,10 @@ public struct StepBudget: Sendable {
     /// No limit: the view finishes in one step (the unit tests' and the in-process callers' form).
     public static var unlimited: StepBudget { StepBudget(nanoseconds: .max) }
 
+    /// What one call of a paged listing (`GC GET_OBJECTS`, `GET_REFERRERS`, `GET_UNREACHABLE`) may
+    /// keep the world stopped: a millisecond from now.
+    public static var listingCall: StepBudget { StepBudget(nanoseconds: 1_000_000) }
+
     /// Records `units` of work; false once the time is up (and from then on).
     @inline(__always)
     mutating func spend(_ units: Int = 1) -> Bool {
