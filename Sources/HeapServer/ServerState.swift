@@ -60,6 +60,7 @@ final class ServerState: Sendable {
             guard let self else { return }
             self.deliver(event, logger: logger)
         }
+        heap.collector.setRoots { [weak self] in self?.rootReferences() ?? [] }
     }
 
     func subscribe(_ session: Session) {
@@ -213,6 +214,18 @@ final class ServerState: Sendable {
             for ref in box.session.heldByCommand { counts[ref, default: 0] += 1 }
         }
         return counts
+    }
+
+    /// The objects held from outside the heap, repeats included: where a full collection's mark-alive
+    /// pass starts (``CycleCollector/setRoots(_:)``). Called by the collector with the world stopped;
+    /// takes only the sessions' and globals' own short locks, which no one holds across the gate.
+    func rootReferences() -> [ObjectRef] {
+        var roots = Array(globals.snapshot().values)
+        for box in sessions.withLock({ Array($0.values) }) {
+            roots.append(contentsOf: box.session.allReferences())
+            roots.append(contentsOf: box.session.heldByCommand)
+        }
+        return roots
     }
 
     /// Every session variable and global as a labelled root, as `viewer` names them: its own variables

@@ -41,10 +41,12 @@ enum BenchmarkReport {
             return
         }
         if arguments.first == "gc-shape", arguments.count >= 3, let count = Int(arguments[2]) {
-            // One shape, for a profiler: gc-shape SHAPE N [REPEATS] [FREEING-THREADS]
+            // One shape, for a profiler: gc-shape SHAPE N [REPEATS] [FREEING-THREADS] [no-mark]
             let repeats = arguments.count > 3 ? Int(arguments[3]) ?? 5 : 5
             let threads = arguments.count > 4 ? Int(arguments[4]) ?? 1 : 1
-            let result = CollectorBenchmarks.measure(arguments[1], count: count, repeats: repeats, threads: threads)
+            let marksAlive = !(arguments.count > 5 && arguments[5] == "no-mark")
+            let result = CollectorBenchmarks.measure(
+                arguments[1], count: count, repeats: repeats, threads: threads, marksAlive: marksAlive)
             print(
                 String(
                     format: "%@ %d: median %.2f ms, fastest %.2f ms, returned %d", result.shape, count,
