@@ -35,6 +35,17 @@ enum BenchmarkReport {
                 threads: arguments.dropFirst().first.flatMap { Int($0) } ?? 1, tracing: !arguments.contains("off"))
             return
         }
+        if arguments.first == "gc-load" {
+            // Generation-0 pauses with 1M old objects and two mutator threads, alone (for `perf`).
+            let load = CollectorBenchmarks.pausesUnderLoad()
+            let percentiles = [50.0, 90, 99, 99.9].map {
+                String(format: "p%g %.1f µs", $0, Double(load.percentile($0)) / 1e3)
+            }
+            print(
+                "gen-0 pauses under load (\(load.count)): " + percentiles.joined(separator: ", ")
+                    + String(format: ", max %.1f µs", Double(load.maxNanoseconds) / 1e3))
+            return
+        }
         if arguments.first == "gc-young" {
             let (median, worst) = CollectorBenchmarks.youngPause(repeats: 3000)
             print(String(format: "gen-0 700 young / 1M old: median %.1f µs, max %.1f µs", median * 1e6, worst * 1e6))
