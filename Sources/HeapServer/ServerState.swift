@@ -231,8 +231,8 @@ final class ServerState: Sendable {
     /// Every session variable and global as a labelled root, as `viewer` names them: its own variables
     /// bare (`x`), another client's as `client 7: x`, a variable of a frame other than the innermost with
     /// ` in <frame>`, globals as `g.name`. The viewer's own come first, then the globals, then the other
-    /// clients by id. Call with the gate held exclusively, when no session runs.
-    func rootsStopped(viewer: Int) -> [HeapRoot] {
+    /// clients by id. Only with the world stopped, when no session runs.
+    func roots(viewer: Int, _ stopped: borrowing StoppedHeap) -> [HeapRoot] {
         var mine: [HeapRoot] = []
         var others: [HeapRoot] = []
         let sessions = self.sessions.withLock { $0.values.map(\.session) }.sorted { $0.id < $1.id }

@@ -434,9 +434,16 @@ public final class CycleCollector: @unchecked Sendable {
 
     // MARK: Freeze
 
+    /// `gc.get_freeze_count()`.
+    public var freezeCount: Int {
+        heap.generations.lock.withLock { heap.generations.lengths[GenerationLists.permanent] }
+    }
+}
+
+extension StoppedHeap {
     /// `gc.freeze()`: moves every tracked object to the permanent generation and zeroes the three
-    /// counts, as 3.11's `gc_freeze_impl` does. Caller holds the gate exclusively.
-    public func freezeStopped() {
+    /// counts, as 3.11's `gc_freeze_impl` does.
+    public func freeze() {
         let gens = heap.generations
         gens.lock.withLock {
             for generation in 0..<3 {
@@ -446,15 +453,9 @@ public final class CycleCollector: @unchecked Sendable {
         }
     }
 
-    /// `gc.unfreeze()`: moves the permanent generation back into the oldest. Caller holds the gate
-    /// exclusively.
-    public func unfreezeStopped() {
+    /// `gc.unfreeze()`: moves the permanent generation back into the oldest.
+    public func unfreeze() {
         let gens = heap.generations
         gens.lock.withLock { gens.merge(GenerationLists.permanent, into: 2) }
-    }
-
-    /// `gc.get_freeze_count()`.
-    public var freezeCount: Int {
-        heap.generations.lock.withLock { heap.generations.lengths[GenerationLists.permanent] }
     }
 }

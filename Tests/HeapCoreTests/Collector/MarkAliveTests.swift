@@ -151,7 +151,7 @@ final class MarkAliveTests: XCTestCase {
         let heap = Heap(configuration: HeapConfiguration(maxObjects: 1 << 12, shardCount: 1))
         heap.collector.setEnabled(false)
         let frozen = try heap.makeList()
-        heap.withWorldStopped { _ in heap.collector.freezeStopped() }
+        heap.withWorldStopped { $0.freeze() }
         let young = try heap.makeList()
         try heap.append(young, young)
         try heap.append(frozen, young)
@@ -163,7 +163,7 @@ final class MarkAliveTests: XCTestCase {
         XCTAssertEqual(try heap.collector.collect(generation: 2), 1, "only the unrooted cycle is garbage")
         heap.collector.setRoots(nil)
         XCTAssertEqual(heap.statistics().generationLengths[2], 1, "the frozen list's referent stays in generation 2")
-        heap.withWorldStopped { _ in heap.collector.unfreezeStopped() }
+        heap.withWorldStopped { $0.unfreeze() }
         heap.release(frozen)
         XCTAssertEqual(try heap.collector.collect(generation: 2), 1)
         XCTAssertEqual(heap.statistics().objects, 0)
