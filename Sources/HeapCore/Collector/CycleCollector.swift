@@ -450,6 +450,7 @@ extension StoppedHeap {
                 gens.merge(generation, into: GenerationLists.permanent)
                 gens.counts[generation] = 0
             }
+            gens.youngLogCount = 0
         }
     }
 

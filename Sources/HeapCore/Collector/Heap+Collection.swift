@@ -236,6 +236,7 @@ extension StoppedHeap {
     private func updateRefs(generation: Int) -> [ObjectLayout] {
         let gens = heap.generations
         let table = heap.table
+        prepareYoung()
         var young: [ObjectLayout] = []
         young.reserveCapacity((0...generation).reduce(0) { $0 + gens.lengths[$1] })
         // CPython merges each younger list at the end of the collected one: generation, then 0, 1, …
@@ -247,7 +248,7 @@ extension StoppedHeap {
                 if object.extraFlags & Mark.alive != 0 {
                     // Reached from a root: a survivor that steps 2 and 3 pass over (not a candidate).
                     object.extraFlags &= ~Mark.alive
-                } else {
+                } else if object.flags & Mark.candidate == 0 {  // not done by prepareYoung
                     object.gcPrev = UInt32(truncatingIfNeeded: min(table.refcount(cursor), Int(UInt32.max - 1)))
                     object.flags |= Mark.candidate
                 }
@@ -259,6 +260,52 @@ extension StoppedHeap {
             gens.lengths[list] = 0
         }
         return young
+    }
+
+    /// update_refs for the objects of the young log (``GenerationLists/youngLog``), in batches: the
+    /// table entries of 64 logged slots are read in one loop, their headers in the next.
+    ///
+    /// Why: generation 0's objects were just made by mutators on other cores, so the collector's first
+    /// read of each table entry and header is a miss to another core's cache, and the list walk takes
+    /// them one at a time, each next link known only after the last miss (two dependent misses per
+    /// object: most of a generation-0 pause under load). Read through the log, the misses of a batch
+    /// are in flight together; the walk that follows finds everything in cache. It sets gc_refs and
+    /// the candidate mark of each logged object still in generation 0 (and not marked alive); the walk
+    /// does the rest and keeps the list's order. The log is emptied: generation 0 is collected now.
+    private func prepareYoung() {
+        let gens = heap.generations
+        let table = heap.table
+        let count = gens.youngLogCount
+        gens.youngLogCount = 0
+        guard count > 0 else { return }
+        let batch = 64
+        let words = UnsafeMutableBufferPointer<UnsafeMutableRawPointer?>.allocate(capacity: batch)
+        let refcounts = UnsafeMutableBufferPointer<Int>.allocate(capacity: batch)
+        defer {
+            words.deallocate()
+            refcounts.deallocate()
+        }
+        var start = 0
+        while start < count {
+            let end = min(start + batch, count)
+            for index in start..<end {
+                let slot = gens.youngLog[index]
+                words[index - start] = table.objectIfAny(slot)
+                refcounts[index - start] = table.refcount(slot)
+            }
+            for index in start..<end {
+                guard let base = words[index - start], refcounts[index - start] > 0 else { continue }
+                let object = ObjectLayout(base)
+                guard object.kind.isContainer,
+                    object.flags & (ObjectLayout.trackedFlag | ObjectLayout.generationMask | Mark.candidate)
+                        == ObjectLayout.trackedFlag,
+                    object.extraFlags & Mark.alive == 0
+                else { continue }
+                object.gcPrev = UInt32(truncatingIfNeeded: min(refcounts[index - start], Int(UInt32.max - 1)))
+                object.flags |= Mark.candidate
+            }
+            start = end
+        }
     }
 
     // MARK: 2. subtract_refs
