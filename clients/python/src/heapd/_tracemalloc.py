@@ -93,11 +93,14 @@ class Tracemalloc:
         server. Every statistic, ``compare_to`` and ``filter_traces`` of the result equals heapd's; the
         blocks of one traceback share its size evenly (sizes differ by at most a byte), because that is
         what the protocol returns. For each block's own size, ``dump`` and ``load`` the snapshot.
-        Raises ``RuntimeError`` (a ``HeapdError`` with code ``STATE``) when not tracing, as Python does.
+        Raises ``RuntimeError`` (a ``HeapdError`` with code ``STATE``) when not tracing, as Python does,
+        and ``HeapdError`` ``LIMIT`` when the tracebacks do not fit in one reply (heapd's ``max-reply``):
+        ``dump`` and ``load`` have no such bound.
         """
         number = self._run("TRACEMALLOC", "TAKE_SNAPSHOT")
         try:
-            limit = self.get_traceback_limit()
+            # [number, traces, bytes, traceback_limit, origin]: the limit the snapshot was taken with.
+            stored = next(entry for entry in self._run("TRACEMALLOC", "SNAPSHOTS") if entry[0] == number)
             groups = self._run("TRACEMALLOC", "STATISTICS", number, "traceback", "RAW")
         finally:
             self._run("TRACEMALLOC", "DROP_SNAPSHOT", number)
@@ -106,7 +109,12 @@ class Tracemalloc:
             raw = tuple(parse_frame(frame) for frame in reversed(frames))
             share, rest = divmod(size, count)
             traces += [(0, share + (1 if i < rest else 0), raw, len(raw)) for i in range(count)]
-        return _tracemalloc.Snapshot(traces, limit)
+        if len(traces) != stored[1] or sum(trace[1] for trace in traces) != stored[2]:
+            raise RuntimeError(
+                f"snapshot {number}: {len(traces)} traces of {sum(t[1] for t in traces)} bytes read back, "
+                f"heapd stored {stored[1]} of {stored[2]}"
+            )
+        return _tracemalloc.Snapshot(traces, stored[3])
 
     def dump(self, name):
         """Takes a snapshot and has heapd write it to ``name`` in its snapshot directory
