@@ -44,11 +44,16 @@ extension Heapctl {
 /// a repeating positional as taking every word, so with it `heapctl graph --b<Tab>` would never reach
 /// `graph`'s options; the heapd command is described by the usage and the discussion instead.
 struct HeapctlReference: ParsableCommand {
-    /// `Heapctl`'s, with its usage lines at the head of the discussion: the manual's SYNOPSIS is generated
-    /// from the arguments and would not show `heapctl [options] COMMAND [ARG...]`.
+    /// `Heapctl`'s, with its usage at the head of the discussion as one paragraph: the manual's SYNOPSIS is
+    /// generated from the arguments and would not show the heapd command, and the manual reflows text.
     static let configuration: CommandConfiguration = {
         var configuration = Heapctl.configuration
-        configuration.discussion = "Usage:\n" + (configuration.usage ?? "") + "\n\n" + configuration.discussion
+        configuration.discussion =
+            "heapctl [options] COMMAND [ARG...] runs one heapd command and prints its reply; heapctl [options] "
+            + "alone prompts on a terminal, else runs stdin's lines; heapctl [options] run FILE runs a script; "
+            + "heapctl [options] types|growth|chain|graph|top|doctor|record are views that find leaks. Options "
+            + "come before the command: every word from the command on is sent to heapd as given.\n\n"
+            + configuration.discussion
         return configuration
     }()
 
