@@ -30,12 +30,16 @@ class HeapdProcess:
         self.snapshot_dir = os.path.join(self.directory, "snapshots")
         self.log_path = os.path.join(self.directory, "heapd.log")
         self.process = None
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                [binary, "--socket", self.socket, "--snapshot-dir", self.snapshot_dir,
-                 "--log-target", "stderr", "--log-level", "warning", "--max-memory", "1G"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            )
+        try:
+            with open(self.log_path, "wb") as log:
+                self.process = subprocess.Popen(
+                    [binary, "--socket", self.socket, "--snapshot-dir", self.snapshot_dir,
+                     "--log-target", "stderr", "--log-level", "warning", "--max-memory", "1G"],
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                )
+        except BaseException:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            raise
 
     def wait_ready(self, seconds=30):
         deadline = time.monotonic() + seconds

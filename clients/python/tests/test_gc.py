@@ -152,3 +152,11 @@ def test_listing_pages_through_cursors(session):
 @pytest.mark.parametrize("generation", [0, 1, 2])
 def test_collect_a_generation(session, generation):
     assert session.gc.collect(generation) >= 0
+
+
+def test_events_find_the_socket_as_connect_does(monkeypatch, server, session):
+    monkeypatch.setenv("HEAPD_SOCKET", server.socket)
+    with heapd.Events(timeout=0.2) as events:
+        session.gc.collect()
+        kinds = [event[0] for event in events]
+    assert kinds[:2] == ["gc-start", "gc-stop"]

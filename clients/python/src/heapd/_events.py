@@ -12,7 +12,13 @@ class Events:
     ``["gc-stop", generation, collected, uncollectable, pause_us]``, ``["finalizer", "#id", type]``,
     ``["weakref-cleared", "#weakref", "#target"]``. Subscribed once the constructor returns."""
 
-    def __init__(self, path, timeout=None):
+    def __init__(self, path=None, timeout=None):
+        """``path`` is the socket (default: the one ``heapd.connect()`` finds); ``timeout`` ends the
+        iteration after that many seconds without an event (default: wait for ever)."""
+        if path is None:
+            from ._session import find_socket
+
+            path = find_socket()
         self._transport = Transport(path)
         self.timeout = timeout
         reply = self._transport.call("GC", "SUBSCRIBE")

@@ -21,9 +21,8 @@ def connect(path=None, timeout=None):
     """
     if path is None:
         candidates = _socket.candidates()
-        existing = [candidate for candidate in candidates if _socket.is_socket(candidate)]
-        path = existing[0] if existing else candidates[0]
-        tried = candidates if not existing else [path]
+        path = find_socket(candidates)
+        tried = [path] if _socket.is_socket(path) else candidates
     else:
         path = os.fspath(path)
         tried = [path]
@@ -34,6 +33,12 @@ def connect(path=None, timeout=None):
     except Exception as error:  # redis.ConnectionError wraps the OSError; say which paths were tried
         reason = _reason(error)
         raise ConnectionFailed([(p, reason if p == path else "no socket there") for p in tried]) from error
+
+
+def find_socket(candidates=None):
+    """The socket ``connect()`` uses without a path: the first candidate that exists, else the first."""
+    candidates = _socket.candidates() if candidates is None else candidates
+    return next((candidate for candidate in candidates if _socket.is_socket(candidate)), candidates[0])
 
 
 def _reason(error):
