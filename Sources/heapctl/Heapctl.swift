@@ -42,7 +42,7 @@ struct Heapctl: ParsableCommand {
             Exit status: 0 success, 1 an error reply, 2 heapd unreachable or connection lost, 64 a \
             command-line mistake, 66 an unreadable script.
             """,
-        // heapd's version (Sources/heapd/main.swift, INFO's heapd_version): VersionTests keeps them equal.
+        // heapd's version (Sources/heapd/main.swift, INFO's heapd_version): VersionAndCompletionTests keeps them equal.
         version: "0.1.0",
         subcommands: reference)
 
