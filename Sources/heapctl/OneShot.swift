@@ -18,7 +18,7 @@ struct OneShot {
             connection = try endpoint.connect()
             reply = try connection.call(arguments)
         } catch {
-            Console.error(error.description)
+            endpoint.report(error)
             return .connectionFailed
         }
         defer { connection.close() }
