@@ -64,7 +64,8 @@ final class LongCommandIntegrationTests: XCTestCase {
         let deadline = Date().addingTimeInterval(2)
         while try infoValue(observer, "limits", "commands_cancelled") != 1 && Date() < deadline { usleep(10_000) }
         XCTAssertEqual(try infoValue(observer, "limits", "commands_cancelled"), 1, "hanging up cancels the SUM")
-        XCTAssertGreaterThan(try infoValue(observer, "limits", "safepoint_yields") ?? 0, 0)
+        // (No assertion on INFO's safepoint_yields here: the SUM runs in steps and a stop that arrives
+        // between two steps runs without a yield, so on a loaded machine the count can stay 0.)
         guard case .simple(let verdict) = try observer.call("DEBUG", "VERIFY") else { return XCTFail("VERIFY") }
         XCTAssertTrue(verdict.hasPrefix("OK heap consistent: 1 objects"), verdict)
     }
