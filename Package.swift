@@ -74,19 +74,39 @@ let package = Package(
             path: "Fuzz/FuzzCommands",
             swiftSettings: strict
         ),
-        .testTarget(name: "HeapCoreTests", dependencies: ["HeapCore"], swiftSettings: strict),
-        .testTarget(name: "HeapProtocolTests", dependencies: ["HeapProtocol"], swiftSettings: strict),
-        .testTarget(name: "HeapClientTests", dependencies: ["HeapClient", "HeapProtocol"], swiftSettings: strict),
-        .testTarget(
-            name: "HeapServerTests",
-            dependencies: ["HeapServer", "HeapClient", "HeapProtocol", "HeapCore"],
+        // The test kit (Tests/HeapdTesting): the one process harness (heapd on a temporary socket, every
+        // child started with posix_spawn and stopped by pid), the shared tear-down, the CPython-oracle
+        // runner, the seeded generator and the reply assertions. Every test target goes through it.
+        .target(
+            name: "HeapdTesting",
+            dependencies: ["HeapClient", "HeapProtocol"],
+            path: "Tests/HeapdTesting",
             swiftSettings: strict
         ),
-        .testTarget(name: "HeapctlTests", dependencies: ["HeapClient", "HeapProtocol"], swiftSettings: strict),
+        .testTarget(name: "HeapCoreTests", dependencies: ["HeapCore", "HeapdTesting"], swiftSettings: strict),
+        .testTarget(name: "HeapProtocolTests", dependencies: ["HeapProtocol", "HeapdTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "HeapClientTests", dependencies: ["HeapClient", "HeapProtocol", "HeapdTesting"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "HeapServerTests",
+            dependencies: [
+                "HeapServer", "HeapClient", "HeapProtocol", "HeapCore", "HeapdTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "HeapctlTests", dependencies: ["HeapClient", "HeapProtocol", "HeapdTesting"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "HeapSystemdTests",
             dependencies: [
-                "HeapSystemd", "HeapServer", "HeapClient", "HeapProtocol",
+                "HeapSystemd", "HeapServer", "HeapClient", "HeapProtocol", "HeapdTesting",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

@@ -1,6 +1,7 @@
 import Foundation
 import HeapClient
 import HeapProtocol
+import HeapdTesting
 import XCTest
 
 /// `SUM` and `LIST` over a range of 2⁶³ ints, against the real binary: they let stops of the world

@@ -1,4 +1,5 @@
 import Foundation
+import HeapdTesting
 import XCTest
 
 /// `heapctl run --trace`, `--profile`, `--plot` and `heapctl record` against a real heapd: golden
