@@ -1,9 +1,9 @@
 import Foundation
-import HeapdTesting
 import HeapClient
 import HeapProtocol
 import HeapServer
 import HeapSystemd
+import HeapdTesting
 import XCTest
 
 /// heapd's journald handler against a real `systemd-journald` (a namespace instance the test starts):

@@ -1,7 +1,7 @@
 import Foundation
-import HeapdTesting
 import HeapClient
 import HeapProtocol
+import HeapdTesting
 import XCTest
 
 /// The real heapd against a real `NOTIFY_SOCKET` (a datagram socket this test binds with SO_PASSCRED):

@@ -1,7 +1,7 @@
 import Foundation
-import HeapdTesting
 import HeapClient
 import HeapProtocol
+import HeapdTesting
 import XCTest
 
 /// Socket activation through `systemd-socket-activate`, which passes listening sockets exactly as
