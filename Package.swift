@@ -20,7 +20,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
-        .target(name: "HeapCore", swiftSettings: strict),
+        // The textual forms heapd and heapctl share (byte counts, Python's tracemalloc sizes and lines,
+        // source positions): heapctl imports this, not HeapCore.
+        .target(name: "HeapFormatting", swiftSettings: strict),
+        .target(name: "HeapCore", dependencies: ["HeapFormatting"], swiftSettings: strict),
         .target(name: "HeapProtocol", swiftSettings: strict),
         .target(
             name: "HeapServer",
@@ -55,7 +58,7 @@ let package = Package(
         .executableTarget(
             name: "heapctl",
             dependencies: [
-                "HeapClient", "HeapProtocol", "HeapCore",
+                "HeapClient", "HeapProtocol", "HeapFormatting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -83,6 +86,7 @@ let package = Package(
             path: "Tests/HeapdTesting",
             swiftSettings: strict
         ),
+        .testTarget(name: "HeapFormattingTests", dependencies: ["HeapFormatting"], swiftSettings: strict),
         .testTarget(name: "HeapCoreTests", dependencies: ["HeapCore", "HeapdTesting"], swiftSettings: strict),
         .testTarget(name: "HeapProtocolTests", dependencies: ["HeapProtocol", "HeapdTesting"], swiftSettings: strict),
         .testTarget(
