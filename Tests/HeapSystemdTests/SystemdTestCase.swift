@@ -29,7 +29,7 @@ class SystemdTestCase: XCTestCase {
 
     /// A fresh directory under /tmp, removed at tear-down.
     func makeDirectory() throws -> String {
-        let path = try makeTemporaryDirectory(prefix: "hsd")
+        let path = try makeTemporaryDirectory(tag: "systemd")
         onTearDown { try? FileManager.default.removeItem(atPath: path) }
         return path
     }

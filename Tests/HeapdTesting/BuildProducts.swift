@@ -55,9 +55,10 @@ public let runningUnderSanitizer: Bool = {
 }()
 
 /// Makes a fresh directory under /tmp with a short name (a socket path must fit in sun_path's 107
-/// bytes); the caller removes it.
-public func makeTemporaryDirectory(prefix: String = "hd") throws -> String {
-    var template = Array("/tmp/\(prefix).XXXXXX".utf8CString)
+/// bytes); the caller removes it. Every name starts with `hk` (the kit), then `-tag` if given, so a
+/// directory a test left behind is easy to find.
+public func makeTemporaryDirectory(tag: String? = nil) throws -> String {
+    var template = Array("/tmp/hk\(tag.map { "-" + $0 } ?? "").XXXXXX".utf8CString)
     guard let result = mkdtemp(&template) else {
         throw CocoaError(.fileWriteUnknown)
     }

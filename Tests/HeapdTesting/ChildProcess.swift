@@ -36,7 +36,7 @@ public enum ChildProcess {
         stdin: Data? = nil, directory: String? = nil, timeout: TimeInterval = ChildProcess.defaultTimeout,
         file: StaticString = #filePath, line: UInt = #line
     ) throws -> ProcessResult {
-        let scratch = try directory ?? makeTemporaryDirectory(prefix: "hp")
+        let scratch = try directory ?? makeTemporaryDirectory(tag: "run")
         defer { if directory == nil { try? FileManager.default.removeItem(atPath: scratch) } }
         return try start(executable, arguments, environment: environment, stdin: stdin, directory: scratch)
             .wait(timeout: timeout, file: file, line: line)

@@ -41,7 +41,7 @@ public final class HeapdProcess {
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw HarnessError.missingBinary(binary)
         }
-        directory = try makeTemporaryDirectory(prefix: "hd")
+        directory = try makeTemporaryDirectory()
         self.socketPath = socketPath ?? directory + "/h.sock"
         // Snapshot dumps stay in the test's directory, removed with it.
         let snapshots = arguments.contains("--snapshot-dir") ? [] : ["--snapshot-dir", directory]
