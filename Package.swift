@@ -86,6 +86,7 @@ let package = Package(
             path: "Tests/HeapdTesting",
             swiftSettings: strict
         ),
+        .testTarget(name: "HeapdTestingTests", dependencies: ["HeapdTesting"], swiftSettings: strict),
         .testTarget(name: "HeapFormattingTests", dependencies: ["HeapFormatting"], swiftSettings: strict),
         .testTarget(name: "HeapCoreTests", dependencies: ["HeapCore", "HeapdTesting"], swiftSettings: strict),
         .testTarget(name: "HeapProtocolTests", dependencies: ["HeapProtocol", "HeapdTesting"], swiftSettings: strict),
