@@ -79,7 +79,8 @@ let package = Package(
         ),
         // The test kit (Tests/HeapdTesting): the one process harness (heapd on a temporary socket, every
         // child started with posix_spawn and stopped by pid), the shared tear-down, the CPython-oracle
-        // runner, the seeded generator and the reply assertions. Every test target goes through it.
+        // runner, the seeded generator and the reply assertions. Every test that starts a process, asks
+        // CPython or draws seeded numbers goes through it.
         .target(
             name: "HeapdTesting",
             dependencies: ["HeapClient", "HeapProtocol"],
@@ -90,10 +91,7 @@ let package = Package(
         .testTarget(name: "HeapFormattingTests", dependencies: ["HeapFormatting"], swiftSettings: strict),
         .testTarget(name: "HeapCoreTests", dependencies: ["HeapCore", "HeapdTesting"], swiftSettings: strict),
         .testTarget(name: "HeapProtocolTests", dependencies: ["HeapProtocol", "HeapdTesting"], swiftSettings: strict),
-        .testTarget(
-            name: "HeapClientTests", dependencies: ["HeapClient", "HeapProtocol", "HeapdTesting"],
-            swiftSettings: strict
-        ),
+        .testTarget(name: "HeapClientTests", dependencies: ["HeapClient", "HeapProtocol"], swiftSettings: strict),
         .testTarget(
             name: "HeapServerTests",
             dependencies: [
