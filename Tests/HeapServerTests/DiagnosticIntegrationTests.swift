@@ -1,6 +1,7 @@
 import Foundation
 import HeapClient
 import HeapProtocol
+import HeapdTesting
 import XCTest
 
 /// The views that find leaks — TYPES, GROWTH, CHAIN, GRAPH, DOCTOR — against the real heapd; every test

@@ -1,4 +1,5 @@
 import Foundation
+import HeapdTesting
 import XCTest
 
 /// The `heapd>` prompt in a real terminal (tmux): typing, editing keys, history, and the terminal being

@@ -1,5 +1,6 @@
 import Foundation
 import HeapClient
+import HeapdTesting
 import XCTest
 
 /// heapctl's views that find leaks — types, growth, chain, graph, top, doctor — on deterministic heaps
@@ -135,7 +136,7 @@ final class LeakViewTests: HeapctlTestCase {
         XCTAssertTrue(reachable.stdout.contains("fillcolor=\"#ffd8a8\""), "a self-loop is a cycle: \(reachable.stdout)")
         XCTAssertFalse(reachable.stdout.contains("#f28b82"))
 
-        guard let dotProgram = ChildProcess.onPath("dot") else {
+        guard let dotProgram = BuildProducts.onPath("dot") else {
             throw XCTSkip("Graphviz's dot is not installed (scripts/install-deps.sh installs graphviz)")
         }
         let source = try writeFile("cycle.dot", dot.stdout)

@@ -1,4 +1,5 @@
 import Foundation
+import HeapdTesting
 import XCTest
 
 /// `heapctl COMMAND ARG...`: reply formats, exit statuses and argument passing.

@@ -1,3 +1,4 @@
+import HeapdTesting
 import XCTest
 
 /// `heapctl < FILE`: stdin's lines over one connection, like `redis-cli < FILE`.

@@ -1,4 +1,5 @@
 import Foundation
+import HeapdTesting
 import XCTest
 
 /// `heapctl run --trace`, `--profile`, `--plot` and `heapctl record` against a real heapd: golden
@@ -186,13 +187,9 @@ final class ProfileTests: HeapctlTestCase {
             title = root.find("s:text", ns).text
             print(title); print(path.get("d").count("H")); print(len(list(group)))
             """
-        let result = try ChildProcess.run(
-            "/usr/bin/env", ["python3", "-c", program, path], environment: heapctlEnvironment(),
-            directory: heapd.directory)
-        XCTAssertEqual(result.status, 0, result.stderr)
-        let lines = result.stdout.split(separator: "\n").map(String.init)
+        let lines = try PythonOracle.runProgram(program, [path])
         guard lines.count == 3 else {
-            XCTFail("unexpected parser output: \(result.stdout)")
+            XCTFail("unexpected parser output: \(lines)")
             return ("", -1, -1)
         }
         return (lines[0], Int(lines[1]) ?? -1, Int(lines[2]) ?? -1)
