@@ -1,6 +1,7 @@
 import Foundation
 import HeapClient
 import HeapProtocol
+import HeapdTesting
 import XCTest
 
 /// `--version` on both binaries, and what ArgumentParser generates from heapctl's command tree: shell
@@ -24,7 +25,7 @@ final class VersionAndCompletionTests: HeapctlTestCase {
         XCTAssertEqual(heapctlVersion.status, 0)
         XCTAssertEqual(heapctlVersion.stdout, version + "\n")
         let heapdVersion = try ChildProcess.run(
-            ChildProcess.binary("heapd"), ["--version"], environment: heapctlEnvironment(), directory: heapd.directory)
+            BuildProducts.binary("heapd"), ["--version"], environment: heapctlEnvironment(), directory: heapd.directory)
         XCTAssertEqual(heapdVersion.status, 0)
         XCTAssertEqual(heapdVersion.stdout, version + "\n")
         // Only alone: after a command word, --version goes to heapd.
@@ -32,7 +33,7 @@ final class VersionAndCompletionTests: HeapctlTestCase {
     }
 
     func testBashCompletesEveryCommandAndItsOptions() throws {
-        let bash = try XCTUnwrap(ChildProcess.onPath("bash"))
+        let bash = try XCTUnwrap(BuildProducts.onPath("bash"))
         let script = try runHeapctl(["--generate-completion-script", "bash"])
         XCTAssertEqual(script.status, 0)
         let scriptPath = try writeFile("heapctl.bash", script.stdout)
