@@ -170,6 +170,19 @@ final class ProfileTests: HeapctlTestCase {
         XCTAssertEqual(result.stdout.components(separatedBy: "\"499999500000\"").count - 1, 4)
     }
 
+    /// The leak example leaves g.cache holding nearly the whole heap (500 payloads, under 1 MiB): the
+    /// doctor names it, with its share.
+    func testDoctorFindsTheLeakExample() throws {
+        let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("examples/leak.heap").path
+        let result = try heapctl("run", "-q", example)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let report = try heapctl("doctor")
+        XCTAssertEqual(report.status, 0, report.stderr)
+        XCTAssertTrue(report.stdout.contains("Big global: g.cache alone keeps 501 objects ("), report.stdout)
+        XCTAssertTrue(report.stdout.contains("% of the heap) alive"), report.stdout)
+    }
+
     /// `text` with this test's directory taken out of paths, so golden output does not name it.
     private func relative(_ text: String) -> String {
         text.replacingOccurrences(of: heapd.directory + "/", with: "")

@@ -22,9 +22,13 @@
 /// counted on the wrong side, as garbage or as owned. Objects are never counted twice, and one that
 /// died during the examination (a collection ran) is left out of what is counted after its death.
 public struct DoctorLimits: Sendable {
-    /// A global is reported when what it alone keeps alive reaches either figure.
+    /// A global is reported when what it alone keeps alive reaches either figure, or is more than
+    /// half the heap's bytes (and at least ``bigGlobalShareFloor``): a fixed figure alone missed the
+    /// leak of a small heap (a cache holding 982 of its 985 KiB).
     public var bigGlobalBytes = 1 << 20
     public var bigGlobalObjects = 10_000
+    /// Below this, a global holding most of a tiny heap (a test's three lists) is not news.
+    public var bigGlobalShareFloor = 64 << 10
     /// How many cycles, and objects in each list, a report names.
     public var cyclesShown = 5
     public var objectsShown = 5
@@ -77,6 +81,8 @@ public struct Diagnosis {
     private var cycles = CycleFinder(slotCount: 0)
     private var ownership = OwnershipWalk(slotCount: 0, shared: [], groups: [])
     private var sizes: [(objects: Int, bytes: Int)] = []
+    /// The bytes of every live object the size scan saw, owned or not: "the heap" of the share rule.
+    private var heapBytes = 0
     private var globals: [HeapRoot] = []
     private var garbageList: [HeapRoot] = []
 
@@ -151,10 +157,13 @@ public struct Diagnosis {
             guard budget.spend() else { return false }
             let slot = position
             position += 1
+            guard let object = stopped.liveObject(UInt32(slot)) else { continue }
+            let bytes = stopped.footprint(object)
+            heapBytes += bytes
             let group = ownership.owner[slot]
-            guard group >= 0, let object = stopped.liveObject(UInt32(slot)) else { continue }
+            guard group >= 0 else { continue }
             sizes[Int(group)].objects += 1
-            sizes[Int(group)].bytes += stopped.footprint(object)
+            sizes[Int(group)].bytes += bytes
         }
         return true
     }
@@ -187,10 +196,14 @@ public struct Diagnosis {
                 ))
         }
         let big = zip(globals, sizes.dropFirst())
-            .filter { $0.1.bytes >= limits.bigGlobalBytes || $0.1.objects >= limits.bigGlobalObjects }
+            .filter {
+                $0.1.bytes >= limits.bigGlobalBytes || $0.1.objects >= limits.bigGlobalObjects
+                    || ($0.1.bytes * 2 > heapBytes && $0.1.bytes >= limits.bigGlobalShareFloor)
+            }
             .sorted { $0.1.bytes != $1.1.bytes ? $0.1.bytes > $1.1.bytes : $0.0.label < $1.0.label }
         for (global, size) in big {
-            findings.append(.globalKeepsAlive(name: global.label, objects: size.objects, bytes: size.bytes))
+            findings.append(
+                .globalKeepsAlive(name: global.label, objects: size.objects, bytes: size.bytes, heapBytes: heapBytes))
         }
         return MemoryReport(findings: findings)
     }
