@@ -39,13 +39,22 @@ final class LeakViewTests: HeapctlTestCase {
         XCTAssertEqual(
             types.stdout,
             """
-            type  objects  bytes
-            list        3     96
-            Node        1     32
-            str         1     16
+            #  type   objects  bytes
+            1  list         3   96 B
+            2  Node         1   32 B
+            3  str          1   16 B
+               total        5  144 B
 
             """)
-        XCTAssertEqual(try heapctl("types", "--limit", "1").stdout, "type  objects  bytes\nlist        3     96\n")
+        XCTAssertEqual(
+            try heapctl("types", "--limit", "1").stdout,
+            """
+            #  type            objects  bytes
+            1  list                  3   96 B
+               … 2 more types
+               total                 5  144 B
+
+            """)
         // The upper-case command is heapd's own, printed as its reply.
         XCTAssertEqual(try heapctl("TYPES", "LIMIT", "1").stdout, "list\n3\n96\n")
 
