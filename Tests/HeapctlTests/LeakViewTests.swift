@@ -162,6 +162,30 @@ final class LeakViewTests: HeapctlTestCase {
         _ = try heapctl("GC", "COLLECT")
     }
 
+    /// A wide container shows ten of its references and one "… N more" box (objgraph's too_many); the
+    /// objects only the hidden references led to are left out; `-o` refuses a format it cannot write.
+    func testGraphCutsWideContainers() throws {
+        try setUp(
+            [["NEW", "g.wide", "list"]] + (0..<30).flatMap { _ in [["NEW", "x", "list"], ["APPEND", "g.wide", "x"]] })
+        let dot = try heapctl("graph", "g.wide", "--depth", "1")
+        XCTAssertEqual(dot.status, 0, dot.stderr)
+        XCTAssertTrue(dot.stdout.contains("label=\"… 20 more\""), dot.stdout)
+        let arrows = dot.stdout.split(separator: "\n").filter { $0.contains(" -> ") && !$0.contains("root ") }
+        XCTAssertEqual(arrows.count, 11, "ten references and the box: \(dot.stdout)")
+        XCTAssertEqual(dot.stdout.components(separatedBy: "[label=\"list #").count - 1, 11, "the list and ten items")
+        let all = try heapctl("graph", "g.wide", "--depth", "1", "--too-many", "50")
+        XCTAssertFalse(all.stdout.contains("more\""), all.stdout)
+        XCTAssertEqual(all.stdout.components(separatedBy: "[label=\"list #").count - 1, 31)
+
+        let jpeg = try heapctl("graph", "g.wide", "-o", heapd.directory + "/wide.jpg")
+        XCTAssertEqual(jpeg.status, 64, "a command-line mistake")
+        XCTAssertTrue(jpeg.stderr.contains(".svg, .png or .pdf"), jpeg.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: heapd.directory + "/wide.jpg"))
+        let text = try heapctl("graph", "g.wide", "-o", heapd.directory + "/wide.dot")
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue((try String(contentsOfFile: heapd.directory + "/wide.dot", encoding: .utf8)).hasPrefix("digraph"))
+    }
+
     func testTopPrintsTheRequestedFrames() throws {
         try setUp([["NEW", "g.a", "list"]])
         let top = try heapctl("top", "--iterations", "2", "--interval", "0.1")
