@@ -32,6 +32,10 @@ struct Heapctl: ParsableCommand {
             With stdin not a terminal, each line of stdin is a command (as with redis-cli < FILE): all \
             lines run, replies are printed, and blank and # comment lines are skipped.
 
+            A line REPEAT n, the lines after it and a line END run those lines n times, at the prompt (which \
+            reads the block at a ... prompt) and on stdin as in scripts: the first pass prints its replies, \
+            later passes only their errors.
+
             After GC SUBSCRIBE, in any mode, heapctl stops sending commands and prints the events heapd \
             pushes until Ctrl-C, as redis-cli does after SUBSCRIBE.
 
