@@ -51,7 +51,13 @@ struct InteractiveSession {
             do throws(ClientError) {
                 let reply = try connection.call(command)
                 Console.write(renderer.render(reply, command: command.name))
-                if case .error = reply {
+                if case .error(let code, _) = reply {
+                    if code == "UNKNOWN",
+                        let hint = CommandSuggestion.suggest(
+                            for: command.leadingWords, asking: connection, views: false)
+                    {
+                        Console.error("did you mean '\(hint)'?")
+                    }
                     continue
                 }
                 if EventStream.subscribes(command.leadingWords) {
