@@ -1,3 +1,6 @@
+import Foundation
+import HeapFormatting
+
 /// Memory in use over time as an SVG picture, like memory_profiler's `mprof plot`: the curve, the
 /// collections as vertical markers and a few labelled points (the script lines that moved memory most).
 ///
@@ -11,6 +14,11 @@ struct MemoryPlot {
     var collections: [(Double, Int)] = []
     /// (seconds, bytes, label) placed on the curve.
     var marks: [(Double, Int, String)] = []
+    /// (seconds, current bytes, peak bytes): a step during which memory rose well above both ends
+    /// (tracemalloc's peak), drawn as a whisker from the curve up to the peak.
+    var peaks: [(Double, Int, Int)] = []
+    /// (seconds, bytes, label): the highest memory of the run, marked and named.
+    var peakMark: (Double, Int, String)?
 
     init(title: String, yLabel: String) {
         self.title = title
@@ -27,11 +35,19 @@ struct MemoryPlot {
     var svg: String {
         let plotWidth = Self.width - Self.left - Self.right
         let plotHeight = Self.height - Self.top - Self.bottom
-        let maxSeconds = max(points.map(\.0).max() ?? 0, 1e-6)
-        let maxBytes = max(Double(points.map(\.1).max() ?? 0), 1)
-        let (timeScale, timeUnit) = maxSeconds < 2 ? (1000.0, "ms") : (1.0, "s")
+        let lastSecond = max(points.map(\.0).max() ?? 0, 1e-6)
+        let highest = max(points.map(\.1).max() ?? 0, peaks.map(\.2).max() ?? 0, peakMark?.1 ?? 0, 1)
+        let (timeScale, timeUnit) = lastSecond < 2 ? (1000.0, "ms") : (1.0, "s")
+        // Round ticks (1, 2 or 5 times a power of ten of the axis' unit), the axes ending on the last.
+        let timeStep = Self.niceStep(lastSecond * timeScale / 4) / timeScale
+        let timeTicks = Self.ticks(upTo: lastSecond, step: timeStep)
+        let maxSeconds = timeTicks.last!
+        let (unitName, unitSize) = Self.byteUnit(for: Double(highest))
+        let byteStep = Self.niceStep(Double(highest) / unitSize / 4) * unitSize
+        let byteTicks = Self.ticks(upTo: Double(highest), step: byteStep)
+        let maxBytes = byteTicks.last!
         func x(_ seconds: Double) -> Double { Self.left + seconds / maxSeconds * plotWidth }
-        func y(_ bytes: Double) -> Double { Self.top + plotHeight - bytes / (maxBytes * 1.05) * plotHeight }
+        func y(_ bytes: Double) -> Double { Self.top + plotHeight - bytes / maxBytes * plotHeight }
         func number(_ value: Double) -> String { String(format2: value) }
 
         var out = """
@@ -44,22 +60,21 @@ struct MemoryPlot {
             """
         // Axes, grid and tick labels.
         out += "<g stroke=\"#ccc\" stroke-width=\"1\">\n"
-        for tick in 0...4 {
-            let bytes = maxBytes * 1.05 * Double(tick) / 4
+        for bytes in byteTicks {
             out +=
                 "<line x1=\"\(number(Self.left))\" y1=\"\(number(y(bytes)))\" x2=\"\(number(Self.left + plotWidth))\" "
             out += "y2=\"\(number(y(bytes)))\"/>\n"
         }
         out += "</g>\n<g fill=\"#333\">\n"
-        for tick in 0...4 {
-            let bytes = maxBytes * 1.05 * Double(tick) / 4
+        for bytes in byteTicks {
             out += "<text x=\"\(number(Self.left - 8))\" y=\"\(number(y(bytes) + 4))\" text-anchor=\"end\">"
-            out += "\(Self.escape(axisLabel(bytes)))</text>\n"
-            let seconds = maxSeconds * Double(tick) / 4
-            let anchor = tick == 4 ? "end" : tick == 0 ? "start" : "middle"
+            out += "\(Self.escape(bytes == 0 ? "0" : Self.tickText(bytes / unitSize) + " " + unitName))</text>\n"
+        }
+        for (index, seconds) in timeTicks.enumerated() {
+            let anchor = index == timeTicks.count - 1 ? "end" : index == 0 ? "start" : "middle"
             out +=
                 "<text x=\"\(number(x(seconds)))\" y=\"\(number(Self.top + plotHeight + 18))\" text-anchor=\"\(anchor)\">"
-            out += "\(number(seconds * timeScale)) \(timeUnit)</text>\n"
+            out += "\(Self.tickText(seconds * timeScale)) \(timeUnit)</text>\n"
         }
         out += "<text x=\"\(number(Self.left + plotWidth / 2))\" y=\"\(number(Self.height - 14))\" "
         out += "text-anchor=\"middle\">time (\(timeUnit))</text>\n"
@@ -86,6 +101,21 @@ struct MemoryPlot {
             }
         }
         out += "<path class=\"memory\" d=\"\(path)\" fill=\"none\" stroke=\"#1f6fb2\" stroke-width=\"2\"/>\n"
+        // Peaks between two measurements: a whisker up from the curve; the highest named.
+        out += "<g class=\"peaks\" stroke=\"#8e44ad\" stroke-width=\"1.5\">\n"
+        for (seconds, current, peak) in peaks {
+            out += "<line x1=\"\(number(x(seconds)))\" y1=\"\(number(y(Double(current))))\" "
+            out += "x2=\"\(number(x(seconds)))\" y2=\"\(number(y(Double(peak))))\"/>\n"
+        }
+        out += "</g>\n"
+        if let (seconds, bytes, label) = peakMark {
+            let nearEdge = x(seconds) > Self.left + plotWidth / 2
+            out += "<g class=\"peak\" fill=\"#8e44ad\"><circle cx=\"\(number(x(seconds)))\" "
+            out +=
+                "cy=\"\(number(y(Double(bytes))))\" r=\"4\"/><text x=\"\(number(x(seconds) + (nearEdge ? -7 : 7)))\" "
+            out += "y=\"\(number(y(Double(bytes)) - 8))\"\(nearEdge ? " text-anchor=\"end\"" : "")>"
+            out += "\(Self.escape("peak " + formatBytes(bytes) + " (" + label + ")"))</text></g>\n"
+        }
         out += "<g class=\"marks\" fill=\"#1f6fb2\">\n"
         var placed: [(left: Double, right: Double, y: Double)] = []
         for (seconds, bytes, label) in marks {
@@ -125,14 +155,32 @@ struct MemoryPlot {
         return out
     }
 
-    /// Tick labels in one unit for the whole axis, chosen by its largest value.
-    func axisLabel(_ bytes: Double) -> String {
-        let top = Double(points.map(\.1).max() ?? 0) * 1.05
+    /// The byte axis' unit: the largest binary unit of which the top value is at least 2.
+    static func byteUnit(for top: Double) -> (String, Double) {
         let units: [(String, Double)] = [("GiB", 1_073_741_824), ("MiB", 1_048_576), ("KiB", 1024)]
-        for (name, size) in units where top >= 10 * size {
-            return String(format2: (bytes / size * 10).rounded() / 10) + " " + name
-        }
-        return "\(Int(bytes.rounded())) B"
+        return units.first { top >= 2 * $0.1 } ?? ("B", 1)
+    }
+
+    /// 1, 2 or 5 times a power of ten, the smallest at or above `raw` (so four or five steps span the
+    /// axis and every tick is a round number).
+    static func niceStep(_ raw: Double) -> Double {
+        guard raw > 0 else { return 1 }
+        let power = pow(10, floor(log10(raw)))
+        let fraction = raw / power
+        return (fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 5 ? 5 : 10) * power
+    }
+
+    /// 0, step, 2·step, … up to the first tick at or above `top`.
+    static func ticks(upTo top: Double, step: Double) -> [Double] {
+        var ticks = [0.0]
+        while ticks.last! < top * (1 - 1e-9) { ticks.append(Double(ticks.count) * step) }
+        return ticks.count == 1 ? [0, step] : ticks
+    }
+
+    /// A tick's number: whole, or with the decimals a 1-2-5 step needs (0.25, 0.5), never 258.5.
+    static func tickText(_ value: Double) -> String {
+        let rounded = (value * 1000).rounded() / 1000
+        return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
     }
 
     static func escape(_ text: String) -> String {

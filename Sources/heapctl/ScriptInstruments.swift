@@ -15,6 +15,8 @@ final class ScriptInstruments {
         var line: Int
         var seconds: Double
         var current: Int
+        /// tracemalloc's peak when the line ended (since tracing started or the last RESET_PEAK).
+        var peak: Int
         var collections: Int
     }
 
@@ -52,7 +54,7 @@ final class ScriptInstruments {
     }
 
     func noteLine(_ number: Int, _ bytes: [UInt8]) {
-        if profile { lines[number] = String(decoding: bytes, as: UTF8.self) }
+        if wantsSamples { lines[number] = String(decoding: bytes, as: UTF8.self) }
     }
 
     func sample(after line: Int, _ connection: HeapConnection) throws(ClientError) {
@@ -84,7 +86,13 @@ final class ScriptInstruments {
     private func measure(line: Int, _ connection: HeapConnection) throws(ClientError) -> Sample {
         let replies = try connection.pipeline([["TRACEMALLOC", "GET_TRACED_MEMORY"], ["INFO", "gc"]])
         var current = 0
-        if case .array(let pair) = replies[0], case .integer(let value) = pair.first { current = Int(value) }
+        var peak = 0
+        if case .array(let pair) = replies[0], pair.count == 2, case .integer(let value) = pair[0],
+            case .integer(let highest) = pair[1]
+        {
+            current = Int(value)
+            peak = Int(highest)
+        }
         var collections = 0
         if case .bulk(let bytes) = replies[1] {
             for row in String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline)
@@ -93,7 +101,8 @@ final class ScriptInstruments {
             }
         }
         return Sample(
-            line: line, seconds: TopView.monotonicSeconds() - start, current: current, collections: collections)
+            line: line, seconds: TopView.monotonicSeconds() - start, current: current, peak: peak,
+            collections: collections)
     }
 
     // MARK: --trace
@@ -241,7 +250,8 @@ final class ScriptInstruments {
     // MARK: --plot
 
     private func makePlot() -> MemoryPlot {
-        var plot = MemoryPlot(title: "heapctl run --profile \(scriptName)", yLabel: "traced memory")
+        var plot = MemoryPlot(
+            title: "heapctl run \(scriptName): traced memory after each line", yLabel: "traced memory")
         if let baseline { plot.points.append((baseline.seconds, baseline.current)) }
         var collections = baseline?.collections ?? 0
         for sample in samples {
@@ -261,9 +271,33 @@ final class ScriptInstruments {
         }
         for (line, step) in byLine.sorted(by: { abs($0.value.change) > abs($1.value.change) }).prefix(8)
         where step.change != 0 {
-            plot.marks.append((step.seconds, step.current, "line \(line)"))
+            plot.marks.append((step.seconds, step.current, label(line)))
+        }
+        // A line during which memory rose well above both its ends, to a peak of its own (the peak
+        // changed, and stands above the two measurements by more than 1% of the run's highest): what
+        // `current` alone would not show.
+        let highest = samples.map(\.peak).max() ?? 0
+        var before = baseline
+        for sample in samples {
+            if let before, sample.peak != before.peak,
+                sample.peak - max(before.current, sample.current) > highest / 100
+            {
+                plot.peaks.append((sample.seconds, sample.current, sample.peak))
+            }
+            before = sample
+        }
+        // The run's highest memory, named by the line during which tracemalloc's peak first reached it.
+        if highest > 0, let first = samples.first(where: { $0.peak == highest }) {
+            plot.peakMark = (first.seconds, highest, label(first.line))
         }
         return plot
+    }
+
+    /// "line 12: APPEND g.cache payload", cut to a label's length.
+    private func label(_ line: Int) -> String {
+        guard let text = lines[line]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return "line \(line)" }
+        let limit = 32
+        return "line \(line): " + (text.count > limit ? String(text.prefix(limit - 1)) + "…" : text)
     }
 }
 

@@ -140,7 +140,7 @@ final class ProfileTests: HeapctlTestCase {
         let shape = try svgShape(heapd.directory + "/memory.svg")
         XCTAssertEqual(shape.steps, 6, "one step per command line after the starting point")
         XCTAssertEqual(shape.collections, 1, "GC COLLECT is marked")
-        XCTAssertEqual(shape.title, "heapctl run --profile \(path)")
+        XCTAssertEqual(shape.title, "heapctl run \(path): traced memory after each line")
     }
 
     func testRecordSamplesARunningHeapUntilItsDuration() throws {
@@ -181,6 +181,35 @@ final class ProfileTests: HeapctlTestCase {
         XCTAssertEqual(report.status, 0, report.stderr)
         XCTAssertTrue(report.stdout.contains("Big global: g.cache alone keeps 501 objects ("), report.stdout)
         XCTAssertTrue(report.stdout.contains("% of the heap) alive"), report.stdout)
+    }
+
+    /// The generator example's plot: round ticks on both axes, the run's peak marked and named by its
+    /// line and code, labels that show the code, the title saying what the plot is (not `--profile`).
+    func testPlotHasRoundTicksAndMarksThePeak() throws {
+        let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("examples/list-vs-generator.heap").path
+        let plot = heapd.directory + "/gen.svg"
+        let result = try heapctl("run", "-q", "--plot", plot, example)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let svg = try String(contentsOfFile: plot, encoding: .utf8)
+        let texts = svg.components(separatedBy: "</text>").compactMap { $0.components(separatedBy: ">").last }
+        XCTAssertEqual(texts.first, "heapctl run \(example): traced memory after each line")
+        for unit in ["MiB", "s"] {
+            let values = texts.compactMap { text -> Double? in
+                let parts = text.split(separator: " ")
+                return parts.count == 2 && parts[1] == Substring(unit) ? Double(parts[0]) : nil
+            }
+            XCTAssertGreaterThanOrEqual(values.count, 2, "\(unit) ticks in \(texts)")
+            let step = values[1] - values[0]
+            let power = pow(10, floor(log10(step)))
+            XCTAssertTrue([1.0, 2, 5].contains { abs(step - $0 * power) < 1e-9 }, "a 1-2-5 step: \(values)")
+            for (index, value) in values.enumerated() {
+                XCTAssertEqual(value, values[0] + Double(index) * step, accuracy: 1e-9, "evenly spaced: \(values)")
+            }
+        }
+        let peak = texts.first { $0.hasPrefix("peak ") } ?? ""
+        XCTAssertTrue(peak.hasSuffix(" MiB (line 7: SUM total numbers)") || peak.contains("(line 6: LIST"), peak)
+        XCTAssertTrue(texts.contains("line 6: LIST numbers r"), "\(texts)")
     }
 
     /// `text` with this test's directory taken out of paths, so golden output does not name it.
