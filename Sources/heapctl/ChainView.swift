@@ -17,9 +17,14 @@ struct ChainView: LeakView {
     var object: String
 
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var viewOutput: ViewOutputOptions
 
     func show(using client: ViewClient) throws(ViewFailure) {
         let reply = try client.call(["CHAIN", object])
+        if reply == .null && client.json {
+            Console.write(JSONValue.object([("object", .string(object)), ("chain", .null)]).text + "\n")
+            throw ViewFailure(status: .errorReply)
+        }
         if reply == .null {
             Console.write(
                 "\(object) is not reachable from any variable, global or gc.garbage: it is cyclic garbage"
@@ -28,11 +33,16 @@ struct ChainView: LeakView {
         }
         guard let steps = reply.items, !steps.isEmpty else { throw ViewClient.unexpected("CHAIN", reply) }
         var line = ""
+        var links: [JSONValue] = []
         for (index, step) in steps.enumerated() {
             guard let fields = step.items, fields.count == 3, let how = fields[0].text, let type = fields[1].text,
                 let id = fields[2].text
             else { throw ViewClient.unexpected("CHAIN", reply) }
             line += index == 0 ? "\(how) -> \(type) \(id)" : " \(how) -> \(type) \(id)"
+            links.append(.object([("how", .string(how)), ("type", .string(type)), ("id", .string(id))]))
+        }
+        if client.json {
+            return Console.write(JSONValue.object([("object", .string(object)), ("chain", .array(links))]).text + "\n")
         }
         Console.write(line + "\n")
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `heapctl doctor`: heapd's `DOCTOR` report, as plain lines.
 struct DoctorView: LeakView {
@@ -12,10 +13,26 @@ struct DoctorView: LeakView {
             """)
 
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var viewOutput: ViewOutputOptions
 
     func show(using client: ViewClient) throws(ViewFailure) {
         let reply = try client.call(["DOCTOR"])
         guard let text = reply.text else { throw ViewClient.unexpected("DOCTOR", reply) }
-        Console.write(text.hasSuffix("\n") ? text : text + "\n")
+        guard client.json else { return Console.write(text.hasSuffix("\n") ? text : text + "\n") }
+        // The report's findings are its " * " paragraphs (with their indented detail lines); none is
+        // the all-clear.
+        var findings: [String] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix(" * ") {
+                findings.append(String(line.dropFirst(3)))
+            } else if line.hasPrefix("   "), !findings.isEmpty {
+                findings[findings.count - 1] += "\n" + line.trimmingCharacters(in: .whitespaces)
+            }
+        }
+        Console.write(
+            JSONValue.object([
+                ("clear", .bool(findings.isEmpty)), ("findings", .array(findings.map { .string($0) })),
+                ("report", .string(text)),
+            ]).text + "\n")
     }
 }

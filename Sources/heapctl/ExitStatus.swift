@@ -10,6 +10,8 @@ enum ExitStatus: Int32 {
     case errorReply = 1
     /// heapd could not be reached, or the connection failed midway.
     case connectionFailed = 2
+    /// A command-line mistake (`EX_USAGE`), found after parsing.
+    case usage = 64
     /// A script file could not be read (`EX_NOINPUT` from sysexits.h).
     case noInput = 66
 }

@@ -47,6 +47,7 @@ struct GraphView: LeakView {
     static let textFormats = ["dot", "gv"]
 
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var viewOutput: ViewOutputOptions
 
     func validate() throws {
         if let depth, depth < 0 { throw ValidationError("--depth must be 0 or more") }
@@ -69,6 +70,7 @@ struct GraphView: LeakView {
         if let max { command += ["MAX", String(max)] }
         let reply = try client.call(command)
         guard let whole = ReferenceGraphReply(reply) else { throw ViewClient.unexpected("GRAPH", reply) }
+        if client.json { return Console.write(whole.json(object: object).text + "\n") }
         let graph = whole.cutWide(after: tooMany ?? 10, backrefs: backrefs)
         let title = "heapd: \(backrefs ? "referrers of" : "references from") \(object)"
         let dot = GraphvizDocument.render(graph, title: title)

@@ -15,6 +15,7 @@ struct GrowthView: LeakView {
     var limit: Int?
 
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var viewOutput: ViewOutputOptions
 
     func validate() throws {
         if let limit, limit < 1 { throw ValidationError("--limit must be 1 or more") }
@@ -24,17 +25,25 @@ struct GrowthView: LeakView {
         let command = ["GROWTH"] + (limit.map { ["LIMIT", String($0)] } ?? [])
         let reply = try client.call(command)
         guard let rows = reply.items else { throw ViewClient.unexpected("GROWTH", reply) }
-        guard !rows.isEmpty else {
-            Console.write("no type grew above its peak\n")
-            return
-        }
-        var table = TextTable(header: ["type", "objects", "growth"], rightAligned: [1, 2])
+        var grown: [(name: String, count: Int, delta: Int)] = []
         for row in rows {
             guard let fields = row.items, fields.count == 3, let name = fields[0].text, let count = fields[1].int,
                 let delta = fields[2].int
             else { throw ViewClient.unexpected("GROWTH", reply) }
-            table.rows.append([name, String(count), "+\(delta)"])
+            grown.append((name, count, delta))
         }
+        if client.json {
+            let items = grown.map { row -> JSONValue in
+                .object([("type", .string(row.name)), ("objects", .int(row.count)), ("growth", .int(row.delta))])
+            }
+            return Console.write(JSONValue.object([("growth", .array(items))]).text + "\n")
+        }
+        guard !grown.isEmpty else {
+            Console.write("no type grew above its peak\n")
+            return
+        }
+        var table = TextTable(header: ["type", "objects", "growth"], rightAligned: [1, 2])
+        table.rows = grown.map { [$0.name, String($0.count), "+\($0.delta)"] }
         Console.write(table.text)
     }
 }

@@ -20,7 +20,9 @@ struct Heapctl: ParsableCommand {
             """,
         discussion: """
             Replies print as redis-cli prints them: for people when stdout is a terminal ((integer) 2, \
-            "quoted" strings, (error) CODE message), bare otherwise; --raw, --no-raw and --json choose. \
+            "quoted" strings, (error) CODE message), bare otherwise; --raw, --no-raw and --json choose \
+            (INFO with --json is an object of sections of named fields). The views take --json before or \
+            after their name (heapctl types --json): one line of JSON with named fields. \
             HELP lists heapd's commands (heapctl HELP, or HELP at the prompt).
 
             At the heapd> prompt all lines share one connection, so variables persist until quit, exit \
@@ -99,7 +101,7 @@ struct Heapctl: ParsableCommand {
             return RunCommand.parseOrExit(Array(command.dropFirst()))
                 .execute(inheriting: connection, output: output)
         }
-        if recognizingRun, let status = LeakViews.run(command, inheriting: connection) {
+        if recognizingRun, let status = LeakViews.run(command, inheriting: connection, json: output.json) {
             return status
         }
         if !command.isEmpty {

@@ -10,6 +10,7 @@ import HeapProtocol
 /// still sends heapd's `TYPES` and prints its raw reply, and `heapctl -- types` does too.
 protocol LeakView: ParsableCommand {
     var connection: ConnectionOptions { get }
+    var viewOutput: ViewOutputOptions { get }
 
     /// Asks heapd and prints the view; a failure was already reported when it is thrown.
     func show(using client: ViewClient) throws(ViewFailure)
@@ -31,14 +32,14 @@ enum LeakViews {
     }
 
     /// Runs the view `command` starts with, or returns nil when its first word names none.
-    static func run(_ command: [String], inheriting global: ConnectionOptions) -> ExitStatus? {
+    static func run(_ command: [String], inheriting global: ConnectionOptions, json: Bool) -> ExitStatus? {
         guard let word = command.first, let type = view(named: word) else { return nil }
-        return run(type, Array(command.dropFirst()), inheriting: global)
+        return run(type, Array(command.dropFirst()), inheriting: global, json: json)
     }
 
-    private static func run(_ type: any LeakView.Type, _ arguments: [String], inheriting global: ConnectionOptions)
-        -> ExitStatus
-    {
+    private static func run(
+        _ type: any LeakView.Type, _ arguments: [String], inheriting global: ConnectionOptions, json: Bool
+    ) -> ExitStatus {
         let view: any LeakView
         do {
             view = try type.parse(arguments)
@@ -50,7 +51,7 @@ enum LeakViews {
         }
         defer { connection.close() }
         do throws(ViewFailure) {
-            try view.show(using: ViewClient(connection: connection))
+            try view.show(using: ViewClient(connection: connection, json: json || view.viewOutput.json))
             return .success
         } catch {
             return error.status
@@ -66,6 +67,8 @@ struct ViewFailure: Error {
 /// The connection a view asks heapd over: every failure is reported on stderr once, here.
 struct ViewClient {
     let connection: HeapConnection
+    /// `--json`: the view prints one line of JSON with named fields instead of text for people.
+    var json = false
 
     /// heapd's reply to `arguments`; an error reply or a broken connection is reported and thrown.
     func call(_ arguments: [String]) throws(ViewFailure) -> Reply {

@@ -26,6 +26,7 @@ struct RecordView: LeakView {
     var output = "heapd-memory.svg"
 
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var viewOutput: ViewOutputOptions
 
     func validate() throws {
         guard interval >= 0.001, interval <= 3600 else {
@@ -36,6 +37,10 @@ struct RecordView: LeakView {
     }
 
     func show(using client: ViewClient) throws(ViewFailure) {
+        if client.json {
+            Console.error("--json: heapctl record draws an SVG; for programs, INFO memory with --json")
+            throw ViewFailure(status: .usage)
+        }
         // Ctrl-C ends the recording, not heapctl: blocked here and polled between samples.
         var interrupt = sigset_t()
         sigemptyset(&interrupt)

@@ -55,6 +55,33 @@ struct ReferenceGraphReply {
         self.leftOut = leftOut
     }
 
+    /// The graph as `--json` prints it: every node and edge heapd sent (not cut), with named fields.
+    func json(object: String) -> JSONValue {
+        .object([
+            ("object", .string(object)),
+            (
+                "nodes",
+                .array(
+                    nodes.map {
+                        .object([
+                            ("id", .string($0.id)), ("type", .string($0.type)), ("refcount", .int($0.refcount)),
+                            ("state", .string($0.state)), ("repr", .string($0.repr)),
+                            ("reachable", .bool($0.reachable)),
+                        ])
+                    })
+            ),
+            (
+                "edges",
+                .array(
+                    edges.map {
+                        .object([("from", .string($0.from)), ("to", .string($0.to)), ("label", .string($0.label))])
+                    })
+            ),
+            ("roots", .array(roots.map { .object([("label", .string($0.label)), ("to", .string($0.to))]) })),
+            ("left_out", .int(leftOut)),
+        ])
+    }
+
     /// objgraph's `too_many`: each object shows at most `limit` of the references the graph follows
     /// from it (its referents, or with `backrefs` its referrers), in the reply's order; the rest become
     /// one "… N more" box, and the objects only they led to are left out. Without it a list of 500

@@ -1,3 +1,4 @@
+import Foundation
 import HeapClient
 import HeapProtocol
 
@@ -18,6 +19,9 @@ struct ReplyRenderer {
     func render(_ reply: Reply, command: String?) -> [UInt8] {
         switch mode {
         case .json:
+            if command == "INFO", case .bulk(let bytes) = reply {
+                return Array(Self.infoJSON(String(decoding: bytes, as: UTF8.self)).text.utf8) + [UInt8(ascii: "\n")]
+            }
             return Array(ReplyFormatter.json(reply).utf8) + [UInt8(ascii: "\n")]
         case .raw:
             return ReplyFormatter.rawBytes(reply) + [UInt8(ascii: "\n")]
@@ -50,5 +54,26 @@ struct ReplyRenderer {
             return nil
         }
         return text + [UInt8(ascii: "\n")]
+    }
+
+    /// `INFO`'s `# Section` and `key:value` lines as named fields: `{"server": {"heapd_version": "0.1.0",
+    /// …}, …}`, integers as numbers, the rest as strings, in heapd's order.
+    static func infoJSON(_ text: String) -> JSONValue {
+        var sections: [(String, [(String, JSONValue)])] = []
+        for raw in text.split(whereSeparator: \.isNewline) {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.hasPrefix("# ") {
+                sections.append((line.dropFirst(2).lowercased(), []))
+                continue
+            }
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            if sections.isEmpty { sections.append(("info", [])) }
+            let key = String(line[..<colon])
+            let value = String(line[line.index(after: colon)...])
+            let parsed: JSONValue = Int(value).map { JSONValue.int($0) } ?? JSONValue.string(value)
+            sections[sections.count - 1].1.append((key, parsed))
+        }
+        let fields: [(String, JSONValue)] = sections.map { section in (section.0, JSONValue.object(section.1)) }
+        return JSONValue.object(fields)
     }
 }

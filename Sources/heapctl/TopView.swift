@@ -24,6 +24,7 @@ struct TopView: LeakView {
     var iterations: Int?
 
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var viewOutput: ViewOutputOptions
 
     func validate() throws {
         guard interval > 0, interval <= 3600 else { throw ValidationError("--interval must be between 0 and 3600 s") }
@@ -31,6 +32,10 @@ struct TopView: LeakView {
     }
 
     func show(using client: ViewClient) throws(ViewFailure) {
+        if client.json {
+            Console.error("--json: heapctl top draws frames for a person; for programs, INFO and TYPES with --json")
+            throw ViewFailure(status: .usage)
+        }
         let screen = isatty(STDOUT_FILENO) == 1
         // Raw mode only to read q and Ctrl-C as keys; without a terminal on stdin, Ctrl-C is a signal.
         let terminal = screen && isatty(STDIN_FILENO) == 1 ? RawTerminal.enter(STDIN_FILENO) : nil

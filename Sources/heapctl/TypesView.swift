@@ -16,6 +16,7 @@ struct TypesView: LeakView {
     var limit: Int?
 
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var viewOutput: ViewOutputOptions
 
     func validate() throws {
         if let limit, limit < 1 { throw ValidationError("--limit must be 1 or more") }
@@ -23,7 +24,19 @@ struct TypesView: LeakView {
 
     func show(using client: ViewClient) throws(ViewFailure) {
         // The whole census, so the total covers what --limit leaves out.
-        Console.write(Self.table(try Self.census(client, limit: nil), limit: limit))
+        let census = try Self.census(client, limit: nil)
+        guard client.json else { return Console.write(Self.table(census, limit: limit)) }
+        let rows = census.prefix(limit ?? census.count).enumerated().map { index, row -> JSONValue in
+            .object([
+                ("rank", .int(index + 1)), ("type", .string(row.name)), ("objects", .int(row.count)),
+                ("bytes", .int(row.bytes)),
+            ])
+        }
+        let total = JSONValue.object([
+            ("types", .int(census.count)), ("objects", .int(census.reduce(0) { $0 + $1.count })),
+            ("bytes", .int(census.reduce(0) { $0 + $1.bytes })),
+        ])
+        Console.write(JSONValue.object([("types", .array(rows)), ("total", total)]).text + "\n")
     }
 
     /// The census as jcmd's class histogram shows it: rank, type, objects, bytes for people; the first

@@ -186,6 +186,39 @@ final class LeakViewTests: HeapctlTestCase {
         XCTAssertTrue((try String(contentsOfFile: heapd.directory + "/wide.dot", encoding: .utf8)).hasPrefix("digraph"))
     }
 
+    /// Every view takes --json before or after its name and prints one line of JSON with named fields.
+    func testViewsPrintJSONWithNamedFields() throws {
+        try setUp([["NEW", "g.keep", "list"], ["NEW", "x", "list"], ["APPEND", "g.keep", "x"]])
+        func object(_ words: String...) throws -> [String: Any] {
+            let result = try runHeapctl(["--socket", heapd.socketPath] + words)
+            XCTAssertEqual(result.status, 0, "\(words): \(result.stderr)")
+            XCTAssertEqual(result.stdout.filter { $0 == "\n" }.count, 1, "one line: \(result.stdout)")
+            let parsed = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))
+            return try XCTUnwrap(parsed as? [String: Any], result.stdout)
+        }
+        for words in [["types", "--json"], ["--json", "types"]] {
+            let result = try runHeapctl(["--socket", heapd.socketPath] + words)
+            let types = try XCTUnwrap(
+                (try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])?["types"]
+                    as? [[String: Any]], result.stdout)
+            XCTAssertEqual(types.first?["type"] as? String, "list")
+            XCTAssertEqual(types.first?["objects"] as? Int, 2)
+            XCTAssertEqual(types.first?["rank"] as? Int, 1)
+        }
+        XCTAssertEqual((try object("types", "--json")["total"] as? [String: Any])?["objects"] as? Int, 2)
+        let growth = try object("growth", "--json")["growth"] as? [[String: Any]]
+        XCTAssertEqual(growth?.first?["growth"] as? Int, 2)
+        let chain = try object("chain", "g.keep", "--json")["chain"] as? [[String: Any]]
+        XCTAssertEqual(chain?.first?["how"] as? String, "g.keep")
+        let graph = try object("graph", "g.keep", "--json")
+        XCTAssertEqual((graph["nodes"] as? [[String: Any]])?.count, 2)
+        XCTAssertEqual((graph["edges"] as? [[String: Any]])?.first?["label"] as? String, "[0]")
+        XCTAssertEqual(try object("doctor", "--json")["clear"] as? Bool, true)
+        let info = try object("--json", "INFO", "gc")
+        XCTAssertNotNil((info["gc"] as? [String: Any])?["gc_collections_total"] as? Int, "\(info)")
+        XCTAssertEqual(try heapctl("top", "--json").status, 64)
+    }
+
     func testTopPrintsTheRequestedFrames() throws {
         try setUp([["NEW", "g.a", "list"]])
         let top = try heapctl("top", "--iterations", "2", "--interval", "0.1")
