@@ -105,4 +105,10 @@ struct EditLine {
         }
         return start
     }
+
+    /// Tab: replaces the text before the cursor with `text` (a completion of it), the cursor after it.
+    mutating func replacePrefix(upToCursorWith text: String) {
+        characters.replaceSubrange(0..<cursor, with: Array(text))
+        cursor = text.count
+    }
 }

@@ -28,7 +28,8 @@ struct Heapctl: ParsableCommand {
             At the heapd> prompt all lines share one connection, so variables persist until quit, exit \
             or Ctrl-D. Editing: Left/Right, Home/End (Ctrl-A/E), Backspace, Delete, Ctrl-U/K/W cut to \
             the start, to the end, the previous word, Up/Down walk the history, Ctrl-C drops the line, \
-            Ctrl-L clears the screen. The history is kept in ~/.heapctl_history (last 1000 lines; \
+            Ctrl-L clears the screen, Tab completes heapd's command names (and lists them when several \
+            fit), and the arguments still to type show dimmed after the cursor. The history is kept in ~/.heapctl_history (last 1000 lines; \
             $HEAPCTL_HISTFILE overrides the path, empty disables it).
 
             With stdin not a terminal, each line of stdin is a command (as with redis-cli < FILE): all \

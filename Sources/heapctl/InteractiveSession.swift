@@ -18,6 +18,8 @@ struct InteractiveSession {
         defer { connection.close() }
         let historyPath = History.defaultPath(environment: ProcessInfo.processInfo.environment)
         let editor = LineEditor(history: History.load(path: historyPath))
+        // heapd's own command table, for Tab and hints (asked once; an old heapd without HELP gets none).
+        if let help = try? connection.call(["HELP"]), case .array = help { editor.catalog = CommandCatalog(help: help) }
         while true {
             let prompt = connection.isOpen ? "heapd \(endpoint.socketPath)> " : "heapd (not connected)> "
             let line: String

@@ -4,6 +4,8 @@ import Glibc
 enum Key: Equatable {
     /// A character to insert (UTF-8 input is decoded).
     case character(Character)
+    /// Tab: completes the command name.
+    case tab
     /// Enter (CR in raw mode; LF is accepted too).
     case enter
     /// Ctrl-C.
@@ -64,6 +66,7 @@ struct KeyReader {
         case 5: return .end
         case 6: return .right
         case 8, 127: return .backspace
+        case 9: return .tab
         case 10, 13: return .enter
         case 11: return .killToEnd
         case 12: return .clearScreen

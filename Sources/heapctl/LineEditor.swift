@@ -10,7 +10,8 @@ import Glibc
 ///
 /// Keys: Left/Right (Ctrl-B/F) move, Home/End (Ctrl-A/E) jump, Alt-B/F or Ctrl-Left/Right move by word,
 /// Backspace and Delete delete, Ctrl-U cuts to the start, Ctrl-K to the end, Ctrl-W the previous word,
-/// Up/Down (Ctrl-P/N) walk the history, Ctrl-L clears the screen, Enter accepts. Ctrl-C abandons the line
+/// Up/Down (Ctrl-P/N) walk the history, Ctrl-L clears the screen, Tab completes a command name (from
+/// ``CommandCatalog``), Enter accepts. Ctrl-C abandons the line
 /// (as in a shell or Python's prompt), Ctrl-D on an empty line ends the input, elsewhere deletes.
 ///
 /// The line is drawn on one terminal row: when it is wider than the terminal it scrolls sideways instead
@@ -33,6 +34,8 @@ final class LineEditor {
 
     /// Lines already entered, for Up and Down; the caller decides what to add.
     var history: History
+    /// heapd's commands, for Tab and the hint after the cursor; nil: neither.
+    var catalog: CommandCatalog?
 
     private let input = STDIN_FILENO
     private let output = STDOUT_FILENO
@@ -82,6 +85,24 @@ final class LineEditor {
                 return .endOfInput
             case .endOfFile, .delete: line.deleteForward()
             case .character(let character): line.insert(character)
+            case .tab:
+                // One candidate: take it. Several: extend to what they share, else list them.
+                let prefix = String(line.characters.prefix(line.cursor))
+                let candidates = catalog?.completions(of: prefix) ?? []
+                if candidates.count == 1 {
+                    line.replacePrefix(upToCursorWith: candidates[0])
+                } else if candidates.count > 1 {
+                    let shared = candidates.dropFirst().reduce(candidates[0]) { common, next in
+                        String(zip(common, next).prefix { $0 == $1 }.map(\.0))
+                    }
+                    if shared.count > prefix.count {
+                        line.replacePrefix(upToCursorWith: shared)
+                    } else {
+                        write(
+                            "\r\n" + candidates.map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: "  ")
+                                + "\r\n")
+                    }
+                }
             case .backspace: line.deleteBackward()
             case .left: line.moveLeft()
             case .right: line.moveRight()
@@ -115,12 +136,13 @@ final class LineEditor {
     /// `\r\n`, hence the explicit carriage return.
     private func finish(prompt: String, line: inout EditLine, mark: String) {
         line.moveToEnd()
-        redraw(prompt: prompt, line: line)
+        // Without the hint: the finished line stays on screen as entered.
+        redraw(prompt: prompt, line: line, hinting: false)
         write(mark + "\r\n")
     }
 
     /// Draws prompt and line on the current row, scrolled so that the cursor is visible.
-    private func redraw(prompt: String, line: EditLine) {
+    private func redraw(prompt: String, line: EditLine, hinting: Bool = true) {
         let columns = max(Self.terminalColumns(output), 20)
         // A prompt wider than half the row (a long socket path) keeps only its end, "...sock> ".
         let promptCharacters = Array(prompt)
@@ -136,6 +158,11 @@ final class LineEditor {
         }
         length = min(length, columns - promptWidth)
         var text = "\r" + shownPrompt + String(line.characters[first..<first + length])
+        // The arguments still to type, dimmed, when the cursor is at the end and the row has room.
+        if hinting, line.cursor == line.characters.count, let hint = catalog?.hint(for: line.text) {
+            let room = columns - promptWidth - length - 1
+            if room > 3 { text += "\u{1B}[90m" + String(hint.prefix(room)) + "\u{1B}[0m" }
+        }
         // Clear what a longer previous version of the line left behind, then put the cursor in place.
         text += "\u{1B}[0K\r"
         if promptWidth + cursor > 0 {

@@ -56,6 +56,30 @@ final class InteractivePromptTests: HeapctlTestCase {
         try waitForLine(terminal, "heapctl exited 0")
     }
 
+    /// Tab completes heapd's command names from its HELP (upper case, word by word); the arguments still
+    /// to type show after the cursor, as redis-cli's hints do.
+    func testTabCompletesCommandNamesAndHintsShowTheArguments() throws {
+        let terminal = try startPrompt()
+        func promptShows(_ text: String) throws {
+            try waitFor(terminal, "the prompt line ending in \(text.debugDescription)") {
+                self.lines($0).contains { $0.hasSuffix("> " + text) }
+            }
+        }
+        try type(terminal, "gc col", "Tab")
+        try promptShows("GC COLLECT [generation]")
+        try type(terminal, "Enter")
+        try waitForLine(terminal, "(integer) 0")
+        try type(terminal, "NEW x")
+        try promptShows("NEW x type [value | items...]")
+        try type(terminal, "C-u", "tracem", "Tab", "ST", "Tab")
+        try waitFor(terminal, "the candidates listed") {
+            self.lines($0).contains("TRACEMALLOC START  TRACEMALLOC STATISTICS  TRACEMALLOC STOP")
+        }
+        try promptShows("TRACEMALLOC ST")
+        try type(terminal, "C-u", "quit", "Enter")
+        try waitForLine(terminal, "heapctl exited 0")
+    }
+
     func testCtrlCDropsTheLineSavedHistoryLoadsAndCtrlDLeaves() throws {
         let terminal = try startPrompt(history: "ECHO from-history\n")
         try type(terminal, "DEL a", "C-c")
