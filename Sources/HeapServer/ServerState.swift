@@ -43,6 +43,8 @@ final class ServerState: Sendable {
     private let partialRequests: LockedValue<PartialRequestBudget>
     /// Set at shutdown: running commands stop at their next safepoint (``CommandSafepoint``).
     let shuttingDown = Atomic<Bool>(false)
+    /// `INFO`'s `instantaneous_ops_per_sec`.
+    let operationRate = OperationRate()
 
     /// Limit-hit log entries are rate-limited: at most one per ``limitLogInterval``, the rest counted.
     private static let limitLogInterval: UInt64 = 1_000_000_000

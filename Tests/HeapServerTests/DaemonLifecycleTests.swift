@@ -61,4 +61,38 @@ final class DaemonLifecycleTests: XCTestCase {
         XCTAssertEqual(try run(["GETREFCOUNT", "g.s"]), "3")
         XCTAssertTrue(try run(["NOPE"]).contains("UNKNOWN"))
     }
+
+    /// `redis-cli --stat` reads INFO's Redis-named fields once a second: memory, clients, requests, and
+    /// their rate (it printed -9223372036854775808B for memory when heapd had no used_memory).
+    func testRedisCliStatReadsTheStandardInfoFields() throws {
+        guard
+            let redisCli = ["/usr/bin/redis-cli", "/usr/local/bin/redis-cli"].first(where: {
+                FileManager.default.isExecutableFile(atPath: $0)
+            })
+        else {
+            throw XCTSkip("redis-cli not installed (Debian package redis-tools; .ci/run installs it)")
+        }
+        let heapd = try HeapdProcess()
+        defer { heapd.stop() }
+        let client = try heapd.connect()
+        XCTAssertEqual(try client.call("NEW", "g.big", "bytes", "200000"), .simple("OK"))
+        guard case .bulk(let bytes) = try client.call("INFO", "memory") else { return XCTFail("INFO") }
+        let info = String(decoding: bytes, as: UTF8.self)
+        for field in ["used_memory:", "used_memory_human:", "used_memory_rss:", "maxmemory:"] {
+            XCTAssertTrue(info.contains("\r\n" + field), "\(field) in \(info)")
+        }
+        let directory = try makeTemporaryDirectory(tag: "stat")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // Through stdbuf: into a file, redis-cli's stdout is block-buffered and SIGINT would lose it.
+        let stat = try ChildProcess.start(
+            "/usr/bin/stdbuf", ["-o0", redisCli, "-s", heapd.socketPath, "--stat", "-i", "0.3"], directory: directory)
+        usleep(1_500_000)
+        let output = stat.stop(signal: SIGINT).stdout
+        XCTAssertFalse(output.contains("-9223372036854775808"), output)
+        // A data line: keys, mem, clients, blocked, requests, connections (requests as "N (+M)").
+        let rows = output.split(separator: "\n").filter { $0.contains(" (+") }
+        XCTAssertGreaterThanOrEqual(rows.count, 2, output)
+        XCTAssertTrue(
+            rows.contains { $0.contains("K ") || $0.contains("M ") }, "memory in Redis's human form: \(output)")
+    }
 }

@@ -418,6 +418,9 @@ public final class CycleCollector: @unchecked Sendable {
     /// How many objects `gc.garbage` holds.
     public var garbageCount: Int { state.withLock { $0.garbage.count } }
 
+    /// Clients waiting in `GC WAIT` for collections to complete (`INFO`'s `blocked_clients`).
+    public var waiterCount: Int { state.withLock { $0.waiters.count } }
+
     /// `del gc.garbage[:]`: drops the list's references (the objects may then be freed or become
     /// collectable). Call as a mutator (inside the gate, shared).
     public func clearGarbage(shard: Int) -> Int {

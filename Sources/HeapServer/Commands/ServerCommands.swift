@@ -140,6 +140,10 @@ struct InfoReport {
             "total_connections_received:\(state.totalConnections.load(ordering: .relaxed))",
             "rejected_connections:\(state.rejectedConnections.load(ordering: .relaxed))",
             "total_commands_processed:\(state.totalCommands.load(ordering: .relaxed))",
+            // Redis's names, which redis-cli --stat and redis_exporter read: a client is blocked while it
+            // waits in GC WAIT.
+            "blocked_clients:\(state.heap.collector.waiterCount)",
+            "instantaneous_ops_per_sec:\(state.operationRate.reading(commands: state.totalCommands.load(ordering: .relaxed)))",
         ] + ClientsReport(state: state).lines()
     }
 
@@ -151,6 +155,11 @@ struct InfoReport {
             .map { "\((($0.offset + 1) * 16)):\($0.element)" }.joined(separator: ",")
         return [
             "# Memory",
+            // Redis's names first (redis-cli --stat and exporters read them), then heapd's own.
+            "used_memory:\(stats.bytesInUse)",
+            "used_memory_human:\(Self.redisHuman(stats.bytesInUse))",
+            "used_memory_rss:\(Self.residentBytes())",
+            "maxmemory:\(budget.cap)",
             "used_bytes:\(stats.bytesInUse)",
             "object_bytes:\(stats.objectBytes)",
             "handle_table_bytes:\(stats.handleTableBytes)",
@@ -170,6 +179,17 @@ struct InfoReport {
             "max_memory_human:\(budget.cap == 0 ? "unlimited" : formatBytes(budget.cap))",
             "allocations_refused:\(budget.refused)",
         ]
+    }
+
+    /// A byte count as Redis's `bytesToHuman` writes it: `845.52K`, `1.50M`, `512B`.
+    static func redisHuman(_ bytes: Int) -> String {
+        let units: [(String, Double)] = [
+            ("P", 1_125_899_906_842_624), ("T", 1_099_511_627_776), ("G", 1_073_741_824), ("M", 1_048_576), ("K", 1024),
+        ]
+        for (unit, size) in units where Double(bytes) >= size {
+            return String(format: "%.2f%@", Double(bytes) / size, unit)
+        }
+        return "\(bytes)B"
     }
 
     private func objects() -> [String] {
