@@ -1,3 +1,5 @@
+import HeapFormatting
+
 /// A reference graph as Graphviz DOT, drawn so that leaks show at a glance: objects no root reaches
 /// (garbage) filled red, objects in a reference cycle outlined orange (filled orange when reachable),
 /// root variables as blue boxes of their own, the object asked about with a double border.
@@ -21,8 +23,13 @@ enum GraphvizDocument {
                 lines.append("  \(quoted(node.id)) [shape=plaintext, style=\"\", label=\(quoted(label))];")
                 continue
             }
+            // objgraph's label: type, id, repr; then length and size, refcount and generation.
+            let size = [node.length.map { "len \($0)" }, node.bytes.map { formatBytes($0) }].compactMap { $0 }
+            let sizeLine = size.isEmpty ? "" : size.joined(separator: ", ") + "\n"
             var attributes = [
-                "label=" + quoted("\(node.type) \(node.id)\n\(node.repr)\nrefcount \(node.refcount), \(node.state)")
+                "label="
+                    + quoted(
+                        "\(node.type) \(node.id)\n\(node.repr)\n\(sizeLine)refcount \(node.refcount), \(node.state)")
             ]
             if !node.reachable {
                 attributes.append("fillcolor=\(quoted(garbageFill))")

@@ -11,6 +11,9 @@ struct ReferenceGraphReply {
         let repr: String
         /// Whether a root reaches it (false: garbage waiting for a collection).
         let reachable: Bool
+        /// `len(x)` where Python has one, and the bytes it occupies (nil from a heapd that does not say).
+        var length: Int?
+        var bytes: Int?
         /// For a box standing for the references not drawn (``cutWide(after:backrefs:)``): how many.
         var notDrawn = 0
     }
@@ -37,11 +40,16 @@ struct ReferenceGraphReply {
             let roots = parts[2].items, let leftOut = parts[3].int
         else { return nil }
         for node in nodes {
-            guard let f = node.items, f.count == 6, let id = f[0].text, let type = f[1].text, let refcount = f[2].int,
+            guard let f = node.items, f.count >= 6, let id = f[0].text, let type = f[1].text, let refcount = f[2].int,
                 let state = f[3].text, let repr = f[4].text, let reachable = f[5].int
             else { return nil }
-            self.nodes.append(
-                Node(id: id, type: type, refcount: refcount, state: state, repr: repr, reachable: reachable != 0))
+            var parsed = Node(
+                id: id, type: type, refcount: refcount, state: state, repr: repr, reachable: reachable != 0)
+            if f.count >= 8 {
+                parsed.length = f[6].int
+                parsed.bytes = f[7].int
+            }
+            self.nodes.append(parsed)
         }
         for edge in edges {
             guard let f = edge.items, f.count == 3, let from = f[0].text, let to = f[1].text, let label = f[2].text
@@ -66,7 +74,8 @@ struct ReferenceGraphReply {
                         .object([
                             ("id", .string($0.id)), ("type", .string($0.type)), ("refcount", .int($0.refcount)),
                             ("state", .string($0.state)), ("repr", .string($0.repr)),
-                            ("reachable", .bool($0.reachable)),
+                            ("reachable", .bool($0.reachable)), ("len", $0.length.map { .int($0) } ?? .null),
+                            ("bytes", $0.bytes.map { .int($0) } ?? .null),
                         ])
                     })
             ),

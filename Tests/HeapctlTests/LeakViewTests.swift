@@ -137,7 +137,9 @@ final class LeakViewTests: HeapctlTestCase {
         let dot = try heapctl("graph", garbage)
         XCTAssertEqual(dot.status, 0, dot.stderr)
         XCTAssertTrue(dot.stdout.hasPrefix("digraph heapd {"), dot.stdout)
-        XCTAssertTrue(dot.stdout.contains("\"\(garbage)\" [label=\"list \(garbage)\\n[[...]]\\nrefcount 1, gen0\""))
+        XCTAssertTrue(
+            dot.stdout.contains("\"\(garbage)\" [label=\"list \(garbage)\\n[[...]]\\nlen 1, 32 B\\nrefcount 1, gen0\""),
+            "type, id, repr, length and size, refcount and generation: \(dot.stdout)")
         XCTAssertTrue(dot.stdout.contains("fillcolor=\"#f28b82\""), "garbage is red: \(dot.stdout)")
         XCTAssertTrue(dot.stdout.contains("label=\"[0]\""), dot.stdout)
         let reachable = try heapctl("graph", "g.keep", "--depth", "1")

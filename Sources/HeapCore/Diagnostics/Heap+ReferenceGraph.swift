@@ -581,7 +581,10 @@ public struct ReferenceGraphBuilder {
         graph.nodes.append(
             ReferenceGraph.Node(
                 id: node.id, typeName: heap.typeName(of: ref), refcount: heap.refcount(of: ref), state: state,
-                repr: heap.shortRepr(ref, limit: 40), reachable: walk!.isReached(node.slot)))
+                repr: heap.shortRepr(ref, limit: 40), reachable: walk!.isReached(node.slot),
+                length: [.str, .bytes, .tuple, .list, .dict, .set].contains(object.kind)
+                    ? try? heap.length(of: ref) : nil,
+                bytes: stopped.footprint(object)))
         drawnIDs.insert(node.id)
         guard object.kind.isContainer else { return }
         heap.forEachLabelledReference(of: object) { child, makeLabel in
@@ -634,6 +637,10 @@ public struct ReferenceGraph: Sendable {
         public let repr: String
         /// Whether any root reaches it; an object no root reaches is garbage waiting for a collection.
         public let reachable: Bool
+        /// `len(x)` for str, bytes, tuple, list, dict and set; nil for the rest (as Python's `len`).
+        public let length: Int?
+        /// The bytes it occupies (its block and payload, as `TYPES` counts them).
+        public let bytes: Int
     }
 
     public struct Edge: Sendable {

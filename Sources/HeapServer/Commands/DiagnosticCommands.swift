@@ -232,7 +232,8 @@ enum DiagnosticCommands {
                 graph.nodes.map {
                     .array([
                         .bulk("\($0.id)"), .bulk($0.typeName), .integer(Int64($0.refcount)), .bulk("\($0.state)"),
-                        .bulk($0.repr), .integer($0.reachable ? 1 : 0),
+                        .bulk($0.repr), .integer($0.reachable ? 1 : 0), $0.length.map { .integer(Int64($0)) } ?? .null,
+                        .integer(Int64($0.bytes)),
                     ])
                 }),
             .array(graph.edges.map { .array([.bulk("\($0.from)"), .bulk("\($0.to)"), .bulk($0.label)]) }),
