@@ -49,7 +49,9 @@ struct CommandError: Error {
         Self("DENIED", "\(command) requires role \(needs) (client role \(has))")
     }
     /// A configured limit.
-    static func limit(_ message: String) -> Self { Self("LIMIT", message) }
+    static func limit(_ message: String) -> Self { Self(limitCode, message) }
+    /// The code of ``limit(_:)``, which the connection counts as a limit hit wherever the reply comes from.
+    static let limitCode = "LIMIT"
 }
 
 /// Runs a heap operation, turning its typed error into a command error.
