@@ -294,5 +294,5 @@ extension Session {
 extension HeapError.Code {
     /// A command stopped before it finished because its result is not wanted any more: its client hung
     /// up, or heapd is shutting down.
-    static let cancelled = HeapError.Code("CANCELLED")
+    static let cancelled = HeapError.Code(ErrorCode.cancelled.rawValue)
 }

@@ -301,7 +301,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 ).reply
         }
         reply.encode(into: &bytes)
-        if case .error(let code, let message) = reply, code == CommandError.limitCode {
+        if reply.errorCode == .limit, case .error(_, let message) = reply {
             state.noteLimitHit(message, clientID: session.id)
         }
     }

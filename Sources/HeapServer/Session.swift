@@ -160,7 +160,7 @@ final class Session {
 
     /// Leaves the current frame, releasing its locals at once; returns how many were released.
     func popFrame() throws(CommandError) -> Int {
-        guard frames.count > 1 else { throw CommandError("SCOPE", "no function frame to pop (at top level)") }
+        guard frames.count > 1 else { throw CommandError(.scope, "no function frame to pop (at top level)") }
         var frame = frames.removeLast()
         // Back in the caller, at the line that pushed the frame.
         position = callSites.removeLast().stated

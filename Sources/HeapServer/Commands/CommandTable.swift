@@ -47,7 +47,7 @@ enum CommandTable {
         if session.subscribed && !spec.flags.contains(.allowedWhileSubscribed) {
             return .reply(
                 rejected(
-                    CommandError("SUBSCRIBED", "only PING, QUIT and GC UNSUBSCRIBE are allowed while subscribed"),
+                    CommandError(.subscribed, "only PING, QUIT and GC UNSUBSCRIBE are allowed while subscribed"),
                     in: session))
         }
         let arguments = Arguments(rest)

@@ -26,13 +26,13 @@ enum GCCommands {
             flags: .stopsTheWorld,
             outcome: { session, args throws(CommandError) in
                 let generation = args.count == 1 ? Int(try args.integer(0, what: "generation")) : 2
-                guard (0...2).contains(generation) else { throw CommandError("VALUE", "invalid generation") }
+                guard (0...2).contains(generation) else { throw CommandError(.value, "invalid generation") }
                 let collector = session.heap.collector
                 return .afterGate {
                     do throws(HeapError) {
                         return .integer(Int64(try collector.collect(generation: generation)))
                     } catch {
-                        return .error(code: error.code.rawValue, message: error.message)
+                        return CommandError(error).reply
                     }
                 }
             }),
@@ -90,7 +90,7 @@ enum GCCommands {
                     let position = index < 0 ? Int64(garbage.count) + index : index
                     guard position >= 0 && position < Int64(garbage.count) else {
                         for ref in garbage { session.heap.release(ref, shard: session.shard) }
-                        throw CommandError("INDEX", "gc.garbage index out of range")
+                        throw CommandError(.index, "gc.garbage index out of range")
                     }
                     let chosen = garbage[Int(position)]
                     for (offset, ref) in garbage.enumerated() where offset != Int(position) {
@@ -120,7 +120,7 @@ enum GCCommands {
                 var first = 0
                 if args.count % 2 == 1 {
                     generation = Int(try args.integer(0, what: "generation"))
-                    guard (0...2).contains(generation!) else { throw CommandError("VALUE", "invalid generation") }
+                    guard (0...2).contains(generation!) else { throw CommandError(.value, "invalid generation") }
                     first = 1
                 }
                 let (cursor, count) = try cursorAndCount(args, from: first)
@@ -346,13 +346,13 @@ enum GCCommands {
             index += 2
         }
         guard (1...maxWaitCollections).contains(count) else {
-            throw CommandError("VALUE", "n must be between 1 and \(maxWaitCollections)")
+            throw CommandError(.value, "n must be between 1 and \(maxWaitCollections)")
         }
         guard (0...maxWaitMilliseconds).contains(timeout) else {
-            throw CommandError("VALUE", "TIMEOUT must be between 0 (none) and \(maxWaitMilliseconds) ms")
+            throw CommandError(.value, "TIMEOUT must be between 0 (none) and \(maxWaitMilliseconds) ms")
         }
         guard let eventLoop = session.channel?.eventLoop else {
-            throw CommandError("STATE", "GC WAIT needs a connection to reply later")
+            throw CommandError(.state, "GC WAIT needs a connection to reply later")
         }
         let collector = session.heap.collector
         // Both small and non-negative: no overflow.
@@ -360,7 +360,7 @@ enum GCCommands {
         let promise = eventLoop.makePromise(of: Reply.self)
         let registration = collector.whenCollectionsComplete(baseline + count) { completed in
             guard let completed else {
-                promise.succeed(.error(code: "CANCELLED", message: "heapd is shutting down"))
+                promise.succeed(.error(.cancelled, "heapd is shutting down"))
                 return
             }
             promise.succeed(.integer(Int64(completed - baseline)))
@@ -371,7 +371,7 @@ enum GCCommands {
             return .reply(.integer(Int64(completed - baseline)))
         case .stopping:
             promise.succeed(.ok)
-            throw CommandError("CANCELLED", "heapd is shutting down")
+            throw CommandError(.cancelled, "heapd is shutting down")
         case .waiting(let id):
             let (count, timeout) = (count, timeout)
             if timeout > 0 {
@@ -379,9 +379,7 @@ enum GCCommands {
                     collector.cancelWait(id)
                     let done = max(0, collector.collectionCount - baseline)
                     promise.succeed(
-                        .error(
-                            code: "TIMEOUT",
-                            message: "\(done) of \(count) collections completed within \(timeout) ms"))
+                        .error(.timeout, "\(done) of \(count) collections completed within \(timeout) ms"))
                 }
                 promise.futureResult.whenComplete { _ in task.cancel() }
             }
@@ -390,7 +388,7 @@ enum GCCommands {
                     future: promise.futureResult,
                     cancel: {
                         collector.cancelWait(id)
-                        promise.succeed(.error(code: "CANCELLED", message: "the client went away"))
+                        promise.succeed(.error(.cancelled, "the client went away"))
                     }))
         }
     }

@@ -125,5 +125,5 @@ enum GeneratorCommands {
 
 extension CommandError {
     /// `next()` on an exhausted generator (Python's `StopIteration`).
-    static var exhausted: Self { Self("STOP", "generator exhausted") }
+    static var exhausted: Self { Self(.stop, "generator exhausted") }
 }
