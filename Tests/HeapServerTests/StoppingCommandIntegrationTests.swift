@@ -1,6 +1,7 @@
 import Foundation
 import HeapClient
 import HeapProtocol
+import Synchronization
 import XCTest
 
 /// A command that stops the world or waits for the collector runs off its event loop and replies
@@ -86,4 +87,47 @@ final class StoppingCommandIntegrationTests: XCTestCase {
         guard case .simple(let verdict) = try observer.call("DEBUG", "VERIFY") else { return XCTFail("VERIFY") }
         XCTAssertTrue(verdict.hasPrefix("OK heap consistent"), verdict)
     }
+
+    /// Collector events reach a subscriber through its own event loop, in order with its replies: while
+    /// another client collects without pause, no event ever follows the reply to `GC UNSUBSCRIBE`.
+    func testNoEventFollowsTheReplyToUnsubscribe() throws {
+        let heapd = try HeapdProcess(arguments: ["--log-level", "warning", "--threads", "1"])
+        defer { heapd.stop() }
+        let stop = StopFlag()
+        let collecting = DispatchSemaphore(value: 0)
+        let socketPath = heapd.socketPath
+        Thread.detachNewThread {
+            defer { collecting.signal() }
+            guard let client = try? HeapConnection(socketPath: socketPath) else { return }
+            while !stop.isSet { _ = try? client.call("GC", "COLLECT", "0") }
+            client.close()
+        }
+        defer {
+            stop.set()
+            collecting.wait()
+        }
+        let listener = try heapd.connect()
+        var events = 0
+        for _ in 0..<40 {
+            XCTAssertEqual(
+                try listener.call("GC", "SUBSCRIBE"), .array([.bulk("subscribe"), .bulk("gc"), .integer(1)]))
+            guard case .array = try listener.readReply() else { return XCTFail("an event while subscribed") }
+            events += 1
+            try listener.send(["GC", "UNSUBSCRIBE"])
+            while true {
+                let reply = try listener.readReply()
+                if reply == .array([.bulk("unsubscribe"), .bulk("gc"), .integer(0)]) { break }
+                events += 1
+            }
+            XCTAssertEqual(try listener.call("PING"), .simple("PONG"), "nothing after the unsubscribe reply")
+        }
+        XCTAssertGreaterThanOrEqual(events, 40)
+    }
+}
+
+/// A flag one thread sets and another polls.
+private final class StopFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isSet: Bool { value.load(ordering: .relaxed) }
+    func set() { value.store(true, ordering: .relaxed) }
 }
