@@ -20,7 +20,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
-        .target(name: "HeapCore", swiftSettings: strict),
+        // The textual forms heapd and heapctl share (byte counts, Python's tracemalloc sizes and lines,
+        // source positions): heapctl imports this, not HeapCore.
+        .target(name: "HeapFormatting", swiftSettings: strict),
+        .target(name: "HeapCore", dependencies: ["HeapFormatting"], swiftSettings: strict),
         .target(name: "HeapProtocol", swiftSettings: strict),
         .target(
             name: "HeapServer",
@@ -55,7 +58,7 @@ let package = Package(
         .executableTarget(
             name: "heapctl",
             dependencies: [
-                "HeapClient", "HeapProtocol", "HeapCore",
+                "HeapClient", "HeapProtocol", "HeapFormatting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -74,19 +77,39 @@ let package = Package(
             path: "Fuzz/FuzzCommands",
             swiftSettings: strict
         ),
-        .testTarget(name: "HeapCoreTests", dependencies: ["HeapCore"], swiftSettings: strict),
-        .testTarget(name: "HeapProtocolTests", dependencies: ["HeapProtocol"], swiftSettings: strict),
+        // The test kit (Tests/HeapdTesting): the one process harness (heapd on a temporary socket, every
+        // child started with posix_spawn and stopped by pid), the shared tear-down, the CPython-oracle
+        // runner, the seeded generator and the reply assertions. Every test that starts a process, asks
+        // CPython or draws seeded numbers goes through it.
+        .target(
+            name: "HeapdTesting",
+            dependencies: ["HeapClient", "HeapProtocol"],
+            path: "Tests/HeapdTesting",
+            swiftSettings: strict
+        ),
+        .testTarget(name: "HeapdTestingTests", dependencies: ["HeapdTesting"], swiftSettings: strict),
+        .testTarget(name: "HeapFormattingTests", dependencies: ["HeapFormatting"], swiftSettings: strict),
+        .testTarget(name: "HeapCoreTests", dependencies: ["HeapCore", "HeapdTesting"], swiftSettings: strict),
+        .testTarget(name: "HeapProtocolTests", dependencies: ["HeapProtocol", "HeapdTesting"], swiftSettings: strict),
         .testTarget(name: "HeapClientTests", dependencies: ["HeapClient", "HeapProtocol"], swiftSettings: strict),
         .testTarget(
             name: "HeapServerTests",
-            dependencies: ["HeapServer", "HeapClient", "HeapProtocol", "HeapCore"],
+            dependencies: [
+                "HeapServer", "HeapClient", "HeapProtocol", "HeapCore", "HeapdTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
-        .testTarget(name: "HeapctlTests", dependencies: ["HeapClient", "HeapProtocol"], swiftSettings: strict),
+        .testTarget(
+            name: "HeapctlTests", dependencies: ["HeapClient", "HeapProtocol", "HeapdTesting"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "HeapSystemdTests",
             dependencies: [
-                "HeapSystemd", "HeapServer", "HeapClient", "HeapProtocol",
+                "HeapSystemd", "HeapServer", "HeapClient", "HeapProtocol", "HeapdTesting",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

@@ -40,7 +40,7 @@ for a in anchor:
         for d in ours[key]:
             c, h = a["collect_s"], d["collect_s"]
             goal = ">= 2x" if key[0] == "chain" else ">= 5x"
-            print(f"  {key[0]:8} {key[1]:>8} {c*1e3:>11.2f} {h*1e3:>9.2f} {d.get('threads', 1):>7} {d.get('ns_per_object', 0):>7} {c/h:>8.2f}x  {goal}")
+            print(f"  {key[0]:8} {key[1]:>8} {c*1e3:>11.2f} {h*1e3:>9.2f} {d.get('threads', 1):>7} {d.get('ns_per_object', 0):>7} {c/h:>8.2f}x  {goal}  {d.get('variant', '')}")
     if a.get("shape") == "young":
         print(f"  CPython gen-0 (700 young, 1M old): median {a['gen0_collect_s']*1e6:.1f} us, max {a['gen0_collect_max_s']*1e6:.1f} us")
     if a.get("shape") == "bytes_per_node":

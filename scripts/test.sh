@@ -12,6 +12,10 @@ trap 'rm -f "$log"' EXIT
 swift build --build-tests
 swift test --skip-build 2>&1 | tee -a "$log"
 
+# The Python client (clients/python) against the debug heapd just built: each test module starts its own
+# heapd on a temporary socket (scripts/install-deps.sh made the venv). Ends with pytest's "N passed" line.
+.venv-python/bin/python -m pytest clients/python/tests -p no:cacheprovider 2>&1 | tee -a "$log"
+
 # Real systemd as PID 1 in a confined systemd-nspawn container (prints SKIP with its reason where the
 # machine cannot run it).
 tests/systemd/nspawn-e2e.sh 2>&1 | tee -a "$log"
@@ -30,7 +34,7 @@ scripts/soak.sh --duration 60 --clients 48 2>&1 | tee -a "$log"
 export TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}"
 swift build --build-tests --sanitize=thread --scratch-path .build-tsan
 swift test --skip-build --sanitize=thread --scratch-path .build-tsan \
-  --filter 'ConcurrencyStressTests|ConcurrencyIntegrationTests|SessionIntegrationTests|CollectorIntegrationTests|CollectorTests|CollectorFidelityIntegrationTests|CPythonFidelityTests|RefcountTests.testConcurrent|HeapSystemdTests|AllocationTracerTests|StripedTracesTests|TracemallocIntegrationTests|GeneratorTests.testConcurrent|DiagnosticIntegrationTests|LongCommandIntegrationTests|ClientLimitsIntegrationTests|SafepointTests|SteppedViewTests|AccessIntegrationTests.testAReload|AccessIntegrationTests.testClientList|StoppingCommandIntegrationTests' \
+  --filter 'ConcurrencyStressTests|MutatorGateTests|ConcurrencyIntegrationTests|SessionIntegrationTests|CollectorIntegrationTests|CollectorTests|CollectorFidelityIntegrationTests|CPythonFidelityTests|RefcountTests.testConcurrent|HeapSystemdTests|AllocationTracerTests|StripedTracesTests|TracemallocIntegrationTests|GeneratorTests.testConcurrent|DiagnosticIntegrationTests|LongCommandIntegrationTests|ClientLimitsIntegrationTests|SafepointTests|SteppedViewTests|AccessIntegrationTests.testAReload|AccessIntegrationTests.testClientList|StoppingCommandIntegrationTests' \
   2>&1 | tee -a "$log"
 # The same soak against the TSan heapd (.build-tsan): a race ends heapd with exit code 66.
 scripts/soak.sh --tsan --duration 60 --clients 48 2>&1 | tee -a "$log"
@@ -58,6 +62,12 @@ diff_fail = sum(int(m.group(1)) for m in re.finditer(r"^differential: \d+ passed
 abuse_pass = sum(int(m.group(1)) for m in re.finditer(r"^abuse: (\d+) passed", text, re.M))
 abuse_fail = sum(int(m.group(1)) for m in re.finditer(r"^abuse: \d+ passed, (\d+) failed", text, re.M))
 soak_pass = len(re.findall(r"^soak: OK$", text, re.M))
-passed = xctest - xfail + testing + diff_pass + abuse_pass + soak_pass
-print(f"heapd tests: {passed} passed, {xfail + diff_fail + abuse_fail} failed")
+# pytest's closing line: "==== 56 passed in 1.60s ====", "==== 1 failed, 55 passed, 2 skipped in 2.01s ====".
+pytest_pass = pytest_fail = 0
+for m in re.finditer(r"^=+ (.*?) in [\d.]+s(?: \([^)]*\))? =+$", text, re.M):
+    counts = {kind: int(n) for n, kind in re.findall(r"(\d+) (passed|failed|errors?)\b", m.group(1))}
+    pytest_pass += counts.get("passed", 0)
+    pytest_fail += counts.get("failed", 0) + counts.get("error", 0) + counts.get("errors", 0)
+passed = xctest - xfail + testing + diff_pass + abuse_pass + soak_pass + pytest_pass
+print(f"heapd tests: {passed} passed, {xfail + diff_fail + abuse_fail + pytest_fail} failed")
 PY

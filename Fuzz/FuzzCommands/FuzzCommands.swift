@@ -558,15 +558,15 @@
             state.releaseGlobals()
             let collector = heap.collector
             collector.setDebugFlags(0)
-            heap.gate.exclusive { collector.unfreezeStopped() }
+            heap.withWorldStopped { $0.unfreeze() }
             collectEverything()
             let afterRelease = heap.withWorldStopped { $0.verify(externalReferences: [:]) }
             check(afterRelease.isEmpty, "the heap check failed after every client left: \(afterRelease)")
 
             // Uncollectable cycles (legacy finalizers) stay in gc.garbage: break every container's
             // references, as a program that clears its caches would, and collect again.
-            let tracked = heap.gate.exclusive { () -> [ObjectRef] in
-                let refs = heap.trackedObjectsStopped(generation: nil, fromSlot: 0, limit: Int.max).1
+            let tracked = heap.withWorldStopped { stopped -> [ObjectRef] in
+                let refs = stopped.trackedObjects(generation: nil, fromSlot: 0, limit: Int.max).1
                 for ref in refs { heap.retain(ref) }
                 return refs
             }

@@ -279,11 +279,11 @@ final class LoopSteps: @unchecked Sendable {
 
 extension Session {
     /// Runs `body` as the step of a view: with the world stopped, for about one slice.
-    func stoppedStep<R>(_ command: SteppedCommand, _ body: (inout StepBudget) -> R) -> R {
-        let result = heap.gate.exclusive { () -> (R, UInt64) in
+    func stoppedStep<R>(_ command: SteppedCommand, _ body: (borrowing StoppedHeap, inout StepBudget) -> R) -> R {
+        let result = heap.withWorldStopped { stopped -> (R, UInt64) in
             let started = CycleCollector.now()
             var budget = command.stepBudget
-            let result = body(&budget)
+            let result = body(stopped, &budget)
             return (result, CycleCollector.now() - started)
         }
         command.lastStop = result.1

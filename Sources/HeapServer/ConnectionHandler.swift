@@ -32,8 +32,10 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     static let requestsPerGateHold = 64
 
     private let state: ServerState
-    /// Where the work of ``CommandOutcome/afterGate(_:)`` runs: threads that may block.
-    private let blockingPool: NIOThreadPool
+    /// Where the work of ``CommandOutcome/afterGate(_:)`` runs: threads that may block. The server
+    /// always gives one; without it (the in-process test tier, whose `EmbeddedChannel` has no threads
+    /// to hand work to) the work runs on the loop, right after the batch, as the fuzz harness runs it.
+    private let blockingPool: NIOThreadPool?
     private var session: Session?
     private var machine = ConnectionStateMachine()
     private var decoder: RequestDecoder
@@ -51,7 +53,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// In the `stepping` state: the long command.
     private var running: SteppedCommand?
 
-    init(state: ServerState, blockingPool: NIOThreadPool) {
+    init(state: ServerState, blockingPool: NIOThreadPool? = nil) {
         self.state = state
         self.blockingPool = blockingPool
         decoder = RequestDecoder(limits: state.configuration.protocolLimits)
@@ -178,7 +180,12 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 case .afterGate(let work):
                     // GC COLLECT, DEBUG VERIFY and friends stop the world or wait for the collector
                     // thread: off the event loop, so that its other clients go on meanwhile.
-                    awaitReply(blockingPool.runIfActive(eventLoop: context.eventLoop, work), cancel: nil, context)
+                    if let blockingPool {
+                        awaitReply(blockingPool.runIfActive(eventLoop: context.eventLoop, work), cancel: nil, context)
+                    } else {
+                        _ = machine.replyCompleted()
+                        append(work(), to: &bytes, session: session)
+                    }
                 case .later(let awaited):
                     awaitReply(awaited.future, cancel: awaited.cancel, context)
                 case .stepped(let command):

@@ -60,6 +60,7 @@ final class ServerState: Sendable {
             guard let self else { return }
             self.deliver(event, logger: logger)
         }
+        heap.collector.setRoots { [weak self] in self?.rootReferences() ?? [] }
     }
 
     func subscribe(_ session: Session) {
@@ -217,11 +218,23 @@ final class ServerState: Sendable {
         return counts
     }
 
+    /// The objects held from outside the heap, repeats included: where a full collection's mark-alive
+    /// pass starts (``CycleCollector/setRoots(_:)``). Called by the collector with the world stopped;
+    /// takes only the sessions' and globals' own short locks, which no one holds across the gate.
+    func rootReferences() -> [ObjectRef] {
+        var roots = Array(globals.snapshot().values)
+        for box in sessions.withLock({ Array($0.values) }) {
+            roots.append(contentsOf: box.session.allReferences())
+            roots.append(contentsOf: box.session.heldByCommand)
+        }
+        return roots
+    }
+
     /// Every session variable and global as a labelled root, as `viewer` names them: its own variables
     /// bare (`x`), another client's as `client 7: x`, a variable of a frame other than the innermost with
     /// ` in <frame>`, globals as `g.name`. The viewer's own come first, then the globals, then the other
-    /// clients by id. Call with the gate held exclusively, when no session runs.
-    func rootsStopped(viewer: Int) -> [HeapRoot] {
+    /// clients by id. Only with the world stopped, when no session runs.
+    func roots(viewer: Int, _ stopped: borrowing StoppedHeap) -> [HeapRoot] {
         var mine: [HeapRoot] = []
         var others: [HeapRoot] = []
         let sessions = self.sessions.withLock { $0.values.map(\.session) }.sorted { $0.id < $1.id }

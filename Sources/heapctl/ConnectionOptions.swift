@@ -8,8 +8,9 @@ struct ConnectionOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "heapd's Unix socket (default: $HEAPD_SOCKET, else $XDG_RUNTIME_DIR/heapd.sock, else "
-                + "/run/heapd/heapd.sock for root or /tmp/heapd-UID.sock, as heapd itself).",
+            "heapd's Unix socket (default: $HEAPD_SOCKET, else heapd's own default, "
+                + "$XDG_RUNTIME_DIR/heapd.sock or /tmp/heapd-UID.sock, else the system socket "
+                + "/run/heapd/heapd.sock: the first that exists).",
             valueName: "path"))
     var socket: String?
 

@@ -29,15 +29,37 @@ struct GraphView: LeakView {
     var max: Int?
 
     @Option(
-        name: .short, help: ArgumentHelp("Write to FILE; .svg, .png and .pdf are rendered with dot.", valueName: "file")
-    )
+        name: .long,
+        help: ArgumentHelp(
+            "Draw at most N references of each object; the rest are one \"… K more\" box (default 10, as objgraph's too_many).",
+            valueName: "N"))
+    var tooMany: Int?
+
+    @Option(
+        name: .short,
+        help: ArgumentHelp(
+            "Write to FILE: .svg, .png and .pdf are rendered with dot; .dot and .gv get the DOT text.",
+            valueName: "file"))
     var output: String?
+
+    /// What `-o` accepts: the formats dot renders here, and DOT itself.
+    static let renderedFormats = ["svg", "png", "pdf"]
+    static let textFormats = ["dot", "gv"]
 
     @OptionGroup var connection: ConnectionOptions
 
     func validate() throws {
         if let depth, depth < 0 { throw ValidationError("--depth must be 0 or more") }
         if let max, max < 1 { throw ValidationError("--max must be 1 or more") }
+        if let tooMany, tooMany < 1 { throw ValidationError("--too-many must be 1 or more") }
+        if let output {
+            let format = (output as NSString).pathExtension.lowercased()
+            guard Self.renderedFormats.contains(format) || Self.textFormats.contains(format) else {
+                throw ValidationError(
+                    "cannot write \(output): -o takes a file ending in .svg, .png or .pdf (drawn with dot), or .dot or .gv (the DOT text)"
+                )
+            }
+        }
     }
 
     func show(using client: ViewClient) throws(ViewFailure) {
@@ -46,7 +68,8 @@ struct GraphView: LeakView {
         if backrefs { command.append("BACKREFS") }
         if let max { command += ["MAX", String(max)] }
         let reply = try client.call(command)
-        guard let graph = ReferenceGraphReply(reply) else { throw ViewClient.unexpected("GRAPH", reply) }
+        guard let whole = ReferenceGraphReply(reply) else { throw ViewClient.unexpected("GRAPH", reply) }
+        let graph = whole.cutWide(after: tooMany ?? 10, backrefs: backrefs)
         let title = "heapd: \(backrefs ? "referrers of" : "references from") \(object)"
         let dot = GraphvizDocument.render(graph, title: title)
         guard let output else {
@@ -54,7 +77,7 @@ struct GraphView: LeakView {
             return
         }
         let format = (output as NSString).pathExtension.lowercased()
-        guard ["svg", "png", "pdf"].contains(format) else {
+        guard Self.renderedFormats.contains(format) else {
             try write(dot, to: output)
             return
         }

@@ -16,6 +16,11 @@ enum GraphvizDocument {
             "  edge [fontname=\"Helvetica\", fontsize=9];",
         ]
         for (position, node) in graph.nodes.enumerated() {
+            guard node.notDrawn == 0 else {
+                let label = "… \(node.notDrawn) more"
+                lines.append("  \(quoted(node.id)) [shape=plaintext, style=\"\", label=\(quoted(label))];")
+                continue
+            }
             var attributes = [
                 "label=" + quoted("\(node.type) \(node.id)\n\(node.repr)\nrefcount \(node.refcount), \(node.state)")
             ]

@@ -32,12 +32,23 @@ struct Heapctl: ParsableCommand {
             With stdin not a terminal, each line of stdin is a command (as with redis-cli < FILE): all \
             lines run, replies are printed, and blank and # comment lines are skipped.
 
+            A line REPEAT n, the lines after it and a line END run those lines n times, at the prompt (which \
+            reads the block at a ... prompt) and on stdin as in scripts: the first pass prints its replies, \
+            later passes only their errors.
+
             After GC SUBSCRIBE, in any mode, heapctl stops sending commands and prints the events heapd \
             pushes until Ctrl-C, as redis-cli does after SUBSCRIBE.
 
+            Without --socket heapctl connects to $HEAPD_SOCKET, else to the first of heapd's per-user \
+            socket ($XDG_RUNTIME_DIR/heapd.sock, else /tmp/heapd-UID.sock) and the system service's \
+            /run/heapd/heapd.sock that exists. The system socket admits root and the group heapd-clients.
+
             Exit status: 0 success, 1 an error reply, 2 heapd unreachable or connection lost, 64 a \
             command-line mistake, 66 an unreadable script.
-            """)
+            """,
+        // heapd's version (Sources/heapd/main.swift, INFO's heapd_version): VersionAndCompletionTests keeps them equal.
+        version: "0.1.0",
+        subcommands: reference)
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: OutputOptions
@@ -51,6 +62,15 @@ struct Heapctl: ParsableCommand {
         // `--` ends the options explicitly: what follows is a heapd command, even `run`.
         if command.first == "--" {
             return try finish(with: dispatch(command: Array(command.dropFirst()), recognizingRun: false))
+        }
+        // ArgumentParser's --version lands in the passthrough capture too.
+        if command == ["--version"] {
+            throw CleanExit.message(Self.configuration.version)
+        }
+        // `heapctl help run`, `heapctl help types`: the help of heapctl's own commands (any other
+        // `help …` is heapd's HELP, case-insensitive).
+        if command.count == 2, command[0] == "help", let type = Self.referenced(command[1]) {
+            throw CleanExit.helpRequest(type)
         }
         // Passthrough capture starts at the first word heapctl does not know, so a help flag or a
         // misspelled option lands here; heapd commands never start with a dash.

@@ -26,6 +26,15 @@ struct InteractiveSession {
             case .interrupted: continue
             case .line(let entered): line = entered
             }
+            if let opening = RepeatBlock.opening(Array(line.utf8)) {
+                editor.history.add(line)
+                if !connection.isOpen {
+                    guard let fresh = reconnect() else { continue }
+                    connection = fresh
+                }
+                runBlock(opening, editor: editor, connection)
+                continue
+            }
             guard case .command(let command) = InlineCommand.classify(Array(line.utf8)) else {
                 continue
             }
@@ -42,7 +51,13 @@ struct InteractiveSession {
             do throws(ClientError) {
                 let reply = try connection.call(command)
                 Console.write(renderer.render(reply, command: command.name))
-                if case .error = reply {
+                if case .error(let code, _) = reply {
+                    if code == "UNKNOWN",
+                        let hint = CommandSuggestion.suggest(
+                            for: command.leadingWords, asking: connection, views: false)
+                    {
+                        Console.error("did you mean '\(hint)'?")
+                    }
                     continue
                 }
                 if EventStream.subscribes(command.leadingWords) {
@@ -52,6 +67,34 @@ struct InteractiveSession {
                 // HeapConnection closes itself after a transport error; the prompt shows it.
                 Console.error(error.description)
             }
+        }
+    }
+
+    /// Reads a `REPEAT` block's lines at a `... ` prompt up to its `END`, then runs it (Ctrl-C or Ctrl-D
+    /// drops the block).
+    private func runBlock(_ opening: Result<RepeatBlock, RepeatError>, editor: LineEditor, _ connection: HeapConnection)
+    {
+        guard case .success(var block) = opening else {
+            if case .failure(let mistake) = opening { Console.error(mistake.description) }
+            return
+        }
+        while true {
+            guard case .line(let entered) = editor.readLine(prompt: "... ") else {
+                Console.error("REPEAT dropped")
+                return
+            }
+            editor.history.add(entered)
+            do throws(RepeatError) {
+                if try block.add(Array(entered.utf8)) { break }
+            } catch {
+                Console.error("\(error.description); REPEAT dropped")
+                return
+            }
+        }
+        do throws(ClientError) {
+            _ = try block.run(connection, renderer: renderer)
+        } catch {
+            Console.error(error.description)
         }
     }
 

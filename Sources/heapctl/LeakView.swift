@@ -43,7 +43,7 @@ enum LeakViews {
         do {
             view = try type.parse(arguments)
         } catch {
-            type.exit(withError: error)
+            type.exitBriefly(withError: error, helpCommand: type.configuration.commandName ?? "heapctl")
         }
         guard let connection = global.overridden(by: view.connection).connectOrReport() else {
             return .connectionFailed

@@ -18,12 +18,16 @@ struct OneShot {
             connection = try endpoint.connect()
             reply = try connection.call(arguments)
         } catch {
-            Console.error(error.description)
+            endpoint.report(error)
             return .connectionFailed
         }
         defer { connection.close() }
         Console.write(renderer.render(reply, command: arguments.first?.uppercased()))
-        if case .error = reply {
+        if case .error(let code, _) = reply {
+            if code == "UNKNOWN", let hint = CommandSuggestion.suggest(for: arguments, asking: connection, views: true)
+            {
+                Console.error("did you mean '\(hint)'?")
+            }
             return .errorReply
         }
         if EventStream.subscribes(arguments.prefix(2).map { $0.uppercased() }) {

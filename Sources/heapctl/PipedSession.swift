@@ -20,6 +20,19 @@ struct PipedSession {
         var anyFailed = false
         while let line = reader.next() {
             lineNumber += 1
+            if let opening = RepeatBlock.opening(line) {
+                switch runBlock(opening, at: lineNumber, reader: reader, lineNumber: &lineNumber, connection) {
+                case .some(true): anyFailed = true
+                case .some(false): break
+                case nil: return .connectionFailed
+                }
+                continue
+            }
+            if ScriptRunner.isEnd(line) {
+                Console.error("stdin line \(lineNumber): END without REPEAT")
+                anyFailed = true
+                continue
+            }
             guard case .command(let command) = InlineCommand.classify(line) else {
                 continue
             }
@@ -45,5 +58,37 @@ struct PipedSession {
             return .noInput
         }
         return anyFailed ? .errorReply : .success
+    }
+
+    /// Reads a `REPEAT` block's lines up to its `END` and runs it: whether anything failed (a mistake in
+    /// the block is reported and counts as a failure, as an error reply does), or nil when the
+    /// connection broke.
+    private func runBlock(
+        _ opening: Result<RepeatBlock, RepeatError>, at start: Int, reader: LineReader, lineNumber: inout Int,
+        _ connection: HeapConnection
+    ) -> Bool? {
+        guard case .success(var block) = opening else {
+            if case .failure(let mistake) = opening { Console.error("stdin line \(start): \(mistake)") }
+            return true
+        }
+        while true {
+            guard let inner = reader.next() else {
+                Console.error("stdin line \(start): REPEAT without END")
+                return true
+            }
+            lineNumber += 1
+            do throws(RepeatError) {
+                if try block.add(inner) { break }
+            } catch {
+                Console.error("stdin line \(lineNumber): \(error)")
+                return true
+            }
+        }
+        do throws(ClientError) {
+            return try block.run(connection, renderer: renderer)
+        } catch {
+            Console.error("stdin lines \(start)-\(lineNumber): \(error)")
+            return nil
+        }
     }
 }

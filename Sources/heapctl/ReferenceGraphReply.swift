@@ -11,6 +11,8 @@ struct ReferenceGraphReply {
         let repr: String
         /// Whether a root reaches it (false: garbage waiting for a collection).
         let reachable: Bool
+        /// For a box standing for the references not drawn (``cutWide(after:backrefs:)``): how many.
+        var notDrawn = 0
     }
 
     struct Edge {
@@ -51,6 +53,52 @@ struct ReferenceGraphReply {
             self.roots.append(Root(label: label, to: to))
         }
         self.leftOut = leftOut
+    }
+
+    /// objgraph's `too_many`: each object shows at most `limit` of the references the graph follows
+    /// from it (its referents, or with `backrefs` its referrers), in the reply's order; the rest become
+    /// one "… N more" box, and the objects only they led to are left out. Without it a list of 500
+    /// items is a column of 200 boxes, 15,000 pixels tall.
+    func cutWide(after limit: Int, backrefs: Bool) -> ReferenceGraphReply {
+        guard let start = nodes.first?.id else { return self }
+        var kept: [Edge] = []
+        var shown: [String: Int] = [:]
+        var hidden: [String: Int] = [:]
+        var order: [String] = []
+        for edge in edges {
+            let parent = backrefs ? edge.to : edge.from
+            if shown[parent, default: 0] < limit {
+                shown[parent, default: 0] += 1
+                kept.append(edge)
+            } else {
+                if hidden[parent] == nil { order.append(parent) }
+                hidden[parent, default: 0] += 1
+            }
+        }
+        guard !hidden.isEmpty else { return self }
+        // What is still reachable from the object asked about along the kept edges.
+        var children: [String: [String]] = [:]
+        for edge in kept {
+            children[backrefs ? edge.to : edge.from, default: []].append(backrefs ? edge.from : edge.to)
+        }
+        var reached: Set<String> = [start]
+        var queue = [start]
+        while let node = queue.popLast() {
+            for child in children[node, default: []] where reached.insert(child).inserted { queue.append(child) }
+        }
+        var result = self
+        result.nodes = nodes.filter { reached.contains($0.id) }
+        result.edges = kept.filter { reached.contains($0.from) && reached.contains($0.to) }
+        result.roots = roots.filter { reached.contains($0.to) }
+        for parent in order where reached.contains(parent) {
+            let box = "more " + parent
+            var node = Node(id: box, type: "", refcount: 0, state: "", repr: "", reachable: true)
+            node.notDrawn = hidden[parent]!
+            result.nodes.append(node)
+            result.edges.append(
+                backrefs ? Edge(from: box, to: parent, label: "") : Edge(from: parent, to: box, label: ""))
+        }
+        return result
     }
 
     /// The nodes in a reference cycle of this graph: a strongly connected component of more than one

@@ -96,7 +96,7 @@ struct RunCommand: ParsableCommand {
         do {
             return try parse(arguments)
         } catch {
-            exit(withError: error)
+            exitBriefly(withError: error, helpCommand: "heapctl run")
         }
     }
 

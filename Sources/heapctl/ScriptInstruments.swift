@@ -1,6 +1,6 @@
 import Foundation
 import HeapClient
-import HeapCore
+import HeapFormatting
 import HeapProtocol
 
 /// What `heapctl run --trace`, `--profile` and `--plot` measure around a script, with heapd's
@@ -124,7 +124,7 @@ final class ScriptInstruments {
             return .failure(ReportFailure(message: "--trace: TRACEMALLOC FILTER: \(ReplyFormatter.human(filter))"))
         }
         defer { _ = try? connection.call(["TRACEMALLOC", "DROP_SNAPSHOT", String(mine)]) }
-        // The figures once (RAW), printed with HeapCore's copy of Python's formatting.
+        // The figures once (RAW), printed with HeapFormatting's copy of Python's formatting.
         let replies = try connection.pipeline([
             ["TRACEMALLOC", "STATISTICS", String(mine), "lineno", "RAW"], ["TRACEMALLOC", "GET_TRACED_MEMORY"],
         ])
@@ -138,18 +138,18 @@ final class ScriptInstruments {
             guard case .array(let fields) = entry, fields.count == 3, case .array(let names) = fields[0],
                 case .integer(let size) = fields[1], case .integer(let count) = fields[2]
             else { continue }
-            let frames = names.compactMap { $0.text.flatMap(TraceFrame.init(position:)) }
+            let frames = names.compactMap { $0.text.flatMap(SourcePosition.init(parsing:)) }
             guard !frames.isEmpty else { continue }
             total += Int(size)
             guard index < top else {
                 other = (other.count + 1, other.size + Int(size))
                 continue
             }
-            // RAW lists frames oldest first; a Traceback holds them most recent first.
-            let stat = TraceStatistic(
-                traceback: Traceback(frames: frames.reversed()), size: Int(size), count: Int(count))
+            // RAW lists frames oldest first; a statistic is named by its oldest frame, as Python's
+            // `str(Traceback)` is.
+            let stat = statisticLine(position: frames[0].description, size: Int(size), count: Int(count))
             out.append("#\(index + 1): \(stat)")
-            if let source = lines[frames[frames.count - 1].lineno] ?? sourceLine(frames[frames.count - 1].lineno) {
+            if let source = lines[frames[frames.count - 1].line] ?? sourceLine(frames[frames.count - 1].line) {
                 out.append("    " + source.trimmingCharacters(in: .whitespaces))
             }
         }

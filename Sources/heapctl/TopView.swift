@@ -1,6 +1,6 @@
 import ArgumentParser
 import Glibc
-import HeapCore
+import HeapFormatting
 import HeapProtocol
 
 /// `heapctl top`: a live view of the heap, refreshed every interval, like `top` or `redis-cli --stat`.

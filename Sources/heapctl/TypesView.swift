@@ -1,4 +1,5 @@
 import ArgumentParser
+import HeapFormatting
 
 /// `heapctl types`: live objects by type, as an aligned table (heapd's `TYPES`).
 struct TypesView: LeakView {
@@ -7,8 +8,8 @@ struct TypesView: LeakView {
         abstract: "Live objects counted by type (instances by class name), most numerous first.",
         discussion: """
             Like objgraph.show_most_common_types() and jcmd GC.class_histogram: one line per type with its \
-            object count and the bytes they occupy. heapd stops the world to count, so the figures are \
-            exact at one instant.
+            rank, object count and the bytes they occupy, then a total row over every type (also those \
+            --limit leaves out). heapd counts in steps of a millisecond with the world stopped.
             """)
 
     @Option(name: .long, help: ArgumentHelp("Show only the first N types.", valueName: "N"))
@@ -21,10 +22,24 @@ struct TypesView: LeakView {
     }
 
     func show(using client: ViewClient) throws(ViewFailure) {
-        let census = try Self.census(client, limit: limit)
-        var table = TextTable(header: ["type", "objects", "bytes"], rightAligned: [1, 2])
-        table.rows = census.map { [$0.name, String($0.count), String($0.bytes)] }
-        Console.write(table.text)
+        // The whole census, so the total covers what --limit leaves out.
+        Console.write(Self.table(try Self.census(client, limit: nil), limit: limit))
+    }
+
+    /// The census as jcmd's class histogram shows it: rank, type, objects, bytes for people; the first
+    /// `limit` types, a line for the rest, and the total over all of them.
+    static func table(_ census: [(name: String, count: Int, bytes: Int)], limit: Int?) -> String {
+        let shown = census.prefix(limit ?? census.count)
+        var table = TextTable(header: ["#", "type", "objects", "bytes"], rightAligned: [0, 2, 3])
+        table.rows = shown.enumerated().map { index, row in
+            [String(index + 1), row.name, String(row.count), formatBytes(row.bytes)]
+        }
+        let rest = census.count - shown.count
+        if rest > 0 { table.rows.append(["", "… \(rest) more type\(rest == 1 ? "" : "s")", "", ""]) }
+        table.rows.append([
+            "", "total", String(census.reduce(0) { $0 + $1.count }), formatBytes(census.reduce(0) { $0 + $1.bytes }),
+        ])
+        return table.text
     }
 
     /// `TYPES [LIMIT n]` as (name, count, bytes).

@@ -18,7 +18,9 @@ struct Heapd: ParsableCommand {
             $HEAPD_SOCKET, else $XDG_RUNTIME_DIR/heapd.sock, else /run/heapd/heapd.sock as root or \
             /tmp/heapd-UID.sock. It logs to the journal when its stderr is the journal, else to stderr. \
             SIGHUP re-reads --config (log-level, access policy). See protocol.md and README.md ("Running under systemd").
-            """)
+            """,
+        // INFO's heapd_version (HeapServer's ServerCommands.version) and heapctl's: VersionAndCompletionTests keeps them equal.
+        version: "0.1.0")
 
     @Option(name: .long, help: "Unix socket path to listen on.")
     var socket: String?

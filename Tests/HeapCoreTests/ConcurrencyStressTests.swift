@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import HeapCore
+import HeapdTesting
 import Synchronization
 import XCTest
 
@@ -41,18 +42,6 @@ final class ConcurrencyStressTests: HeapTestCase {
                 for case let ref? in table { counts[ref, default: 0] += 1 }
                 return counts
             }
-        }
-    }
-
-    /// A small deterministic generator per thread (the test must not depend on the system's).
-    struct SplitMix {
-        var state: UInt64
-        mutating func next(_ bound: Int) -> Int {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Int((z ^ (z >> 31)) % UInt64(bound))
         }
     }
 
@@ -101,7 +90,7 @@ final class ConcurrencyStressTests: HeapTestCase {
         checker.start()
 
         DispatchQueue.concurrentPerform(iterations: threads) { thread in
-            var random = SplitMix(state: seed &* 1_000 &+ UInt64(thread))
+            var random = SeededGenerator(seed: seed &* 1_000 &+ UInt64(thread))
             let shard = thread
             for _ in 0..<operations {
                 heap.gate.shared {
@@ -124,7 +113,7 @@ final class ConcurrencyStressTests: HeapTestCase {
 
     /// One random operation on the shared slots (inside the gate).
     private static func step(
-        _ heap: Heap, _ shared: SharedSlots, _ random: inout SplitMix, shard: Int, slotCount: Int, collect: Bool
+        _ heap: Heap, _ shared: SharedSlots, _ random: inout SeededGenerator, shard: Int, slotCount: Int, collect: Bool
     ) {
         let index = random.next(slotCount)
         let other = random.next(slotCount)
@@ -180,5 +169,13 @@ final class ConcurrencyStressTests: HeapTestCase {
                 heap.release(old, shard: shard)
             }
         }
+    }
+}
+
+extension SeededGenerator {
+    /// A number in `0..<bound` (modulo: the stress only needs every value reachable, each thread its own
+    /// deterministic sequence).
+    fileprivate mutating func next(_ bound: Int) -> Int {
+        Int(next() % UInt64(bound))
     }
 }

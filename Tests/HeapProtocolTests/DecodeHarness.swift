@@ -1,4 +1,5 @@
 import HeapProtocol
+import HeapdTesting
 
 /// What a server would observe while decoding a stream: requests and errors, in order.
 enum DecodeEvent: Equatable, CustomStringConvertible {

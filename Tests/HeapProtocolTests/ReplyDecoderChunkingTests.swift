@@ -1,4 +1,5 @@
 import HeapProtocol
+import HeapdTesting
 import Testing
 
 /// Replies must decode identically however the stream is chunked, and every encodable reply must survive

@@ -1,4 +1,5 @@
 import HeapProtocol
+import HeapdTesting
 import Testing
 
 /// Seeded random inputs: the decoder must never crash, must always make progress, and must stay

@@ -1,6 +1,7 @@
 import Foundation
 import HeapClient
 import HeapProtocol
+import HeapdTesting
 import XCTest
 
 /// Client-supplied numbers at their extremes: every one is checked, and a value out of range is an

@@ -1,6 +1,7 @@
 import Foundation
 import HeapClient
 import HeapProtocol
+import HeapdTesting
 import XCTest
 
 /// What one client may cost heapd, against the real binary over real sockets: a client that never
@@ -19,16 +20,6 @@ final class ClientLimitsIntegrationTests: XCTestCase {
         return nil
     }
 
-    private func assertHeapConsistent(_ heapd: HeapdProcess, file: StaticString = #filePath, line: UInt = #line) throws
-    {
-        let client = try heapd.connect()
-        defer { client.close() }
-        let verdict = try client.call("DEBUG", "VERIFY")
-        guard case .simple(let text) = verdict, text.hasPrefix("OK") else {
-            return XCTFail("heap inconsistent: \(verdict)", file: file, line: line)
-        }
-    }
-
     /// A client that never reads: `ECHO` of 256 KiB for as long as heapd takes them, then `REPR` of
     /// 6 MB by the thousand (9 bytes each). heapd stops reading the client, its memory stays put,
     /// and another client is answered at once meanwhile.
@@ -40,7 +31,7 @@ final class ClientLimitsIntegrationTests: XCTestCase {
         _ = try observer.pipeline(
             [["NEW", "g.s", "str", String(repeating: "x", count: 60_000)], ["NEW", "g.l", "list"]]
                 + Array(repeating: ["APPEND", "g.l", "g.s"], count: 100))
-        let pid = heapd.process.processIdentifier
+        let pid = heapd.pid
         let before = ProcessFigures.residentBytes(of: pid)
         let hog = try RawClient(socketPath: heapd.socketPath)
         let echo =
@@ -86,7 +77,7 @@ final class ClientLimitsIntegrationTests: XCTestCase {
         XCTAssertLessThan(peak - before, 64 << 20, "a client that never reads costs at most 64 MiB")
         XCTAssertLessThan(worstPing, 0.5, "another client is answered promptly")
         hog.close()
-        try assertHeapConsistent(heapd)
+        try heapd.assertHeapConsistent()
     }
 
     /// Past the budget for partly received requests, the client holding the biggest one is told
@@ -119,7 +110,7 @@ final class ClientLimitsIntegrationTests: XCTestCase {
         XCTAssertEqual(echoed.count, 5 * mebibyte + 12, "the smaller request completes")
         XCTAssertEqual(try infoValue(observer, "limits", "partial_request_evictions"), 1)
         XCTAssertEqual(try infoValue(observer, "limits", "partial_request_bytes"), 0)
-        try assertHeapConsistent(heapd)
+        try heapd.assertHeapConsistent()
     }
 
     /// A subscribed client that never reads its events passes the hard output limit: it is
@@ -148,7 +139,7 @@ final class ClientLimitsIntegrationTests: XCTestCase {
         XCTAssertEqual(try infoValue(observer, "clients", "connected_clients"), 1)
         usleep(100_000)
         XCTAssertTrue(heapd.stderrText().contains("client output limit"), "the disconnection is logged")
-        try assertHeapConsistent(heapd)
+        try heapd.assertHeapConsistent()
     }
 
     /// Replies bigger than `max-reply` are refused with `-LIMIT`, and the connection goes on.
@@ -169,7 +160,7 @@ final class ClientLimitsIntegrationTests: XCTestCase {
         XCTAssertEqual(try client.call("LEN", "first"), .integer(20_000))
         XCTAssertEqual(try client.call("PING"), .simple("PONG"))
         XCTAssertEqual(try infoValue(client, "limits", "max_reply"), 16_384)
-        try assertHeapConsistent(heapd)
+        try heapd.assertHeapConsistent()
     }
 
     /// Every limit is in `INFO limits` under its flag's name, and a flag's unit suffixes are read.

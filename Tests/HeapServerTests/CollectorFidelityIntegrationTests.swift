@@ -1,6 +1,7 @@
 import Foundation
 import HeapClient
 import HeapProtocol
+import HeapdTesting
 import Synchronization
 import XCTest
 

@@ -1,6 +1,7 @@
 import Foundation
 import HeapClient
 import HeapProtocol
+import HeapdTesting
 import XCTest
 
 /// The collector through the real socket: GC COLLECT frees the seed's cycle, events reach

@@ -1,6 +1,7 @@
 import Foundation
 import HeapClient
 import HeapProtocol
+import HeapdTesting
 import XCTest
 
 /// Many real clients at once against one heapd: counts end exact, closed sessions give everything back.

@@ -1,6 +1,7 @@
 import Foundation
 import HeapClient
 import HeapProtocol
+import HeapdTesting
 import XCTest
 
 /// heapd as a process: start, refuse a live socket, replace a stale one, stop cleanly on signals.
@@ -25,21 +26,14 @@ final class DaemonLifecycleTests: XCTestCase {
         let first = try HeapdProcess()
         defer { first.stop(signal: SIGKILL) }
         // A second daemon on the same path must refuse, leaving the first untouched.
-        let second = Process()
-        second.executableURL = URL(fileURLWithPath: HeapdProcess.binaryPath)
-        second.arguments = ["--socket", first.socketPath]
-        let errors = Pipe()
-        second.standardError = errors
-        try second.run()
-        second.waitUntilExit()
-        XCTAssertNotEqual(second.terminationStatus, 0)
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        XCTAssertTrue(message.contains("already listening"), message)
+        let second = try ChildProcess.run(BuildProducts.heapd, ["--socket", first.socketPath])
+        XCTAssertNotEqual(second.status, 0)
+        XCTAssertTrue(second.stderr.contains("already listening"), second.stderr)
         XCTAssertEqual(try first.connect().call("PING"), .simple("PONG"))
 
         // Killed hard, the first leaves its socket file behind; a new daemon replaces it.
-        kill(first.process.processIdentifier, SIGKILL)
-        first.process.waitUntilExit()
+        // (The child, not the harness: the harness would remove the directory and the socket with it.)
+        XCTAssertEqual(first.child.stop(signal: SIGKILL).status, SIGKILL)
         XCTAssertTrue(FileManager.default.fileExists(atPath: first.socketPath))
         let third = try HeapdProcess(socketPath: first.socketPath)
         defer { third.stop() }
@@ -57,14 +51,7 @@ final class DaemonLifecycleTests: XCTestCase {
         let heapd = try HeapdProcess()
         defer { heapd.stop() }
         func run(_ arguments: [String]) throws -> String {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: redisCli)
-            process.arguments = ["-s", heapd.socketPath] + arguments
-            let output = Pipe()
-            process.standardOutput = output
-            try process.run()
-            process.waitUntilExit()
-            return String(decoding: output.fileHandle(forReading: ()), as: UTF8.self)
+            try ChildProcess.run(redisCli, ["-s", heapd.socketPath] + arguments).stdout
                 .trimmingCharacters(in: .whitespacesAndNewlines)
         }
         XCTAssertEqual(try run(["NEW", "g.a", "list"]), "OK")
@@ -74,8 +61,4 @@ final class DaemonLifecycleTests: XCTestCase {
         XCTAssertEqual(try run(["GETREFCOUNT", "g.s"]), "3")
         XCTAssertTrue(try run(["NOPE"]).contains("UNKNOWN"))
     }
-}
-
-extension Pipe {
-    fileprivate func fileHandle(forReading: Void) -> Data { fileHandleForReading.readDataToEndOfFile() }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HeapClient
 import HeapProtocol
+import HeapdTesting
 import XCTest
 
 /// heapd under a low `RLIMIT_NOFILE`: it serves as many clients as its descriptors allow, refuses the
@@ -9,7 +10,7 @@ final class DescriptorLimitIntegrationTests: XCTestCase {
     func testWithFewerDescriptorsThanClientsEveryClientGetsServiceOrLimitAndHeapdDoesNotSpin() throws {
         let heapd = try HeapdProcess(arguments: ["--log-level", "warning"], descriptorLimit: 64)
         defer { heapd.stop() }
-        let pid = heapd.process.processIdentifier
+        let pid = heapd.pid
         let observer = try heapd.connect()
         let clients = try (0..<150).map { _ in try RawClient(socketPath: heapd.socketPath) }
         for client in clients { client.sendAll(Array("PING\n".utf8)) }

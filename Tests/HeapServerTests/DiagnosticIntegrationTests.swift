@@ -1,6 +1,7 @@
 import Foundation
 import HeapClient
 import HeapProtocol
+import HeapdTesting
 import XCTest
 
 /// The views that find leaks — TYPES, GROWTH, CHAIN, GRAPH, DOCTOR — against the real heapd; every test
@@ -198,13 +199,31 @@ final class DiagnosticIntegrationTests: HeapdTestCase {
         let client = try heapd.connect()
         XCTAssertEqual(try client.call("NEW", "g.big", "bytes", "2000000"), .simple("OK"))
         let report = bulkText(try client.call("DOCTOR")) ?? ""
-        XCTAssertTrue(report.contains("Big global: g.big alone keeps 1 object (1.9 MiB) alive"), report)
+        XCTAssertTrue(report.contains("Big global: g.big alone keeps 1 object (1.9 MiB, "), report)
         XCTAssertTrue(report.contains("DEL g.big"), report)
         // Held by a variable too, it is no longer the global alone that keeps it.
         XCTAssertEqual(try client.call("SET", "alias", "g.big"), .simple("OK"))
         XCTAssertTrue((bulkText(try client.call("DOCTOR")) ?? "").hasPrefix("Hi Sam"))
         XCTAssertEqual(try client.call("DEL", "alias", "g.big"), .integer(2))
         XCTAssertTrue((bulkText(try client.call("DOCTOR")) ?? "").hasPrefix("Hi Sam"))
+    }
+
+    /// Below the fixed figures (1 MiB, 10,000 objects), a global is still reported when it alone keeps
+    /// more than half of the heap's bytes alive; once another global holds more, only that one is.
+    func testDoctorReportsAGlobalHoldingMostOfTheHeap() throws {
+        let client = try heapd.connect()
+        XCTAssertEqual(try client.call("NEW", "g.cache", "list"), .simple("OK"))
+        for _ in 0..<100 {
+            _ = try client.pipeline([["NEW", "p", "bytes", "2000"], ["APPEND", "g.cache", "p"], ["DEL", "p"]])
+        }
+        let report = bulkText(try client.call("DOCTOR")) ?? ""
+        XCTAssertTrue(report.contains("Big global: g.cache alone keeps 101 objects ("), report)
+        XCTAssertTrue(report.contains("% of the heap) alive"), report)
+        XCTAssertEqual(try client.call("NEW", "g.other", "bytes", "300000"), .simple("OK"))
+        let shared = bulkText(try client.call("DOCTOR")) ?? ""
+        XCTAssertFalse(shared.contains("g.cache alone"), "g.cache holds less than half now: \(shared)")
+        XCTAssertTrue(shared.contains("Big global: g.other alone keeps 1 object ("), shared)
+        XCTAssertEqual(try client.call("DEL", "g.cache", "g.other"), .integer(2))
     }
 
     func testDoctorReportsLegacyFinalizersAndUncollectableGarbage() throws {

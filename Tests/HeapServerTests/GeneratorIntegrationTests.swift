@@ -1,6 +1,7 @@
 import Foundation
 import HeapClient
 import HeapProtocol
+import HeapdTesting
 import XCTest
 
 /// Generators over the real socket: NEXT, LIST, SUM, their errors, and the memory a generator saves.
@@ -134,24 +135,9 @@ final class GeneratorIntegrationTests: HeapdTestCase {
         ]
         let python =
             "import sys\nfor line in sys.stdin:\n    r = range(*map(int, line.split())); print(repr(list(r)), sum(r))\n"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", python]
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        do { try process.run() } catch { throw XCTSkip("python3 is not available: \(error)") }
         let lines = cases.map { $0.map(String.init).joined(separator: " ") }.joined(separator: "\n") + "\n"
-        input.fileHandleForWriting.write(Data(lines.utf8))
-        try input.fileHandleForWriting.close()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw XCTSkip("python3 failed (status \(process.terminationStatus))")
-        }
         // Each line: list(range(…))'s repr, a space, sum(range(…)).
-        let expected = text.split(separator: "\n").map { line -> (String, String) in
+        let expected = try PythonOracle.runProgram(python, stdin: lines).map { line -> (String, String) in
             let words = line.split(separator: " ")
             return (words.dropLast().joined(separator: " "), String(words.last ?? ""))
         }

@@ -2,6 +2,7 @@ import Foundation
 import HeapClient
 import HeapProtocol
 import HeapServer
+import HeapdTesting
 import XCTest
 
 /// The memory cap (`--max-memory`) on the real heapd: past it a command gets `LIMIT`, nothing is half
@@ -77,7 +78,7 @@ final class OutOfMemoryIntegrationTests: XCTestCase {
         XCTAssertEqual(try client.call("PING"), .simple("PONG"))
         XCTAssertEqual(try client.call("DEL", "b0"), .integer(1))
         XCTAssertEqual(try client.call("NEW", "b1", "bytes", "3000000000"), .simple("OK"))
-        XCTAssertTrue(heapd.process.isRunning, "heapd died: \(heapd.stderrText())")
+        XCTAssertTrue(heapd.isRunning, "heapd died: \(heapd.stderrText())")
     }
 
     func testTheDefaultCapIsAShareOfTheCgroupOrTheMachine() {

@@ -1,6 +1,7 @@
 import Foundation
 import HeapClient
 import HeapProtocol
+import HeapdTesting
 import XCTest
 
 /// The real heapd over its real socket: sessions, scopes, refcounts as a user sees them.

@@ -1,6 +1,7 @@
 import Foundation
 import HeapClient
 import HeapProtocol
+import HeapdTesting
 import XCTest
 
 /// `TRACEMALLOC DUMP` and `LOAD` of a big snapshot cost the snapshot, not a copy of the file as a
@@ -20,7 +21,7 @@ final class SnapshotStreamingIntegrationTests: HeapdTestCase {
         let file = heapd.directory + "/big.json"
         try Data(json.utf8).write(to: URL(fileURLWithPath: file))
         let client = try heapd.connect()
-        let pid = heapd.process.processIdentifier
+        let pid = heapd.pid
 
         ProcessFigures.resetPeak(of: pid)
         let beforeLoad = ProcessFigures.residentBytes(of: pid)

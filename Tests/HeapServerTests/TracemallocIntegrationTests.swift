@@ -1,6 +1,7 @@
 import Foundation
 import HeapClient
 import HeapProtocol
+import HeapdTesting
 import XCTest
 
 /// tracemalloc over the real socket: tracing state, traced memory, tracebacks from AT and scopes,
@@ -301,17 +302,6 @@ final class TracemallocIntegrationTests: HeapdTestCase {
     }
 
     private func runOracle(_ arguments: [String]) throws -> [String] {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("tests/tracemalloc/oracle.py")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, "oracle.py failed")
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+        try PythonOracle.runScript("tests/tracemalloc/oracle.py", arguments)
     }
 }

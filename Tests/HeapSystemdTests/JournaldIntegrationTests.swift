@@ -3,6 +3,7 @@ import HeapClient
 import HeapProtocol
 import HeapServer
 import HeapSystemd
+import HeapdTesting
 import XCTest
 
 /// heapd's journald handler against a real `systemd-journald` (a namespace instance the test starts):
@@ -14,7 +15,7 @@ final class JournaldIntegrationTests: SystemdTestCase {
         let journal = try JournaldNamespace(test: self, directory: directory)
         let socketPath = directory + "/h.sock"
         let command = journal.wrapped([
-            ServiceProcess.heapdPath, "--socket", socketPath, "--log-target", "journal", "--log-level", "debug",
+            BuildProducts.heapd, "--socket", socketPath, "--log-target", "journal", "--log-level", "debug",
             "--max-objects", "16",
         ])
         let heapd = try start(command.executable, command.arguments, directory: directory)
@@ -28,9 +29,9 @@ final class JournaldIntegrationTests: SystemdTestCase {
         }
         guard case .error("LIMIT", _) = reply else { return XCTFail("no object limit hit: \(reply)") }
         client.close()
-        XCTAssertEqual(heapd.stop(), 0, heapd.stderrText())
+        XCTAssertEqual(heapd.stop().status, 0, heapd.stderr)
         XCTAssertFalse(
-            heapd.stderrText().contains("heapd listening"), "with --log-target journal no log text goes to stderr")
+            heapd.stderr.contains("heapd listening"), "with --log-target journal no log text goes to stderr")
 
         let ids = JournalMessageID.byEvent
         let entries = journal.waitForEntries(["_PID=\(heapd.pid)"]) { found in
@@ -87,25 +88,24 @@ final class JournaldIntegrationTests: SystemdTestCase {
         XCTAssertEqual(fstat(stderrHandle.fileDescriptor, &info), 0)
         let matching = "\(info.st_dev):\(info.st_ino)"
 
-        let command = journal.wrapped([ServiceProcess.heapdPath, "--socket", directory + "/j.sock"])
-        let toJournal = try ServiceProcess(
-            executable: command.executable, arguments: command.arguments, environment: ["JOURNAL_STREAM": matching],
-            directory: directory, standardError: stderrHandle)
-        onTearDown { toJournal.stop(signal: SIGKILL, timeout: 5) }
+        let command = journal.wrapped([BuildProducts.heapd, "--socket", directory + "/j.sock"])
+        let toJournal = try start(
+            command.executable, command.arguments, environment: ["JOURNAL_STREAM": matching],
+            directory: directory, outputPath: stderrPath)
         try connect(directory + "/j.sock", process: toJournal).close()
-        XCTAssertEqual(toJournal.stop(), 0)
+        XCTAssertEqual(toJournal.stop().status, 0)
         let entries = journal.waitForEntries(["_PID=\(toJournal.pid)"]) { $0.count >= 3 }
         XCTAssertTrue(entries.contains { $0["HEAPD_EVENT"] as? String == "daemon_started" }, "\(entries)")
         XCTAssertFalse(
             try String(contentsOfFile: stderrPath, encoding: .utf8).contains("heapd listening"),
             "journal mode writes no text")
 
-        let other = journal.wrapped([ServiceProcess.heapdPath, "--socket", directory + "/s.sock"])
+        let other = journal.wrapped([BuildProducts.heapd, "--socket", directory + "/s.sock"])
         let toStderr = try start(
             other.executable, other.arguments, environment: ["JOURNAL_STREAM": "1:1"], directory: directory)
         try connect(directory + "/s.sock", process: toStderr).close()
-        XCTAssertEqual(toStderr.stop(), 0)
-        XCTAssertTrue(toStderr.stderrText().contains("heapd listening"), toStderr.stderrText())
+        XCTAssertEqual(toStderr.stop().status, 0)
+        XCTAssertTrue(toStderr.stderr.contains("heapd listening"), toStderr.stderr)
         XCTAssertTrue(journal.entries(["_PID=\(toStderr.pid)"]).isEmpty)
     }
 }

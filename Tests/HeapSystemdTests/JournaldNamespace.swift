@@ -1,4 +1,5 @@
 import Foundation
+import HeapdTesting
 import XCTest
 
 /// A real `systemd-journald`, started by the test as a namespace instance (`systemd-journald NAME`) so
@@ -11,7 +12,7 @@ import XCTest
 final class JournaldNamespace {
     static let journald = "/lib/systemd/systemd-journald"
     let name: String
-    let process: ServiceProcess
+    let process: RunningChild
     private let directory: String
 
     /// Starts the instance, or throws `XCTSkip` naming what this machine lacks.
@@ -44,7 +45,7 @@ final class JournaldNamespace {
         let deadline = Date().addingTimeInterval(10)
         while !FileManager.default.fileExists(atPath: socket) {
             guard process.isRunning, Date() < deadline else {
-                throw XCTSkip("systemd-journald \(name) did not start here: \(process.stderrText())")
+                throw XCTSkip("systemd-journald \(name) did not start here: \(process.stderr)")
             }
             usleep(20_000)
         }
@@ -67,16 +68,9 @@ final class JournaldNamespace {
 
     /// The entries `journalctl --namespace` returns for `matches` (`FIELD=value`), as JSON objects.
     func entries(_ matches: [String]) -> [[String: Any]] {
-        let output = Pipe()
-        let journalctl = Process()
-        journalctl.executableURL = URL(fileURLWithPath: "/usr/bin/journalctl")
-        journalctl.arguments = ["--namespace=\(name)", "-o", "json", "--all", "--no-pager"] + matches
-        journalctl.standardOutput = output
-        journalctl.standardError = FileHandle.nullDevice
-        guard (try? journalctl.run()) != nil else { return [] }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        journalctl.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap {
+        let arguments = ["--namespace=\(name)", "-o", "json", "--all", "--no-pager"] + matches
+        guard let result = try? ChildProcess.run("/usr/bin/journalctl", arguments) else { return [] }
+        return result.stdout.split(separator: "\n").compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
         }
     }
@@ -95,13 +89,6 @@ final class JournaldNamespace {
     }
 
     static func run(_ executable: String, _ arguments: [String]) -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return -1 }
-        process.waitUntilExit()
-        return process.terminationStatus
+        (try? ChildProcess.run(executable, arguments).status) ?? -1
     }
 }

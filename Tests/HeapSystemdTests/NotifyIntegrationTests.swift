@@ -1,13 +1,14 @@
 import Foundation
 import HeapClient
 import HeapProtocol
+import HeapdTesting
 import XCTest
 
 /// The real heapd against a real `NOTIFY_SOCKET` (a datagram socket this test binds with SO_PASSCRED):
 /// READY, STATUS, WATCHDOG, RELOADING, STOPPING and ERRNO as systemd would receive them.
 final class NotifyIntegrationTests: SystemdTestCase {
     struct Notified {
-        let heapd: ServiceProcess
+        let heapd: RunningChild
         let listener: NotifyListener
         let socketPath: String
         let directory: String
@@ -28,7 +29,7 @@ final class NotifyIntegrationTests: SystemdTestCase {
         let notified = Notified(heapd: heapd, listener: listener, socketPath: socketPath, directory: directory)
         if waitForReady {
             guard listener.waitFor(timeout: 30, { $0["READY"] == "1" }) != nil else {
-                XCTFail("no READY=1; stderr: \(heapd.stderrText())")
+                XCTFail("no READY=1; stderr: \(heapd.stderr)")
                 throw CocoaError(.fileReadUnknown)
             }
         }
@@ -38,7 +39,7 @@ final class NotifyIntegrationTests: SystemdTestCase {
     func testReadyIsSentOnceTheSocketAcceptsWithMainPIDAndAStatus() throws {
         let notified = try startNotified(waitForReady: false)
         guard let ready = notified.listener.waitFor(timeout: 30, { $0["READY"] == "1" }) else {
-            return XCTFail("no READY=1; stderr: \(notified.heapd.stderrText())")
+            return XCTFail("no READY=1; stderr: \(notified.heapd.stderr)")
         }
         // READY means "clients can connect now": the very first attempt after it must succeed.
         XCTAssertTrue(isConnectable(notified.socketPath), "READY=1 arrived before the socket accepted")
@@ -105,7 +106,7 @@ final class NotifyIntegrationTests: SystemdTestCase {
         // The reason names the collector: stuck past its bound, or holding the world stopped while
         // the event loops wait behind it (whichever the check saw first).
         XCTAssertTrue(notified.heapd.waitForStderr("health check failed, watchdog pings stopped"))
-        let failure = notified.heapd.stderrText().split(separator: "\n").first {
+        let failure = notified.heapd.stderr.split(separator: "\n").first {
             $0.contains("health check failed, watchdog pings stopped")
         }
         XCTAssertTrue(failure?.contains("collector") == true, String(failure ?? "no failure logged"))
@@ -144,7 +145,7 @@ final class NotifyIntegrationTests: SystemdTestCase {
         let after = try connect(notified.socketPath)
         after.close()
         XCTAssertTrue(notified.heapd.waitForStderr("client connected"))
-        let log = notified.heapd.stderrText()
+        let log = notified.heapd.stderr
         XCTAssertEqual(log.components(separatedBy: "client connected").count - 1, 1, log)
         XCTAssertTrue(log.contains("client_pid=\(getpid())"), log)
         XCTAssertTrue(log.contains("configuration reloaded"), log)
@@ -160,7 +161,7 @@ final class NotifyIntegrationTests: SystemdTestCase {
         XCTAssertNotNil(notified.listener.waitFor(timeout: 10, { $0["RELOADING"] == "1" }))
         XCTAssertNotNil(notified.listener.waitFor(timeout: 10, { $0["READY"] == "1" }))
         XCTAssertTrue(notified.heapd.waitForStderr("reload failed, settings unchanged"))
-        XCTAssertTrue(notified.heapd.stderrText().contains("log-level 'loud'"))
+        XCTAssertTrue(notified.heapd.stderr.contains("log-level 'loud'"))
         XCTAssertTrue(isConnectable(notified.socketPath))
     }
 
@@ -170,7 +171,7 @@ final class NotifyIntegrationTests: SystemdTestCase {
         guard notified.listener.waitFor(timeout: 10, { $0["STOPPING"] == "1" }) != nil else {
             return XCTFail("no STOPPING=1: \(notified.listener.received.map(\.text))")
         }
-        XCTAssertEqual(notified.heapd.waitForExit(), 0)
+        XCTAssertEqual(notified.heapd.wait().status, 0)
         let after = notified.listener.collect(for: 0.3)
         XCTAssertTrue(after.isEmpty, "datagrams after exit: \(after.map(\.text))")
         XCTAssertFalse(
@@ -185,7 +186,7 @@ final class NotifyIntegrationTests: SystemdTestCase {
         onTearDown { listener.close() }
         let heapd = try startHeapd(
             ["--socket", notOurs], environment: ["NOTIFY_SOCKET": listener.path], directory: directory)
-        XCTAssertNotEqual(heapd.waitForExit(), 0)
+        XCTAssertNotEqual(heapd.wait().status, 0)
         let datagram = try XCTUnwrap(listener.next(timeout: 2), "no datagram")
         XCTAssertEqual(datagram["ERRNO"], "\(EEXIST)")
         XCTAssertTrue(datagram["STATUS"]?.hasPrefix("failed to start: ") == true, datagram.text)
@@ -198,10 +199,10 @@ final class NotifyIntegrationTests: SystemdTestCase {
         let configuration = directory + "/heapd.conf"
         try "colour = blue\n".write(toFile: configuration, atomically: true, encoding: .utf8)
         let notified = try startNotified(arguments: ["--config", configuration], waitForReady: false)
-        XCTAssertEqual(notified.heapd.waitForExit(), 1)
+        XCTAssertEqual(notified.heapd.wait().status, 1)
         let datagram = try XCTUnwrap(notified.listener.next(timeout: 2))
         XCTAssertEqual(datagram["ERRNO"], "\(EINVAL)")
-        XCTAssertTrue(notified.heapd.stderrText().contains("unknown key 'colour'"), notified.heapd.stderrText())
+        XCTAssertTrue(notified.heapd.stderr.contains("unknown key 'colour'"), notified.heapd.stderr)
     }
 
     func testWithoutNotifySocketNoNotifyThreadRuns() throws {

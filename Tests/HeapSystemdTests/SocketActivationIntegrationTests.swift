@@ -1,6 +1,7 @@
 import Foundation
 import HeapClient
 import HeapProtocol
+import HeapdTesting
 import XCTest
 
 /// Socket activation through `systemd-socket-activate`, which passes listening sockets exactly as
@@ -22,7 +23,7 @@ final class SocketActivationIntegrationTests: SystemdTestCase {
         let socketPath = directory + "/activated.sock"
         let activated = try start(
             Self.activator,
-            ["-l", socketPath, "--fdname=heapd", "-E", "NOTIFY_SOCKET=\(listener.path)", ServiceProcess.heapdPath],
+            ["-l", socketPath, "--fdname=heapd", "-E", "NOTIFY_SOCKET=\(listener.path)", BuildProducts.heapd],
             directory: directory)
         // The activator listens first; heapd starts on the first connection and must serve it.
         let deadline = Date().addingTimeInterval(10)
@@ -41,12 +42,12 @@ final class SocketActivationIntegrationTests: SystemdTestCase {
         XCTAssertEqual(try second.call("PING"), .simple("PONG"))
         second.close()
 
-        XCTAssertEqual(activated.stop(), 0, activated.stderrText())
+        XCTAssertEqual(activated.stop().status, 0, activated.stderr)
         XCTAssertNotNil(listener.waitFor(timeout: 2, { $0["STOPPING"] == "1" }))
         var socketStatus = stat()
         XCTAssertEqual(lstat(socketPath, &socketStatus), 0, "heapd unlinked a socket it did not create")
         XCTAssertEqual(socketStatus.st_mode & S_IFMT, S_IFSOCK)
-        XCTAssertFalse(activated.stderrText().contains("error"), activated.stderrText())
+        XCTAssertFalse(activated.stderr.contains("error"), activated.stderr)
     }
 
     func testSeveralPassedSocketsAreRefusedWithAnErrorNamingThem() throws {
@@ -57,7 +58,7 @@ final class SocketActivationIntegrationTests: SystemdTestCase {
             Self.activator,
             [
                 "-l", directory + "/rw.sock", "-l", directory + "/monitor.sock", "--fdname=rw:monitor",
-                "-E", "NOTIFY_SOCKET=\(listener.path)", ServiceProcess.heapdPath,
+                "-E", "NOTIFY_SOCKET=\(listener.path)", BuildProducts.heapd,
             ],
             directory: directory)
         let deadline = Date().addingTimeInterval(10)
@@ -65,8 +66,8 @@ final class SocketActivationIntegrationTests: SystemdTestCase {
         // The first connection starts heapd, which refuses the configuration.
         let trigger = try? HeapConnection(socketPath: directory + "/rw.sock", timeout: 5)
         defer { trigger?.close() }
-        XCTAssertEqual(activated.waitForExit(), 1)
-        let log = activated.stderrText()
+        XCTAssertEqual(activated.wait().status, 1)
+        let log = activated.stderr
         XCTAssertTrue(log.contains("systemd passed 2 sockets"), log)
         XCTAssertTrue(log.contains("\"rw\"") && log.contains("\"monitor\""), log)
         XCTAssertTrue(log.contains("not supported"), log)
@@ -77,14 +78,14 @@ final class SocketActivationIntegrationTests: SystemdTestCase {
         let directory = try makeDirectory()
         let activated = try start(
             Self.activator,
-            ["-l", directory + "/a.sock", ServiceProcess.heapdPath, "--socket", directory + "/b.sock"],
+            ["-l", directory + "/a.sock", BuildProducts.heapd, "--socket", directory + "/b.sock"],
             directory: directory)
         let deadline = Date().addingTimeInterval(10)
         while !FileManager.default.fileExists(atPath: directory + "/a.sock") && Date() < deadline { usleep(20_000) }
         let trigger = try? HeapConnection(socketPath: directory + "/a.sock", timeout: 5)
         defer { trigger?.close() }
-        XCTAssertEqual(activated.waitForExit(), 1)
-        XCTAssertTrue(activated.stderrText().contains("use one or the other"), activated.stderrText())
+        XCTAssertEqual(activated.wait().status, 1)
+        XCTAssertTrue(activated.stderr.contains("use one or the other"), activated.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/b.sock"))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HeapdTesting
 import XCTest
 
 /// The shipped units pass `systemd-analyze verify` with no output, rate "SAFE" in
@@ -12,10 +13,10 @@ final class UnitFileTests: SystemdTestCase {
         let root = MessageCatalogTests.root
         let directory = try makeDirectory()
         let script = try start(
-            "/bin/bash", [root.appendingPathComponent("tests/systemd/verify-units.sh").path, ServiceProcess.heapdPath],
+            "/bin/bash", [root.appendingPathComponent("tests/systemd/verify-units.sh").path, BuildProducts.heapd],
             directory: directory)
-        let status = script.waitForExit(timeout: 60)
-        let output = try String(contentsOfFile: script.stderrPath, encoding: .utf8)
+        let status = script.wait(timeout: 60).status
+        let output = script.stderr
         XCTAssertEqual(status, 0, output)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HeapdTesting
 import XCTest
 
 /// The `heapd>` prompt in a real terminal (tmux): typing, editing keys, history, and the terminal being
@@ -39,6 +40,20 @@ final class InteractivePromptTests: HeapctlTestCase {
         let history = try String(contentsOfFile: heapd.directory + "/.heapctl_history", encoding: .utf8)
         XCTAssertEqual(
             history, "NEW a list\nGETREFCOUNT a\nSET b a\nGETREFCOUNT a\nECHO hello\nquit\n")
+    }
+
+    /// At the prompt, `REPEAT n` reads the block at a `... ` prompt up to `END`, then runs it. (END is
+    /// typed in two parts: as one word, tmux takes it for the End key.)
+    func testRepeatAtThePrompt() throws {
+        let terminal = try startPrompt()
+        try type(terminal, "NEW n list", "Enter")
+        try waitForLine(terminal, "OK")
+        try type(terminal, "REPEAT 4", "Enter", "NEW x int 1", "Enter", "APPEND n x", "Enter", "E", "ND", "Enter")
+        try waitForLine(terminal, "(integer) 1")
+        try type(terminal, "LEN n", "Enter")
+        try waitForLine(terminal, "(integer) 4")
+        try type(terminal, "quit", "Enter")
+        try waitForLine(terminal, "heapctl exited 0")
     }
 
     func testCtrlCDropsTheLineSavedHistoryLoadsAndCtrlDLeaves() throws {

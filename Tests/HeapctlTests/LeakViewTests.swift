@@ -1,5 +1,6 @@
 import Foundation
 import HeapClient
+import HeapdTesting
 import XCTest
 
 /// heapctl's views that find leaks — types, growth, chain, graph, top, doctor — on deterministic heaps
@@ -38,13 +39,22 @@ final class LeakViewTests: HeapctlTestCase {
         XCTAssertEqual(
             types.stdout,
             """
-            type  objects  bytes
-            list        3     96
-            Node        1     32
-            str         1     16
+            #  type   objects  bytes
+            1  list         3   96 B
+            2  Node         1   32 B
+            3  str          1   16 B
+               total        5  144 B
 
             """)
-        XCTAssertEqual(try heapctl("types", "--limit", "1").stdout, "type  objects  bytes\nlist        3     96\n")
+        XCTAssertEqual(
+            try heapctl("types", "--limit", "1").stdout,
+            """
+            #  type            objects  bytes
+            1  list                  3   96 B
+               … 2 more types
+               total                 5  144 B
+
+            """)
         // The upper-case command is heapd's own, printed as its reply.
         XCTAssertEqual(try heapctl("TYPES", "LIMIT", "1").stdout, "list\n3\n96\n")
 
@@ -135,7 +145,7 @@ final class LeakViewTests: HeapctlTestCase {
         XCTAssertTrue(reachable.stdout.contains("fillcolor=\"#ffd8a8\""), "a self-loop is a cycle: \(reachable.stdout)")
         XCTAssertFalse(reachable.stdout.contains("#f28b82"))
 
-        guard let dotProgram = ChildProcess.onPath("dot") else {
+        guard let dotProgram = BuildProducts.onPath("dot") else {
             throw XCTSkip("Graphviz's dot is not installed (scripts/install-deps.sh installs graphviz)")
         }
         let source = try writeFile("cycle.dot", dot.stdout)
@@ -150,6 +160,30 @@ final class LeakViewTests: HeapctlTestCase {
         XCTAssertEqual(rendered.status, 0, rendered.stderr)
         XCTAssertTrue((try String(contentsOfFile: file, encoding: .utf8)).contains("<svg"))
         _ = try heapctl("GC", "COLLECT")
+    }
+
+    /// A wide container shows ten of its references and one "… N more" box (objgraph's too_many); the
+    /// objects only the hidden references led to are left out; `-o` refuses a format it cannot write.
+    func testGraphCutsWideContainers() throws {
+        try setUp(
+            [["NEW", "g.wide", "list"]] + (0..<30).flatMap { _ in [["NEW", "x", "list"], ["APPEND", "g.wide", "x"]] })
+        let dot = try heapctl("graph", "g.wide", "--depth", "1")
+        XCTAssertEqual(dot.status, 0, dot.stderr)
+        XCTAssertTrue(dot.stdout.contains("label=\"… 20 more\""), dot.stdout)
+        let arrows = dot.stdout.split(separator: "\n").filter { $0.contains(" -> ") && !$0.contains("root ") }
+        XCTAssertEqual(arrows.count, 11, "ten references and the box: \(dot.stdout)")
+        XCTAssertEqual(dot.stdout.components(separatedBy: "[label=\"list #").count - 1, 11, "the list and ten items")
+        let all = try heapctl("graph", "g.wide", "--depth", "1", "--too-many", "50")
+        XCTAssertFalse(all.stdout.contains("more\""), all.stdout)
+        XCTAssertEqual(all.stdout.components(separatedBy: "[label=\"list #").count - 1, 31)
+
+        let jpeg = try heapctl("graph", "g.wide", "-o", heapd.directory + "/wide.jpg")
+        XCTAssertEqual(jpeg.status, 64, "a command-line mistake")
+        XCTAssertTrue(jpeg.stderr.contains(".svg, .png or .pdf"), jpeg.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: heapd.directory + "/wide.jpg"))
+        let text = try heapctl("graph", "g.wide", "-o", heapd.directory + "/wide.dot")
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue((try String(contentsOfFile: heapd.directory + "/wide.dot", encoding: .utf8)).hasPrefix("digraph"))
     }
 
     func testTopPrintsTheRequestedFrames() throws {

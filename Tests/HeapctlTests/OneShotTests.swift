@@ -1,4 +1,5 @@
 import Foundation
+import HeapdTesting
 import XCTest
 
 /// `heapctl COMMAND ARG...`: reply formats, exit statuses and argument passing.
@@ -90,5 +91,28 @@ final class OneShotTests: HeapctlTestCase {
 
     private func json(_ text: String) throws -> Any {
         try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+    }
+
+    /// A command heapd does not know gets the nearest view or heapd command as a hint on stderr.
+    func testUnknownCommandsGetADidYouMean() throws {
+        let view = try heapctl("typs")
+        XCTAssertEqual(view.status, 1)
+        XCTAssertTrue(view.stderr.contains("did you mean 'heapctl types'?"), view.stderr)
+        XCTAssertTrue(try heapctl("GC", "COLECT").stderr.contains("did you mean 'GC COLLECT'?"))
+        XCTAssertTrue(try heapctl("PNIG").stderr.contains("did you mean 'PING'?"))
+        XCTAssertFalse(try heapctl("XYZZY").stderr.contains("did you mean"))
+        XCTAssertFalse(try heapctl("GC", "COLLECT", "7").stderr.contains("did you mean"), "not UNKNOWN")
+    }
+
+    /// A command-line mistake prints the error, the usage line and where the help is: not the help.
+    func testAMistakeGetsTheUsageNotTheWholeHelp() throws {
+        for words in [["run"], ["graph"], ["types", "--limit", "0"]] {
+            let result = try runHeapctl(["--socket", heapd.socketPath] + words)
+            XCTAssertEqual(result.status, 64, "\(words)")
+            XCTAssertLessThan(result.stderr.split(separator: "\n").count, 8, result.stderr)
+            XCTAssertTrue(result.stderr.contains("--help' for more."), result.stderr)
+        }
+        XCTAssertTrue(try heapctl("run").stderr.contains("Missing expected argument '<file>'"))
+        XCTAssertTrue(try heapctl("run", "--help").stdout.contains("OVERVIEW"), "help still prints in full")
     }
 }

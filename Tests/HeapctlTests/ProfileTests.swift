@@ -1,4 +1,5 @@
 import Foundation
+import HeapdTesting
 import XCTest
 
 /// `heapctl run --trace`, `--profile`, `--plot` and `heapctl record` against a real heapd: golden
@@ -169,6 +170,19 @@ final class ProfileTests: HeapctlTestCase {
         XCTAssertEqual(result.stdout.components(separatedBy: "\"499999500000\"").count - 1, 4)
     }
 
+    /// The leak example leaves g.cache holding nearly the whole heap (500 payloads, under 1 MiB): the
+    /// doctor names it, with its share.
+    func testDoctorFindsTheLeakExample() throws {
+        let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("examples/leak.heap").path
+        let result = try heapctl("run", "-q", example)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let report = try heapctl("doctor")
+        XCTAssertEqual(report.status, 0, report.stderr)
+        XCTAssertTrue(report.stdout.contains("Big global: g.cache alone keeps 501 objects ("), report.stdout)
+        XCTAssertTrue(report.stdout.contains("% of the heap) alive"), report.stdout)
+    }
+
     /// `text` with this test's directory taken out of paths, so golden output does not name it.
     private func relative(_ text: String) -> String {
         text.replacingOccurrences(of: heapd.directory + "/", with: "")
@@ -186,13 +200,9 @@ final class ProfileTests: HeapctlTestCase {
             title = root.find("s:text", ns).text
             print(title); print(path.get("d").count("H")); print(len(list(group)))
             """
-        let result = try ChildProcess.run(
-            "/usr/bin/env", ["python3", "-c", program, path], environment: heapctlEnvironment(),
-            directory: heapd.directory)
-        XCTAssertEqual(result.status, 0, result.stderr)
-        let lines = result.stdout.split(separator: "\n").map(String.init)
+        let lines = try PythonOracle.runProgram(program, [path])
         guard lines.count == 3 else {
-            XCTFail("unexpected parser output: \(result.stdout)")
+            XCTFail("unexpected parser output: \(lines)")
             return ("", -1, -1)
         }
         return (lines[0], Int(lines[1]) ?? -1, Int(lines[2]) ?? -1)

@@ -1,4 +1,5 @@
 import Foundation
+import HeapdTesting
 import XCTest
 
 /// `heapctl run FILE`: transcript, stopping at errors, --keep-going, --json, stdin scripts.

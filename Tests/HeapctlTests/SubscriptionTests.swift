@@ -1,5 +1,6 @@
 import Foundation
 import HeapClient
+import HeapdTesting
 import XCTest
 
 /// After `GC SUBSCRIBE` heapctl must stop sending commands (their replies would be mixed up with pushed

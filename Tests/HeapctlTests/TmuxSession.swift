@@ -1,4 +1,5 @@
 import Foundation
+import HeapdTesting
 import XCTest
 
 /// A real terminal for heapctl's prompt: a tmux server of its own (`tmux -S SOCKET` with the socket in the
@@ -17,7 +18,7 @@ final class TmuxSession {
 
     /// Starts `command` (run by `sh -c`) in a 200x50 pane; skips the test when tmux is not installed.
     init(command: String, directory: String) throws {
-        guard let tmux = ChildProcess.onPath("tmux") else {
+        guard let tmux = BuildProducts.onPath("tmux") else {
             throw XCTSkip("tmux is not installed")
         }
         self.tmux = tmux

@@ -1,4 +1,5 @@
 import Foundation
+import HeapdTesting
 import XCTest
 
 /// examples/tour.heap must run green against a fresh heapd and show the figures its comments promise.

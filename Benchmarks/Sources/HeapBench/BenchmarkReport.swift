@@ -35,16 +35,29 @@ enum BenchmarkReport {
                 threads: arguments.dropFirst().first.flatMap { Int($0) } ?? 1, tracing: !arguments.contains("off"))
             return
         }
+        if arguments.first == "gc-load" {
+            // Generation-0 pauses with 1M old objects and two mutator threads, alone (for `perf`).
+            let load = CollectorBenchmarks.pausesUnderLoad()
+            let percentiles = [50.0, 90, 99, 99.9].map {
+                String(format: "p%g %.1f µs", $0, Double(load.percentile($0)) / 1e3)
+            }
+            print(
+                "gen-0 pauses under load (\(load.count)): " + percentiles.joined(separator: ", ")
+                    + String(format: ", max %.1f µs", Double(load.maxNanoseconds) / 1e3))
+            return
+        }
         if arguments.first == "gc-young" {
             let (median, worst) = CollectorBenchmarks.youngPause(repeats: 3000)
             print(String(format: "gen-0 700 young / 1M old: median %.1f µs, max %.1f µs", median * 1e6, worst * 1e6))
             return
         }
         if arguments.first == "gc-shape", arguments.count >= 3, let count = Int(arguments[2]) {
-            // One shape, for a profiler: gc-shape SHAPE N [REPEATS] [FREEING-THREADS]
+            // One shape, for a profiler: gc-shape SHAPE N [REPEATS] [FREEING-THREADS] [no-mark]
             let repeats = arguments.count > 3 ? Int(arguments[3]) ?? 5 : 5
             let threads = arguments.count > 4 ? Int(arguments[4]) ?? 1 : 1
-            let result = CollectorBenchmarks.measure(arguments[1], count: count, repeats: repeats, threads: threads)
+            let marksAlive = !(arguments.count > 5 && arguments[5] == "no-mark")
+            let result = CollectorBenchmarks.measure(
+                arguments[1], count: count, repeats: repeats, threads: threads, marksAlive: marksAlive)
             print(
                 String(
                     format: "%@ %d: median %.2f ms, fastest %.2f ms, returned %d", result.shape, count,

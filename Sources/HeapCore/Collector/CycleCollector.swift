@@ -31,6 +31,9 @@ public final class CycleCollector: @unchecked Sendable {
     /// parked at the gate, on the core one of them would use. One until the benchmark shows two pay
     /// on a quiet machine (`Benchmarks/run.sh gc` reports both).
     public let freeingThreads = Atomic<Int>(1)
+    /// Whether full collections first mark what the roots reach (``setRoots(_:)``); on by default, off
+    /// only to measure or to compare against plain trial deletion.
+    public let marksAlive = Atomic<Bool>(true)
     /// Collections whose stop of the world has begun; written only with the world stopped, so a
     /// mutator inside the gate reads a value that cannot change under it (``collectionsStarted``).
     private let startedCollections = Atomic<Int>(0)
@@ -52,6 +55,9 @@ public final class CycleCollector: @unchecked Sendable {
         /// `GC WAIT`s: each is told once `target` collections completed (or nil when the thread stops).
         var waiters: [CollectionWaiter] = []
         var nextWaiterID = 0
+        /// What holds the heap's roots (``setRoots(_:)``); nil: full collections find everything by
+        /// trial deletion, as CPython 3.11.
+        var roots: (@Sendable () -> [ObjectRef])?
     }
 
     struct CollectionWaiter {
@@ -289,23 +295,42 @@ public final class CycleCollector: @unchecked Sendable {
         }
     }
 
+    /// Tells full collections where the heap's roots are: `source` is called with the world stopped
+    /// and returns the objects that references from outside the heap keep alive (every session's
+    /// variables, the globals), repeats allowed. It must not take a lock a mutator can hold while it
+    /// waits at the gate.
+    ///
+    /// Why: a full collection first marks everything the roots reach (CPython 3.14's mark-alive pass,
+    /// gh-126491) and runs the three-pass trial deletion only on the rest, so a mostly live heap costs
+    /// one walk instead of three. The roots are a shortcut, not the proof: an object they miss is still
+    /// found reachable by trial deletion, so an incomplete list costs time, never an object. A root
+    /// that holds no reference would be unsound; each one must be counted in its object's refcount.
+    public func setRoots(_ source: (@Sendable () -> [ObjectRef])?) {
+        state.withLock { $0.roots = source }
+    }
+
     /// One collection, world stopped, with events, statistics and pause accounting.
     private func runCollection(generation: Int) -> Int {
-        let (debug, stall) = state.withLock { state -> (Int, Double) in
+        let (debug, stall, rootSource) = state.withLock { state -> (Int, Double, (@Sendable () -> [ObjectRef])?) in
             defer { state.stallSeconds = 0 }
-            return (state.debug, state.stallSeconds)
+            return (state.debug, state.stallSeconds, generation == 2 ? state.roots : nil)
         }
+        let marksAlive = self.marksAlive.load(ordering: .relaxed)
         heap.emit(.collectionStarted(generation: generation))
         let start = Self.now()
         busySince.store(start, ordering: .releasing)
         var longLived = state.withLock { $0.longLived }
+        var stoppedAt: UInt64 = 0
         let (outcome, sizes) = heap.withWorldStopped { stopped -> (CollectionOutcome, [Int]) in
+            stoppedAt = Self.now()
             startedCollections.add(1, ordering: .relaxed)
             if stall > 0 { usleep(UInt32(min(stall, 3600) * 1e6)) }
             let sizes = heap.generations.lengthArray
+            // gc.garbage's objects are roots too: the collector's own list holds a reference to each.
+            let roots = marksAlive ? rootSource.map { $0() + state.withLock { $0.garbage } } : nil
             let outcome = stopped.collect(
                 generation: generation, saveAll: debug & GCDebugFlags.saveAll != 0, debug: debug,
-                longLived: &longLived)
+                longLived: &longLived, roots: roots)
             // Freeing stays inside the pause: done concurrently, it let mutators that allocate cyclic
             // garbage in a tight loop outrun the collector (measured: every collection then examined
             // thousands of objects); inside, the pause itself is the backpressure, as in CPython.
@@ -325,6 +350,7 @@ public final class CycleCollector: @unchecked Sendable {
             state.statistics[generation].collected += outcome.collected
             state.statistics[generation].uncollectable += outcome.uncollectable
             state.statistics[generation].pauses.record(pause)
+            state.statistics[generation].stopWaits.record(stoppedAt - start)
             state.lastCollection = info
         }
         completedCollections.add(1, ordering: .releasing)
@@ -408,27 +434,29 @@ public final class CycleCollector: @unchecked Sendable {
 
     // MARK: Freeze
 
+    /// `gc.get_freeze_count()`.
+    public var freezeCount: Int {
+        heap.generations.lock.withLock { heap.generations.lengths[GenerationLists.permanent] }
+    }
+}
+
+extension StoppedHeap {
     /// `gc.freeze()`: moves every tracked object to the permanent generation and zeroes the three
-    /// counts, as 3.11's `gc_freeze_impl` does. Caller holds the gate exclusively.
-    public func freezeStopped() {
+    /// counts, as 3.11's `gc_freeze_impl` does.
+    public func freeze() {
         let gens = heap.generations
         gens.lock.withLock {
             for generation in 0..<3 {
                 gens.merge(generation, into: GenerationLists.permanent)
                 gens.counts[generation] = 0
             }
+            gens.youngLogCount = 0
         }
     }
 
-    /// `gc.unfreeze()`: moves the permanent generation back into the oldest. Caller holds the gate
-    /// exclusively.
-    public func unfreezeStopped() {
+    /// `gc.unfreeze()`: moves the permanent generation back into the oldest.
+    public func unfreeze() {
         let gens = heap.generations
         gens.lock.withLock { gens.merge(GenerationLists.permanent, into: 2) }
-    }
-
-    /// `gc.get_freeze_count()`.
-    public var freezeCount: Int {
-        heap.generations.lock.withLock { heap.generations.lengths[GenerationLists.permanent] }
     }
 }

@@ -6,28 +6,29 @@
 /// also stops when its ``StepBudget`` is spent (a millisecond by default): the world is stopped for the
 /// call, and `get_referrers` of an object nothing references would otherwise scan the whole table in
 /// one stop. So a call may return fewer objects than asked for with a cursor that is not 0, as SCAN may.
-extension Heap {
+extension StoppedHeap {
     /// Tracked containers (in `generation`, or in any of 0...2), scanning slots from `fromSlot` until
-    /// `limit` are found. Caller holds the gate exclusively; the refs are not retained.
-    public func trackedObjectsStopped(
+    /// `limit` are found. The refs are not retained.
+    public func trackedObjects(
         generation: Int?, fromSlot: Int, limit: Int, budget: StepBudget = .listingCall
     ) -> (next: Int, [ObjectRef]) {
-        scanTrackedStopped(fromSlot: fromSlot, limit: limit, budget: budget) { object, _ in
+        scanTracked(fromSlot: fromSlot, limit: limit, budget: budget) { object, _ in
             generation.map { $0 == object.generation } ?? true
         }
     }
 
     /// `gc.get_referrers`: tracked containers of generations 0-2 whose `tp_traverse` visits `target`
     /// (``forEachTraversed(of:_:)``), scanning from `fromSlot`. As in CPython, which walks only the three
-    /// generation lists, the permanent generation (`gc.freeze()`) is not searched. Caller holds the
-    /// gate exclusively; the refs are not retained.
-    public func referrersStopped(
+    /// generation lists, the permanent generation (`gc.freeze()`) is not searched. The refs are not
+    /// retained.
+    public func referrers(
         of target: ObjectRef, fromSlot: Int, limit: Int, budget: StepBudget = .listingCall
     ) -> (next: Int, [ObjectRef]) {
-        scanTrackedStopped(fromSlot: fromSlot, limit: limit, budget: budget) { object, budget in
+        let heap = heap
+        return scanTracked(fromSlot: fromSlot, limit: limit, budget: budget) { object, budget in
             var refers = false
             var followed = 0
-            forEachTraversed(of: object) {
+            heap.forEachTraversed(of: object) {
                 followed += 1
                 if $0 == target.slot { refers = true }
             }
@@ -44,16 +45,16 @@ extension Heap {
     /// paused command holds; gc.garbage is added), with the permanent generation's objects as roots too:
     /// a collection never examines them, so what they reference counts as referenced from outside.
     /// The walk covers the whole heap in one stop (it is not stepped); the scan after it is bounded like
-    /// the other listings. Caller holds the gate exclusively; the refs are not retained.
-    public func unreachableStopped(roots external: [HeapRoot], fromSlot: Int, limit: Int) -> (
+    /// the other listings. The refs are not retained.
+    public func unreachable(roots external: [HeapRoot], fromSlot: Int, limit: Int) -> (
         next: Int, [ObjectRef]
     ) {
-        var roots = rootsStopped(adding: external)
-        for slot in generations.members(of: GenerationLists.permanent) {
+        var roots = roots(adding: external)
+        for slot in heap.generations.members(of: GenerationLists.permanent) {
             roots.append(HeapRoot(label: "permanent generation", ref: ObjectRef(slot: slot), holder: .variable))
         }
-        let walk = reachabilityStopped(from: roots)
-        return scanTrackedStopped(fromSlot: fromSlot, limit: limit, budget: .listingCall) {
+        let walk = reachability(from: roots)
+        return scanTracked(fromSlot: fromSlot, limit: limit, budget: .listingCall) {
             object, _ in
             Int(object.slot) >= walk.reached.count || !walk.reached[Int(object.slot)]
         }
@@ -63,12 +64,13 @@ extension Heap {
     /// `fromSlot` that satisfy `matches`, until `limit` are found or `budget` is spent; the next cursor
     /// is 0 once the table is exhausted. Each object found costs a few units more: the caller describes
     /// it in the same stop.
-    private func scanTrackedStopped(
+    private func scanTracked(
         fromSlot: Int, limit: Int, budget: StepBudget, matches: (ObjectLayout, inout StepBudget) -> Bool
     ) -> (next: Int, [ObjectRef]) {
         var budget = budget
         var found: [ObjectRef] = []
         let limit = min(limit, Self.maxFoundPerCall)
+        let table = heap.table
         let end = table.slotsEverUsed
         var slot = max(fromSlot, Int(ObjectRef.immortalCount))
         while slot < end && found.count < limit && budget.spend() {

@@ -47,4 +47,8 @@ public struct GenerationStatistics: Sendable, Equatable {
     public var collected = 0
     public var uncollectable = 0
     public var pauses = PauseStatistics()
+    /// The part of each pause spent waiting for the mutators inside the gate to leave (the stop's
+    /// handshake), before the collector's own work starts: what the benchmark reports beside the
+    /// pauses, to tell scheduling from collecting.
+    public var stopWaits = PauseStatistics()
 }

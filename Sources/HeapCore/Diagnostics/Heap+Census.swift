@@ -6,20 +6,19 @@
 /// the world stopped, letting every client run in between. Counted that way, it has the guarantee of
 /// Redis's `SCAN`: each slot is examined once, so an object alive from the first step to the last is
 /// counted exactly once, and one created or freed meanwhile is counted at most once.
-extension Heap {
+extension StoppedHeap {
     /// Live objects by type name (instances by class name) with the bytes they occupy, most numerous
-    /// first, ties by name. The immortal singletons are not counted (as in `INFO objects`). Caller
-    /// holds the gate exclusively.
-    public func typeCensusStopped() -> [TypeCount] {
+    /// first, ties by name. The immortal singletons are not counted (as in `INFO objects`).
+    public func typeCensus() -> [TypeCount] {
         var census = TypeCensus()
         var budget = StepBudget.unlimited
-        _ = census.advanceStopped(in: self, budget: &budget)
+        _ = census.advance(in: self, budget: &budget)
         return census.result
     }
 
     /// The bytes an object occupies: its block and its separately allocated payload (a list's item
     /// array, a hash table), as the allocator hands them out — what `INFO objects` counts per kind.
-    func footprintStopped(_ object: ObjectLayout) -> Int {
+    func footprint(_ object: ObjectLayout) -> Int {
         var bytes = SizeClass.footprint(object.blockSize)
         switch object.kind {
         case .list where object.listCapacity > ObjectLayout.listInlineCapacity:
@@ -41,15 +40,16 @@ public struct TypeCensus: Sendable {
     public init() {}
 
     /// Counts slots from where the last step stopped until `budget` is spent or every slot is counted
-    /// (returns true then). Caller holds the gate exclusively.
-    public mutating func advanceStopped(in heap: Heap, budget: inout StepBudget) -> Bool {
+    /// (returns true then).
+    public mutating func advance(in stopped: borrowing StoppedHeap, budget: inout StepBudget) -> Bool {
+        let heap = stopped.heap
         while nextSlot < UInt32(heap.table.slotsEverUsed) {
             guard budget.spend() else { return false }
             let slot = nextSlot
             nextSlot += 1
-            guard let object = heap.liveObjectStopped(slot) else { continue }
+            guard let object = stopped.liveObject(slot) else { continue }
             let name = heap.typeName(of: ObjectRef(slot: slot))
-            byName[name, default: TypeCount(name: name, count: 0, bytes: 0)].add(bytes: heap.footprintStopped(object))
+            byName[name, default: TypeCount(name: name, count: 0, bytes: 0)].add(bytes: stopped.footprint(object))
         }
         return true
     }

@@ -3,8 +3,8 @@
 /// `find_backref_chain`, `CHAIN`) and the neighbourhood of an object (objgraph's `show_refs` and
 /// `show_backrefs`, `GRAPH`).
 ///
-/// Every function here reads object memory without taking object locks: call them inside
-/// `gate.exclusive`, when no mutator runs and no object can be freed under the walk. Objects are
+/// Every function here reads object memory without taking object locks, so each takes a
+/// ``StoppedHeap``: no mutator runs and no object can be freed under the walk. Objects are
 /// visited through the handle table's live slots only, so a freed slot is never read.
 ///
 /// **Walking in steps.** A walk over ten million objects takes a second; with the world stopped for
@@ -16,24 +16,57 @@
 /// ``ReferenceGraphBuilder``, ``Diagnosis``) and in protocol.md. Slots examined in an earlier step
 /// may hold another object by a later one: whatever a walk reports about an object is checked against
 /// its id when the object is read, and an object that died in between is left out.
-extension Heap {
-    /// The object in `slot` if the slot holds a live object. Caller holds the gate exclusively.
+extension StoppedHeap {
+    /// The object in `slot` if the slot holds a live object.
     @inline(__always)
-    func liveObjectStopped(_ slot: UInt32) -> ObjectLayout? {
+    func liveObject(_ slot: UInt32) -> ObjectLayout? {
+        let table = heap.table
         guard Int(slot) < table.slotsEverUsed, slot < ObjectRef.immortalCount || table.refcount(slot) > 0,
             let address = table.objectIfAny(slot)
         else { return nil }
         return ObjectLayout(address)
     }
 
-    /// The live object an id names, or nil (freed, or never existed). Caller holds the gate exclusively;
-    /// the reference is not retained.
-    public func liveObjectStopped(_ id: ObjectID) -> ObjectRef? {
-        guard let ref = try? acquire(id) else { return nil }
+    /// The live object an id names, or nil (freed, or never existed); the reference is not retained.
+    public func liveObject(_ id: ObjectID) -> ObjectRef? {
+        guard let ref = try? heap.acquire(id) else { return nil }
         // The object was alive before the acquire and nothing runs concurrently: this cannot free it.
-        release(ref)
+        heap.release(ref)
         return ref
     }
+
+    /// The id of the object in `slot` if it is alive.
+    func liveID(_ slot: UInt32) -> ObjectID? {
+        liveObject(slot) == nil ? nil : heap.table.id(of: slot)
+    }
+
+    /// Calls `body` with the references of the cursor's object from the cursor's position on, a chunk at
+    /// a time, until they are all visited (returns true; the cursor is then nil) or `budget` is spent
+    /// (false; the cursor says where to go on). A list of ten million items is so visited over several
+    /// steps. If the object died or its slot holds another object by the time the walk goes on, the
+    /// rest of its references are skipped.
+    func continueReferences(_ cursor: inout ReferenceCursor?, budget: inout StepBudget, _ body: (UInt32) -> Void)
+        -> Bool
+    {
+        let heap = heap
+        while let current = cursor {
+            guard let object = liveObject(current.slot), heap.table.id(of: current.slot) == current.id else {
+                cursor = nil
+                return true
+            }
+            var visited = 0
+            let next = heap.forEachReference(of: object, from: current.position, limit: ReferenceCursor.chunk) {
+                visited += 1
+                body($0)
+            }
+            cursor = next.map { ReferenceCursor(slot: current.slot, id: current.id, position: $0) }
+            guard budget.spend(visited + 1) else { return cursor == nil }
+        }
+        return true
+    }
+}
+
+extension Heap {
 
     /// Calls `body` with each slot `object` references and how it references it (computed only when
     /// asked for: a dict key's repr costs more than the walk). Kinds without finer labels fall back
@@ -70,35 +103,6 @@ extension Heap {
         let text = repr(ref, maxDepth: 1, maxItems: 4)
         guard text.count > limit else { return text }
         return String(text.prefix(limit)) + "..."
-    }
-
-    /// The id of the object in `slot` if it is alive. Caller holds the gate exclusively.
-    func liveIDStopped(_ slot: UInt32) -> ObjectID? {
-        liveObjectStopped(slot) == nil ? nil : table.id(of: slot)
-    }
-
-    /// Calls `body` with the references of the cursor's object from the cursor's position on, a chunk at
-    /// a time, until they are all visited (returns true; the cursor is then nil) or `budget` is spent
-    /// (false; the cursor says where to go on). A list of ten million items is so visited over several
-    /// steps. If the object died or its slot holds another object by the time the walk goes on, the
-    /// rest of its references are skipped. Caller holds the gate exclusively.
-    func continueReferences(_ cursor: inout ReferenceCursor?, budget: inout StepBudget, _ body: (UInt32) -> Void)
-        -> Bool
-    {
-        while let current = cursor {
-            guard let object = liveObjectStopped(current.slot), table.id(of: current.slot) == current.id else {
-                cursor = nil
-                return true
-            }
-            var visited = 0
-            let next = forEachReference(of: object, from: current.position, limit: ReferenceCursor.chunk) {
-                visited += 1
-                body($0)
-            }
-            cursor = next.map { ReferenceCursor(slot: current.slot, id: current.id, position: $0) }
-            guard budget.spend(visited + 1) else { return cursor == nil }
-        }
-        return true
     }
 
     /// Calls `body` with the references of `object` from position `start`, about `limit` of them;
@@ -158,9 +162,9 @@ struct ReferenceCursor {
     let position: Int
 
     /// A cursor at the first reference of the container in `slot`, or nil if it holds no live container.
-    init?(_ heap: Heap, _ slot: UInt32) {
-        guard let object = heap.liveObjectStopped(slot), object.kind.isContainer else { return nil }
-        self.init(slot: slot, id: heap.table.id(of: slot), position: 0)
+    init?(_ stopped: borrowing StoppedHeap, _ slot: UInt32) {
+        guard let object = stopped.liveObject(slot), object.kind.isContainer else { return nil }
+        self.init(slot: slot, id: stopped.heap.table.id(of: slot), position: 0)
     }
 
     init(slot: UInt32, id: ObjectID, position: Int) {
@@ -173,7 +177,7 @@ struct ReferenceCursor {
 // MARK: - Reachability
 
 /// A breadth-first walk from the roots: for every slot, whether it was reached and from where. Done in
-/// steps (``advanceStopped(in:budget:)``); each step expands whole objects.
+/// steps (``advance(in:budget:)``); each step expands whole objects.
 struct ReachabilityWalk {
     static let noParent = UInt32.max
     /// Indexed by slot (the slots in use when the walk started; later ones are never reached).
@@ -195,9 +199,9 @@ struct ReachabilityWalk {
 
     /// Starts a walk from `roots` (in order: the first root to reach an object is the one recorded),
     /// breadth first, so each recorded parent lies on a shortest path; it ends early once `target` is
-    /// reached. Caller holds the gate exclusively.
-    init(_ heap: Heap, from roots: [HeapRoot], stoppingAt target: UInt32? = nil) {
-        let slotCount = heap.table.slotsEverUsed
+    /// reached.
+    init(_ stopped: borrowing StoppedHeap, from roots: [HeapRoot], stoppingAt target: UInt32? = nil) {
+        let slotCount = stopped.heap.table.slotsEverUsed
         reached = SlotMap(count: slotCount, default: false)
         parent = SlotMap(count: slotCount, default: Self.noParent)
         self.target = target
@@ -210,9 +214,8 @@ struct ReachabilityWalk {
         if let target, Int(target) < slotCount, reached[target] { foundTarget = true }
     }
 
-    /// Expands reached objects until `budget` is spent (false) or the walk is done (true). Caller holds
-    /// the gate exclusively.
-    mutating func advanceStopped(in heap: Heap, budget: inout StepBudget) -> Bool {
+    /// Expands reached objects until `budget` is spent (false) or the walk is done (true).
+    mutating func advance(in stopped: borrowing StoppedHeap, budget: inout StepBudget) -> Bool {
         steps += 1
         let slotCount = reached.count
         // Invariant: every slot in queue[head...] is reached and not yet expanded; so is the object
@@ -222,7 +225,7 @@ struct ReachabilityWalk {
                 var cursor: ReferenceCursor? = current
                 let slot = current.slot
                 var found = false
-                let done = heap.continueReferences(&cursor, budget: &budget) { child in
+                let done = stopped.continueReferences(&cursor, budget: &budget) { child in
                     guard Int(child) < slotCount, !reached[child] else { return }
                     reached[child] = true
                     parent[child] = slot
@@ -238,7 +241,7 @@ struct ReachabilityWalk {
             guard budget.spend() else { return false }
             let slot = queue[head]
             head += 1
-            expanding = ReferenceCursor(heap, slot)
+            expanding = ReferenceCursor(stopped, slot)
         }
         expanding = nil
         queue = []
@@ -250,12 +253,12 @@ struct ReachabilityWalk {
     func isReached(_ slot: UInt32) -> Bool { reached[slot] }
 }
 
-extension Heap {
-    /// Which slots `roots` reach, in one go. Caller holds the gate exclusively.
-    func reachabilityStopped(from roots: [HeapRoot], stoppingAt target: UInt32? = nil) -> ReachabilityWalk {
+extension StoppedHeap {
+    /// Which slots `roots` reach, in one go.
+    func reachability(from roots: [HeapRoot], stoppingAt target: UInt32? = nil) -> ReachabilityWalk {
         var walk = ReachabilityWalk(self, from: roots, stoppingAt: target)
         var budget = StepBudget.unlimited
-        _ = walk.advanceStopped(in: self, budget: &budget)
+        _ = walk.advance(in: self, budget: &budget)
         return walk
     }
 }
@@ -301,17 +304,18 @@ public struct ChainSearch {
 
     /// One step: nil while the walk goes on. `external` gives the roots held outside the heap (the
     /// server's variables and globals), read at the start of each walk and again to check the chain.
-    /// Caller holds the gate exclusively.
-    public mutating func advanceStopped(in heap: Heap, external: () -> [HeapRoot], budget: inout StepBudget)
+    public mutating func advance(
+        in stopped: borrowing StoppedHeap, external: () -> [HeapRoot], budget: inout StepBudget
+    )
         -> Outcome?
     {
-        guard let targetRef = heap.liveObjectStopped(target) else { return .gone }
+        guard let targetRef = stopped.liveObject(target) else { return .gone }
         if walk == nil {
             tries += 1
-            roots = heap.rootsStopped(adding: external())
-            walk = ReachabilityWalk(heap, from: roots, stoppingAt: targetRef.slot)
+            roots = stopped.roots(adding: external())
+            walk = ReachabilityWalk(stopped, from: roots, stoppingAt: targetRef.slot)
         }
-        guard walk!.advanceStopped(in: heap, budget: &budget) else { return nil }
+        guard walk!.advance(in: stopped, budget: &budget) else { return nil }
         let walk = self.walk!
         self.walk = nil
         guard walk.isReached(targetRef.slot) else { return .unreachable }
@@ -330,7 +334,7 @@ public struct ChainSearch {
             }
         }
         slots.reverse()
-        if let chain = Self.checkedChain(heap, slots, root: roots[walk.rootIndex[slots[0]] ?? 0], external) {
+        if let chain = Self.checkedChain(stopped, slots, root: roots[walk.rootIndex[slots[0]] ?? 0], external) {
             return .chain(chain)
         }
         return tries >= Self.attempts ? .unstable(attempts: tries) : nil
@@ -339,31 +343,33 @@ public struct ChainSearch {
     /// The chain along `slots` (root's object first) if it exists now: a root still holds the first
     /// object (the walk's root if it still does, else the first that does) and every link is a reference.
     private static func checkedChain(
-        _ heap: Heap, _ slots: [UInt32], root walkRoot: HeapRoot, _ external: () -> [HeapRoot]
+        _ stopped: borrowing StoppedHeap, _ slots: [UInt32], root walkRoot: HeapRoot, _ external: () -> [HeapRoot]
     )
         -> ReferenceChain?
     {
-        let current = heap.rootsStopped(adding: external())
+        let heap = stopped.heap
+        let current = stopped.roots(adding: external())
         guard
             let root = current.first(where: { $0 == walkRoot })
                 ?? current.first(where: { $0.ref.slot == slots[0] })
         else { return nil }
-        guard heap.liveObjectStopped(slots[0]) != nil else { return nil }
-        var steps = [step(heap, slots[0], how: root.label)]
+        guard stopped.liveObject(slots[0]) != nil else { return nil }
+        var steps = [step(stopped, slots[0], how: root.label)]
         for (parent, child) in zip(slots, slots.dropFirst()) {
-            guard let object = heap.liveObjectStopped(parent), heap.liveObjectStopped(child) != nil else { return nil }
+            guard let object = stopped.liveObject(parent), stopped.liveObject(child) != nil else { return nil }
             var label: ReferenceLabel?
             heap.forEachLabelledReference(of: object) { slot, makeLabel in
                 guard label == nil, slot == child else { return }
                 label = makeLabel()
             }
             guard let label else { return nil }
-            steps.append(step(heap, child, how: label.description))
+            steps.append(step(stopped, child, how: label.description))
         }
         return ReferenceChain(steps: steps)
     }
 
-    private static func step(_ heap: Heap, _ slot: UInt32, how: String) -> ReferenceChain.Step {
+    private static func step(_ stopped: borrowing StoppedHeap, _ slot: UInt32, how: String) -> ReferenceChain.Step {
+        let heap = stopped.heap
         let ref = ObjectRef(slot: slot)
         return ReferenceChain.Step(how: how, typeName: heap.typeName(of: ref), id: heap.id(of: ref))
     }
@@ -432,38 +438,41 @@ public struct ReferenceGraphBuilder {
     }
 
     /// One step: nil while the graph is being built. `external` gives the roots held outside the heap,
-    /// read once. Caller holds the gate exclusively.
-    public mutating func advanceStopped(in heap: Heap, external: () -> [HeapRoot], budget: inout StepBudget)
+    /// read once.
+    public mutating func advance(
+        in stopped: borrowing StoppedHeap, external: () -> [HeapRoot], budget: inout StepBudget
+    )
         -> Outcome?
     {
-        guard let targetRef = heap.liveObjectStopped(target) else { return .gone }
+        let heap = stopped.heap
+        guard let targetRef = stopped.liveObject(target) else { return .gone }
         if !started {
             started = true
             order = [(targetRef.slot, target)]
             included = [targetRef.slot]
             frontier = [targetRef.slot]
             wanted = [targetRef.slot]
-            roots = heap.rootsStopped(adding: external())
+            roots = stopped.roots(adding: external())
         }
         while true {
             switch phase {
             case .neighbourhood:
-                guard findNeighbourhood(heap, budget: &budget) else { return nil }
-                walk = ReachabilityWalk(heap, from: roots)
+                guard findNeighbourhood(stopped, budget: &budget) else { return nil }
+                walk = ReachabilityWalk(stopped, from: roots)
                 phase = .reachability
             case .reachability:
-                guard walk!.advanceStopped(in: heap, budget: &budget) else { return nil }
+                guard walk!.advance(in: stopped, budget: &budget) else { return nil }
                 position = 0
                 phase = .drawing
             case .drawing:
                 while position < order.count {
                     guard budget.spend() else { return nil }
-                    draw(order[position], heap)
+                    draw(order[position], stopped)
                     position += 1
                 }
                 graph.edges.removeAll { edge in !drawnIDs.contains(edge.to) }
                 // The roots as they are now: a variable rebound during the walk shows as it is.
-                for root in heap.rootsStopped(adding: external()) where drawnIDs.contains(heap.id(of: root.ref)) {
+                for root in stopped.roots(adding: external()) where drawnIDs.contains(heap.id(of: root.ref)) {
                     graph.roots.append(ReferenceGraph.RootEdge(label: root.label, to: heap.id(of: root.ref)))
                 }
                 graph.truncated = leftOut.count
@@ -473,9 +482,9 @@ public struct ReferenceGraphBuilder {
     }
 
     /// Adds the next levels' objects until `budget` is spent (false) or `depth` levels are done.
-    private mutating func findNeighbourhood(_ heap: Heap, budget: inout StepBudget) -> Bool {
+    private mutating func findNeighbourhood(_ stopped: borrowing StoppedHeap, budget: inout StepBudget) -> Bool {
         while level < depth && !frontier.isEmpty {
-            guard referrers ? findReferrers(heap, budget: &budget) : findReferents(heap, budget: &budget) else {
+            guard referrers ? findReferrers(stopped, budget: &budget) : findReferents(stopped, budget: &budget) else {
                 return false
             }
             level += 1
@@ -489,7 +498,8 @@ public struct ReferenceGraphBuilder {
 
     /// One level of `BACKREFS`: every container that references an object of the frontier, by a scan
     /// of every slot from `position` (a big container over several steps).
-    private mutating func findReferrers(_ heap: Heap, budget: inout StepBudget) -> Bool {
+    private mutating func findReferrers(_ stopped: borrowing StoppedHeap, budget: inout StepBudget) -> Bool {
+        let heap = stopped.heap
         let end = heap.table.slotsEverUsed
         position = max(position, Int(ObjectRef.immortalCount))
         while true {
@@ -497,32 +507,32 @@ public struct ReferenceGraphBuilder {
                 var cursor: ReferenceCursor? = current
                 var refers = scanningRefers
                 let wanted = self.wanted
-                let done = heap.continueReferences(&cursor, budget: &budget) {
+                let done = stopped.continueReferences(&cursor, budget: &budget) {
                     if wanted.contains($0) { refers = true }
                 }
                 scanning = cursor
                 scanningRefers = refers
                 guard done else { return false }
-                if refers { include(current.slot, heap) }
+                if refers { include(current.slot, stopped) }
                 scanningRefers = false
                 continue
             }
             guard position < end else { return true }
             guard budget.spend() else { return false }
-            scanning = ReferenceCursor(heap, UInt32(position))
+            scanning = ReferenceCursor(stopped, UInt32(position))
             position += 1
         }
     }
 
     /// One level of referents: what the frontier's objects reference, from `frontier[position]` on.
-    private mutating func findReferents(_ heap: Heap, budget: inout StepBudget) -> Bool {
+    private mutating func findReferents(_ stopped: borrowing StoppedHeap, budget: inout StepBudget) -> Bool {
         while true {
             if let current = scanning {
                 var cursor: ReferenceCursor? = current
                 var found: [UInt32] = []
-                let done = heap.continueReferences(&cursor, budget: &budget) { found.append($0) }
+                let done = stopped.continueReferences(&cursor, budget: &budget) { found.append($0) }
                 scanning = cursor
-                for slot in found { include(slot, heap) }
+                for slot in found { include(slot, stopped) }
                 guard done else { return false }
                 continue
             }
@@ -530,9 +540,9 @@ public struct ReferenceGraphBuilder {
             guard budget.spend() else { return false }
             let slot = frontier[position]
             position += 1
-            guard let object = heap.liveObjectStopped(slot), object.kind.isContainer else { continue }
+            guard let object = stopped.liveObject(slot), object.kind.isContainer else { continue }
             guard object.kind == .object else {
-                scanning = ReferenceCursor(heap, slot)
+                scanning = ReferenceCursor(stopped, slot)
                 continue
             }
             // An instance's names (its class name, its attribute names) are strs that would hang off
@@ -543,12 +553,12 @@ public struct ReferenceGraphBuilder {
                 if value != HashStorage.noValue { values.append(value) }
             }
             _ = budget.spend(values.count)
-            for value in values { include(value, heap) }
+            for value in values { include(value, stopped) }
         }
     }
 
-    private mutating func include(_ slot: UInt32, _ heap: Heap) {
-        guard !included.contains(slot), let id = heap.liveIDStopped(slot) else { return }
+    private mutating func include(_ slot: UInt32, _ stopped: borrowing StoppedHeap) {
+        guard !included.contains(slot), let id = stopped.liveID(slot) else { return }
         guard order.count < maxNodes else {
             leftOut.insert(slot)
             return
@@ -559,8 +569,9 @@ public struct ReferenceGraphBuilder {
     }
 
     /// Draws one node and its references to the nodes found, if it is still the object that was found.
-    private mutating func draw(_ node: (slot: UInt32, id: ObjectID), _ heap: Heap) {
-        guard let object = heap.liveObjectStopped(node.slot), heap.id(of: ObjectRef(slot: node.slot)) == node.id
+    private mutating func draw(_ node: (slot: UInt32, id: ObjectID), _ stopped: borrowing StoppedHeap) {
+        let heap = stopped.heap
+        guard let object = stopped.liveObject(node.slot), heap.id(of: ObjectRef(slot: node.slot)) == node.id
         else { return }
         let ref = ObjectRef(slot: node.slot)
         let state: ReferenceGraph.CollectorState =
@@ -574,7 +585,7 @@ public struct ReferenceGraphBuilder {
         drawnIDs.insert(node.id)
         guard object.kind.isContainer else { return }
         heap.forEachLabelledReference(of: object) { child, makeLabel in
-            guard included.contains(child), heap.liveObjectStopped(child) != nil else { return }
+            guard included.contains(child), stopped.liveObject(child) != nil else { return }
             graph.edges.append(
                 ReferenceGraph.Edge(
                     from: node.id, to: heap.id(of: ObjectRef(slot: child)), label: makeLabel().description))

@@ -3,7 +3,7 @@
 ///
 /// The heap cannot see variables (they live in the server's sessions), so the views that need roots
 /// (`CHAIN`, `GRAPH`, `DOCTOR`) take them from the caller; `gc.garbage`, which the heap owns, is added by
-/// the heap itself (see ``Heap/rootsStopped(adding:)``).
+/// the heap itself (see ``StoppedHeap/roots(adding:)``).
 public struct HeapRoot: Sendable, Equatable {
     /// What holds the reference.
     public enum Holder: Sendable, Equatable {
@@ -28,11 +28,11 @@ public struct HeapRoot: Sendable, Equatable {
     }
 }
 
-extension Heap {
-    /// `external` followed by one root per entry of `gc.garbage`. Caller holds the gate exclusively.
-    public func rootsStopped(adding external: [HeapRoot]) -> [HeapRoot] {
+extension StoppedHeap {
+    /// `external` followed by one root per entry of `gc.garbage`.
+    public func roots(adding external: [HeapRoot]) -> [HeapRoot] {
         external
-            + collector.garbageReferences().enumerated().map { index, ref in
+            + heap.collector.garbageReferences().enumerated().map { index, ref in
                 HeapRoot(label: "gc.garbage[\(index)]", ref: ref, holder: .garbageList)
             }
     }

@@ -13,7 +13,7 @@ public enum MemoryFinding: Sendable, Equatable {
     /// `gc.garbage` holds uncollectable objects, and what only they keep alive stays with them.
     case uncollectableGarbage(entries: [ObjectSummary], total: Int, heldObjects: Int, heldBytes: Int)
     /// A global alone keeps a large part of the heap alive (nothing else reaches those objects).
-    case globalKeepsAlive(name: String, objects: Int, bytes: Int)
+    case globalKeepsAlive(name: String, objects: Int, bytes: Int, heapBytes: Int)
     /// Between the last two tracemalloc snapshots, traced memory grew; `biggest` is the line that grew
     /// most (Python's `compare_to(old, "lineno")[0]`), `total` the growth of all lines together.
     case snapshotGrowth(old: Int, new: Int, biggest: TraceStatisticDiff, total: Int)
@@ -62,9 +62,10 @@ public enum MemoryFinding: Sendable, Equatable {
                     + " snapshot, what it allocates is kept somewhere: TRACEMALLOC GET_OBJECT_TRACEBACK and CHAIN"
                     + " tell what and who holds it."
             ]
-        case .globalKeepsAlive(let name, let objects, let bytes):
+        case .globalKeepsAlive(let name, let objects, let bytes, let heapBytes):
+            let share = heapBytes > 0 ? ", \(bytes * 100 / heapBytes)% of the heap" : ""
             return [
-                "Big global: \(name) alone keeps \(Self.objects(objects)) (\(formatBytes(bytes))) alive; no other"
+                "Big global: \(name) alone keeps \(Self.objects(objects)) (\(formatBytes(bytes))\(share)) alive; no other"
                     + " variable reaches \(objects == 1 ? "it" : "them"). If only one function needs"
                     + " \(objects == 1 ? "it" : "them"), make \(name) a local of that function (SCOPE POP"
                     + " releases it); when \(objects == 1 ? "it is" : "they are") no longer needed, DEL \(name)"

@@ -19,6 +19,14 @@ final class GenerationLists: @unchecked Sendable {
     let tails = UnsafeMutablePointer<UInt32>.allocate(capacity: 4)
     let lengths = UnsafeMutablePointer<Int>.allocate(capacity: 4)
     let counts = UnsafeMutablePointer<Int>.allocate(capacity: 3)
+    /// The slots linked into generation 0 since its last collection, in order, up to
+    /// ``youngLogCapacity`` (later ones are not logged): a hint for the collector, which reads the
+    /// young objects' table entries and headers through it in batches before it walks the list (see
+    /// `StoppedHeap.updateRefs`). An entry may be stale (the object died, moved, or its slot was
+    /// reused); the list stays the truth.
+    let youngLog = UnsafeMutablePointer<UInt32>.allocate(capacity: GenerationLists.youngLogCapacity)
+    var youngLogCount = 0
+    static let youngLogCapacity = 16_384
 
     init(table: HandleTable) {
         self.table = table
@@ -33,6 +41,7 @@ final class GenerationLists: @unchecked Sendable {
         tails.deallocate()
         lengths.deallocate()
         counts.deallocate()
+        youngLog.deallocate()
     }
 
     /// Copies of the counters, for reports.
@@ -56,6 +65,10 @@ final class GenerationLists: @unchecked Sendable {
         lengths[generation] += 1
         object.generation = generation
         object.setFlag(ObjectLayout.trackedFlag, true)
+        if generation == 0 && youngLogCount < Self.youngLogCapacity {
+            youngLog[youngLogCount] = slot
+            youngLogCount += 1
+        }
     }
 
     /// Unlinks a tracked container; caller holds `lock` or has the heap to itself.

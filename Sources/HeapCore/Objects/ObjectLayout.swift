@@ -146,12 +146,14 @@ struct ObjectLayout {
         UnsafeMutableRawBufferPointer(start: base + Self.bytesHeader, count: byteCount)
     }
 
-    /// Header byte 7: bit 0 set while weak references point at the object.
+    /// Header byte 7: bit 0 set while weak references point at the object; bit 1 collector scratch
+    /// (mark_alive), clear outside a collection.
     var extraFlags: UInt8 {
         get { base.load(fromByteOffset: 7, as: UInt8.self) }
         nonmutating set { base.storeBytes(of: newValue, toByteOffset: 7, as: UInt8.self) }
     }
     static let hasWeakrefsFlag: UInt8 = 1
+    static let aliveFlag: UInt8 = 1 << 1
 
     /// A weakref's target id (0 once cleared), atomic: readers race with the target's death.
     var weakTarget: UnsafeMutablePointer<Atomic<UInt64>> {

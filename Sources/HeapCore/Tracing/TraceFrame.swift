@@ -14,10 +14,8 @@ public struct TraceFrame: Hashable, Comparable, Sendable {
     /// Reads `file:line`: the file is everything before the last colon (not empty), the line a number
     /// from 0. The form `AT` takes and statistics print.
     public init?(position: String) {
-        guard let colon = position.lastIndex(of: ":"), colon != position.startIndex,
-            let line = Int(position[position.index(after: colon)...]), line >= 0
-        else { return nil }
-        self.init(filename: String(position[..<colon]), lineno: line)
+        guard let parsed = SourcePosition(parsing: position) else { return nil }
+        self.init(filename: parsed.file, lineno: parsed.line)
     }
 
     /// Python compares `(filename, lineno)` tuples: by code point, then line.

@@ -56,9 +56,9 @@ enum DiagnosticCommands {
                 var search = ChainSearch(to: targetID, maxSteps: maxSteps)
                 return .stepped(
                     SteppedCommand(session: session) { command in
-                        let outcome = session.stoppedStep(command) { budget in
-                            search.advanceStopped(
-                                in: state.heap, external: { state.rootsStopped(viewer: viewer) }, budget: &budget)
+                        let outcome = session.stoppedStep(command) { stopped, budget in
+                            search.advance(
+                                in: stopped, external: { state.roots(viewer: viewer, stopped) }, budget: &budget)
                         }
                         switch outcome {
                         case nil: return nil
@@ -91,9 +91,9 @@ enum DiagnosticCommands {
                     around: targetID, depth: options.depth, referrers: options.backrefs, maxNodes: options.maxNodes)
                 return .stepped(
                     SteppedCommand(session: session) { command in
-                        let outcome = session.stoppedStep(command) { budget in
-                            builder.advanceStopped(
-                                in: state.heap, external: { state.rootsStopped(viewer: viewer) }, budget: &budget)
+                        let outcome = session.stoppedStep(command) { stopped, budget in
+                            builder.advance(
+                                in: stopped, external: { state.roots(viewer: viewer, stopped) }, budget: &budget)
                         }
                         switch outcome {
                         case nil: return nil
@@ -112,9 +112,9 @@ enum DiagnosticCommands {
                 var diagnosis = Diagnosis()
                 return .stepped(
                     SteppedCommand(session: session) { command in
-                        let report = session.stoppedStep(command) { budget in
-                            diagnosis.advanceStopped(
-                                in: state.heap, external: { state.rootsStopped(viewer: viewer) }, budget: &budget)
+                        let report = session.stoppedStep(command) { stopped, budget in
+                            diagnosis.advance(
+                                in: stopped, external: { state.roots(viewer: viewer, stopped) }, budget: &budget)
                         }
                         guard var report else { return nil }
                         // The biggest growth between the last two snapshots taken of the live heap, if it grew.
@@ -132,9 +132,8 @@ enum DiagnosticCommands {
     /// A census in steps of the world stopped, then `finish` with its counts (outside the gate).
     static func census(_ session: Session, finish: @escaping ([TypeCount]) -> Reply) -> SteppedCommand {
         var census = TypeCensus()
-        let heap = session.heap
         return SteppedCommand(session: session) { command in
-            let done = session.stoppedStep(command) { budget in census.advanceStopped(in: heap, budget: &budget) }
+            let done = session.stoppedStep(command) { stopped, budget in census.advance(in: stopped, budget: &budget) }
             return done ? finish(census.result) : nil
         }
     }

@@ -127,8 +127,8 @@ enum GCCommands {
                 let heap = session.heap
                 let wanted = generation
                 return .afterGate {
-                    let (next, names) = heap.gate.exclusive { () -> (Int, [String]) in
-                        let (next, refs) = heap.trackedObjectsStopped(
+                    let (next, names) = heap.withWorldStopped { stopped -> (Int, [String]) in
+                        let (next, refs) = stopped.trackedObjects(
                             generation: wanted, fromSlot: cursor, limit: count)
                         return (next, refs.map { describe($0, heap) })
                     }
@@ -147,10 +147,10 @@ enum GCCommands {
                 let heap = session.heap
                 let targetID = heap.id(of: target)
                 return .afterGate {
-                    let (next, names) = heap.gate.exclusive { () -> (Int, [String]) in
+                    let (next, names) = heap.withWorldStopped { stopped -> (Int, [String]) in
                         guard let alive = try? heap.acquire(targetID) else { return (0, []) }
                         defer { heap.release(alive) }
-                        let (next, refs) = heap.referrersStopped(of: alive, fromSlot: cursor, limit: count)
+                        let (next, refs) = stopped.referrers(of: alive, fromSlot: cursor, limit: count)
                         return (next, refs.map { describe($0, heap) })
                     }
                     return .array([.integer(Int64(next)), .array(names.map { .bulk($0) })])
@@ -166,9 +166,9 @@ enum GCCommands {
                 let state = session.state
                 let viewer = session.id
                 return .afterGate {
-                    let (next, names) = state.heap.gate.exclusive { () -> (Int, [String]) in
-                        let (next, refs) = state.heap.unreachableStopped(
-                            roots: state.rootsStopped(viewer: viewer), fromSlot: cursor, limit: count)
+                    let (next, names) = state.heap.withWorldStopped { stopped -> (Int, [String]) in
+                        let (next, refs) = stopped.unreachable(
+                            roots: state.roots(viewer: viewer, stopped), fromSlot: cursor, limit: count)
                         return (next, refs.map { describe($0, state.heap) })
                     }
                     return .array([.integer(Int64(next)), .array(names.map { .bulk($0) })])
@@ -204,11 +204,11 @@ enum GCCommands {
             handler: { session, args throws(CommandError) in
                 try session.with(args[0], readOnly: true) { ref in .integer(session.heap.isFinalized(ref) ? 1 : 0) }
             }),
-        stopped("GC FREEZE", "gc.freeze(): move every tracked object to the permanent generation") { heap in
-            heap.collector.freezeStopped()
+        stopped("GC FREEZE", "gc.freeze(): move every tracked object to the permanent generation") { stopped in
+            stopped.freeze()
         },
-        stopped("GC UNFREEZE", "gc.unfreeze(): move the permanent generation back into the oldest") { heap in
-            heap.collector.unfreezeStopped()
+        stopped("GC UNFREEZE", "gc.unfreeze(): move the permanent generation back into the oldest") { stopped in
+            stopped.unfreeze()
         },
         .simple("GC GET_FREEZE_COUNT", "gc.get_freeze_count()") { session in
             .integer(Int64(session.heap.collector.freezeCount))
@@ -418,14 +418,16 @@ enum GCCommands {
         return (cursor, count)
     }
 
-    private static func stopped(_ name: String, _ summary: String, _ body: @escaping @Sendable (Heap) -> Void)
+    private static func stopped(
+        _ name: String, _ summary: String, _ body: @escaping @Sendable (borrowing StoppedHeap) -> Void
+    )
         -> CommandSpec
     {
         CommandSpec(name, arity: 0...0, syntax: name, summary: summary, flags: .stopsTheWorld) {
             session, _ throws(CommandError) -> CommandOutcome in
             let heap = session.heap
             return .afterGate {
-                heap.gate.exclusive { body(heap) }
+                heap.withWorldStopped { stopped in body(stopped) }
                 return .ok
             }
         }

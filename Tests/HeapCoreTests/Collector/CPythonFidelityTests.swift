@@ -178,9 +178,9 @@ final class CPythonFidelityTests: HeapTestCase {
         _ = try collector.collect(generation: 0)
         let more = hold(try heap.makeList())
         XCTAssertEqual(collector.counts, [1, 1, 1])
-        heap.gate.exclusive { collector.freezeStopped() }
+        heap.withWorldStopped { $0.freeze() }
         XCTAssertEqual(collector.counts, [0, 0, 0])
-        heap.gate.exclusive { collector.unfreezeStopped() }
+        heap.withWorldStopped { $0.unfreeze() }
         XCTAssertEqual(collector.counts, [0, 0, 0], "unfreeze leaves the counts")
         _ = (kept, more)
     }
@@ -190,11 +190,11 @@ final class CPythonFidelityTests: HeapTestCase {
     func testReferrersIgnoreThePermanentGeneration() throws {
         let target = hold(try heap.makeList())
         let holder = hold(try heap.makeList([target]))
-        heap.gate.exclusive { collector.freezeStopped() }
-        let (_, frozen) = heap.gate.exclusive { heap.referrersStopped(of: target, fromSlot: 0, limit: 10) }
+        heap.withWorldStopped { $0.freeze() }
+        let (_, frozen) = heap.withWorldStopped { $0.referrers(of: target, fromSlot: 0, limit: 10) }
         XCTAssertEqual(frozen, [], "a frozen holder is not searched")
-        heap.gate.exclusive { collector.unfreezeStopped() }
-        let (_, thawed) = heap.gate.exclusive { heap.referrersStopped(of: target, fromSlot: 0, limit: 10) }
+        heap.withWorldStopped { $0.unfreeze() }
+        let (_, thawed) = heap.withWorldStopped { $0.referrers(of: target, fromSlot: 0, limit: 10) }
         XCTAssertEqual(thawed, [holder])
         try heap.clear(holder)
     }
@@ -222,9 +222,9 @@ final class CPythonFidelityTests: HeapTestCase {
         let key = hold(try heap.makeStr("key"))
         try heap.setItem(dict, key: key, first)
         XCTAssertEqual(referents(dict), [first, second, first])
-        let (_, referrers) = heap.gate.exclusive { heap.referrersStopped(of: key, fromSlot: 0, limit: 10) }
+        let (_, referrers) = heap.withWorldStopped { $0.referrers(of: key, fromSlot: 0, limit: 10) }
         XCTAssertEqual(referrers, [], "a dict's keys are not visited")
-        let (_, ofValue) = heap.gate.exclusive { heap.referrersStopped(of: first, fromSlot: 0, limit: 10) }
+        let (_, ofValue) = heap.withWorldStopped { $0.referrers(of: first, fromSlot: 0, limit: 10) }
         XCTAssertEqual(ofValue, [dict])
         try heap.clear(dict)
     }
@@ -273,26 +273,26 @@ final class CPythonFidelityTests: HeapTestCase {
         let frozenCycle = try heap.makeList()
         try heap.append(frozenCycle, frozenCycle)
         heap.release(frozenCycle)
-        heap.gate.exclusive { collector.freezeStopped() }
+        heap.withWorldStopped { $0.freeze() }
         // Everything so far is frozen; only the garbage made after freezing is found.
         let held = try heap.makeList()
         let loop = try heap.makeList([held])
         try heap.append(held, loop)
         heap.release(loop)
         heap.release(held)
-        let (next, found) = heap.gate.exclusive { heap.unreachableStopped(roots: [], fromSlot: 0, limit: 100) }
+        let (next, found) = heap.withWorldStopped { $0.unreachable(roots: [], fromSlot: 0, limit: 100) }
         XCTAssertEqual(next, 0)
         XCTAssertEqual(found.count, 2, "the held/loop cycle; the frozen ones are never examined")
         XCTAssertEqual(try collector.collect(), 2)
-        heap.gate.exclusive { collector.unfreezeStopped() }
+        heap.withWorldStopped { $0.unfreeze() }
         let roots = [HeapRoot(label: "kept", ref: kept, holder: .variable)]
-        let (_, all) = heap.gate.exclusive { heap.unreachableStopped(roots: roots, fromSlot: 0, limit: 100) }
+        let (_, all) = heap.withWorldStopped { $0.unreachable(roots: roots, fromSlot: 0, limit: 100) }
         XCTAssertEqual(all.count, 4, "a, b, the tuple and the frozen cycle once unfrozen; not kept")
-        let (cursor, first) = heap.gate.exclusive { heap.unreachableStopped(roots: roots, fromSlot: 0, limit: 1) }
+        let (cursor, first) = heap.withWorldStopped { $0.unreachable(roots: roots, fromSlot: 0, limit: 1) }
         XCTAssertEqual(first.count, 1)
         XCTAssertNotEqual(cursor, 0)
-        let (end, none) = heap.gate.exclusive {
-            heap.unreachableStopped(roots: roots, fromSlot: Int.max, limit: 1)
+        let (end, none) = heap.withWorldStopped {
+            $0.unreachable(roots: roots, fromSlot: Int.max, limit: 1)
         }
         XCTAssertEqual(end, 0)
         XCTAssertEqual(none, [])

@@ -278,10 +278,10 @@ final class CollectorTests: HeapTestCase {
     func testFreeze() throws {  // test_gc.test_freeze
         let list = hold(try heap.makeList())
         collector.setEnabled(false)
-        heap.gate.exclusive { collector.freezeStopped() }
+        heap.withWorldStopped { $0.freeze() }
         XCTAssertEqual(collector.freezeCount, 1)
         XCTAssertEqual(collector.counts[0], 0)
-        heap.gate.exclusive { collector.unfreezeStopped() }
+        heap.withWorldStopped { $0.unfreeze() }
         XCTAssertEqual(collector.freezeCount, 0)
         XCTAssertEqual(heap.statistics().generationLengths[2], 1)
         _ = list
@@ -291,10 +291,10 @@ final class CollectorTests: HeapTestCase {
         let a = hold(try heap.makeList())
         let b = hold(try heap.makeList())
         try heap.append(a, b)
-        let (next, objects) = heap.gate.exclusive { heap.trackedObjectsStopped(generation: 0, fromSlot: 0, limit: 1) }
+        let (next, objects) = heap.withWorldStopped { $0.trackedObjects(generation: 0, fromSlot: 0, limit: 1) }
         XCTAssertEqual(objects.count, 1)
         XCTAssertNotEqual(next, 0)
-        let (_, referrers) = heap.gate.exclusive { heap.referrersStopped(of: b, fromSlot: 0, limit: 10) }
+        let (_, referrers) = heap.withWorldStopped { $0.referrers(of: b, fromSlot: 0, limit: 10) }
         XCTAssertEqual(referrers, [a])
         let referents = heap.referents(of: a)
         XCTAssertEqual(referents, [b])

@@ -1,4 +1,5 @@
 import Foundation
+import HeapdTesting
 import XCTest
 
 @testable import HeapCore
@@ -69,7 +70,7 @@ final class TraceSnapshotTests: XCTestCase {
             [],
         ]
         for seed in 1...12 {
-            var random = SplitMix(seed: UInt64(seed))
+            var random = SeededGenerator(seed: UInt64(seed))
             let old = randomSnapshot(&random, count: 40)
             var newTraces = Array(old.traces.prefix(Int(random.next() % 40)))
             newTraces += randomSnapshot(&random, count: 60).traces
@@ -123,7 +124,7 @@ final class TraceSnapshotTests: XCTestCase {
         return out
     }
 
-    private func randomSnapshot(_ random: inout SplitMix, count: Int) -> TraceSnapshot {
+    private func randomSnapshot(_ random: inout SeededGenerator, count: Int) -> TraceSnapshot {
         let files = ["a.heap", "b.heap", "lib/x.heap", "<client 1>"]
         let sizes = [16, 32, 48, 64, 1024, 40_000]
         var traces: [TraceSnapshot.Trace] = []
@@ -150,32 +151,6 @@ final class TraceSnapshotTests: XCTestCase {
     }
 
     private func runOracle(_ arguments: [String]) throws -> [String] {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
-                "tests/tracemalloc/oracle.py")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, "oracle.py failed")
-        return String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-            .map(String.init).filter { !$0.isEmpty }
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so a failing seed can be rerun.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        try PythonOracle.runScript("tests/tracemalloc/oracle.py", arguments)
     }
 }

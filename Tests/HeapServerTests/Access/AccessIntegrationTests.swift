@@ -1,6 +1,7 @@
 import Foundation
 import HeapClient
 import HeapProtocol
+import HeapdTesting
 import XCTest
 
 /// Who may connect and what they may do, against the real heapd over its real socket: the socket's mode
@@ -16,7 +17,7 @@ final class AccessIntegrationTests: XCTestCase {
     var scratch: String!
 
     override func setUpWithError() throws {
-        scratch = try HeapdProcess.makeDirectory()
+        scratch = try makeTemporaryDirectory()
     }
 
     override func tearDown() {
@@ -111,16 +112,10 @@ final class AccessIntegrationTests: XCTestCase {
                 out += chunk
             sys.stdout.write(out.decode())
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-        process.arguments =
-            ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", script, socket] + commands
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        let result = try ChildProcess.run(
+            "/usr/bin/setpriv",
+            ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", script, socket] + commands)
+        return result.stdout
     }
 
     func testAnotherUserIsKeptOutByTheSocketModeAndOtherwiseGetsTheDefaultRole() throws {
@@ -240,7 +235,7 @@ final class AccessIntegrationTests: XCTestCase {
         XCTAssertErrorCode(try client.call("NEW", "a", "list"), "DENIED")
         try "# no rules: root is admin again\n".write(
             toFile: scratch + "/heapd.conf", atomically: true, encoding: .utf8)
-        kill(heapd.process.processIdentifier, SIGHUP)
+        kill(heapd.pid, SIGHUP)
         let deadline = Date().addingTimeInterval(10)
         var reply = try client.call("NEW", "a", "list")
         while reply != .simple("OK") && Date() < deadline {

@@ -1,4 +1,5 @@
 import HeapProtocol
+import HeapdTesting
 import XCTest
 
 @testable import HeapServer

@@ -1,4 +1,5 @@
 import Foundation
+import HeapdTesting
 
 /// Runs `body` with the test process's umask set to `mask` (a child started in it inherits it).
 func withUmask<R>(_ mask: mode_t, _ body: () throws -> R) rethrows -> R {

@@ -1,3 +1,4 @@
+import HeapdTesting
 import XCTest
 
 @testable import HeapServer

@@ -1,6 +1,7 @@
 import Foundation
 import HeapClient
 import HeapProtocol
+import HeapdTesting
 import XCTest
 
 /// The files `TRACEMALLOC DUMP` writes and `LOAD` reads, against the real heapd: private files in a
@@ -11,7 +12,7 @@ final class SnapshotFileIntegrationTests: XCTestCase {
     var snapshots: String { scratch + "/state/snapshots" }
 
     override func setUpWithError() throws {
-        scratch = try HeapdProcess.makeDirectory()
+        scratch = try makeTemporaryDirectory()
         // Started under umask 000, with a snapshot directory neither it nor its parent exist yet.
         heapd = try withUmask(0) { try HeapdProcess(arguments: ["--snapshot-dir", snapshots]) }
     }
@@ -93,6 +94,6 @@ final class SnapshotFileIntegrationTests: XCTestCase {
         XCTAssertErrorCode(try client.call("TRACEMALLOC", "LOAD", "missing.json"), "IO")
         XCTAssertErrorCode(try client.call("TRACEMALLOC", "LOAD", "../outside.json"), "SYNTAX")
         guard case .integer = try client.call("TRACEMALLOC", "LOAD", "good.json") else { return XCTFail("still loads") }
-        XCTAssertTrue(heapd.process.isRunning)
+        XCTAssertTrue(heapd.isRunning)
     }
 }

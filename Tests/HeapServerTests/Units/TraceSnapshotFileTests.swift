@@ -1,4 +1,5 @@
 import HeapCore
+import HeapdTesting
 import XCTest
 
 @testable import HeapServer

@@ -7,10 +7,10 @@ import Foundation
 /// A client socket with nothing on top, for the abusive clients of the limit tests: one that sends
 /// without ever reading, one that stops in the middle of a request. Sends never block (a full socket
 /// just takes fewer bytes); reads wait up to a timeout.
-final class RawClient {
-    private(set) var fd: Int32
+public final class RawClient {
+    public private(set) var fd: Int32
 
-    init(socketPath: String) throws {
+    public init(socketPath: String) throws {
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(.EIO) }
         var address = sockaddr_un()
@@ -32,14 +32,14 @@ final class RawClient {
 
     deinit { close() }
 
-    func close() {
+    public func close() {
         if fd >= 0 { Glibc.close(fd) }
         fd = -1
     }
 
     /// Sends what the socket takes now, without blocking; returns the bytes sent (0 when it is full).
     @discardableResult
-    func sendSome(_ bytes: [UInt8]) -> Int {
+    public func sendSome(_ bytes: [UInt8]) -> Int {
         let sent = bytes.withUnsafeBytes { send(fd, $0.baseAddress!, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
         return max(0, sent)
     }
@@ -47,7 +47,7 @@ final class RawClient {
     /// Sends all of `bytes`, waiting while the socket is full, for up to `timeout` seconds; returns the
     /// bytes sent.
     @discardableResult
-    func sendAll(_ bytes: [UInt8], timeout: Double = 10) -> Int {
+    public func sendAll(_ bytes: [UInt8], timeout: Double = 10) -> Int {
         let deadline = Date().addingTimeInterval(timeout)
         var done = 0
         while done < bytes.count && Date() < deadline {
@@ -60,7 +60,7 @@ final class RawClient {
     }
 
     /// Reads until `count` bytes arrived, the peer closed, or `timeout` seconds passed.
-    func read(atLeast count: Int, timeout: Double = 5) -> [UInt8] {
+    public func read(atLeast count: Int, timeout: Double = 5) -> [UInt8] {
         var received: [UInt8] = []
         let deadline = Date().addingTimeInterval(timeout)
         var buffer = [UInt8](repeating: 0, count: 65536)
@@ -77,7 +77,7 @@ final class RawClient {
     }
 
     /// Whether the peer closed the connection (a read returns end of file) within `timeout` seconds.
-    func closedByPeer(timeout: Double = 5) -> Bool {
+    public func closedByPeer(timeout: Double = 5) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         var buffer = [UInt8](repeating: 0, count: 65536)
         while deadline.timeIntervalSinceNow > 0 {
@@ -88,36 +88,5 @@ final class RawClient {
             if got < 0 { return errno == ECONNRESET }
         }
         return false
-    }
-}
-
-/// Figures of a running process from /proc.
-enum ProcessFigures {
-    /// Resident memory (`VmRSS`), or with `peak`, the high-water mark (`VmHWM`), in bytes.
-    static func residentBytes(of pid: Int32, peak: Bool = false) -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
-        let key = peak ? "VmHWM:" : "VmRSS:"
-        for line in text.split(separator: "\n") where line.hasPrefix(key) {
-            let kilobytes =
-                line.dropFirst(key.count).split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } ?? 0
-            return kilobytes * 1024
-        }
-        return 0
-    }
-
-    /// Resets the process's `VmHWM` to its current resident size (`/proc/PID/clear_refs`, Linux 4.0+).
-    static func resetPeak(of pid: Int32) {
-        try? "5".write(toFile: "/proc/\(pid)/clear_refs", atomically: false, encoding: .utf8)
-    }
-
-    /// CPU time used so far (user + system), in clock ticks (`/proc/PID/stat` fields 14 and 15).
-    static func cpuTicks(of pid: Int32) -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = text.lastIndex(of: ")")
-        else { return 0 }
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        // After the command name: state is field 3, so utime (14) and stime (15) are at 11 and 12.
-        guard fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) else { return 0 }
-        return user + system
     }
 }

@@ -1,12 +1,13 @@
-/// SplitMix64: a tiny deterministic generator, so property tests fail the same way on every run.
-struct SeededGenerator: RandomNumberGenerator {
+/// SplitMix64: a tiny deterministic generator, so a property test or a stress run fails the same way on
+/// every run and a failing seed can be rerun.
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
-    init(seed: UInt64) {
+    public init(seed: UInt64) {
         state = seed
     }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var mixed = state
         mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9

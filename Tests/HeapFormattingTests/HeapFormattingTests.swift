@@ -1,0 +1,33 @@
+import HeapFormatting
+import XCTest
+
+/// The textual forms shared by heapd and heapctl, against the figures Python and the docs print.
+final class HeapFormattingTests: XCTestCase {
+    func testByteCountsForPeople() {
+        XCTAssertEqual(formatBytes(0), "0 B")
+        XCTAssertEqual(formatBytes(1023), "1023 B")
+        XCTAssertEqual(formatBytes(1024), "1.0 KiB")
+        XCTAssertEqual(formatBytes(1536), "1.5 KiB")
+        XCTAssertEqual(formatBytes(64 << 20), "64.0 MiB")
+        XCTAssertEqual(formatBytes(1 << 50), "1024.0 TiB")
+    }
+
+    func testStatisticLinesAsTracemallocPrintsThem() {
+        // >>> str(Statistic(Traceback(((("a.heap", 12),))), 1258291, 1000))
+        XCTAssertEqual(
+            statisticLine(position: "a.heap:12", size: 1_258_291, count: 1000),
+            "a.heap:12: size=1229 KiB, count=1000, average=1258 B")
+        XCTAssertEqual(statisticLine(position: "a.heap:1", size: 0, count: 0), "a.heap:1: size=0 B, count=0")
+        XCTAssertEqual(
+            statisticDiffLine(position: "b.heap:3", size: 2048, sizeDiff: -1024, count: 2, countDiff: -1),
+            "b.heap:3: size=2048 B (-1024 B), count=2 (-1), average=1024 B")
+    }
+
+    func testSourcePositionsSplitAtTheLastColon() {
+        XCTAssertEqual(SourcePosition(parsing: "c:/x.heap:7"), SourcePosition(file: "c:/x.heap", line: 7))
+        XCTAssertEqual(SourcePosition(parsing: "x.heap:0")?.description, "x.heap:0")
+        XCTAssertNil(SourcePosition(parsing: ":7"), "no file")
+        XCTAssertNil(SourcePosition(parsing: "x.heap:-1"), "a negative line")
+        XCTAssertNil(SourcePosition(parsing: "x.heap"), "no line")
+    }
+}
