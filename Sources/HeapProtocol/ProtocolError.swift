@@ -38,15 +38,15 @@ public enum ProtocolError: Error, Sendable, Equatable {
 
     /// Stable wire code: `LIMIT` for exceeded limits, `SYNTAX` for inline quoting mistakes, `PROTO` for
     /// broken RESP framing. Clients and scripts may rely on these never changing.
-    public var code: String {
+    public var code: ErrorCode {
         switch self {
         case .lineTooLong, .tooManyArguments, .tooManyInlineArguments, .bulkTooLong, .nestingTooDeep:
-            "LIMIT"
+            .limit
         case .unbalancedQuotes, .textAfterClosingQuote, .invalidEscape:
-            "SYNTAX"
+            .syntax
         case .invalidMultibulkLength, .invalidBulkLength, .expectedDollar, .expectedCRLF, .invalidReplyType,
             .invalidInteger:
-            "PROTO"
+            .proto
         }
     }
 
@@ -88,7 +88,7 @@ public enum ProtocolError: Error, Sendable, Equatable {
 
     /// The error reply a server sends for this error: `-CODE message`.
     public var reply: Reply {
-        .error(code: code, message: message)
+        .error(code, message)
     }
 }
 

@@ -15,7 +15,7 @@ import NIOPosix
 /// pending stop goes through. A view that stops the world does so for one step at a time.
 ///
 /// Meanwhile the command's own connection executes nothing else: requests it pipelined after the long
-/// command wait, and run in order after its reply (``ConnectionHandler`` looks at ``Session/running``).
+/// command wait, and run in order after its reply (``ConnectionStateMachine``'s `stepping` state).
 
 /// The ``Safepoint`` of one step of a long command (`SUM`, `LIST`, `REPR`): what it does every ~1024 items.
 ///
@@ -84,7 +84,7 @@ final class CommandSafepoint: Safepoint {
 
 /// A command that runs in steps on its connection's event loop (see the top of this file).
 ///
-/// The command's handler makes one and puts it in ``Session/running``; ``ConnectionHandler`` then calls
+/// The command's handler makes one and returns it (``CommandOutcome/stepped(_:)``); ``ConnectionHandler`` then calls
 /// ``advance()`` outside the heap's gate, once at once and again after every turn of the event loop,
 /// until it returns the reply. A step decides for itself how it enters the heap: `gate.shared` for work
 /// that mutates (and reaches safepoints), `gate.exclusive` for one step of a view.
@@ -294,5 +294,5 @@ extension Session {
 extension HeapError.Code {
     /// A command stopped before it finished because its result is not wanted any more: its client hung
     /// up, or heapd is shutting down.
-    static let cancelled = HeapError.Code("CANCELLED")
+    static let cancelled = HeapError.Code(ErrorCode.cancelled.rawValue)
 }

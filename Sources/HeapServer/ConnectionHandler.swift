@@ -2,12 +2,21 @@ import HeapCore
 import HeapProtocol
 import Logging
 import NIOCore
+import NIOPosix
 
 /// The per-connection pipeline stage: frames requests, runs them in the session, writes replies.
 ///
+/// A request goes one way: bytes → ``Request`` → ``CommandTable/execute(_:in:)`` inside the heap's gate →
+/// ``CommandOutcome`` → reply. Where the connection is (reading, in a batch, waiting for a reply that
+/// comes later, stepping a long command, closing) is ``ConnectionStateMachine``'s to say; this handler
+/// reports events to it and does what it answers. docs/003-connection-and-gate.md draws the whole path.
+///
 /// Synchronous on purpose (see reference/swift-server-notes.md): replies are written as each request
 /// completes and flushed once per read burst, which is what lets pipelined clients reach Redis's rates.
-/// Requests of one burst run inside the heap's gate in chunks, so a collection waits at most one chunk.
+/// Requests of one burst run inside the heap's gate in batches, so a collection waits at most one batch.
+/// Nothing waits on the event loop: a command that stops the world or waits for the collector runs off
+/// it (``CommandOutcome/afterGate(_:)``, on the blocking pool) and its reply comes through a future, so
+/// the loop's other clients go on meanwhile (docs/004-stop-the-world-commands.md).
 ///
 /// What a client may cost is bounded here, by the rules of ``ConnectionFlow``: its requests stop being
 /// executed and read while its unsent output is past `output-pause` (they wait, decoded or not, in
@@ -18,30 +27,35 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    /// Requests run per acquisition of the gate before it is released for a waiting collector.
+    /// Requests run per acquisition of the gate before it is released for a waiting collector
+    /// (docs/003-connection-and-gate.md: why 64).
     static let requestsPerGateHold = 64
 
     private let state: ServerState
+    /// Where the work of ``CommandOutcome/afterGate(_:)`` runs: threads that may block. The server
+    /// always gives one; without it (the in-process test tier, whose `EmbeddedChannel` has no threads
+    /// to hand work to) the work runs on the loop, right after the batch, as the fuzz harness runs it.
+    private let blockingPool: NIOThreadPool?
     private var session: Session?
+    private var machine = ConnectionStateMachine()
     private var decoder: RequestDecoder
     /// Bytes received and not yet decoded.
     private var pending: ByteBuffer?
-    /// Requests decoded and not yet executed (the flow paused in the middle of a chunk), and the framing
-    /// error found after them, reported once they have run.
+    /// Requests decoded and not yet executed (the flow paused in the middle of a batch, or a reply is
+    /// awaited), and the framing error found after them, reported once they have run.
     private var decoded: ArraySlice<Request> = []
     private var decodeFailure: ProtocolError?
     private var flow: ConnectionFlow
     /// What this client is counted for in the partial-request budget.
     private var countedPartialBytes = 0
-    /// The client shut down its sending side: close once everything received is answered.
-    private var inputClosed = false
-    /// A command's reply comes later (``Session/awaited``): nothing more of this client runs until it is
-    /// sent; `cancelAwaited` completes it at once if the client goes first.
-    private var awaitingReply = false
+    /// In the `waitingForReply` state: completes the awaited reply at once if the client goes first.
     private var cancelAwaited: (() -> Void)?
+    /// In the `stepping` state: the long command.
+    private var running: SteppedCommand?
 
-    init(state: ServerState) {
+    init(state: ServerState, blockingPool: NIOThreadPool? = nil) {
         self.state = state
+        self.blockingPool = blockingPool
         decoder = RequestDecoder(limits: state.configuration.protocolLimits)
         flow = ConnectionFlow(limits: state.configuration.connectionLimits)
     }
@@ -49,11 +63,11 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelActive(context: ChannelHandlerContext) {
         guard let session = state.openSession(channel: context.channel) else {
             state.noteLimitHit("max number of clients reached (\(state.configuration.maxClients))", clientID: nil)
-            let reply = Reply.error(
-                code: "LIMIT", message: "max number of clients reached (\(state.configuration.maxClients))")
+            let reply = CommandError.limit("max number of clients reached (\(state.configuration.maxClients))").reply
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(bytes: reply.encoded)))
                 .whenComplete { _ in channel.close(promise: nil) }
+            _ = machine.close()
             flow.close()
             return
         }
@@ -87,12 +101,13 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func closeSession() {
         guard let session else { return }
         self.session = nil
+        _ = machine.close()
+        flow.close()
         cancelAwaited?()
         cancelAwaited = nil
-        flow.close()
         // A long command in progress is not wanted any more: what it holds is released first.
-        session.running?.clientLeft()
-        session.running = nil
+        running?.clientLeft()
+        running = nil
         state.closeSession(session)
         state.logger.debug(
             "client gone",
@@ -103,7 +118,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard flow.state != .closing, session != nil else { return }
+        guard machine.bytesReceived(), session != nil else { return }
         var incoming = unwrapInboundIn(data)
         if pending == nil || pending!.readableBytes == 0 {
             pending = incoming
@@ -113,70 +128,85 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         execute(context: context)
     }
 
-    /// Executes what was received, as far as the flow allows, and queues the replies.
+    // MARK: Executing
+
+    /// Executes what was received, as far as the state and the flow allow, and queues the replies.
     private func execute(context: ChannelHandlerContext) {
-        guard let session else { return }
-        guard session.running == nil else {
-            // A long command runs (``step(context:)``): what arrives waits for its reply, counted.
+        guard let session, machine.mayExecute else {
+            // A reply is awaited or a long command runs: what arrives waits for it, counted.
             countPartialRequest(context: context)
             return
         }
         var output = context.channel.allocator.buffer(capacity: 256)
         var bytes: [UInt8] = []
         var processed = 0
-        var closeAfterWrite = false
+        var close = ConnectionStateMachine.CloseAction.none
         let queued = unsentBytes(context)
-        parsing: while !closeAfterWrite && !awaitingReply {
+        parsing: while machine.mayExecute {
             if decoded.isEmpty && decodeFailure == nil {
-                let (requests, failure) = decodeChunk()
+                let (requests, failure) = decodeBatch()
                 if requests.isEmpty && failure == nil { break parsing }
                 decoded = requests[...]
                 decodeFailure = failure
             }
             guard flow.mayExecute(unsentOutput: queued + output.readableBytes + bytes.count) else { break parsing }
-            if !decoded.isEmpty {
+            if !decoded.isEmpty && machine.startBatch() {
+                // The outcome that ended the batch early and runs once the gate is left.
+                var handoff: CommandOutcome?
                 state.heap.gate.shared {
                     while let request = decoded.first,
                         flow.mayExecute(unsentOutput: queued + output.readableBytes + bytes.count)
                     {
                         decoded.removeFirst()
-                        let reply = CommandTable.execute(request, in: session)
+                        let outcome = CommandTable.execute(request, in: session)
                         processed += 1
-                        if session.deferred != nil || session.awaited != nil || session.running != nil { break }
-                        append(reply, to: &bytes, session: session)
-                        if session.wantsClose {
+                        switch machine.commandReturned(outcome.kind, subscribed: session.subscribed) {
+                        case .sendAndContinue:
+                            if case .reply(let reply) = outcome { append(reply, to: &bytes, session: session) }
+                        case .sendAndClose:
+                            if case .replyAndClose(let reply) = outcome { append(reply, to: &bytes, session: session) }
                             decoded = []
                             decodeFailure = nil
-                            break
+                            close = .closeAfterOutput
+                            return
+                        case .endBatchAndWait, .endBatchAndStep:
+                            handoff = outcome
+                            return
                         }
                     }
                 }
-                if let deferred = session.deferred {
-                    // GC COLLECT, DEBUG VERIFY and friends need the world stopped or the collector
-                    // thread: run them between gate holds, in request order.
-                    session.deferred = nil
-                    append(deferred(), to: &bytes, session: session)
-                }
-                if let running = session.running {
-                    // A long command (SteppedCommand): its first step now, the others after each turn
-                    // of the event loop, so the loop's other clients are served in between.
-                    guard let reply = running.advance() else {
-                        scheduleStep(context: context)
-                        break parsing
+                machine.endBatch()
+                switch handoff {
+                case .afterGate(let work):
+                    // GC COLLECT, DEBUG VERIFY and friends stop the world or wait for the collector
+                    // thread: off the event loop, so that its other clients go on meanwhile.
+                    if let blockingPool {
+                        awaitReply(blockingPool.runIfActive(eventLoop: context.eventLoop, work), cancel: nil, context)
+                    } else {
+                        _ = machine.replyCompleted()
+                        append(work(), to: &bytes, session: session)
                     }
-                    session.running = nil
-                    append(reply, to: &bytes, session: session)
-                }
-                if session.wantsClose { closeAfterWrite = true }
-                if let awaited = session.awaited {
-                    session.awaited = nil
-                    awaitReply(awaited, context: context)
+                case .later(let awaited):
+                    awaitReply(awaited.future, cancel: awaited.cancel, context)
+                case .stepped(let command):
+                    // A long command: its first step now, the others after each turn of the event
+                    // loop, so the loop's other clients are served in between.
+                    running = command
+                    if let reply = command.advance() {
+                        running = nil
+                        _ = machine.replyCompleted()
+                        append(reply, to: &bytes, session: session)
+                    } else {
+                        scheduleStep(context: context)
+                    }
+                case .reply, .replyAndClose, nil: break
                 }
             }
-            if decoded.isEmpty, let failure = decodeFailure {
+            if decoded.isEmpty, machine.mayExecute, let failure = decodeFailure {
                 decodeFailure = nil
+                state.rejections.note(code: failure.code, clientID: session.id, "protocol error: \(failure.message)")
                 append(failure.reply, to: &bytes, session: session)
-                if failure.closesConnection { closeAfterWrite = true }
+                close = machine.protocolFailure(closesConnection: failure.closesConnection)
             }
             output.writeBytes(bytes)
             bytes.removeAll(keepingCapacity: true)
@@ -187,7 +217,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.write(wrapOutboundOut(output), promise: nil)
         }
         if pending?.readableBytes == 0 { pending = nil } else { pending?.discardReadBytes() }
-        if closeAfterWrite {
+        if close == .closeAfterOutput {
             closeAfterOutput(context: context)
             return
         }
@@ -199,58 +229,63 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 // Sent at once (the watermark was never crossed): nothing will announce it, so resume now.
                 context.eventLoop.assumeIsolated().execute { self.resume(context: context) }
             }
-        } else if inputClosed && !awaitingReply && session.running == nil && decoded.isEmpty
-            && (pending?.readableBytes ?? 0) == 0
-        {
+        } else if machine.drained(idle: nothingReceivedWaits) == .closeAfterOutput {
             closeAfterOutput(context: context)
         }
     }
 
-    /// Holds this client's requests until `awaited` completes (on this channel's event loop), then sends
-    /// its reply and goes on with what was received meanwhile. Other clients of the loop run as usual.
-    private func awaitReply(_ awaited: AwaitedReply, context: ChannelHandlerContext) {
-        awaitingReply = true
-        cancelAwaited = awaited.cancel
-        awaited.future.assumeIsolated().whenComplete { result in
-            self.awaitingReply = false
+    /// Nothing this client sent waits to be run.
+    private var nothingReceivedWaits: Bool {
+        decoded.isEmpty && decodeFailure == nil && (pending?.readableBytes ?? 0) == 0
+    }
+
+    /// Holds this client's requests until `reply` completes (on this channel's event loop), then sends
+    /// it and goes on with what was received meanwhile. Other clients of the loop run as usual.
+    private func awaitReply(
+        _ reply: EventLoopFuture<Reply>, cancel: (() -> Void)?, _ context: ChannelHandlerContext
+    ) {
+        cancelAwaited = cancel
+        reply.assumeIsolated().whenComplete { result in
             self.cancelAwaited = nil
-            guard let session = self.session, self.flow.state != .closing else { return }
-            var bytes: [UInt8] = []
+            guard self.machine.replyCompleted() == .sendAndExecute, let session = self.session else { return }
             let reply: Reply
             switch result {
             case .success(let value): reply = value
-            case .failure(let error): reply = .error(code: "CANCELLED", message: "\(error)")
+            case .failure(let error):
+                // The blocking pool was shut down under the work (heapd stops).
+                reply = CommandError(HeapError(.cancelled, "the command was stopped: \(error)")).reply
             }
-            self.append(reply, to: &bytes, session: session)
-            context.write(self.wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
-            self.execute(context: context)
-            context.flush()
-            if self.flow.releaseHeldRead() { context.read() }
+            self.sendLate(reply, session: session, context: context)
         }
     }
 
-    /// Runs the next step of the session's long command after the loop polled its sockets.
+    /// Runs the next step of the long command after the loop polled its sockets.
     private func scheduleStep(context: ChannelHandlerContext) {
-        let pause = session?.running?.pauseBeforeNextStep ?? LoopSteps.pause
+        let pause = running?.pauseBeforeNextStep ?? LoopSteps.pause
         LoopSteps.current.enqueue(on: context.eventLoop, after: pause) { self.step(context: context) }
     }
 
-    /// One step of the session's long command; once it replies, the requests that arrived meanwhile run.
+    /// One step of the long command; once it replies, the requests that arrived meanwhile run.
     private func step(context: ChannelHandlerContext) {
-        guard let session, let running = session.running else { return }
+        guard let session, let running else { return }
         guard let reply = running.advance() else {
             scheduleStep(context: context)
             return
         }
-        session.running = nil
+        self.running = nil
+        guard machine.replyCompleted() == .sendAndExecute else { return }
+        sendLate(reply, session: session, context: context)
+    }
+
+    /// Sends a reply that came after its batch, then executes what arrived meanwhile.
+    private func sendLate(_ reply: Reply, session: Session, context: ChannelHandlerContext) {
         var bytes: [UInt8] = []
         append(reply, to: &bytes, session: session)
-        var output = context.channel.allocator.buffer(capacity: bytes.count)
-        output.writeBytes(bytes)
-        context.write(wrapOutboundOut(output), promise: nil)
+        context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
         execute(context: context)
         context.flush()
         checkOutputLimit(context: context)
+        if flow.releaseHeldRead() { context.read() }
     }
 
     /// The flow may open again: execute what waits, then read again if NIO asked to meanwhile.
@@ -267,20 +302,20 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let size = reply.encodedSize
         if !flow.replyAllowed(size: size) {
             state.counters.repliesRefused.add(1, ordering: .relaxed)
-            reply = .error(
-                code: "LIMIT",
-                message:
+            reply =
+                CommandError.limit(
                     "reply of \(size) bytes exceeds max-reply (\(flow.limits.maxReply) bytes); ask for less (LIMIT n, COUNT n, a smaller DEPTH)"
-            )
+                ).reply
         }
         reply.encode(into: &bytes)
-        if case .error("LIMIT", let message) = reply {
+        if reply.errorCode == .limit, case .error(_, let message) = reply {
             state.noteLimitHit(message, clientID: session.id)
         }
     }
 
-    /// Decodes up to ``requestsPerGateHold`` requests from the pending bytes, stopping at a framing error.
-    private func decodeChunk() -> ([Request], ProtocolError?) {
+    /// Decodes up to ``requestsPerGateHold`` requests from the pending bytes, stopping at a framing error
+    /// (reported, and counted as a rejection, once the requests before it have run).
+    private func decodeBatch() -> ([Request], ProtocolError?) {
         var requests: [Request] = []
         guard var buffer = pending else { return ([], nil) }
         defer { pending = buffer }
@@ -293,14 +328,8 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
             case .request(let request, let consumed):
                 buffer.moveReaderIndex(forwardBy: consumed)
                 requests.append(request)
-                if let name = request.arguments.first, name.count == 4,
-                    String(decoding: name, as: UTF8.self).uppercased() == "QUIT"
-                {
-                    return (requests, nil)
-                }
             case .failure(let error, let consumed):
                 buffer.moveReaderIndex(forwardBy: consumed)
-                state.rejections.note(code: error.code, clientID: session?.id, "protocol error: \(error.message)")
                 return (requests, error)
             }
         }
@@ -334,7 +363,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Closes this client with `-LIMIT`: the partial-request budget was exhausted and its partial
     /// request was the biggest.
     private func evict(context: ChannelHandlerContext, _ eviction: PartialRequestEviction) {
-        guard flow.state != .closing else { return }
+        guard machine.close() else { return }
         state.counters.partialRequestEvictions.add(1, ordering: .relaxed)
         let message = eviction.message
         state.noteLimitHit(message, clientID: session?.id)
@@ -342,14 +371,16 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         decoder = RequestDecoder(limits: state.configuration.protocolLimits)
         pending = nil
         decoded = []
+        decodeFailure = nil
         var buffer = context.channel.allocator.buffer(capacity: message.utf8.count + 16)
-        buffer.writeBytes(Reply.error(code: "LIMIT", message: message).encoded)
+        buffer.writeBytes(CommandError.limit(message).reply.encoded)
         context.write(wrapOutboundOut(buffer), promise: nil)
         closeAfterOutput(context: context)
     }
 
     /// Sends what is queued, then closes.
     private func closeAfterOutput(context: ChannelHandlerContext) {
+        _ = machine.close()
         flow.close()
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0)))
@@ -361,6 +392,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func checkOutputLimit(context: ChannelHandlerContext) {
         let unsent = unsentBytes(context)
         guard flow.outputQueued(unsentOutput: unsent) else { return }
+        _ = machine.close()
         state.counters.outputLimitDisconnections.add(1, ordering: .relaxed)
         state.noteLimitHit(
             "client output limit: \(unsent) bytes unsent, over output-limit (\(flow.limits.outputLimit) bytes); disconnected",
@@ -372,13 +404,6 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func read(context: ChannelHandlerContext) {
         if flow.readRequested() { context.read() }
-    }
-
-    /// Everything written from outside this handler (events pushed to a subscribed client) passes
-    /// here and counts against the output limit.
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        context.write(data, promise: promise)
-        checkOutputLimit(context: context)
     }
 
     // MARK: Events
@@ -402,12 +427,17 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, event == .inputClosed {
             // Half-close: the client sent everything; answer what was received, then close.
-            inputClosed = true
-            if flow.state == .open && !awaitingReply && session?.running == nil && decoded.isEmpty
-                && (pending?.readableBytes ?? 0) == 0
-            {
+            if machine.inputClosed(idle: flow.state == .open && nothingReceivedWaits) == .closeAfterOutput {
                 closeAfterOutput(context: context)
             }
+            return
+        }
+        if let event = event as? CollectorEventPush {
+            // Sent by the collector's thread through this channel's own loop (``ServerState``): written
+            // here, in order with the replies, while the session is subscribed.
+            guard machine.pushArrived() else { return }
+            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: event.bytes)), promise: nil)
+            checkOutputLimit(context: context)
             return
         }
         if let eviction = event as? PartialRequestEviction {
@@ -426,4 +456,9 @@ struct PartialRequestEviction: Sendable {
     var message: String {
         "partial-request-budget (\(budget) bytes across clients) exhausted; this client's partial request of \(bytes) bytes was the biggest"
     }
+}
+
+/// A collector event for a subscribed connection, encoded once for all subscribers (``ServerState``).
+struct CollectorEventPush: Sendable {
+    let bytes: [UInt8]
 }

@@ -18,10 +18,17 @@ public final class HeapServer: Sendable {
     /// The one loop that accepts connections, apart from the loops that run commands: a long command
     /// blocks its own loop, and new clients must still be accepted (and refused or served elsewhere).
     private let acceptGroup: MultiThreadedEventLoopGroup
+    /// Runs what must not wait on an event loop: the work of commands that stop the world, wait for
+    /// the collector thread or touch files (``CommandOutcome/afterGate(_:)``).
+    private let blockingPool: NIOThreadPool
     private let channel: Channel
     private let createdPath: String?
     /// Writes the rejected-requests summary every ``RejectedRequestLog/summaryInterval`` seconds.
     private let rejectionSummary: RepeatedTask
+
+    /// Threads of the blocking pool. Two: a stop of the world takes the whole heap anyway, and a second
+    /// thread lets a snapshot file be written while a collection runs.
+    static let blockingThreads = 2
 
     /// Connections the kernel queues before heapd accepts them.
     static let listenBacklog: Int32 = 256
@@ -40,6 +47,8 @@ public final class HeapServer: Sendable {
         let state = ServerState(configuration: configuration, logger: logger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.workerThreads)
         let acceptGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let blockingPool = NIOThreadPool(numberOfThreads: blockingThreads)
+        blockingPool.start()
         let limits = configuration.connectionLimits
         let bootstrap = ServerBootstrap(group: acceptGroup, childGroup: group)
             .serverChannelOption(.backlog, value: listenBacklog)
@@ -60,7 +69,8 @@ public final class HeapServer: Sendable {
             )
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(state: state))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ConnectionHandler(state: state, blockingPool: blockingPool))
                 }
             }
         let channel: Channel
@@ -91,6 +101,7 @@ public final class HeapServer: Sendable {
         } catch {
             try? group.syncShutdownGracefully()
             try? acceptGroup.syncShutdownGracefully()
+            try? blockingPool.syncShutdownGracefully()
             throw error
         }
         let interval = TimeAmount.seconds(RejectedRequestLog.summaryInterval)
@@ -109,17 +120,18 @@ public final class HeapServer: Sendable {
             metadata: Logger.Metadata(
                 uniqueKeysWithValues: LimitSetting.allCases.map { ($0.rawValue, "\($0.value(in: configuration))") }))
         return HeapServer(
-            state: state, group: group, acceptGroup: acceptGroup, channel: channel, createdPath: createdPath,
-            rejectionSummary: rejectionSummary)
+            state: state, group: group, acceptGroup: acceptGroup, blockingPool: blockingPool, channel: channel,
+            createdPath: createdPath, rejectionSummary: rejectionSummary)
     }
 
     private init(
         state: ServerState, group: MultiThreadedEventLoopGroup, acceptGroup: MultiThreadedEventLoopGroup,
-        channel: Channel, createdPath: String?, rejectionSummary: RepeatedTask
+        blockingPool: NIOThreadPool, channel: Channel, createdPath: String?, rejectionSummary: RepeatedTask
     ) {
         self.state = state
         self.group = group
         self.acceptGroup = acceptGroup
+        self.blockingPool = blockingPool
         self.channel = channel
         self.createdPath = createdPath
         self.rejectionSummary = rejectionSummary
@@ -147,6 +159,9 @@ public final class HeapServer: Sendable {
         // the loops down: a connection accepted just before the stop would otherwise schedule work on
         // a loop that is already gone.
         for future in state.closeAllClients() { _ = try? future.wait() }
+        // Work of stopping commands still running finishes (a collection in progress completes) and
+        // hands its reply to loops that are still up; the closed clients drop it.
+        try? blockingPool.syncShutdownGracefully()
         rejectionSummary.cancel()
         state.rejections.flush()
         try? group.syncShutdownGracefully()

@@ -74,8 +74,8 @@ final class ServerState: Sendable {
         _ = subscribers.withLock { $0.removeValue(forKey: session.id) }
     }
 
-    /// Logs an event and pushes it to every subscribed connection (never blocks: writes are queued on
-    /// each channel's event loop).
+    /// Logs an event and pushes it to every subscribed connection (never blocks: the event is handed to
+    /// each connection's event loop, as a ``CollectorEventPush``).
     private func deliver(_ event: HeapEvent, logger: Logger) {
         let push: Reply
         switch event {
@@ -106,9 +106,11 @@ final class ServerState: Sendable {
         }
         let channels = subscribers.withLock { Array($0.values) }
         guard !channels.isEmpty else { return }
-        let bytes = push.encoded
+        let event = CollectorEventPush(bytes: push.encoded)
         for channel in channels {
-            channel.writeAndFlush(channel.allocator.buffer(bytes: bytes), promise: nil)
+            // Always a task on the subscriber's own loop, never a write from this thread: its
+            // ConnectionHandler writes it in order with its replies, and only while it is subscribed.
+            channel.eventLoop.execute { channel.pipeline.fireUserInboundEventTriggered(event) }
         }
     }
 

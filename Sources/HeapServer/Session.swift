@@ -24,22 +24,12 @@ final class Session {
     /// level, which make up the rest of an allocation's traceback. `stated` is the `AT` position in
     /// force then (nil for the implicit `<client N>:C`), which `SCOPE POP` restores.
     private(set) var callSites: [(frame: TraceFrame, stated: TraceFrame?)] = []
-    var wantsClose = false
-    /// Work a command left to run outside the heap's gate (a collection, a check with the world
-    /// stopped); the connection handler runs it next, in order, and sends its reply.
-    var deferred: (() -> Reply)?
-    /// A reply that comes later (`GC WAIT`): the connection handler sends it when its future completes
-    /// and runs none of this client's requests meanwhile. Set by the command, taken by the handler.
-    var awaited: AwaitedReply?
     /// ``CycleCollector/collectionsStarted`` when the current command began, and when the one before it
     /// began (before the first command: when the client connected): `GC WAIT` counts collections from
     /// the start of the command before it, so it cannot miss the collection that command's allocations
     /// triggered.
     var collectionsAtCommandStart: Int
     var collectionsAtPreviousCommandStart = 0
-    /// A long command in progress (``SteppedCommand``): the connection handler advances it a step per
-    /// turn of the event loop and executes nothing else for this client until it replies.
-    var running: SteppedCommand?
     /// Set by `GC SUBSCRIBE`: the connection receives collector events and accepts only a few commands.
     var subscribed = false
     /// The client's socket, for a long command to notice a hang-up (``CommandSafepoint``).
@@ -170,7 +160,7 @@ final class Session {
 
     /// Leaves the current frame, releasing its locals at once; returns how many were released.
     func popFrame() throws(CommandError) -> Int {
-        guard frames.count > 1 else { throw CommandError("SCOPE", "no function frame to pop (at top level)") }
+        guard frames.count > 1 else { throw CommandError(.scope, "no function frame to pop (at top level)") }
         var frame = frames.removeLast()
         // Back in the caller, at the line that pushed the frame.
         position = callSites.removeLast().stated
@@ -209,11 +199,4 @@ final class Session {
         while frames.count > 1 { _ = try? popFrame() }
         for ref in frames[0].bindings.removeAll() { heap.release(ref, shard: shard) }
     }
-}
-
-/// A reply a command completes later, on the session's event loop, and how to complete it at once (with
-/// an error) when the client goes away first, so no promise is left unfulfilled.
-struct AwaitedReply {
-    let future: EventLoopFuture<Reply>
-    let cancel: () -> Void
 }

@@ -73,7 +73,7 @@ extension SnapshotDirectory {
         do {
             return try handle.readToEnd() ?? Data()
         } catch {
-            throw CommandError("IO", "cannot read \(path): \(error.localizedDescription)")
+            throw CommandError(.io, "cannot read \(path): \(error.localizedDescription)")
         }
     }
 
@@ -126,7 +126,7 @@ extension SnapshotDirectory {
             do {
                 try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
             } catch {
-                throw CommandError("IO", "cannot create \(parent): \(error.localizedDescription)")
+                throw CommandError(.io, "cannot create \(parent): \(error.localizedDescription)")
             }
             guard mkdir(directory, 0o700) == 0 || errno == EEXIST else { throw ioError("cannot create \(directory)") }
             chmod(directory, 0o700)
@@ -154,6 +154,6 @@ extension SnapshotDirectory {
 
     /// `IO` with the message and errno's text.
     private static func ioError(_ message: String) -> CommandError {
-        CommandError("IO", "\(message): \(String(cString: strerror(errno)))")
+        CommandError(.io, "\(message): \(String(cString: strerror(errno)))")
     }
 }

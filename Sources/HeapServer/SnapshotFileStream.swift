@@ -43,6 +43,6 @@ enum SnapshotFileStream {
     }
 
     private static func ioError(_ what: String, _ code: Int32) -> CommandError {
-        CommandError("IO", "\(what): \(String(cString: strerror(code)))")
+        CommandError(.io, "\(what): \(String(cString: strerror(code)))")
     }
 }

@@ -96,7 +96,7 @@ enum TraceSnapshotFile {
     /// errors. Keys may come in any order and unknown keys are skipped; what cannot come from a heap is
     /// refused with `VALUE`.
     static func decode(path: String, refill: @escaping () -> [UInt8]?) throws(CommandError) -> TraceSnapshot {
-        func bad(_ why: String) -> CommandError { CommandError("VALUE", "\(path) is not a heapd snapshot: \(why)") }
+        func bad(_ why: String) -> CommandError { CommandError(.value, "\(path) is not a heapd snapshot: \(why)") }
         var reader = JSONPullReader(maxStringBytes: maxFilenameBytes, refill: refill)
         var format: String?
         var version: Int?

@@ -62,5 +62,5 @@ final class TraceSnapshotStore: Sendable {
 
 extension CommandError {
     /// A snapshot number that names no stored snapshot.
-    static func noSnapshot(_ id: Int) -> Self { Self("NOSNAPSHOT", "no snapshot numbered \(id)") }
+    static func noSnapshot(_ id: Int) -> Self { Self(.noSnapshot, "no snapshot numbered \(id)") }
 }

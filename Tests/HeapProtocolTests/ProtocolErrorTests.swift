@@ -4,11 +4,11 @@ import Testing
 struct ProtocolErrorTests {
     struct Expectation: Sendable, CustomStringConvertible {
         let error: ProtocolError
-        let code: String
+        let code: ErrorCode
         let closes: Bool
         let message: String
 
-        init(_ error: ProtocolError, _ code: String, closes: Bool, _ message: String) {
+        init(_ error: ProtocolError, _ code: ErrorCode, closes: Bool, _ message: String) {
             self.error = error
             self.code = code
             self.closes = closes
@@ -44,6 +44,7 @@ struct ProtocolErrorTests {
         #expect(expectation.error.message == expectation.message)
         #expect(expectation.error.closesConnection == expectation.closes)
         #expect(expectation.error.description == "\(expectation.code) \(expectation.message)")
-        #expect(expectation.error.reply == .error(code: expectation.code, message: expectation.message))
+        #expect(expectation.error.reply == .error(expectation.code, expectation.message))
+        #expect(expectation.error.reply.errorCode == expectation.code)
     }
 }

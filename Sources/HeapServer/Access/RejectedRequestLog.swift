@@ -1,4 +1,5 @@
 import HeapCore
+import HeapProtocol
 import Logging
 
 /// Requests heapd refused before running them — malformed frames (`PROTO`, framing `LIMIT`s, bad
@@ -23,8 +24,8 @@ final class RejectedRequestLog: Sendable {
     }
 
     /// Counts one rejected request; logs it at debug level (the message is built only when enabled).
-    func note(code: String, clientID: Int?, _ detail: @autoclosure () -> String) {
-        tally.withLock { $0.add(code) }
+    func note(code: ErrorCode, clientID: Int?, _ detail: @autoclosure () -> String) {
+        tally.withLock { $0.add(code.rawValue) }
         logger.debug(
             "request rejected: \(detail())",
             metadata: ["code": "\(code)", "client_id": "\(clientID.map(String.init) ?? "-")"])

@@ -10,22 +10,23 @@ enum CommandTable {
 
     static let byName: [String: CommandSpec] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 
-    /// Executes one request in `session` and returns its reply; never throws, never traps on input.
-    static func execute(_ request: Request, in session: Session) -> Reply {
-        guard let first = request.arguments.first else { return .error(code: "SYNTAX", message: "empty request") }
+    /// Executes one request in `session` (inside the heap's gate) and returns what is to happen: its
+    /// reply, or how the reply comes (``CommandOutcome``). Never throws, never traps on input.
+    static func execute(_ request: Request, in session: Session) -> CommandOutcome {
+        guard let first = request.arguments.first else { return .reply(CommandError.syntax("empty request").reply) }
         var name = upperName(first)
         var rest = request.arguments.dropFirst()
         while name == "AT" {
             // `AT file:line` alone moves the session; as a prefix it moves it and runs the rest (which
             // may itself start with AT, as when heapctl run prefixes a script line that says AT).
             do {
-                guard let place = rest.first else { return .bulk(session.currentPosition.description) }
+                guard let place = rest.first else { return .reply(.bulk(session.currentPosition.description)) }
                 session.position = try parsePosition(place)
             } catch {
-                return error.reply
+                return .reply(error.reply)
             }
             rest = rest.dropFirst()
-            guard let command = rest.first else { return .ok }
+            guard let command = rest.first else { return .reply(.ok) }
             name = upperName(command)
             rest = rest.dropFirst()
         }
@@ -36,21 +37,25 @@ enum CommandTable {
                 name = combined
                 rest = rest.dropFirst()
             } else if subcommandGroups.contains(name) {
-                return rejected(.unknown(combined), in: session)
+                return .reply(rejected(.unknown(combined), in: session))
             }
         }
         guard let spec = byName[name] else {
-            if subcommandGroups.contains(name) { return rejected(.arity(name), in: session) }
-            return rejected(.unknown(name), in: session)
+            if subcommandGroups.contains(name) { return .reply(rejected(.arity(name), in: session)) }
+            return .reply(rejected(.unknown(name), in: session))
         }
-        if session.subscribed && !allowedWhileSubscribed.contains(name) {
-            return rejected(
-                CommandError("SUBSCRIBED", "only PING, QUIT and GC UNSUBSCRIBE are allowed while subscribed"),
-                in: session)
+        if session.subscribed && !spec.flags.contains(.allowedWhileSubscribed) {
+            return .reply(
+                rejected(
+                    CommandError(.subscribed, "only PING, QUIT and GC UNSUBSCRIBE are allowed while subscribed"),
+                    in: session))
         }
         let arguments = Arguments(rest)
-        if let denied = denial(of: spec, arguments, in: session) { return denied }
-        guard spec.arity.contains(arguments.count) else { return rejected(.arity(spec.name), in: session) }
+        if let denied = denial(of: spec, arguments, in: session) { return .reply(denied) }
+        guard spec.arity.contains(arguments.count) else { return .reply(rejected(.arity(spec.name), in: session)) }
+        if spec.flags.contains(.testOnly) && !session.state.configuration.testCommands {
+            return .reply(CommandError.denied("\(spec.name) needs heapd --enable-test-commands").reply)
+        }
         session.commandsProcessed += 1
         session.collectionsAtPreviousCommandStart = session.collectionsAtCommandStart
         session.collectionsAtCommandStart = session.heap.collector.collectionsStarted
@@ -59,11 +64,18 @@ enum CommandTable {
         if tracer.isTracing {
             TraceContext.setCurrent(tracer.intern(session.tracebackFrames))
         }
+        let outcome: CommandOutcome
         do {
-            return try spec.handler(session, arguments)
+            outcome = try spec.handler(session, arguments)
         } catch {
-            return error.reply
+            return .reply(error.reply)
         }
+        if case .afterGate = outcome {
+            assert(
+                !spec.flags.isDisjoint(with: [.stopsTheWorld, .blocksOnFiles]),
+                "\(spec.name) works after the gate: flag it stopsTheWorld or blocksOnFiles")
+        }
+        return outcome
     }
 
     /// `file:line`: the file is everything before the last colon; the line a number from 0.
@@ -72,8 +84,6 @@ enum CommandTable {
         guard let frame = TraceFrame(position: text) else { throw .syntax("position '\(text)' is not file:line") }
         return frame
     }
-
-    static let allowedWhileSubscribed: Set<String> = ["PING", "QUIT", "GC UNSUBSCRIBE", "GC SUBSCRIBE"]
 
     /// A command word in upper case; most clients send it so already, which costs no conversion.
     @inline(__always)

@@ -16,116 +16,116 @@ enum DiagnosticCommands {
         CommandSpec(
             "TYPES", arity: 0...2, syntax: "TYPES [LIMIT n]",
             summary: "live objects counted by type (instances by class): [[name, count, bytes], ...], most first",
-            handler: { session, args throws(CommandError) in
+            outcome: { session, args throws(CommandError) in
                 let limit = try parseLimit(args)
                 let maxReply = session.maxReply
-                session.running = census(session) { census in
-                    bounded(
-                        census.prefix(limit).lazy.map {
-                            .array([.bulk($0.name), .integer(Int64($0.count)), .integer(Int64($0.bytes))])
-                        }, limit: maxReply)
-                }
-                return .ok
+                return .stepped(
+                    census(session) { census in
+                        bounded(
+                            census.prefix(limit).lazy.map {
+                                .array([.bulk($0.name), .integer(Int64($0.count)), .integer(Int64($0.bytes))])
+                            }, limit: maxReply)
+                    })
             }),
         CommandSpec(
             "GROWTH", arity: 0...2, syntax: "GROWTH [LIMIT n]",
             summary:
                 "types whose count rose above their previous peak since the last GROWTH (server-wide): [[name, count, delta], ...]",
-            handler: { session, args throws(CommandError) in
+            outcome: { session, args throws(CommandError) in
                 let limit = try parseLimit(args)
                 let state = session.state
                 let maxReply = session.maxReply
-                session.running = census(session) { census in
-                    let grown = state.typeGrowth.withLock { $0.update(with: census) }
-                    return bounded(
-                        grown.prefix(limit).lazy.map {
-                            .array([.bulk($0.name), .integer(Int64($0.count)), .integer(Int64($0.delta))])
-                        }, limit: maxReply)
-                }
-                return .ok
+                return .stepped(
+                    census(session) { census in
+                        let grown = state.typeGrowth.withLock { $0.update(with: census) }
+                        return bounded(
+                            grown.prefix(limit).lazy.map {
+                                .array([.bulk($0.name), .integer(Int64($0.count)), .integer(Int64($0.delta))])
+                            }, limit: maxReply)
+                    })
             }),
         CommandSpec(
             "CHAIN", arity: 1...3, syntax: "CHAIN x [MAX n]",
             summary:
                 "a shortest chain of references from a root (variable, global, gc.garbage) to x, of at most MAX steps (1000): [[how, type, '#id'], ...], nil if none",
-            handler: { session, args throws(CommandError) in
+            outcome: { session, args throws(CommandError) in
                 let targetID = try objectID(args[0], in: session)
                 let maxSteps = try parseMax(args, from: 1, default: 1000, range: 1...ChainOptions.maxStepsLimit)
                 let state = session.state
                 let viewer = session.id
                 var search = ChainSearch(to: targetID, maxSteps: maxSteps)
-                session.running = SteppedCommand(session: session) { command in
-                    let outcome = session.stoppedStep(command) { stopped, budget in
-                        search.advance(
-                            in: stopped, external: { state.roots(viewer: viewer, stopped) }, budget: &budget)
-                    }
-                    switch outcome {
-                    case nil: return nil
-                    case .gone: return noObject(targetID)
-                    case .unreachable: return .null
-                    case .chain(let chain):
-                        return .array(
-                            chain.steps.map { .array([.bulk($0.how), .bulk($0.typeName), .bulk("\($0.id)")]) })
-                    case .tooLong(let length):
-                        return CommandError.limit(
-                            "the shortest chain to \(targetID) has \(length) steps, more than MAX \(maxSteps) (at most \(ChainOptions.maxStepsLimit))"
-                        ).reply
-                    case .unstable(let attempts):
-                        return CommandError.limit(
-                            "the references on the chain to \(targetID) changed during each of \(attempts) walks; ask again"
-                        ).reply
-                    }
-                }
-                return .ok
+                return .stepped(
+                    SteppedCommand(session: session) { command in
+                        let outcome = session.stoppedStep(command) { stopped, budget in
+                            search.advance(
+                                in: stopped, external: { state.roots(viewer: viewer, stopped) }, budget: &budget)
+                        }
+                        switch outcome {
+                        case nil: return nil
+                        case .gone: return noObject(targetID)
+                        case .unreachable: return .null
+                        case .chain(let chain):
+                            return .array(
+                                chain.steps.map { .array([.bulk($0.how), .bulk($0.typeName), .bulk("\($0.id)")]) })
+                        case .tooLong(let length):
+                            return CommandError.limit(
+                                "the shortest chain to \(targetID) has \(length) steps, more than MAX \(maxSteps) (at most \(ChainOptions.maxStepsLimit))"
+                            ).reply
+                        case .unstable(let attempts):
+                            return CommandError.limit(
+                                "the references on the chain to \(targetID) changed during each of \(attempts) walks; ask again"
+                            ).reply
+                        }
+                    })
             }),
         CommandSpec(
             "GRAPH", arity: 1...6, syntax: "GRAPH x [DEPTH n] [BACKREFS] [MAX n]",
             summary:
                 "the references around x (referents, or referrers with BACKREFS) to DEPTH levels (3), at most MAX objects (200): [nodes, edges, roots, left out]",
-            handler: { session, args throws(CommandError) in
+            outcome: { session, args throws(CommandError) in
                 let targetID = try objectID(args[0], in: session)
                 let options = try GraphOptions(args)
                 let state = session.state
                 let viewer = session.id
                 var builder = ReferenceGraphBuilder(
                     around: targetID, depth: options.depth, referrers: options.backrefs, maxNodes: options.maxNodes)
-                session.running = SteppedCommand(session: session) { command in
-                    let outcome = session.stoppedStep(command) { stopped, budget in
-                        builder.advance(
-                            in: stopped, external: { state.roots(viewer: viewer, stopped) }, budget: &budget)
-                    }
-                    switch outcome {
-                    case nil: return nil
-                    case .gone: return noObject(targetID)
-                    case .graph(let graph): return reply(graph)
-                    }
-                }
-                return .ok
+                return .stepped(
+                    SteppedCommand(session: session) { command in
+                        let outcome = session.stoppedStep(command) { stopped, budget in
+                            builder.advance(
+                                in: stopped, external: { state.roots(viewer: viewer, stopped) }, budget: &budget)
+                        }
+                        switch outcome {
+                        case nil: return nil
+                        case .gone: return noObject(targetID)
+                        case .graph(let graph): return reply(graph)
+                        }
+                    })
             }),
         CommandSpec(
             "DOCTOR", arity: 0...0, syntax: "DOCTOR",
             summary:
                 "a plain-language report: cyclic garbage, uncollectable objects, big globals, growth between snapshots",
-            handler: { session, _ throws(CommandError) in
+            outcome: { session, _ throws(CommandError) in
                 let state = session.state
                 let viewer = session.id
                 var diagnosis = Diagnosis()
-                session.running = SteppedCommand(session: session) { command in
-                    let report = session.stoppedStep(command) { stopped, budget in
-                        diagnosis.advance(
-                            in: stopped, external: { state.roots(viewer: viewer, stopped) }, budget: &budget)
-                    }
-                    guard var report else { return nil }
-                    // The biggest growth between the last two snapshots taken of the live heap, if it grew.
-                    let snapshots = state.snapshots.all().filter { $0.origin == .taken }.suffix(2)
-                    if snapshots.count == 2, let old = snapshots.first, let new = snapshots.last,
-                        let growth = new.snapshot.growthFinding(since: old.snapshot, numbers: (old.id, new.id))
-                    {
-                        report.findings.append(growth)
-                    }
-                    return .bulk(report.text)
-                }
-                return .ok
+                return .stepped(
+                    SteppedCommand(session: session) { command in
+                        let report = session.stoppedStep(command) { stopped, budget in
+                            diagnosis.advance(
+                                in: stopped, external: { state.roots(viewer: viewer, stopped) }, budget: &budget)
+                        }
+                        guard var report else { return nil }
+                        // The biggest growth between the last two snapshots taken of the live heap, if it grew.
+                        let snapshots = state.snapshots.all().filter { $0.origin == .taken }.suffix(2)
+                        if snapshots.count == 2, let old = snapshots.first, let new = snapshots.last,
+                            let growth = new.snapshot.growthFinding(since: old.snapshot, numbers: (old.id, new.id))
+                        {
+                            report.findings.append(growth)
+                        }
+                        return .bulk(report.text)
+                    })
             }),
     ]
 

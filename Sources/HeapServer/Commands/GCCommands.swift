@@ -4,8 +4,8 @@ import HeapProtocol
 import NIOCore
 
 /// The `gc` module over the socket (`GC …`), weak references (`WEAKREF`, `DEREF`) and finalizers
-/// (`FINALIZER`). Commands that need the world stopped or the collector thread leave their work in
-/// `session.deferred`, which the connection handler runs outside the heap's gate.
+/// (`FINALIZER`). Commands that need the world stopped or the collector thread return their work as
+/// ``CommandOutcome/afterGate(_:)``, which the connection runs outside the heap's gate, off its event loop.
 enum GCCommands {
     static let specs: [CommandSpec] = [
         .simple("GC ENABLE", "gc.enable(): turn automatic collection on") { session in
@@ -23,24 +23,24 @@ enum GCCommands {
             "GC COLLECT", arity: 0...1, syntax: "GC COLLECT [generation]",
             summary:
                 "gc.collect(generation=2) on the collector thread; replies the number of unreachable objects found",
-            handler: { session, args throws(CommandError) in
+            flags: .stopsTheWorld,
+            outcome: { session, args throws(CommandError) in
                 let generation = args.count == 1 ? Int(try args.integer(0, what: "generation")) : 2
-                guard (0...2).contains(generation) else { throw CommandError("VALUE", "invalid generation") }
+                guard (0...2).contains(generation) else { throw CommandError(.value, "invalid generation") }
                 let collector = session.heap.collector
-                session.deferred = {
+                return .afterGate {
                     do throws(HeapError) {
                         return .integer(Int64(try collector.collect(generation: generation)))
                     } catch {
-                        return .error(code: error.code.rawValue, message: error.message)
+                        return CommandError(error).reply
                     }
                 }
-                return .ok
             }),
         CommandSpec(
             "GC WAIT", arity: 0...3, syntax: "GC WAIT [n] [TIMEOUT ms]",
             summary:
                 "waits (this client only) until n collections (1), automatic or explicit, ran since the previous command began; replies how many did",
-            handler: { session, args throws(CommandError) in try waitForCollections(session, args) }),
+            outcome: { session, args throws(CommandError) in try waitForCollections(session, args) }),
         .simple("GC GET_COUNT", "gc.get_count(): the three generation counts") { session in
             .array(session.heap.collector.counts.map { .integer(Int64($0)) })
         },
@@ -90,7 +90,7 @@ enum GCCommands {
                     let position = index < 0 ? Int64(garbage.count) + index : index
                     guard position >= 0 && position < Int64(garbage.count) else {
                         for ref in garbage { session.heap.release(ref, shard: session.shard) }
-                        throw CommandError("INDEX", "gc.garbage index out of range")
+                        throw CommandError(.index, "gc.garbage index out of range")
                     }
                     let chosen = garbage[Int(position)]
                     for (offset, ref) in garbage.enumerated() where offset != Int(position) {
@@ -114,37 +114,39 @@ enum GCCommands {
         CommandSpec(
             "GC GET_OBJECTS", arity: 0...5, syntax: "GC GET_OBJECTS [generation] [CURSOR c] [COUNT n]",
             summary: "gc.get_objects([generation]) in batches: [next cursor (0 = done), ['#id type', ...]]",
-            handler: { session, args throws(CommandError) in
+            flags: .stopsTheWorld,
+            outcome: { session, args throws(CommandError) in
                 var generation: Int?
                 var first = 0
                 if args.count % 2 == 1 {
                     generation = Int(try args.integer(0, what: "generation"))
-                    guard (0...2).contains(generation!) else { throw CommandError("VALUE", "invalid generation") }
+                    guard (0...2).contains(generation!) else { throw CommandError(.value, "invalid generation") }
                     first = 1
                 }
                 let (cursor, count) = try cursorAndCount(args, from: first)
                 let heap = session.heap
-                session.deferred = {
+                let wanted = generation
+                return .afterGate {
                     let (next, names) = heap.withWorldStopped { stopped -> (Int, [String]) in
                         let (next, refs) = stopped.trackedObjects(
-                            generation: generation, fromSlot: cursor, limit: count)
+                            generation: wanted, fromSlot: cursor, limit: count)
                         return (next, refs.map { describe($0, heap) })
                     }
                     return .array([.integer(Int64(next)), .array(names.map { .bulk($0) })])
                 }
-                return .ok
             }),
         CommandSpec(
             "GC GET_REFERRERS", arity: 1...5, syntax: "GC GET_REFERRERS x [CURSOR c] [COUNT n]",
             summary:
                 "gc.get_referrers(x): tracked containers referencing x, in batches: [next cursor, ['#id type', ...]]",
-            handler: { session, args throws(CommandError) in
+            flags: .stopsTheWorld,
+            outcome: { session, args throws(CommandError) in
                 let target = try session.resolve(args[0], readOnly: true)
                 defer { session.heap.release(target, shard: session.shard) }
                 let (cursor, count) = try cursorAndCount(args, from: 1)
                 let heap = session.heap
                 let targetID = heap.id(of: target)
-                session.deferred = {
+                return .afterGate {
                     let (next, names) = heap.withWorldStopped { stopped -> (Int, [String]) in
                         guard let alive = try? heap.acquire(targetID) else { return (0, []) }
                         defer { heap.release(alive) }
@@ -153,17 +155,17 @@ enum GCCommands {
                     }
                     return .array([.integer(Int64(next)), .array(names.map { .bulk($0) })])
                 }
-                return .ok
             }),
         CommandSpec(
             "GC GET_UNREACHABLE", arity: 0...4, syntax: "GC GET_UNREACHABLE [CURSOR c] [COUNT n]",
             summary:
                 "the tracked objects a full collection would find unreachable now, without collecting: [next cursor (0 = done), ['#id type', ...]]",
-            handler: { session, args throws(CommandError) in
+            flags: .stopsTheWorld,
+            outcome: { session, args throws(CommandError) in
                 let (cursor, count) = try cursorAndCount(args, from: 0)
                 let state = session.state
                 let viewer = session.id
-                session.deferred = {
+                return .afterGate {
                     let (next, names) = state.heap.withWorldStopped { stopped -> (Int, [String]) in
                         let (next, refs) = stopped.unreachable(
                             roots: state.roots(viewer: viewer, stopped), fromSlot: cursor, limit: count)
@@ -171,7 +173,6 @@ enum GCCommands {
                     }
                     return .array([.integer(Int64(next)), .array(names.map { .bulk($0) })])
                 }
-                return .ok
             }),
         CommandSpec(
             "GC GET_REFERENTS", arity: 1...1, syntax: "GC GET_REFERENTS x",
@@ -241,13 +242,14 @@ enum GCCommands {
         },
         .simple(
             "GC SUBSCRIBE",
-            "gc.callbacks: this connection receives collection, finalizer and weakref events as pushed arrays"
+            "gc.callbacks: this connection receives collection, finalizer and weakref events as pushed arrays",
+            flags: .allowedWhileSubscribed
         ) { session in
             session.subscribed = true
             session.state.subscribe(session)
             return .array([.bulk("subscribe"), .bulk("gc"), .integer(1)])
         },
-        .simple("GC UNSUBSCRIBE", "leave subscribed mode") { session in
+        .simple("GC UNSUBSCRIBE", "leave subscribed mode", flags: .allowedWhileSubscribed) { session in
             session.subscribed = false
             session.state.unsubscribe(session)
             return .array([.bulk("unsubscribe"), .bulk("gc"), .integer(0)])
@@ -267,10 +269,8 @@ enum GCCommands {
         CommandSpec(
             "GC DEBUG_STALL", arity: 1...1, syntax: "GC DEBUG_STALL seconds",
             summary: "test only (heapd --enable-test-commands): the next collection holds the world stopped that long",
+            flags: .testOnly,
             handler: { session, args throws(CommandError) in
-                guard session.state.configuration.testCommands else {
-                    throw .denied("GC DEBUG_STALL needs heapd --enable-test-commands")
-                }
                 guard let seconds = Double(args[0]), seconds >= 0, seconds <= 3600 else {
                     throw .syntax("seconds must be a number from 0 to 3600")
                 }
@@ -326,9 +326,11 @@ enum GCCommands {
 
     /// `GC WAIT [n] [TIMEOUT ms]`: completes once the n-th collection to start after the previous
     /// command began has completed (see protocol.md). The reply comes later, through a promise on the
-    /// session's event loop (``Session/awaited``): the collector thread completes it, or the timeout,
+    /// session's event loop (``CommandOutcome/later(_:)``): the collector thread completes it, or the timeout,
     /// or the client's hang-up, whichever is first; the others then find it completed.
-    private static func waitForCollections(_ session: Session, _ args: Arguments) throws(CommandError) -> Reply {
+    private static func waitForCollections(_ session: Session, _ args: Arguments) throws(CommandError)
+        -> CommandOutcome
+    {
         var count = 1
         var timeout = 0
         var index = 0
@@ -344,13 +346,13 @@ enum GCCommands {
             index += 2
         }
         guard (1...maxWaitCollections).contains(count) else {
-            throw CommandError("VALUE", "n must be between 1 and \(maxWaitCollections)")
+            throw CommandError(.value, "n must be between 1 and \(maxWaitCollections)")
         }
         guard (0...maxWaitMilliseconds).contains(timeout) else {
-            throw CommandError("VALUE", "TIMEOUT must be between 0 (none) and \(maxWaitMilliseconds) ms")
+            throw CommandError(.value, "TIMEOUT must be between 0 (none) and \(maxWaitMilliseconds) ms")
         }
         guard let eventLoop = session.channel?.eventLoop else {
-            throw CommandError("STATE", "GC WAIT needs a connection to reply later")
+            throw CommandError(.state, "GC WAIT needs a connection to reply later")
         }
         let collector = session.heap.collector
         // Both small and non-negative: no overflow.
@@ -358,7 +360,7 @@ enum GCCommands {
         let promise = eventLoop.makePromise(of: Reply.self)
         let registration = collector.whenCollectionsComplete(baseline + count) { completed in
             guard let completed else {
-                promise.succeed(.error(code: "CANCELLED", message: "heapd is shutting down"))
+                promise.succeed(.error(.cancelled, "heapd is shutting down"))
                 return
             }
             promise.succeed(.integer(Int64(completed - baseline)))
@@ -366,10 +368,10 @@ enum GCCommands {
         switch registration {
         case .reached(let completed):
             promise.succeed(.ok)  // never sent: a promise must not be dropped unfulfilled
-            return .integer(Int64(completed - baseline))
+            return .reply(.integer(Int64(completed - baseline)))
         case .stopping:
             promise.succeed(.ok)
-            throw CommandError("CANCELLED", "heapd is shutting down")
+            throw CommandError(.cancelled, "heapd is shutting down")
         case .waiting(let id):
             let (count, timeout) = (count, timeout)
             if timeout > 0 {
@@ -377,19 +379,17 @@ enum GCCommands {
                     collector.cancelWait(id)
                     let done = max(0, collector.collectionCount - baseline)
                     promise.succeed(
-                        .error(
-                            code: "TIMEOUT",
-                            message: "\(done) of \(count) collections completed within \(timeout) ms"))
+                        .error(.timeout, "\(done) of \(count) collections completed within \(timeout) ms"))
                 }
                 promise.futureResult.whenComplete { _ in task.cancel() }
             }
-            session.awaited = AwaitedReply(
-                future: promise.futureResult,
-                cancel: {
-                    collector.cancelWait(id)
-                    promise.succeed(.error(code: "CANCELLED", message: "the client went away"))
-                })
-            return .ok
+            return .later(
+                AwaitedReply(
+                    future: promise.futureResult,
+                    cancel: {
+                        collector.cancelWait(id)
+                        promise.succeed(.error(.cancelled, "the client went away"))
+                    }))
         }
     }
 
@@ -423,13 +423,13 @@ enum GCCommands {
     )
         -> CommandSpec
     {
-        CommandSpec(name, arity: 0...0, syntax: name, summary: summary) { session, _ throws(CommandError) in
+        CommandSpec(name, arity: 0...0, syntax: name, summary: summary, flags: .stopsTheWorld) {
+            session, _ throws(CommandError) -> CommandOutcome in
             let heap = session.heap
-            session.deferred = {
+            return .afterGate {
                 heap.withWorldStopped { stopped in body(stopped) }
                 return .ok
             }
-            return .ok
         }
     }
 }

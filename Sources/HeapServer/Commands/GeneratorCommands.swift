@@ -32,31 +32,31 @@ enum GeneratorCommands {
             "LIST", arity: 2...2, syntax: "LIST target iterable",
             summary:
                 "target = list(iterable): a generator's remaining items, or a copy of a list, tuple, set, dict's keys or str's characters; replies its length",
-            handler: { session, args throws(CommandError) in
+            outcome: { session, args throws(CommandError) in
                 try checkTarget(args[0])
                 let heap = session.heap
                 let target = args[0]
-                session.running = try consume(args[1], for: .list, in: session) { list throws(CommandError) in
-                    let length = (try? heap.length(of: list)) ?? 0
-                    try session.bind(target, to: list)
-                    return .integer(Int64(length))
-                }
-                return .ok
+                return .stepped(
+                    try consume(args[1], for: .list, in: session) { list throws(CommandError) in
+                        let length = (try? heap.length(of: list)) ?? 0
+                        try session.bind(target, to: list)
+                        return .integer(Int64(length))
+                    })
             }),
         CommandSpec(
             "SUM", arity: 2...2, syntax: "SUM target iterable",
             summary:
                 "target = sum(iterable) over ints, floats and bools, one item alive at a time; replies repr(target)",
-            handler: { session, args throws(CommandError) in
+            outcome: { session, args throws(CommandError) in
                 try checkTarget(args[0])
                 let heap = session.heap
                 let target = args[0]
-                session.running = try consume(args[1], for: .sum, in: session) { total throws(CommandError) in
-                    let text = heap.repr(total)
-                    try session.bind(target, to: total)
-                    return .bulk(text)
-                }
-                return .ok
+                return .stepped(
+                    try consume(args[1], for: .sum, in: session) { total throws(CommandError) in
+                        let text = heap.repr(total)
+                        try session.bind(target, to: total)
+                        return .bulk(text)
+                    })
             }),
     ]
 
@@ -125,5 +125,5 @@ enum GeneratorCommands {
 
 extension CommandError {
     /// `next()` on an exhausted generator (Python's `StopIteration`).
-    static var exhausted: Self { Self("STOP", "generator exhausted") }
+    static var exhausted: Self { Self(.stop, "generator exhausted") }
 }

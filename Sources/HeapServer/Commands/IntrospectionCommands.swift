@@ -40,11 +40,10 @@ enum IntrospectionCommands {
         CommandSpec(
             "REPR", arity: 1...2, syntax: "REPR x [depth]",
             summary: "repr(x), nested containers cut at depth (default 8)",
-            handler: { session, args throws(CommandError) in
+            outcome: { session, args throws(CommandError) in
                 let depth = args.count == 2 ? Int(try args.integer(1, what: "depth")) : 8
                 guard depth >= 0, depth <= 64 else { throw .syntax("depth must be between 0 and 64") }
-                session.running = reprCommand(try session.resolve(args[0], readOnly: true), depth: depth, in: session)
-                return .ok
+                return .stepped(reprCommand(try session.resolve(args[0], readOnly: true), depth: depth, in: session))
             }),
         CommandSpec(
             "VARS", arity: 0...1, syntax: "VARS [GLOBALS]",

@@ -9,6 +9,7 @@ enum ServerCommands {
     static let specs: [CommandSpec] = [
         CommandSpec(
             "PING", arity: 0...1, syntax: "PING [message]", summary: "replies PONG, or the message",
+            flags: .allowedWhileSubscribed,
             handler: { session, args throws(CommandError) in
                 guard args.count == 1 else { return .simple("PONG") }
                 try checkEchoSize(args.raw[0], session)
@@ -23,10 +24,8 @@ enum ServerCommands {
         CommandSpec(
             "QUIT", arity: 0...0, syntax: "QUIT",
             summary: "replies OK and closes the connection (its variables are released)",
-            handler: { session, _ throws(CommandError) in
-                session.wantsClose = true
-                return .ok
-            }),
+            flags: [.closesConnection, .allowedWhileSubscribed],
+            handler: { _, _ throws(CommandError) in .ok }),
         CommandSpec(
             "HELP", arity: 0...2, syntax: "HELP [command]", summary: "lists the commands, or shows one",
             handler: { _, args throws(CommandError) in
@@ -59,11 +58,12 @@ enum ServerCommands {
         CommandSpec(
             "DEBUG VERIFY", arity: 0...0, syntax: "DEBUG VERIFY",
             summary: "stops the world and checks every refcount, reference and counter; replies OK or the problems",
-            handler: { session, _ throws(CommandError) in
+            flags: .stopsTheWorld,
+            outcome: { session, _ throws(CommandError) in
                 // The command runs inside the gate (shared); the check needs it exclusively, so the
-                // connection handler runs it right after, outside the gate.
+                // connection runs it after the batch left the gate, off its event loop.
                 let state = session.state
-                session.deferred = {
+                return .afterGate {
                     let (problems, objects) = state.heap.withWorldStopped { stopped in
                         (
                             stopped.verify(externalReferences: state.externalReferences(stopped)),
@@ -73,7 +73,6 @@ enum ServerCommands {
                     if problems.isEmpty { return .simple("OK heap consistent: \(objects) objects checked") }
                     return .array(problems.map { .bulk($0) })
                 }
-                return .ok
             }),
     ]
 }

@@ -143,12 +143,13 @@ enum TracemallocCommands {
         CommandSpec(
             "TRACEMALLOC DUMP", arity: 2...2, syntax: "TRACEMALLOC DUMP snapshot name",
             summary: "Snapshot.dump(): write the snapshot as JSON to heapd's snapshot directory; replies the path",
-            handler: { session, args throws(CommandError) in
+            flags: .blocksOnFiles,
+            outcome: { session, args throws(CommandError) in
                 let snapshot = try session.state.snapshots.snapshot(try snapshotNumber(args, 0))
                 let directory = session.state.configuration.snapshotDirectory
                 _ = try SnapshotDirectory.path(of: args[1], in: directory)
                 let name = args[1]
-                return outsideTheGate(session) { () throws(CommandError) in
+                return outsideTheGate { () throws(CommandError) in
                     // Streamed: the file is written a chunk at a time, never held whole.
                     .bulk(
                         try SnapshotDirectory.write(named: name, in: directory) { emit throws(CommandError) in
@@ -159,11 +160,12 @@ enum TracemallocCommands {
         CommandSpec(
             "TRACEMALLOC LOAD", arity: 1...1, syntax: "TRACEMALLOC LOAD name",
             summary: "Snapshot.load(): read a dumped snapshot from the snapshot directory; replies its number",
-            handler: { session, args throws(CommandError) in
+            flags: .blocksOnFiles,
+            outcome: { session, args throws(CommandError) in
                 let directory = session.state.configuration.snapshotDirectory
                 _ = try SnapshotDirectory.path(of: args[0], in: directory)
                 let (name, store) = (args[0], session.state.snapshots)
-                return outsideTheGate(session) { () throws(CommandError) in
+                return outsideTheGate { () throws(CommandError) in
                     // Streamed: parsed a chunk at a time, so a load costs the snapshot, not a tree of the file.
                     let (fd, path) = try SnapshotDirectory.openForReading(named: name, in: directory)
                     let file = SnapshotFileStream.Reader(fd: fd, path: path)
@@ -180,17 +182,17 @@ enum TracemallocCommands {
             }),
     ]
 
-    /// Runs `body` after the command, outside the heap's gate (``Session/deferred``): file I/O that
-    /// touches no object must not keep a stop of the world waiting while it writes or parses megabytes.
-    static func outsideTheGate(_ session: Session, _ body: @escaping () throws(CommandError) -> Reply) -> Reply {
-        session.deferred = {
+    /// Runs `body` after the command, outside the heap's gate and off the event loop
+    /// (``CommandOutcome/afterGate(_:)``): file I/O that touches no object must not keep a stop of the
+    /// world, nor the loop's other clients, waiting while it writes or parses megabytes.
+    static func outsideTheGate(_ body: @escaping @Sendable () throws(CommandError) -> Reply) -> CommandOutcome {
+        .afterGate {
             do throws(CommandError) {
                 return try body()
             } catch {
                 return error.reply
             }
         }
-        return .ok
     }
 
     /// The options after a statistics command's snapshot numbers.
