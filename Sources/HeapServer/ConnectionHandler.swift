@@ -9,14 +9,14 @@ import NIOPosix
 /// A request goes one way: bytes → ``Request`` → ``CommandTable/execute(_:in:)`` inside the heap's gate →
 /// ``CommandOutcome`` → reply. Where the connection is (reading, in a batch, waiting for a reply that
 /// comes later, stepping a long command, closing) is ``ConnectionStateMachine``'s to say; this handler
-/// reports events to it and does what it answers. docs/003-connection-and-gate.md draws the whole path.
+/// reports events to it and does what it answers. docs/006-connection-and-gate.md draws the whole path.
 ///
 /// Synchronous on purpose (see reference/swift-server-notes.md): replies are written as each request
 /// completes and flushed once per read burst, which is what lets pipelined clients reach Redis's rates.
 /// Requests of one burst run inside the heap's gate in batches, so a collection waits at most one batch.
 /// Nothing waits on the event loop: a command that stops the world or waits for the collector runs off
 /// it (``CommandOutcome/afterGate(_:)``, on the blocking pool) and its reply comes through a future, so
-/// the loop's other clients go on meanwhile (docs/004-stop-the-world-commands.md).
+/// the loop's other clients go on meanwhile (docs/007-stop-the-world-commands.md).
 ///
 /// What a client may cost is bounded here, by the rules of ``ConnectionFlow``: its requests stop being
 /// executed and read while its unsent output is past `output-pause` (they wait, decoded or not, in
@@ -28,7 +28,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = ByteBuffer
 
     /// Requests run per acquisition of the gate before it is released for a waiting collector
-    /// (docs/003-connection-and-gate.md: why 64).
+    /// (docs/006-connection-and-gate.md: why 64).
     static let requestsPerGateHold = 64
 
     private let state: ServerState

@@ -13,7 +13,7 @@
 ///
 /// - `reading`: requests are decoded and executed as they arrive.
 /// - `batching`: up to ``ConnectionHandler/requestsPerGateHold`` requests run inside one hold of the
-///   heap's gate (docs/003-connection-and-gate.md says why 64).
+///   heap's gate (docs/006-connection-and-gate.md says why 64).
 /// - `waitingForReply`: a command's reply comes later (``CommandOutcome/afterGate(_:)``: a stop of the
 ///   world, the collector thread, a file; or ``CommandOutcome/later(_:)``: `GC WAIT`). Nothing more of
 ///   this client runs until it is sent, so its replies stay in order; the loop serves its other clients.

@@ -6,7 +6,7 @@ import Synchronization
 import XCTest
 
 /// A command that stops the world or waits for the collector runs off its event loop and replies
-/// through a future (docs/004-stop-the-world-commands.md): the other clients of the loop go on meanwhile,
+/// through a future (docs/007-stop-the-world-commands.md): the other clients of the loop go on meanwhile,
 /// and the stopping client's own requests still run in order.
 final class StoppingCommandIntegrationTests: XCTestCase {
     /// Reads from `client` until `count` replies (lines) arrived; returns the text.
