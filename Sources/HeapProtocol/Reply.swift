@@ -2,7 +2,7 @@
 ///
 /// Modelled on RESP2 exactly, rather than on heapd's own result types, so that the daemon can be driven by
 /// `redis-cli` and any Redis client library without a custom protocol layer.
-public indirect enum Reply: Sendable, Equatable {
+public enum Reply: Sendable, Equatable {
     /// A short status line such as `OK` (`+OK\r\n`); never contains `\r` or `\n`.
     case simple(String)
     /// An error (`-CODE message\r\n`). `code` is a stable single word scripts may match; `message` is prose.

@@ -2,22 +2,38 @@ import HeapProtocol
 
 /// The arguments of one request, after the command name.
 struct Arguments {
-    let raw: [[UInt8]]
-    let strings: [String]
+    /// The arguments after the command name, as received: a slice of the request, not a copy (building
+    /// an array of them and another of their strings was two allocations per request).
+    private let slice: ArraySlice<[UInt8]>
 
     init(_ raw: ArraySlice<[UInt8]>) {
-        self.raw = Array(raw)
-        strings = raw.map { String(decoding: $0, as: UTF8.self) }
+        slice = raw
     }
 
-    var count: Int { strings.count }
-    subscript(_ index: Int) -> String { strings[index] }
+    var count: Int { slice.count }
+
+    /// Argument `index` (from 0) as a string; short ones (15 bytes or less) need no allocation.
+    subscript(_ index: Int) -> String { String(decoding: slice[slice.startIndex + index], as: UTF8.self) }
+
+    /// The arguments' bytes, indexed from 0 (binary-safe values: `NEW x bytes …`, `ECHO`).
+    var raw: Raw { Raw(slice: slice) }
+
+    /// Every argument as a string, for commands that take a list of names.
+    var strings: [String] { slice.map { String(decoding: $0, as: UTF8.self) } }
 
     func integer(_ index: Int, what: String = "value") throws(CommandError) -> Int64 {
-        guard let value = Int64(strings[index]) else {
-            throw .syntax("\(what) '\(strings[index])' is not an integer")
+        let text = self[index]
+        guard let value = Int64(text) else {
+            throw .syntax("\(what) '\(text)' is not an integer")
         }
         return value
+    }
+
+    /// ``Arguments/raw``: the bytes of each argument, indexed from 0.
+    struct Raw {
+        let slice: ArraySlice<[UInt8]>
+        subscript(_ index: Int) -> [UInt8] { slice[slice.startIndex + index] }
+        var count: Int { slice.count }
     }
 }
 
@@ -75,7 +91,7 @@ struct CommandSpec: Sendable {
 
     /// The role running it with `arguments` needs.
     func role(for arguments: Arguments) -> ClientRole {
-        guard !roleByFirstArgument.isEmpty, let first = arguments.strings.first,
+        guard !roleByFirstArgument.isEmpty, arguments.count > 0, case let first = arguments[0],
             let higher = roleByFirstArgument[first.uppercased()]
         else { return role }
         return max(role, higher)
