@@ -53,6 +53,18 @@ public struct RequestDecoder: Sendable {
     private var bulkRemaining = 0
     /// Bytes held in `arguments` (the complete arguments of the multibulk request being received).
     private var argumentBytes = 0
+    /// Arrays of requests already executed, given back by ``recycle(_:)``, emptied with their capacity:
+    /// the next requests' arguments are received into them, so a connection in steady state decodes
+    /// without allocating (each request used to cost an array per argument and one for the list).
+    private var spareBytes: [[UInt8]] = []
+    private var spareLists: [[[UInt8]]] = []
+    /// The capacity of the spare byte arrays together.
+    private var spareByteCapacity = 0
+    /// Spares for a whole batch of small requests (a batch is decoded before it runs, so its requests'
+    /// arrays come back together), bounded in bytes: an idle connection keeps at most
+    /// ``spareByteBudget`` bytes of them, not the biggest request it ever received.
+    static let spareListCount = 64
+    static let spareByteBudget = 8192
 
     /// Bytes of the request being received that the decoder holds: a partial inline line, or the
     /// arguments and partial bulk of a multibulk request. 0 between requests. The server sums this over
@@ -67,6 +79,28 @@ public struct RequestDecoder: Sendable {
     /// Creates a decoder enforcing `limits`.
     public init(limits: ProtocolLimits = .default) {
         self.limits = limits
+    }
+
+    /// Gives back the arrays of a request the caller is done with, for the next requests to reuse.
+    /// Optional: a request not given back just costs its allocations. An array another copy of the
+    /// request still shares (a command that kept its arguments) is copied when emptied, as value
+    /// semantics require: reuse never changes what the other copy holds.
+    public mutating func recycle(_ request: consuming Request) {
+        // Swapped out rather than copied, so that `list` and its arrays have no other owner here.
+        var request = request
+        var list: [[UInt8]] = []
+        swap(&list, &request.arguments)
+        while var argument = list.popLast() {
+            guard argument.capacity > 0, spareByteCapacity + argument.capacity <= Self.spareByteBudget else {
+                continue
+            }
+            argument.removeAll(keepingCapacity: true)
+            spareByteCapacity += argument.capacity
+            spareBytes.append(argument)
+        }
+        if spareLists.count < Self.spareListCount, list.capacity <= Self.spareListCount {
+            spareLists.append(list)
+        }
     }
 
     /// Decodes at most one request from the start of `bytes`, which must be the caller's unconsumed input.
@@ -214,7 +248,7 @@ public struct RequestDecoder: Sendable {
                 return .failure(.tooManyArguments(limit: limits.maxArguments))
             }
             expectedArguments = Int(count)
-            arguments = []
+            arguments = spareLists.popLast() ?? []
             argumentBytes = 0
             arguments.reserveCapacity(expectedArguments)
             phase = .bulkMarker
@@ -245,7 +279,12 @@ public struct RequestDecoder: Sendable {
                 return .failure(.bulkTooLong(limit: limits.maxBulkLength))
             }
             bulkRemaining = Int(length)
-            bulk = []
+            if let spare = spareBytes.popLast() {
+                spareByteCapacity -= spare.capacity
+                bulk = spare
+            } else {
+                bulk = []
+            }
             phase = bulkRemaining == 0 ? .bulkCarriageReturn : .bulkData
             return .progress
         }

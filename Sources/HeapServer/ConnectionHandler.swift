@@ -43,7 +43,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var pending: ByteBuffer?
     /// Requests decoded and not yet executed (the flow paused in the middle of a batch, or a reply is
     /// awaited), and the framing error found after them, reported once they have run.
-    private var decoded: ArraySlice<Request> = []
+    private var decoded = RequestQueue()
     private var decodeFailure: ProtocolError?
     private var flow: ConnectionFlow
     /// What this client is counted for in the partial-request budget.
@@ -144,28 +144,30 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let queued = unsentBytes(context)
         parsing: while machine.mayExecute {
             if decoded.isEmpty && decodeFailure == nil {
-                let (requests, failure) = decodeBatch()
-                if requests.isEmpty && failure == nil { break parsing }
-                decoded = requests[...]
-                decodeFailure = failure
+                decodeFailure = decodeBatch()
+                if decoded.isEmpty && decodeFailure == nil { break parsing }
             }
             guard flow.mayExecute(unsentOutput: queued + output.readableBytes + bytes.count) else { break parsing }
             if !decoded.isEmpty && machine.startBatch() {
                 // The outcome that ended the batch early and runs once the gate is left.
                 var handoff: CommandOutcome?
                 state.heap.gate.shared {
-                    while let request = decoded.first,
+                    while !decoded.isEmpty,
                         flow.mayExecute(unsentOutput: queued + output.readableBytes + bytes.count)
                     {
-                        decoded.removeFirst()
+                        // Taken out of the queue (its slot emptied), so that this is the only reference
+                        // to its arrays when the decoder takes them back below.
+                        let request = decoded.take()
                         let outcome = CommandTable.execute(request, in: session)
+                        // Its arrays receive the next requests' arguments (no allocation per request).
+                        decoder.recycle(request)
                         processed += 1
                         switch machine.commandReturned(outcome.kind, subscribed: session.subscribed) {
                         case .sendAndContinue:
                             if case .reply(let reply) = outcome { append(reply, to: &bytes, session: session) }
                         case .sendAndClose:
                             if case .replyAndClose(let reply) = outcome { append(reply, to: &bytes, session: session) }
-                            decoded = []
+                            decoded.removeAll()
                             decodeFailure = nil
                             close = .closeAfterOutput
                             return
@@ -315,25 +317,27 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Decodes up to ``requestsPerGateHold`` requests from the pending bytes, stopping at a framing error
     /// (reported, and counted as a rejection, once the requests before it have run).
-    private func decodeBatch() -> ([Request], ProtocolError?) {
-        var requests: [Request] = []
-        guard var buffer = pending else { return ([], nil) }
+    /// Appends them to `decoded` (empty when called); returns the framing error that stopped it, if any.
+    private func decodeBatch() -> ProtocolError? {
+        guard var buffer = pending else { return nil }
         defer { pending = buffer }
-        while requests.count < Self.requestsPerGateHold, buffer.readableBytes > 0 {
+        var count = 0
+        while count < Self.requestsPerGateHold, buffer.readableBytes > 0 {
             let step = buffer.withUnsafeReadableBytes { decoder.decode($0) }
             switch step {
             case .needMoreData(let consumed):
                 buffer.moveReaderIndex(forwardBy: consumed)
-                return (requests, nil)
+                return nil
             case .request(let request, let consumed):
                 buffer.moveReaderIndex(forwardBy: consumed)
-                requests.append(request)
+                decoded.append(request)
+                count += 1
             case .failure(let error, let consumed):
                 buffer.moveReaderIndex(forwardBy: consumed)
-                return (requests, error)
+                return error
             }
         }
-        return (requests, nil)
+        return nil
     }
 
     // MARK: Limits
@@ -370,7 +374,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         // The rest of its request will never be read: give its bytes back now.
         decoder = RequestDecoder(limits: state.configuration.protocolLimits)
         pending = nil
-        decoded = []
+        decoded.removeAll()
         decodeFailure = nil
         var buffer = context.channel.allocator.buffer(capacity: message.utf8.count + 16)
         buffer.writeBytes(CommandError.limit(message).reply.encoded)
