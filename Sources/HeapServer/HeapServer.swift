@@ -150,10 +150,15 @@ public final class HeapServer: Sendable {
         state.shuttingDown.store(true, ordering: .relaxed)
         try? channel.close().wait()
         if let createdPath { unlink(createdPath) }
-        // The accepting loop goes first: a connection it accepted just before the close is handed to a
-        // client loop by a task it schedules there, and that task must find the client loop still
-        // running (else NIO reports "Cannot schedule tasks on an EventLoop that has already shut down"
-        // and the channel leaks). Once the accepting loop is down, no new client can appear.
+        // A connection accepted just before the close is set up in two hops: the accepting loop hands
+        // it to a client loop (a task there), and the client loop's result hops back to the accepting
+        // loop. Both loops must still run for both hops, else NIO reports "Cannot schedule tasks on an
+        // EventLoop that has already shut down" and the half-set-up channel leaks (the ASan run saw
+        // it either way round). So: an empty task on every client loop, which runs after any setup
+        // queued before it; then one on the accepting loop, after the hops back; only then the
+        // accepting loop goes down, and with the server channel closed no new client can appear.
+        for loop in group.makeIterator() { _ = try? loop.submit {}.wait() }
+        _ = try? acceptGroup.next().submit {}.wait()
         try? acceptGroup.syncShutdownGracefully()
         // Close every client and wait for the closes to finish on their event loops before shutting
         // the loops down: a connection accepted just before the stop would otherwise schedule work on

@@ -93,7 +93,10 @@ final class JournaldIntegrationTests: SystemdTestCase {
             command.executable, command.arguments, environment: ["JOURNAL_STREAM": matching],
             directory: directory, outputPath: stderrPath)
         try connect(directory + "/j.sock", process: toJournal).close()
-        XCTAssertEqual(toJournal.stop().status, 0)
+        let journalExit = toJournal.stop()
+        XCTAssertEqual(
+            journalExit.status, 0,
+            "\(journalExit.stderr)\n\((try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "")")
         let entries = journal.waitForEntries(["_PID=\(toJournal.pid)"]) { $0.count >= 3 }
         XCTAssertTrue(entries.contains { $0["HEAPD_EVENT"] as? String == "daemon_started" }, "\(entries)")
         XCTAssertFalse(
@@ -104,7 +107,8 @@ final class JournaldIntegrationTests: SystemdTestCase {
         let toStderr = try start(
             other.executable, other.arguments, environment: ["JOURNAL_STREAM": "1:1"], directory: directory)
         try connect(directory + "/s.sock", process: toStderr).close()
-        XCTAssertEqual(toStderr.stop().status, 0)
+        let stderrExit = toStderr.stop()
+        XCTAssertEqual(stderrExit.status, 0, stderrExit.stderr)
         XCTAssertTrue(toStderr.stderr.contains("heapd listening"), toStderr.stderr)
         XCTAssertTrue(journal.entries(["_PID=\(toStderr.pid)"]).isEmpty)
     }
