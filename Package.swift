@@ -40,7 +40,7 @@ let package = Package(
         .target(
             name: "HeapSystemd",
             dependencies: [
-                "CSystemd", "HeapCore", "HeapServer",
+                "CSystemd", "HeapCore", "HeapFormatting", "HeapServer",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -210,13 +210,9 @@ final class ServerState: Sendable {
     /// The references held outside the heap: session variables and globals (read while no session
     /// runs, which `stopped` proves).
     func externalReferences(_ stopped: borrowing StoppedHeap) -> [ObjectRef: Int] {
+        // The roots a full collection marks from, each counted as often as it is held.
         var counts: [ObjectRef: Int] = [:]
-        for ref in globals.snapshot().values { counts[ref, default: 0] += 1 }
-        for box in sessions.withLock({ Array($0.values) }) {
-            for ref in box.session.allReferences() { counts[ref, default: 0] += 1 }
-            // A long command paused at a safepoint: what it holds is outside the heap too.
-            for ref in box.session.heldByCommand { counts[ref, default: 0] += 1 }
-        }
+        for ref in rootReferences() { counts[ref, default: 0] += 1 }
         return counts
     }
 
@@ -227,6 +223,7 @@ final class ServerState: Sendable {
         var roots = Array(globals.snapshot().values)
         for box in sessions.withLock({ Array($0.values) }) {
             roots.append(contentsOf: box.session.allReferences())
+            // A long command paused at a safepoint: what it holds is outside the heap too.
             roots.append(contentsOf: box.session.heldByCommand)
         }
         return roots

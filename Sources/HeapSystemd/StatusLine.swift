@@ -1,3 +1,4 @@
+import HeapFormatting
 import HeapServer
 
 /// The `STATUS=` text `systemctl status` shows: heapd's headline figures on one short line, e.g.
@@ -23,17 +24,8 @@ public enum StatusLine {
         "UNHEALTHY: \(reason); \(format(statistics))"
     }
 
-    /// `512 B`, `48.2 KiB`, `3.0 GiB`.
-    public static func bytes(_ count: Int) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(count)
-        var unit = 0
-        while value >= 1024 && unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        return unit == 0 ? "\(count) B" : "\(oneDecimal(value)) \(units[unit])"
-    }
+    /// `512 B`, `48.2 KiB`, `3.0 GiB`: the form every report uses (``formatBytes(_:)``).
+    public static func bytes(_ count: Int) -> String { formatBytes(count) }
 
     /// `850 us`, `2.3 ms`, `1.5 s`: three significant figures at most.
     public static func duration(nanoseconds: UInt64) -> String {

@@ -12,6 +12,9 @@ struct CommandCatalog {
 
     let entries: [Entry]
 
+    /// The command names, `GC COLLECT` style.
+    var names: [String] { entries.map { $0.words.joined(separator: " ") } }
+
     init(entries: [Entry]) {
         self.entries = entries
     }

@@ -4,8 +4,8 @@ import HeapProtocol
 /// "Did you mean": for a command heapd does not know (`heapctl typs`, `GC COLECT`), the nearest of
 /// heapctl's own views and heapd's commands, by edit distance, as git and the shell do.
 ///
-/// heapd's command names come from its `HELP` listing (each entry starts with the name's upper-case
-/// words), asked only after an `UNKNOWN` reply, so a correct command costs nothing.
+/// heapd's command names come from its `HELP` listing, read as the prompt reads it
+/// (``CommandCatalog``), asked only after an `UNKNOWN` reply, so a correct command costs nothing.
 enum CommandSuggestion {
     /// heapctl's own words: `heapctl typs` is far likelier a typo of the view than of a heapd command.
     static let views = ["run", "types", "growth", "chain", "graph", "top", "doctor", "record"]
@@ -30,23 +30,10 @@ enum CommandSuggestion {
         return best?.text
     }
 
-    /// The command names in a `HELP` reply: the leading upper-case words of each entry.
-    static func names(inHelp reply: Reply) -> [String] {
-        guard let entries = reply.items else { return [] }
-        return entries.compactMap { entry -> String? in
-            guard let line = entry.text else { return nil }
-            let head = line.components(separatedBy: "  --").first ?? line
-            let words = head.split(separator: " ").prefix {
-                !$0.isEmpty && $0.allSatisfy { $0.isUppercase || $0.isNumber || $0 == "_" }
-            }
-            return words.isEmpty ? nil : words.joined(separator: " ")
-        }
-    }
-
     /// Asks heapd's `HELP` and suggests; nil when heapd cannot say or nothing is close.
     static func suggest(for words: [String], asking connection: HeapConnection, views: Bool) -> String? {
         guard let help = try? connection.call(["HELP"]) else { return nil }
-        return suggest(for: words, commands: names(inHelp: help), views: views)
+        return suggest(for: words, commands: CommandCatalog(help: help).names, views: views)
     }
 
     /// Damerau-Levenshtein distance (optimal string alignment): insertions, deletions, substitutions and

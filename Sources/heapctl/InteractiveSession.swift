@@ -54,9 +54,10 @@ struct InteractiveSession {
                 let reply = try connection.call(command)
                 Console.write(renderer.render(reply, command: command.name))
                 if case .error(let code, _) = reply {
-                    if code == "UNKNOWN",
+                    // The catalog read at the start knows the names: no second HELP.
+                    if code == "UNKNOWN", let catalog = editor.catalog,
                         let hint = CommandSuggestion.suggest(
-                            for: command.leadingWords, asking: connection, views: false)
+                            for: command.leadingWords, commands: catalog.names, views: false)
                     {
                         Console.error("did you mean '\(hint)'?")
                     }

@@ -41,13 +41,7 @@ final class DaemonLifecycleTests: XCTestCase {
     }
 
     func testRedisCliIsAnOutsideClient() throws {
-        guard
-            let redisCli = ["/usr/bin/redis-cli", "/usr/local/bin/redis-cli"].first(where: {
-                FileManager.default.isExecutableFile(atPath: $0)
-            })
-        else {
-            throw XCTSkip("redis-cli not installed (Debian package redis-tools; .ci/run installs it)")
-        }
+        let redisCli = try Self.redisCli()
         let heapd = try HeapdProcess()
         defer { heapd.stop() }
         func run(_ arguments: [String]) throws -> String {
@@ -65,13 +59,7 @@ final class DaemonLifecycleTests: XCTestCase {
     /// `redis-cli --stat` reads INFO's Redis-named fields once a second: memory, clients, requests, and
     /// their rate (it printed -9223372036854775808B for memory when heapd had no used_memory).
     func testRedisCliStatReadsTheStandardInfoFields() throws {
-        guard
-            let redisCli = ["/usr/bin/redis-cli", "/usr/local/bin/redis-cli"].first(where: {
-                FileManager.default.isExecutableFile(atPath: $0)
-            })
-        else {
-            throw XCTSkip("redis-cli not installed (Debian package redis-tools; .ci/run installs it)")
-        }
+        let redisCli = try Self.redisCli()
         let heapd = try HeapdProcess()
         defer { heapd.stop() }
         let client = try heapd.connect()
@@ -94,5 +82,17 @@ final class DaemonLifecycleTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(rows.count, 2, output)
         XCTAssertTrue(
             rows.contains { $0.contains("K ") || $0.contains("M ") }, "memory in Redis's human form: \(output)")
+    }
+
+    /// The real redis-cli, or a skip saying how to get it.
+    private static func redisCli() throws -> String {
+        guard
+            let path = ["/usr/bin/redis-cli", "/usr/local/bin/redis-cli"].first(where: {
+                FileManager.default.isExecutableFile(atPath: $0)
+            })
+        else {
+            throw XCTSkip("redis-cli not installed (Debian package redis-tools; .ci/run installs it)")
+        }
+        return path
     }
 }

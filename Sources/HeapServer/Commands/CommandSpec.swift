@@ -33,7 +33,6 @@ struct Arguments {
     struct Raw {
         let slice: ArraySlice<[UInt8]>
         subscript(_ index: Int) -> [UInt8] { slice[slice.startIndex + index] }
-        var count: Int { slice.count }
     }
 }
 
