@@ -48,6 +48,13 @@ struct Heapd: ParsableCommand {
     @Option(name: .long, help: "Allocator shards (threads allocating at once without sharing a lock).")
     var shards: Int = 8
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Work per stop of an automatic full collection's marking, in microseconds; 0: one stop.",
+            valueName: "microseconds"))
+    var gcMarkStep: Int = 1000
+
     @Flag(name: .long, help: "Accept test-only commands (GC DEBUG_STALL). Never in production.")
     var enableTestCommands = false
 
@@ -81,6 +88,9 @@ struct Heapd: ParsableCommand {
         guard LogTarget(rawValue: logTarget.lowercased()) != nil else {
             throw ValidationError("--log-target must be one of auto, journal, stderr")
         }
+        guard (0...1_000_000).contains(gcMarkStep) else {
+            throw ValidationError("--gc-mark-step must be microseconds from 0 (one stop) to 1000000")
+        }
         if let socketMode, SocketPermissions.parseMode(socketMode) == nil {
             throw ValidationError("--socket-mode must be octal permission bits from 0 to 0777 (0600, 0660, …)")
         }
@@ -88,7 +98,8 @@ struct Heapd: ParsableCommand {
 
     func run() throws {
         // The memory cap's default depends on the machine; the file's or the flag's max-memory wins.
-        let heap = HeapConfiguration(shardCount: shards, maxMemory: MemoryCap.defaultCapForThisProcess())
+        let heap = HeapConfiguration(
+            shardCount: shards, maxMemory: MemoryCap.defaultCapForThisProcess(), markStepMicroseconds: gcMarkStep)
         let (threads, testCommands, limits) = (threads, enableTestCommands, limits)
         let socketPermissions = SocketPermissions(
             mode: socketMode.flatMap(SocketPermissions.parseMode),

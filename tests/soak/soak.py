@@ -419,7 +419,10 @@ class HeapdProcess:
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
             [binary, "--socket", self.socket, "--snapshot-dir", os.path.join(self.dir, "snapshots"),
-             "--log-level", log_level, "--log-target", "stderr"],
+             "--log-level", log_level, "--log-target", "stderr",
+             # Automatic full collections mark in steps of a few hundred objects, with every client's
+             # commands running between them (the default step, 1 ms, rarely splits the soak's small heap).
+             "--gc-mark-step", "1"],
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         self.pid = self.proc.pid
         self.started = time.time()
@@ -705,6 +708,8 @@ class SoakRun:
                 if final_verify:
                     self.fail(f"final DEBUG VERIFY: {final_verify}")
                 rss_after = rss_of(self.pid) or int(after["rss_bytes"])
+                self.collector_figures = {k: after[k] for k in ("gc_gen0", "gc_gen1", "gc_gen2", "gc_mark_steps")
+                                          if k in after}
                 control.quit()
             except ProtocolFailure as error:
                 self.fail(f"after the run: {error}")
@@ -740,6 +745,8 @@ class SoakRun:
               + (f" (mean {1000 * sum(durations) / len(durations):.0f} ms, max {1000 * max(durations):.0f} ms)"
                  if durations else ""))
         print(f"  events pushed to the subscriber: {dict(subscriber.events)}")
+        for name, value in getattr(self, "collector_figures", {}).items():
+            print(f"  collector {name}: {value}")
         print(f"  errors by code: {dict(sorted(errors.items(), key=lambda kv: -kv[1]))}")
         print(f"  heapd RSS: before {fmt_bytes(rss_before)}, after {fmt_bytes(rss_after)}")
         if heapd_exit_at is not None:

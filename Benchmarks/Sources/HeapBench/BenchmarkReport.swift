@@ -46,6 +46,14 @@ enum BenchmarkReport {
                     + String(format: ", max %.1f µs", Double(load.maxNanoseconds) / 1e3))
             return
         }
+        if arguments.first == "gc-full-load" {
+            // Full collections of 1M objects with two mutator threads: every stop's pause, marking in
+            // steps and in one stop. gc-full-load [N] [steps|one]
+            let count = arguments.count > 1 ? Int(arguments[1]) ?? 1_000_000 : 1_000_000
+            let variants = arguments.count > 2 ? [arguments[2] == "steps"] : [true, false]
+            CollectorBenchmarks.reportFullPauses(count: count, variants: variants)
+            return
+        }
         if arguments.first == "gc-young" {
             let (median, worst) = CollectorBenchmarks.youngPause(repeats: 3000)
             print(String(format: "gen-0 700 young / 1M old: median %.1f µs, max %.1f µs", median * 1e6, worst * 1e6))

@@ -158,6 +158,70 @@ enum CollectorBenchmarks {
         return pauses
     }
 
+    /// Full collections of `count` objects (the random shape, half reached from its root) while two
+    /// mutator threads run as in ``pausesUnderLoad(old:seconds:)``: the pauses of generation 2, every stop
+    /// counted (the mark-alive steps and the collection's last stop when `inSteps`), and the wall time
+    /// of each collection. Returns (pauses, median seconds per collection).
+    static func fullPausesUnderLoad(count: Int = 1_000_000, inSteps: Bool, repeats: Int = 5) -> (
+        PauseStatistics, Double
+    ) {
+        let heap = Heap(configuration: HeapConfiguration(maxObjects: 1 << 23, shardCount: 4))
+        heap.collector.setEnabled(false)
+        let keep = build("random", count: count, heap: heap)!
+        heap.collector.setRoots { [keep] }
+        _ = try! heap.collector.collect(generation: 2)
+        let lastStops = Mutex<[UInt64]>([])
+        heap.setEventSink { event in
+            if case .collectionFinished(let info) = event, info.generation == 2 {
+                lastStops.withLock { $0.append(info.pauseNanoseconds) }
+            }
+        }
+        heap.collector.start()
+        try! heap.collector.setThresholds([700, 10, 10_000_000])
+        heap.collector.setEnabled(true)
+        let stop = Atomic<Bool>(false)
+        let done = DispatchGroup()
+        for thread in 0..<2 {
+            done.enter()
+            Thread {
+                var pending: [ObjectRef] = []
+                while !stop.load(ordering: .relaxed) {
+                    heap.gate.shared {
+                        let node = try! heap.makeList()
+                        try! heap.append(node, node)
+                        pending.append(node)
+                        if pending.count > 32 { heap.release(pending.removeFirst(), shard: thread) }
+                    }
+                }
+                heap.gate.shared { for node in pending { heap.release(node, shard: thread) } }
+                done.leave()
+            }.start()
+        }
+        var times: [Double] = []
+        for _ in 0..<repeats {
+            let start = Measure.now()
+            _ = try! heap.collector.collect(generation: 2, inSteps: inSteps)
+            times.append(Measure.now() - start)
+        }
+        stop.store(true, ordering: .relaxed)
+        done.wait()
+        let pauses = heap.collector.statistics[2].pauses
+        let waits = heap.collector.statistics[2].stopWaits
+        print(
+            String(
+                format: "  of each stop, waiting for the mutators to leave the gate: p50 %.2f ms, p99 %.2f ms, "
+                    + "max %.2f ms",
+                Double(waits.percentile(50)) / 1e6, Double(waits.percentile(99)) / 1e6,
+                Double(waits.maxNanoseconds) / 1e6))
+        let last = lastStops.withLock { $0 }.map { String(format: "%.1f", Double($0) / 1e6) }
+        print("  the collections' last stops (ms): \(last.joined(separator: ", "))")
+        heap.setEventSink(nil)
+        heap.collector.stop()
+        heap.collector.setRoots(nil)
+        heap.gate.shared { heap.release(keep) }
+        return (pauses, Measure.median(times))
+    }
+
     static func report(sizes: [Int]) {
         print("== full collections (median of 5), heapd; threads = threads freeing the garbage")
         for count in sizes {
@@ -195,5 +259,20 @@ enum CollectorBenchmarks {
             String(format: "p%g %.1f µs", $0, Double(load.percentile($0)) / 1e3)
         }
         print("   distribution (last \(PauseStatistics.window)): " + percentiles.joined(separator: ", "))
+        reportFullPauses(count: 1_000_000, variants: [true, false])
+    }
+
+    /// Prints ``fullPausesUnderLoad(count:inSteps:repeats:)`` for each variant (true: marking in steps).
+    static func reportFullPauses(count: Int, variants: [Bool]) {
+        for inSteps in variants {
+            let (pauses, seconds) = fullPausesUnderLoad(count: count, inSteps: inSteps)
+            print(
+                String(
+                    format:
+                        "== full collections of %d live objects with 2 mutator threads, marking %@: %d stops, p50 %.2f ms, p99 %.2f ms, max %.2f ms (goal: no pause over 10 ms); %.0f ms per collection",
+                    count, inSteps ? "in steps (automatic)" : "in one stop (GC COLLECT)", pauses.count,
+                    Double(pauses.percentile(50)) / 1e6, Double(pauses.percentile(99)) / 1e6,
+                    Double(pauses.maxNanoseconds) / 1e6, seconds * 1e3))
+        }
     }
 }

@@ -34,6 +34,20 @@ public final class CycleCollector: @unchecked Sendable {
     /// Whether full collections first mark what the roots reach (``setRoots(_:)``); on by default, off
     /// only to measure or to compare against plain trial deletion.
     public let marksAlive = Atomic<Bool>(true)
+    /// Whether automatic full collections mark alive in steps (``AliveMarking``): each step stops the
+    /// world for about ``markStepNanoseconds``, and the collection proper runs in a last stop on what
+    /// stayed unmarked. On by default; `gc.collect()` always marks in its one stop (exact).
+    public let marksInSteps = Atomic<Bool>(true)
+    /// The mark-alive work per stop when marking in steps, in nanoseconds (the mutators then run at
+    /// least as long before the next step).
+    public let markStepNanoseconds = Atomic<Int>(1_000_000)
+    /// Set from the first step of a marking in steps to the end of its collection's last stop (both
+    /// written with the world stopped): alive marks may then exist between stops.
+    private let markingInSteps = Atomic<Bool>(false)
+    var isMarkingInSteps: Bool { markingInSteps.load(ordering: .relaxed) }
+    private let markSteps = Atomic<Int>(0)
+    /// Stops made by markings in steps since start (INFO's `gc_mark_steps`).
+    public var markStepCount: Int { markSteps.load(ordering: .relaxed) }
     /// Collections whose stop of the world has begun; written only with the world stopped, so a
     /// mutator inside the gate reads a value that cannot change under it (``collectionsStarted``).
     private let startedCollections = Atomic<Int>(0)
@@ -68,9 +82,13 @@ public final class CycleCollector: @unchecked Sendable {
 
     final class Request: @unchecked Sendable {
         let generation: Int
+        let inSteps: Bool
         var result = 0
         let done = DispatchSemaphore(value: 0)
-        init(generation: Int) { self.generation = generation }
+        init(generation: Int, inSteps: Bool) {
+            self.generation = generation
+            self.inSteps = inSteps
+        }
     }
 
     let state = LockedValue(State())
@@ -152,7 +170,7 @@ public final class CycleCollector: @unchecked Sendable {
             }
             automatic = wakeRequested.exchange(false, ordering: .acquiringAndReleasing)
             for request in requests {
-                request.result = runCollection(generation: request.generation)
+                request.result = runCollection(generation: request.generation, inSteps: request.inSteps)
                 request.done.signal()
             }
             if automatic { runAutomatic() }
@@ -267,15 +285,18 @@ public final class CycleCollector: @unchecked Sendable {
 
     /// `gc.collect(generation)`: collects on the collector thread and returns the number of unreachable
     /// objects found. The caller must not hold the heap's gate.
-    public func collect(generation: Int = 2) throws(HeapError) -> Int {
+    ///
+    /// `inSteps`: a full collection marks alive in steps between which the mutators run, as automatic
+    /// ones do (for benchmarks and tests; the result may then miss garbage made during the marking).
+    public func collect(generation: Int = 2, inSteps: Bool = false) throws(HeapError) -> Int {
         guard (0...2).contains(generation) else { throw HeapError(.value, "invalid generation") }
-        let request = Request(generation: generation)
+        let request = Request(generation: generation, inSteps: inSteps)
         let queued = state.withLock { state -> Bool in
             guard state.running && !state.stop else { return false }
             state.requests.append(request)
             return true
         }
-        guard queued else { return runCollection(generation: generation) }
+        guard queued else { return runCollection(generation: generation, inSteps: inSteps) }
         wake.withLockAndBroadcast { $0 &+= 1 }
         request.done.wait()
         return request.result
@@ -283,14 +304,16 @@ public final class CycleCollector: @unchecked Sendable {
 
     /// CPython's collect_generations: the oldest generation whose count exceeds its threshold, with
     /// the full collection further gated on the long-lived pending objects exceeding 25% of the total.
-    private func runAutomatic() {
+    /// `youngOnly`: between the steps of a full collection's marking, only generations 0 and 1.
+    private func runAutomatic(youngOnly: Bool = false) {
         let enabled = state.withLock { $0.enabled && $0.thresholds[0] > 0 }
         guard enabled else { return }
         let counts = heap.generations.lock.withLock { heap.generations.countArray }
         let (thresholds, longLived) = state.withLock { ($0.thresholds, $0.longLived) }
-        for generation in stride(from: 2, through: 0, by: -1) where counts[generation] > thresholds[generation] {
+        for generation in stride(from: youngOnly ? 1 : 2, through: 0, by: -1)
+        where counts[generation] > thresholds[generation] {
             if generation == 2 && longLived.pending < longLived.total / 4 { continue }
-            _ = runCollection(generation: generation)
+            _ = runCollection(generation: generation, inSteps: marksInSteps.load(ordering: .relaxed))
             return
         }
     }
@@ -309,13 +332,19 @@ public final class CycleCollector: @unchecked Sendable {
         state.withLock { $0.roots = source }
     }
 
-    /// One collection, world stopped, with events, statistics and pause accounting.
-    private func runCollection(generation: Int) -> Int {
+    /// One collection, world stopped, with events, statistics and pause accounting. `inSteps`: a full
+    /// collection marks alive in steps first (``marksInSteps``).
+    private func runCollection(generation: Int, inSteps: Bool = false) -> Int {
         let (debug, stall, rootSource) = state.withLock { state -> (Int, Double, (@Sendable () -> [ObjectRef])?) in
             defer { state.stallSeconds = 0 }
             return (state.debug, state.stallSeconds, generation == 2 ? state.roots : nil)
         }
         let marksAlive = self.marksAlive.load(ordering: .relaxed)
+        var marking: AliveMarking?
+        if marksAlive, inSteps, let rootSource {
+            busySince.store(Self.now(), ordering: .releasing)
+            marking = markInSteps(rootSource)
+        }
         heap.emit(.collectionStarted(generation: generation))
         let start = Self.now()
         busySince.store(start, ordering: .releasing)
@@ -326,11 +355,16 @@ public final class CycleCollector: @unchecked Sendable {
             startedCollections.add(1, ordering: .relaxed)
             if stall > 0 { usleep(UInt32(min(stall, 3600) * 1e6)) }
             let sizes = heap.generations.lengthArray
-            // gc.garbage's objects are roots too: the collector's own list holds a reference to each.
-            let roots = marksAlive ? rootSource.map { $0() + state.withLock { $0.garbage } } : nil
+            if let marking {
+                stopped.clearFrozenMarks(marking)
+                markingInSteps.store(false, ordering: .relaxed)
+            } else if marksAlive, let rootSource {
+                // gc.garbage's objects are roots too: the collector's own list holds a reference to each.
+                marking = AliveMarking(roots: rootSource() + state.withLock { $0.garbage })
+            }
             let outcome = stopped.collect(
                 generation: generation, saveAll: debug & GCDebugFlags.saveAll != 0, debug: debug,
-                longLived: &longLived, roots: roots)
+                longLived: &longLived, marking: marking)
             // Freeing stays inside the pause: done concurrently, it let mutators that allocate cyclic
             // garbage in a tight loop outrun the collector (measured: every collection then examined
             // thousands of objects); inside, the pause itself is the backpressure, as in CPython.
@@ -367,6 +401,46 @@ public final class CycleCollector: @unchecked Sendable {
         notifyWaiters()
         return outcome.collected + outcome.uncollectable
     }
+
+    /// Marks alive from the roots in steps of about ``markStepNanoseconds`` each, in stops of their own;
+    /// between two steps the mutators run at least as long as the step held them, and the young
+    /// generations are collected when their thresholds say so. Returns the finished marking, for the
+    /// collection's last stop. Each step's stop counts as a pause of generation 2.
+    private func markInSteps(_ rootSource: @Sendable () -> [ObjectRef]) -> AliveMarking {
+        var marking: AliveMarking?
+        while true {
+            let start = Self.now()
+            var stoppedAt: UInt64 = 0
+            let step = UInt64(max(0, markStepNanoseconds.load(ordering: .relaxed)))
+            let finished = heap.withWorldStopped { stopped -> Bool in
+                stoppedAt = Self.now()
+                let current =
+                    marking
+                    ?? AliveMarking(
+                        roots: rootSource() + state.withLock { $0.garbage }, freezes: heap.generations.freezes)
+                marking = current
+                markingInSteps.store(true, ordering: .relaxed)
+                return stopped.markAlive(current, until: Self.now() + step)
+            }
+            let pause = Self.now() - start
+            markSteps.add(1, ordering: .relaxed)
+            state.withLock { state in
+                state.statistics[2].pauses.record(pause)
+                state.statistics[2].stopWaits.record(stoppedAt - start)
+            }
+            beat()
+            if finished, let marking { return marking }
+            betweenMarkSteps?()
+            runAutomatic(youngOnly: true)
+            // The mutators' turn: as long as the step held them (a young collection above counts).
+            let resume = Self.now() + pause
+            while Self.now() < resume { usleep(UInt32(min(1_000, max(50, (resume - Self.now()) / 1_000)))) }
+        }
+    }
+
+    /// Test-only: runs between two steps of a mark-alive pass in steps, on the collector thread, with
+    /// the world running (a test mutates the heap there). Set before the collection starts.
+    nonisolated(unsafe) public var betweenMarkSteps: (() -> Void)?
 
     // MARK: The gc module's settings
 
@@ -454,6 +528,7 @@ extension StoppedHeap {
                 gens.counts[generation] = 0
             }
             gens.youngLogCount = 0
+            gens.freezes += 1
         }
     }
 

@@ -64,7 +64,7 @@ struct CollectionOutcome {
 }
 
 /// The flag bits the passes use as scratch, by name. Each has one meaning within a pass.
-private enum Mark {
+enum Mark {
     /// A member of young (set by update_refs, cleared when an object is found reachable or at the end).
     static let candidate = ObjectLayout.candidateFlag
     /// move_unreachable: set aside as tentatively unreachable.
@@ -79,23 +79,31 @@ extension StoppedHeap {
     /// Collects `generation` and every younger one, pass by pass as gcmodule.c's `gc_collect_main`.
     func collect(
         generation: Int, saveAll: Bool, debug: Int, longLived: inout (pending: Int, total: Int),
-        roots: [ObjectRef]? = nil
+        marking: AliveMarking? = nil
     ) -> CollectionOutcome {
         let gens = heap.generations
         if generation + 1 < 3 { gens.counts[generation + 1] += 1 }
         for index in 0...generation { gens.counts[index] = 0 }
 
-        if generation == 2, let roots { markAlive(from: roots) }
-        var young = updateRefs(generation: generation)
-        let examined = young.count
-        validateGCRefs(young, examined: examined)
+        var young: [ObjectLayout]
+        var alive = MarkedSurvivors()
+        if generation == 2, let marking {
+            // Step 0, or its last stretch when it ran in steps between earlier stops (AliveMarking).
+            markAlive(marking, until: .max)
+            (young, alive) = updateRefsKeepingMarked()
+        } else {
+            young = updateRefs(generation: generation)
+        }
+        let examined = young.count + alive.inPlace + alive.promoted.count
+        validateGCRefs(young, examined: young.count)
         subtractRefs(young)
-        validateGCRefs(young, examined: examined)
-        let (survivors, unreachable) = moveUnreachable(&young)
-        validateUnreachable(survivors: survivors, unreachable: unreachable)
-        untrackTuplesAndDicts(survivors, full: generation == 2)
+        validateGCRefs(young, examined: young.count)
+        let (found, unreachable) = moveUnreachable(&young)
+        validateUnreachable(survivors: found, unreachable: unreachable)
+        let survivors = alive.promoted.isEmpty ? found : alive.promoted + found
+        untrackTuplesAndDicts(survivors, inPlace: alive.checks, full: generation == 2)
         let target = min(generation + 1, 2)
-        let kept = moveSurvivors(survivors, into: target)
+        let kept = moveSurvivors(survivors, into: target) + alive.inPlace
         if generation == 2 {
             longLived = (0, gens.lengths[2])
         } else if generation == 1 {
@@ -146,85 +154,6 @@ extension StoppedHeap {
         return outcome
     }
 
-    // MARK: 0. mark_alive
-
-    /// Marks every tracked container of generations 0-2 that `roots` reach, through tp_traverse's
-    /// references, with ``Mark/alive``; returns how many. Untracked containers and the permanent
-    /// generation are not walked into: what hangs only below them is left to trial deletion, which
-    /// counts their references as external ones.
-    ///
-    /// Postcondition: exactly the marked objects are reachable from `roots` through marked objects; no
-    /// object outside generations 0-2 carries the mark.
-    @discardableResult
-    private func markAlive(from roots: [ObjectRef]) -> Int {
-        // Memory latency bounds this walk: each reference costs two dependent cache misses on a heap
-        // bigger than the cache (the slot's table entry, then the object's header), and one object at a
-        // time the CPU waits for each. So references are taken in batches: first every table entry of
-        // the batch is loaded, then every header, and the loads within a stage, independent of each
-        // other, are in flight together (the idea of gh-129201's prefetch buffer, without a prefetch
-        // instruction). Measured on the 1M random graph: see Benchmarks/run.sh gc.
-        let heap = heap
-        let table = heap.table
-        let batch = 64
-        let slots = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: batch * 2)
-        let addresses = UnsafeMutableBufferPointer<UnsafeMutableRawPointer?>.allocate(capacity: slots.count)
-        defer {
-            slots.deallocate()
-            addresses.deallocate()
-        }
-        var stack: [ObjectLayout] = []
-        var marked = 0
-        var pending = 0
-        var rootIndex = 0
-        while true {
-            // Gather a batch of referenced slots: the roots first, then the referents of marked objects.
-            while pending < batch, rootIndex < roots.count {
-                let slot = roots[rootIndex].slot
-                rootIndex += 1
-                if slot >= ObjectRef.immortalCount {
-                    slots[pending] = slot
-                    pending += 1
-                }
-            }
-            while pending < batch, let object = stack.popLast() {
-                marked += 1
-                heap.forEachTraversed(of: object) { child in
-                    guard child >= ObjectRef.immortalCount else { return }
-                    if pending == slots.count {
-                        // A big container: mark what is gathered so far, then go on with its items.
-                        markBatch(slots, addresses, count: pending, table: table, onto: &stack)
-                        pending = 0
-                    }
-                    slots[pending] = child
-                    pending += 1
-                }
-            }
-            if pending == 0 { break }
-            markBatch(slots, addresses, count: pending, table: table, onto: &stack)
-            pending = 0
-        }
-        return marked
-    }
-
-    /// Marks the young containers among `count` gathered slots alive and pushes them: the table
-    /// entries are loaded in one loop, the headers in the next, so each loop's misses overlap.
-    @inline(__always)
-    private func markBatch(
-        _ slots: UnsafeMutableBufferPointer<UInt32>, _ addresses: UnsafeMutableBufferPointer<UnsafeMutableRawPointer?>,
-        count: Int, table: HandleTable, onto stack: inout [ObjectLayout]
-    ) {
-        for index in 0..<count { addresses[index] = table.objectIfAny(slots[index]) }
-        for index in 0..<count {
-            guard let base = addresses[index] else { continue }
-            let object = ObjectLayout(base)
-            guard object.kind.isContainer, object.flags & ObjectLayout.trackedFlag != 0,
-                object.generation != 3, object.extraFlags & Mark.alive == 0
-            else { continue }
-            object.extraFlags |= Mark.alive
-            stack.append(object)
-        }
-    }
-
     // MARK: 1. update_refs
 
     /// Detaches the young generations (`generation` and every younger one, in the order
@@ -260,6 +189,79 @@ extension StoppedHeap {
             gens.lengths[list] = 0
         }
         return young
+    }
+
+    /// What a full collection after mark-alive keeps without examining it.
+    struct MarkedSurvivors {
+        /// Marked objects of generation 2, left where they are in its list.
+        var inPlace = 0
+        /// Of those, the tuples and dicts, for untrack_tuples and untrack_dicts.
+        var checks: [ObjectLayout] = []
+        /// Marked objects of generations 0 and 1, detached, to join generation 2 with the survivors.
+        var promoted: [ObjectLayout] = []
+    }
+
+    /// update_refs of a full collection after mark-alive: only the unmarked objects become young (with
+    /// gc_refs = refcount); the marked objects of generation 2 stay linked where they are, those of
+    /// generations 0 and 1 are detached to join generation 2 as survivors.
+    ///
+    /// Why: on a mostly live heap nearly every object is marked, and moving a million survivors out of
+    /// generation 2 and back (plus three passes that skip them) cost more than the marking; here they
+    /// cost one walk that clears their marks. Survivors then follow the marked objects in generation 2
+    /// (protocol.md §6: the order of survivors differs from CPython 3.11's).
+    ///
+    /// Postcondition: young holds exactly the unmarked members of generations 0-2, each a candidate
+    /// with gc_refs equal to its reference count and unlinked; generations 0 and 1 are empty;
+    /// generation 2 holds the marked ones, in their order; no object carries ``Mark/alive``.
+    private func updateRefsKeepingMarked() -> (young: [ObjectLayout], alive: MarkedSurvivors) {
+        let gens = heap.generations
+        let table = heap.table
+        prepareYoung()
+        var young: [ObjectLayout] = []
+        var alive = MarkedSurvivors()
+        var cursor = gens.heads[2]
+        while cursor != ObjectLayout.noLink {
+            let object = layout(cursor)
+            let next = object.gcNext
+            if object.extraFlags & Mark.alive != 0 {
+                object.extraFlags &= ~Mark.alive
+                alive.inPlace += 1
+                if object.kind == .tuple || object.kind == .dict { alive.checks.append(object) }
+            } else {
+                // Unlinked by hand: it stays tracked (GenerationLists.unlink would untrack it).
+                let prev = object.gcPrev
+                if prev == ObjectLayout.noLink { gens.heads[2] = next } else { layout(prev).gcNext = next }
+                if next == ObjectLayout.noLink { gens.tails[2] = prev } else { layout(next).gcPrev = prev }
+                gens.lengths[2] -= 1
+                object.gcPrev = UInt32(truncatingIfNeeded: min(table.refcount(cursor), Int(UInt32.max - 1)))
+                object.flags |= Mark.candidate
+                young.append(object)
+            }
+            cursor = next
+        }
+        // CPython merges each younger list at the end of the collected one: 2, then 0, 1.
+        for list in 0..<2 {
+            cursor = gens.heads[list]
+            while cursor != ObjectLayout.noLink {
+                let object = layout(cursor)
+                let next = object.gcNext
+                if object.extraFlags & Mark.alive != 0 {
+                    object.extraFlags &= ~Mark.alive
+                    alive.promoted.append(object)
+                } else {
+                    if object.flags & Mark.candidate == 0 {  // not done by prepareYoung
+                        object.gcPrev = UInt32(truncatingIfNeeded: min(table.refcount(cursor), Int(UInt32.max - 1)))
+                        object.flags |= Mark.candidate
+                    }
+                    young.append(object)
+                }
+                cursor = next
+            }
+            gens.heads[list] = ObjectLayout.noLink
+            gens.tails[list] = ObjectLayout.noLink
+            gens.lengths[list] = 0
+        }
+        return (young, alive)
     }
 
     /// update_refs for the objects of the young log (``GenerationLists/youngLog``), in batches: the
@@ -385,12 +387,19 @@ extension StoppedHeap {
 
     /// Every surviving tuple that cannot be in a cycle stops being tracked (untrack_tuples), then, in
     /// full collections, every such dict (untrack_dicts): two passes, because a dict's verdict depends
-    /// on the tuples it holds.
-    private func untrackTuplesAndDicts(_ survivors: [ObjectLayout], full: Bool) {
+    /// on the tuples it holds. `inPlace`: marked tuples and dicts still linked in generation 2 (looked at
+    /// first, as they come first in CPython's young list), unlinked when untracked.
+    private func untrackTuplesAndDicts(_ survivors: [ObjectLayout], inPlace: [ObjectLayout] = [], full: Bool) {
+        for object in inPlace where object.kind == .tuple && !holdsTrackable(object) {
+            heap.generations.unlink(object.slot)
+        }
         for object in survivors where object.kind == .tuple && !holdsTrackable(object) {
             object.setFlag(ObjectLayout.trackedFlag, false)
         }
         guard full else { return }
+        for object in inPlace where object.kind == .dict && !holdsTrackable(object) {
+            heap.generations.unlink(object.slot)
+        }
         for object in survivors where object.kind == .dict && !holdsTrackable(object) {
             object.setFlag(ObjectLayout.trackedFlag, false)
         }

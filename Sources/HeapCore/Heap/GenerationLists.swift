@@ -26,6 +26,8 @@ final class GenerationLists: @unchecked Sendable {
     /// reused); the list stays the truth.
     let youngLog = UnsafeMutablePointer<UInt32>.allocate(capacity: GenerationLists.youngLogCapacity)
     var youngLogCount = 0
+    /// Freezes so far (`gc.freeze()`), for a mark-alive pass running in steps (``AliveMarking``).
+    var freezes = 0
     static let youngLogCapacity = 16_384
 
     init(table: HandleTable) {

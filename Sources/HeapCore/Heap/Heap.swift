@@ -58,6 +58,8 @@ public final class Heap: @unchecked Sendable {
             table.claimImmortal(UInt32(index), address: block)
         }
         collector.attach(self)
+        collector.marksInSteps.store(configuration.markStepMicroseconds > 0, ordering: .relaxed)
+        collector.markStepNanoseconds.store(configuration.markStepMicroseconds * 1000, ordering: .relaxed)
     }
 
     /// The memory cap and what the allocator holds against it (`INFO memory`).

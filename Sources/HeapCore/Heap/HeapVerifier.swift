@@ -60,6 +60,10 @@ extension StoppedHeap {
             blocks += 1
             if kind.isContainer {
                 if object.isTracked { trackedContainers += 1 }
+                // The mark is scratch of a collection; only a marking in steps leaves it between stops.
+                if object.extraFlags & Mark.alive != 0 && !collector.isMarkingInSteps {
+                    report("\(kind) \(table.id(of: slot)): alive mark left outside a collection")
+                }
                 heap.forEachReference(of: object) { child in
                     if child < ObjectRef.immortalCount { return }
                     if Int(child) >= slotCount || !live[Int(child)] {

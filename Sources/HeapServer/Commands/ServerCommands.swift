@@ -222,6 +222,7 @@ struct InfoReport {
             "gc_collections_total:\(collector.collectionCount)",
             "gc_heartbeat_age_ms:\(sinceBeat / 1_000_000)",
             "gc_busy_ms:\(busy == 0 ? 0 : (CycleCollector.now() - busy) / 1_000_000)",
+            "gc_mark_steps:\(collector.markStepCount)",
         ]
         for (generation, stats) in collector.statistics.enumerated() {
             lines.append(

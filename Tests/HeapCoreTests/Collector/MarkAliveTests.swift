@@ -75,9 +75,13 @@ final class MarkAliveTests: XCTestCase {
     }
 
     /// Builds `program` in a fresh heap, collects once with `roots` (nil: no mark-alive), and reports.
-    func run(_ program: Program, roots pick: (([ObjectRef]) -> [ObjectRef])?) throws -> Observed {
+    /// `inSteps`: the marking runs in steps of (almost) no time each, as automatic collections mark.
+    func run(_ program: Program, roots pick: (([ObjectRef]) -> [ObjectRef])?, inSteps: Bool = false) throws
+        -> Observed
+    {
         let heap = Heap(configuration: HeapConfiguration(maxObjects: 1 << 16, shardCount: 1))
         heap.collector.setEnabled(false)
+        heap.collector.markStepNanoseconds.store(0, ordering: .relaxed)
         let events = Mutex<[String]>([])
         heap.setEventSink { event in
             switch event {
@@ -90,7 +94,7 @@ final class MarkAliveTests: XCTestCase {
         let roots = pick?(kept) ?? []
         heap.collector.marksAlive.store(pick != nil, ordering: .relaxed)
         if pick != nil { heap.collector.setRoots { roots } }
-        let returned = try heap.collector.collect(generation: 2)
+        let returned = try heap.collector.collect(generation: 2, inSteps: inSteps)
         heap.collector.setRoots(nil)
         let alive = ids.map { id -> Bool in
             guard let ref = try? heap.acquire(id) else { return false }
@@ -166,6 +170,114 @@ final class MarkAliveTests: XCTestCase {
         heap.withWorldStopped { $0.unfreeze() }
         heap.release(frozen)
         XCTAssertEqual(try heap.collector.collect(generation: 2), 1)
+        XCTAssertEqual(heap.statistics().objects, 0)
+    }
+
+    /// Marking in steps, with nothing changing between them, finds what one stop finds.
+    func testMarkingInStepsFindsWhatOneStopFinds() throws {
+        for seed in UInt64(61)...80 {
+            let program = Program(seed: seed, objects: 3000, kept: 200)
+            let plain = try run(program, roots: nil)
+            let stepped = try run(program, roots: { $0 }, inSteps: true)
+            XCTAssertEqual(stepped, plain, "seed \(seed)")
+        }
+    }
+
+    /// Between the steps of a marking the mutators run: they store new objects into marked ones (no
+    /// write barrier tells the marking), drop marked objects, make cycles, free and reuse slots, and
+    /// freeze. The collection must free no live object and leave no mark behind (DEBUG VERIFY's check).
+    func testMutationsBetweenStepsFreeNothingLive() throws {
+        for seed in UInt64(81)...100 {
+            let heap = Heap(configuration: HeapConfiguration(maxObjects: 1 << 16, shardCount: 1))
+            heap.collector.setEnabled(false)
+            heap.collector.markStepNanoseconds.store(0, ordering: .relaxed)
+            let program = Program(seed: seed, objects: 3000, kept: 200)
+            var (kept, _) = try program.build(in: heap)
+            let roots = kept
+            heap.collector.setRoots { roots }
+            var rng = seed
+            var steps = 0
+            // Runs on this thread (the collector thread is not started), between two stops.
+            nonisolated(unsafe) var keptInHook = kept
+            heap.collector.betweenMarkSteps = {
+                steps += 1
+                for _ in 0..<20 {
+                    let target = keptInHook[program.next(&rng, below: keptInHook.count)]
+                    let fresh = try! heap.makeList()
+                    try! heap.append(fresh, fresh)  // a cycle only `target` keeps alive
+                    if heap.kind(of: target) == .list {
+                        try! heap.append(target, fresh)
+                    } else if heap.kind(of: target) == .dict {
+                        try! heap.setItem(target, key: "n\(steps)", fresh)
+                    }
+                    heap.release(fresh)
+                }
+                // A root dropped (its objects may now be floating garbage) and a new one made.
+                let dropped = keptInHook.remove(at: program.next(&rng, below: keptInHook.count))
+                heap.release(dropped)
+                keptInHook.append(try! heap.makeList())
+                if steps == 2 { heap.withWorldStopped { $0.freeze() } }
+                if steps == 3 { heap.withWorldStopped { $0.unfreeze() } }
+            }
+            _ = try heap.collector.collect(generation: 2, inSteps: true)
+            heap.collector.betweenMarkSteps = nil
+            heap.collector.setRoots(nil)
+            kept = keptInHook
+            XCTAssertGreaterThan(steps, 1, "seed \(seed): the marking ran in several steps")
+            var external: [ObjectRef: Int] = [:]
+            for ref in kept { external[ref, default: 0] += 1 }
+            let problems = heap.withWorldStopped { $0.verify(externalReferences: external) }
+            XCTAssertEqual(problems, [], "seed \(seed): a live object freed or a count wrong")
+            heap.withWorldStopped { $0.unfreeze() }
+            heap.gate.shared {
+                _ = heap.collector.clearGarbage(shard: 0)
+                for ref in kept { heap.release(ref) }
+            }
+        }
+    }
+
+    /// A list longer than a chunk is scanned over several steps; between them it shrinks and grows.
+    /// Nothing it holds at the end may be freed, and what it dropped is found by the next collection.
+    func testLongListScannedInChunksAcrossSteps() throws {
+        let heap = Heap(configuration: HeapConfiguration(maxObjects: 1 << 18, shardCount: 1))
+        heap.collector.setEnabled(false)
+        heap.collector.markStepNanoseconds.store(0, ordering: .relaxed)
+        let big = try heap.makeList()
+        for _ in 0..<30_000 {
+            let item = try heap.makeList()
+            try heap.append(item, item)
+            try heap.append(big, item)
+            heap.release(item)
+        }
+        heap.collector.setRoots { [big] }
+        var steps = 0
+        heap.collector.betweenMarkSteps = {
+            steps += 1
+            if steps == 1 {
+                // Drop the last 20,000 items (now cyclic garbage) and add 100 new ones.
+                heap.gate.shared {
+                    for _ in 0..<20_000 { heap.release(try! heap.pop(big)) }
+                    for _ in 0..<100 {
+                        let item = try! heap.makeList()
+                        try! heap.append(item, item)
+                        try! heap.append(big, item)
+                        heap.release(item)
+                    }
+                }
+            }
+        }
+        _ = try heap.collector.collect(generation: 2, inSteps: true)
+        heap.collector.betweenMarkSteps = nil
+        XCTAssertGreaterThan(steps, 1)
+        let problems = heap.withWorldStopped { $0.verify(externalReferences: [big: 1]) }
+        XCTAssertEqual(problems, [])
+        XCTAssertEqual(try heap.length(of: big), 10_100)
+        heap.collector.marksAlive.store(false, ordering: .relaxed)
+        _ = try heap.collector.collect(generation: 2)
+        XCTAssertEqual(heap.statistics().objects, 10_101, "the dropped items are collected by the next collection")
+        heap.collector.setRoots(nil)
+        heap.release(big)
+        _ = try heap.collector.collect(generation: 2)
         XCTAssertEqual(heap.statistics().objects, 0)
     }
 }
