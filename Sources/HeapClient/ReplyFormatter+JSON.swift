@@ -29,7 +29,32 @@ extension ReplyFormatter {
             JSONString.append(bytes, to: &output)
         case .null, .nullArray:
             output += Array("null".utf8)
-        case .array(let elements):
+        case .double(let value):
+            // JSON has no infinity or NaN: those are strings.
+            if value.isFinite {
+                output += Array(Reply.doubleText(value).utf8)
+            } else {
+                JSONString.append(Array(Reply.doubleText(value).utf8), to: &output)
+            }
+        case .boolean(let value):
+            output += Array((value ? "true" : "false").utf8)
+        case .map(let entries):
+            output.append(UInt8(ascii: "{"))
+            for (offset, entry) in entries.enumerated() {
+                if offset > 0 {
+                    output.append(UInt8(ascii: ","))
+                }
+                // JSON keys are strings: a key that is not one is written as its JSON text.
+                switch entry.key {
+                case .bulk(let bytes): JSONString.append(bytes, to: &output)
+                case .simple(let text): JSONString.append(Array(text.utf8), to: &output)
+                default: JSONString.append(Array(json(entry.key).utf8), to: &output)
+                }
+                output.append(UInt8(ascii: ":"))
+                appendJSON(entry.value, to: &output)
+            }
+            output.append(UInt8(ascii: "}"))
+        case .array(let elements), .set(let elements), .push(let elements):
             output.append(UInt8(ascii: "["))
             for (offset, element) in elements.enumerated() {
                 if offset > 0 {

@@ -32,7 +32,20 @@ extension ReplyFormatter {
             output += bytes
         case .null, .nullArray:
             break
-        case .array(let elements):
+        case .double(let value):
+            output += Reply.doubleText(value).utf8
+        case .boolean(let value):
+            output += (value ? "(true)" : "(false)").utf8
+        case .map(let entries):
+            for (offset, entry) in entries.enumerated() {
+                if offset > 0 {
+                    output.append(UInt8(ascii: "\n"))
+                }
+                appendRaw(entry.key, to: &output)
+                output.append(UInt8(ascii: "\n"))
+                appendRaw(entry.value, to: &output)
+            }
+        case .array(let elements), .set(let elements), .push(let elements):
             for (offset, element) in elements.enumerated() {
                 if offset > 0 {
                     output.append(UInt8(ascii: "\n"))

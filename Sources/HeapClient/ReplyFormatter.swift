@@ -34,20 +34,47 @@ public enum ReplyFormatter {
             output += quoted(bytes) + "\n"
         case .null, .nullArray:
             output += "(nil)\n"
-        case .array(let elements) where elements.isEmpty:
+        case .double(let value):
+            output += "(double) \(Reply.doubleText(value))\n"
+        case .boolean(let value):
+            output += value ? "(true)\n" : "(false)\n"
+        case .array(let elements) where elements.isEmpty, .push(let elements) where elements.isEmpty:
             output += "(empty array)\n"
-        case .array(let elements):
-            let indexWidth = String(elements.count).count
-            let childPrefix = prefix + String(repeating: " ", count: indexWidth + 2)
-            for (offset, element) in elements.enumerated() {
-                // The first element follows the parent's index on the same line, so it gets no prefix.
-                if offset > 0 {
-                    output += prefix
-                }
-                let index = String(offset + 1)
-                output += String(repeating: " ", count: indexWidth - index.count) + index + ") "
-                appendHuman(element, prefix: childPrefix, to: &output)
+        case .set(let elements) where elements.isEmpty:
+            output += "(empty set)\n"
+        case .map(let entries) where entries.isEmpty:
+            output += "(empty hash)\n"
+        case .array(let elements), .push(let elements):
+            appendHumanAggregate(elements.map { ($0, nil) }, marker: ")", prefix: prefix, to: &output)
+        case .set(let elements):
+            appendHumanAggregate(elements.map { ($0, nil) }, marker: "~", prefix: prefix, to: &output)
+        case .map(let entries):
+            appendHumanAggregate(entries.map { ($0.key, $0.value) }, marker: "#", prefix: prefix, to: &output)
+        }
+    }
+
+    /// The numbered elements of an aggregate: `1) …` for arrays, `1~ …` for sets, `1# key => value` for
+    /// maps, as redis-cli numbers them.
+    private static func appendHumanAggregate(
+        _ elements: [(Reply, Reply?)], marker: String, prefix: String, to output: inout String
+    ) {
+        let indexWidth = String(elements.count).count
+        let childPrefix = prefix + String(repeating: " ", count: indexWidth + 2)
+        for (offset, (element, value)) in elements.enumerated() {
+            // The first element follows the parent's index on the same line, so it gets no prefix.
+            if offset > 0 {
+                output += prefix
             }
+            let index = String(offset + 1)
+            output += String(repeating: " ", count: indexWidth - index.count) + index + marker + " "
+            guard let value else {
+                appendHuman(element, prefix: childPrefix, to: &output)
+                continue
+            }
+            var key = ""
+            appendHuman(element, prefix: childPrefix, to: &key)
+            output += key.dropLast() + " => "
+            appendHuman(value, prefix: childPrefix, to: &output)
         }
     }
 

@@ -61,11 +61,13 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, ExpressibleByStri
     public static let subscribed: ErrorCode = "SUBSCRIBED"
     /// Malformed RESP framing; the connection is closed.
     public static let proto: ErrorCode = "PROTO"
+    /// `HELLO` asked for a protocol version heapd does not speak (Redis's code).
+    public static let noProto: ErrorCode = "NOPROTO"
 
     /// Every code heapd sends, in protocol.md's order.
     public static let all: [ErrorCode] = [
         .noVariable, .noObject, .wrongType, .type, .index, .key, .value, .syntax, .arguments, .unknown, .denied,
-        .scope, .stop, .state, .noSnapshot, .io, .limit, .cancelled, .timeout, .subscribed, .proto,
+        .scope, .stop, .state, .noSnapshot, .io, .limit, .cancelled, .timeout, .subscribed, .proto, .noProto,
     ]
 }
 

@@ -1,4 +1,8 @@
-/// Incremental RESP2 reply parser for clients.
+/// Incremental RESP2 and RESP3 reply parser for clients.
+///
+/// It reads every RESP3 type heapd sends after `HELLO 3` (maps, sets, doubles, booleans, nulls, pushes)
+/// and the other RESP3 types a Redis server could send (big numbers and verbatim strings as bulk
+/// strings, blob errors as errors); attributes (`|`) are refused, as heapd never sends them.
 ///
 /// Replies can be large (a big bulk value, a long array) and arrive over many reads. Rather than re-parsing
 /// from scratch on every read, the decoder remembers the arrays it has already opened and where it stopped,
@@ -14,10 +18,34 @@ public struct ReplyDecoder: Sendable {
     /// Deepest array nesting accepted; bounds the recursion needed later to compare or free a `Reply`.
     public let maxDepth: Int
 
-    /// An array whose header has been read but whose elements are still arriving.
+    /// An aggregate (array, map, set, push) whose header has been read but whose elements are still
+    /// arriving; a map's elements are its keys and values in turn.
     private struct OpenArray: Sendable {
+        var kind: AggregateKind
         var remaining: Int
         var elements: [Reply]
+
+        /// The reply its elements make.
+        func completed() -> Reply {
+            switch kind {
+            case .array: return .array(elements)
+            case .set: return .set(elements)
+            case .push: return .push(elements)
+            case .map:
+                var entries: [Reply.MapEntry] = []
+                entries.reserveCapacity(elements.count / 2)
+                var index = 0
+                while index + 1 < elements.count {
+                    entries.append(Reply.MapEntry(elements[index], elements[index + 1]))
+                    index += 2
+                }
+                return .map(entries)
+            }
+        }
+    }
+
+    private enum AggregateKind: Sendable {
+        case array, map, set, push
     }
 
     /// Arrays opened so far for the reply in progress, outermost first.
@@ -64,14 +92,14 @@ public struct ReplyDecoder: Sendable {
             position = next
             var completed: Reply
             switch element {
-            case .arrayHeader(let count):
+            case .aggregateHeader(let kind, let count):
                 guard openArrays.count < maxDepth else {
                     throw .nestingTooDeep(limit: maxDepth)
                 }
                 var elements: [Reply] = []
                 // Reserve modestly: the count is the peer's claim, not data we have.
                 elements.reserveCapacity(min(count, 1024))
-                openArrays.append(OpenArray(remaining: count, elements: elements))
+                openArrays.append(OpenArray(kind: kind, remaining: count, elements: elements))
                 continue
             case .value(let reply):
                 completed = reply
@@ -83,7 +111,7 @@ public struct ReplyDecoder: Sendable {
                 guard openArrays[last].remaining == 0 else {
                     break
                 }
-                completed = .array(openArrays.removeLast().elements)
+                completed = openArrays.removeLast().completed()
             }
             if openArrays.isEmpty {
                 resumeOffset = 0
@@ -92,10 +120,11 @@ public struct ReplyDecoder: Sendable {
         }
     }
 
-    /// One wire element: either a whole scalar reply or the header of a non-empty array.
+    /// One wire element: either a whole scalar reply or the header of a non-empty aggregate (for a map,
+    /// the count of its keys and values).
     private enum Element {
         case value(Reply)
-        case arrayHeader(Int)
+        case aggregateHeader(AggregateKind, Int)
     }
 
     /// Parses the element starting at `start`, returning it and the offset just past it, or `nil` if the
@@ -127,18 +156,92 @@ public struct ReplyDecoder: Sendable {
         case ASCII.dollar:
             return try bulk(in: bytes, at: start)
         case ASCII.asterisk:
-            guard let (count, next) = try number(in: bytes, from: start + 1, invalid: .invalidMultibulkLength)
-            else {
+            return try aggregate(.array, in: bytes, at: start)
+        case ASCII.percent:
+            return try aggregate(.map, in: bytes, at: start)
+        case ASCII.tilde:
+            return try aggregate(.set, in: bytes, at: start)
+        case ASCII.greaterThan:
+            return try aggregate(.push, in: bytes, at: start)
+        case ASCII.underscore:
+            guard let end = try lineEnd(in: bytes, from: start + 1) else {
                 return nil
             }
-            switch count {
-            case -1: return (.value(.nullArray), next)
-            case 0: return (.value(.array([])), next)
-            case 1...Int64(Int.max): return (.arrayHeader(Int(count)), next)
-            default: throw .invalidMultibulkLength
+            guard end == start + 1 else {
+                throw .invalidReplyType(found: ASCII.underscore)
             }
+            return (.value(.null), end + 2)
+        case ASCII.hash:
+            guard let end = try lineEnd(in: bytes, from: start + 1) else {
+                return nil
+            }
+            guard end == start + 2, bytes[start + 1] == UInt8(ascii: "t") || bytes[start + 1] == UInt8(ascii: "f")
+            else {
+                throw .invalidReplyType(found: ASCII.hash)
+            }
+            return (.value(.boolean(bytes[start + 1] == UInt8(ascii: "t"))), end + 2)
+        case ASCII.comma:
+            guard let end = try lineEnd(in: bytes, from: start + 1) else {
+                return nil
+            }
+            let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[(start + 1)..<end]), as: UTF8.self)
+            guard let value = Self.double(text) else {
+                throw .invalidReplyType(found: ASCII.comma)
+            }
+            return (.value(.double(value)), end + 2)
+        case ASCII.openParenthesis:
+            // A big number: kept as its digits, a client decides what to make of them.
+            guard let end = try lineEnd(in: bytes, from: start + 1) else {
+                return nil
+            }
+            return (.value(.bulk(Array(bytes[(start + 1)..<end]))), end + 2)
+        case ASCII.equals, ASCII.exclamation:
+            guard let (element, next) = try bulk(in: bytes, at: start) else {
+                return nil
+            }
+            guard case .value(.bulk(let data)) = element else {
+                throw .invalidBulkLength
+            }
+            if bytes[start] == ASCII.exclamation {
+                return (.value(Self.errorReply(data)), next)
+            }
+            // A verbatim string: `txt:` or `mkd:` and the text.
+            return (.value(.bulk(data.count >= 4 && data[3] == ASCII.colon ? Array(data[4...]) : data)), next)
         case let marker:
             throw .invalidReplyType(found: marker)
+        }
+    }
+
+    /// The header of an aggregate: `*-1` is the null array, `*0` an empty one, anything else opens one.
+    private func aggregate(
+        _ kind: AggregateKind, in bytes: UnsafeRawBufferPointer, at start: Int
+    ) throws(ProtocolError) -> (Element, next: Int)? {
+        guard let (count, next) = try number(in: bytes, from: start + 1, invalid: .invalidMultibulkLength) else {
+            return nil
+        }
+        // A map counts pairs; its keys and values arrive as elements.
+        let limit = kind == .map ? Int64(Int.max / 2) : Int64(Int.max)
+        switch count {
+        case -1 where kind == .array: return (.value(.nullArray), next)
+        case 0:
+            switch kind {
+            case .array: return (.value(.array([])), next)
+            case .map: return (.value(.map([])), next)
+            case .set: return (.value(.set([])), next)
+            case .push: return (.value(.push([])), next)
+            }
+        case 1...limit: return (.aggregateHeader(kind, kind == .map ? Int(count) * 2 : Int(count)), next)
+        default: throw .invalidMultibulkLength
+        }
+    }
+
+    /// A RESP3 double: decimal or exponent notation, `inf`, `-inf`, `nan`.
+    private static func double(_ text: String) -> Double? {
+        switch text {
+        case "inf", "+inf": return .infinity
+        case "-inf": return -.infinity
+        case "nan", "-nan": return .nan
+        default: return Double(text)
         }
     }
 
@@ -206,6 +309,11 @@ public struct ReplyDecoder: Sendable {
             }
         }
         return nil
+    }
+
+    /// ``errorReply(_:)`` of a blob error's bytes.
+    private static func errorReply(_ bytes: [UInt8]) -> Reply {
+        bytes.withUnsafeBytes { errorReply($0) }
     }
 
     /// Splits an error line into its code (the first word) and message (the rest), as Redis clients do.

@@ -301,7 +301,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Queues `reply`, or `-LIMIT` in its place when it is bigger than `max-reply`.
     private func append(_ reply: Reply, to bytes: inout [UInt8], session: Session) {
         var reply = reply
-        let size = reply.encodedSize
+        let size = reply.encodedSize(session.protocolVersion)
         if !flow.replyAllowed(size: size) {
             state.counters.repliesRefused.add(1, ordering: .relaxed)
             reply =
@@ -309,7 +309,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     "reply of \(size) bytes exceeds max-reply (\(flow.limits.maxReply) bytes); ask for less (LIMIT n, COUNT n, a smaller DEPTH)"
                 ).reply
         }
-        reply.encode(into: &bytes)
+        reply.encode(into: &bytes, version: session.protocolVersion)
         if reply.errorCode == .limit, case .error(_, let message) = reply {
             state.noteLimitHit(message, clientID: session.id)
         }
@@ -439,8 +439,9 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if let event = event as? CollectorEventPush {
             // Sent by the collector's thread through this channel's own loop (``ServerState``): written
             // here, in order with the replies, while the session is subscribed.
-            guard machine.pushArrived() else { return }
-            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: event.bytes)), promise: nil)
+            guard machine.pushArrived(), let session else { return }
+            let bytes = session.protocolVersion == .resp3 ? event.resp3 : event.resp2
+            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
             checkOutputLimit(context: context)
             return
         }
@@ -462,7 +463,14 @@ struct PartialRequestEviction: Sendable {
     }
 }
 
-/// A collector event for a subscribed connection, encoded once for all subscribers (``ServerState``).
+/// A collector event for a subscribed connection, encoded once for all subscribers (``ServerState``):
+/// an array in RESP2, a push message in RESP3.
 struct CollectorEventPush: Sendable {
-    let bytes: [UInt8]
+    let resp2: [UInt8]
+    let resp3: [UInt8]
+
+    init(_ event: Reply) {
+        resp2 = event.encoded(.resp2)
+        resp3 = event.encoded(.resp3)
+    }
 }

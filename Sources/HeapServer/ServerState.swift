@@ -83,7 +83,7 @@ final class ServerState: Sendable {
             logger.info("\(line)")
             return
         case .collectionStarted(let generation):
-            push = .array([.bulk("gc-start"), .integer(Int64(generation))])
+            push = .push([.bulk("gc-start"), .integer(Int64(generation))])
         case .collectionFinished(let info):
             var metadata: Logger.Metadata = [:]
             metadata["gc_generation"] = "\(info.generation)"
@@ -97,16 +97,16 @@ final class ServerState: Sendable {
                 Int64(info.generation), Int64(info.collected), Int64(info.uncollectable),
                 Int64(info.pauseNanoseconds / 1000),
             ]
-            push = .array([Reply.bulk("gc-stop")] + fields.map { Reply.integer($0) })
+            push = .push([Reply.bulk("gc-stop")] + fields.map { Reply.integer($0) })
         case .finalizer(let object, let typeName):
             logger.debug("finalizer ran", metadata: ["object": "\(object)", "type": "\(typeName)"])
-            push = .array([.bulk("finalizer"), .bulk(object.description), .bulk(typeName)])
+            push = .push([.bulk("finalizer"), .bulk(object.description), .bulk(typeName)])
         case .weakrefCleared(let weakref, let target):
-            push = .array([.bulk("weakref-cleared"), .bulk(weakref.description), .bulk(target.description)])
+            push = .push([.bulk("weakref-cleared"), .bulk(weakref.description), .bulk(target.description)])
         }
         let channels = subscribers.withLock { Array($0.values) }
         guard !channels.isEmpty else { return }
-        let event = CollectorEventPush(bytes: push.encoded)
+        let event = CollectorEventPush(push)
         for channel in channels {
             // Always a task on the subscriber's own loop, never a write from this thread: its
             // ConnectionHandler writes it in order with its replies, and only while it is subscribed.
@@ -261,6 +261,20 @@ final class ServerState: Sendable {
             HeapRoot(label: "g." + $0.key, ref: $0.value, holder: .global)
         }
         return mine + globals + others
+    }
+
+    /// Closes the connections of the clients `matching` says (`CLIENT KILL`), except client `sparing`;
+    /// returns their ids. Each closes on its own event loop after what runs now: never inside the
+    /// caller's command, which holds the heap's gate that closing a session takes again.
+    func kill(sparing: Int?, matching: (ClientInfo) -> Bool) -> [Int] {
+        let victims = sessions.withLock { sessions in
+            sessions.values.map(\.session).filter { $0.id != sparing && matching($0.client) }
+        }
+        for session in victims {
+            guard let channel = session.channel else { continue }
+            channel.eventLoop.execute { channel.close(promise: nil) }
+        }
+        return victims.map(\.id).sorted()
     }
 
     /// Starts closing every client connection; returns their close futures.

@@ -30,8 +30,11 @@ final class Session {
     /// triggered.
     var collectionsAtCommandStart: Int
     var collectionsAtPreviousCommandStart = 0
-    /// Set by `GC SUBSCRIBE`: the connection receives collector events and accepts only a few commands.
+    /// Set by `GC SUBSCRIBE`: the connection receives collector events and, in RESP2, accepts only a few
+    /// commands (in RESP3 the events are push messages a client tells from replies, so it may run any).
     var subscribed = false
+    /// The reply encoding this connection asked for with `HELLO` (RESP2 until then).
+    var protocolVersion: ProtocolVersion = .resp2
     /// The client's socket, for a long command to notice a hang-up (``CommandSafepoint``).
     var peer: ClientSocket?
     /// What a long command holds outside the heap while it waits at a safepoint for a stop of the

@@ -75,7 +75,7 @@ struct ReplyDecoderTests {
         ("+OK\rx", .expectedCRLF),
         ("*x\r\n", .invalidMultibulkLength),
         ("*-2\r\n", .invalidMultibulkLength),
-        ("*1\r\n!\r\n", .invalidReplyType(found: UInt8(ascii: "!"))),
+        ("*1\r\n@\r\n", .invalidReplyType(found: UInt8(ascii: "@"))),
     ])
     func malformedRepliesThrow(_ input: String, _ error: ProtocolError) {
         #expect(throws: error) { try decodeReplies(input) }

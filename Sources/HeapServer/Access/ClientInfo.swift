@@ -19,6 +19,16 @@ final class ClientInfo: Sendable {
     private let roleValue: Atomic<UInt8>
     /// Refused commands are logged at most once a second per client.
     private let denials = LockedValue(LogRateLimiter())
+    /// What the client said about itself (`CLIENT SETNAME`, `HELLO … SETNAME`, `CLIENT SETINFO`):
+    /// written by its own connection, read by any `CLIENT LIST`.
+    private let labels = LockedValue(Labels())
+
+    /// A client's name and library, as Redis keeps them; empty until the client sets them.
+    struct Labels: Sendable, Equatable {
+        var name = ""
+        var libraryName = ""
+        var libraryVersion = ""
+    }
 
     init(id: Int, credentials: PeerCredentials?, address: String, role: ClientRole) {
         self.id = id
@@ -39,19 +49,34 @@ final class ClientInfo: Sendable {
         return policy.role(uid: credentials.uid, gid: credentials.gid)
     }
 
+    /// The client's name and library.
+    var clientLabels: Labels {
+        get { labels.withLock { $0 } }
+        set { labels.withLock { $0 = newValue } }
+    }
+
+    /// Whether `text` may be a client name or library label: printable ASCII without spaces, as Redis
+    /// requires, so that a `CLIENT LIST` line stays one line of space-separated fields.
+    static func isValidLabel(_ text: String) -> Bool {
+        text.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
+    }
+
     /// Whether a refusal at `now` should be logged, and how many were left out before it.
     func admitDenialLog(now: UInt64) -> Int? {
         denials.withLock { $0.admit(now: now) }
     }
 
-    /// Redis's `CLIENT LIST` line: `id=7 addr=/run/heapd/heapd.sock:0 uid=1000 gid=1000 pid=4242 role=user age=12`
-    /// (-1 for credentials the kernel did not report).
+    /// Redis's `CLIENT LIST` line: `id=7 addr=/run/heapd/heapd.sock:0 uid=1000 gid=1000 pid=4242 role=user age=12
+    /// name=worker lib-name=redis-py lib-ver=8.1.0` (-1 for credentials the kernel did not report; the
+    /// labels empty until the client sets them).
     func listLine(now: UInt64) -> String {
         let uid = credentials.map { "\($0.uid)" } ?? "-1"
         let gid = credentials.map { "\($0.gid)" } ?? "-1"
         let pid = credentials.map { "\($0.pid)" } ?? "-1"
         let age = (now &- connectedAt) / 1_000_000_000
+        let labels = clientLabels
         return "id=\(id) addr=\(address) uid=\(uid) gid=\(gid) pid=\(pid) role=\(role) age=\(age)"
+            + " name=\(labels.name) lib-name=\(labels.libraryName) lib-ver=\(labels.libraryVersion)"
     }
 
     /// The address of a connection's local end: the socket path with Redis's `:0` port.

@@ -18,6 +18,12 @@ enum CommandRoles {
         // Connection and server
         "PING": .monitor, "ECHO": .monitor, "QUIT": .monitor, "HELP": .monitor, "INFO": .monitor,
         "CLIENT LIST": .monitor, "CLIENT INFO": .monitor,
+        // What a connection says about itself (its encoding, name and library) changes no one else, as
+        // `AT` does not; the command table is read-only. Closing other clients' sessions is admin's.
+        "HELLO": .monitor, "CLIENT ID": .monitor, "CLIENT SETNAME": .monitor, "CLIENT GETNAME": .monitor,
+        "CLIENT SETINFO": .monitor, "CLIENT KILL": .admin,
+        "COMMAND": .monitor, "COMMAND COUNT": .monitor, "COMMAND LIST": .monitor, "COMMAND INFO": .monitor,
+        "COMMAND DOCS": .monitor,
         // Stops the world for a full check, as the views do, but it is a developer's tool, not a probe.
         "DEBUG VERIFY": .user,
 

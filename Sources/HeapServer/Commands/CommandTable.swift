@@ -6,7 +6,7 @@ enum CommandTable {
     static let all: [CommandSpec] =
         ServerCommands.specs + ObjectCommands.specs + ContainerCommands.specs + IntrospectionCommands.specs
         + GCCommands.specs + TracemallocCommands.specs + DiagnosticCommands.specs
-        + GeneratorCommands.specs + ClientCommands.specs
+        + GeneratorCommands.specs + [HelloCommand.spec] + ClientCommands.specs + CommandCommands.specs
 
     static let byName: [String: CommandSpec] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 
@@ -44,10 +44,14 @@ enum CommandTable {
             if subcommandGroups.contains(name) { return .reply(rejected(.arity(name), in: session)) }
             return .reply(rejected(.unknown(name), in: session))
         }
-        if session.subscribed && !spec.flags.contains(.allowedWhileSubscribed) {
+        // In RESP3 events are push messages, which a client tells from replies: it may run anything.
+        if session.subscribed && session.protocolVersion == .resp2 && !spec.flags.contains(.allowedWhileSubscribed) {
             return .reply(
                 rejected(
-                    CommandError(.subscribed, "only PING, QUIT and GC UNSUBSCRIBE are allowed while subscribed"),
+                    CommandError(
+                        .subscribed,
+                        "only PING, QUIT, HELLO and GC UNSUBSCRIBE are allowed while subscribed in RESP2 (HELLO 3 lifts this)"
+                    ),
                     in: session))
         }
         let arguments = Arguments(rest)
@@ -95,5 +99,6 @@ enum CommandTable {
     }
 
     /// First words that only exist with a second word.
-    static let subcommandGroups: Set<String> = ["SCOPE", "DEBUG", "GC", "TRACEMALLOC", "CLIENT"]
+    /// (`COMMAND` is one too: alone it is a command of its own.)
+    static let subcommandGroups: Set<String> = ["SCOPE", "DEBUG", "GC", "TRACEMALLOC", "CLIENT", "COMMAND"]
 }

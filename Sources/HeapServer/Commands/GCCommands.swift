@@ -17,7 +17,7 @@ enum GCCommands {
             return .ok
         },
         .simple("GC ISENABLED", "gc.isenabled(): 1 or 0") { session in
-            .integer(session.heap.collector.isEnabled ? 1 : 0)
+            .boolean(session.heap.collector.isEnabled)
         },
         CommandSpec(
             "GC COLLECT", arity: 0...1, syntax: "GC COLLECT [generation]",
@@ -62,14 +62,15 @@ enum GCCommands {
         ) { session in
             .array(
                 session.heap.collector.statistics.map { stats in
-                    .array([
-                        .bulk("collections"), .integer(Int64(stats.collections)),
-                        .bulk("collected"), .integer(Int64(stats.collected)),
-                        .bulk("uncollectable"), .integer(Int64(stats.uncollectable)),
-                        .bulk("pause_count"), .integer(Int64(stats.pauses.count)),
-                        .bulk("pause_total_us"), .integer(Int64(stats.pauses.totalNanoseconds / 1000)),
-                        .bulk("pause_max_us"), .integer(Int64(stats.pauses.maxNanoseconds / 1000)),
-                        .bulk("pause_p99_us"), .integer(Int64(stats.pauses.p99Nanoseconds / 1000)),
+                    // A map in RESP3 (Python's dict per generation); in RESP2 the same name/value pairs.
+                    .map([
+                        .init("collections", .integer(Int64(stats.collections))),
+                        .init("collected", .integer(Int64(stats.collected))),
+                        .init("uncollectable", .integer(Int64(stats.uncollectable))),
+                        .init("pause_count", .integer(Int64(stats.pauses.count))),
+                        .init("pause_total_us", .integer(Int64(stats.pauses.totalNanoseconds / 1000))),
+                        .init("pause_max_us", .integer(Int64(stats.pauses.maxNanoseconds / 1000))),
+                        .init("pause_p99_us", .integer(Int64(stats.pauses.p99Nanoseconds / 1000))),
                     ])
                 })
         },
@@ -196,13 +197,13 @@ enum GCCommands {
         CommandSpec(
             "GC IS_TRACKED", arity: 1...1, syntax: "GC IS_TRACKED x", summary: "gc.is_tracked(x): 1 or 0",
             handler: { session, args throws(CommandError) in
-                try session.with(args[0], readOnly: true) { ref in .integer(session.heap.isTracked(ref) ? 1 : 0) }
+                try session.with(args[0], readOnly: true) { ref in .boolean(session.heap.isTracked(ref)) }
             }),
         CommandSpec(
             "GC IS_FINALIZED", arity: 1...1, syntax: "GC IS_FINALIZED x",
             summary: "gc.is_finalized(x): 1 if its finalizer already ran",
             handler: { session, args throws(CommandError) in
-                try session.with(args[0], readOnly: true) { ref in .integer(session.heap.isFinalized(ref) ? 1 : 0) }
+                try session.with(args[0], readOnly: true) { ref in .boolean(session.heap.isFinalized(ref)) }
             }),
         stopped("GC FREEZE", "gc.freeze(): move every tracked object to the permanent generation") { stopped in
             stopped.freeze()

@@ -31,7 +31,7 @@ enum TracemallocCommands {
             return .ok
         },
         .simple("TRACEMALLOC IS_TRACING", "tracemalloc.is_tracing(): 1 or 0") { session in
-            .integer(session.heap.tracer.isTracing ? 1 : 0)
+            .boolean(session.heap.tracer.isTracing)
         },
         .simple("TRACEMALLOC GET_TRACEBACK_LIMIT", "tracemalloc.get_traceback_limit()") { session in
             .integer(Int64(session.heap.tracer.tracebackLimit))

@@ -32,7 +32,7 @@ final class CommandOutcomeTests: XCTestCase {
             XCTAssertTrue(CommandTable.byName[name]!.flags.contains(.blocksOnFiles), name)
         }
         let subscribed = CommandTable.all.filter { $0.flags.contains(.allowedWhileSubscribed) }.map(\.name)
-        XCTAssertEqual(Set(subscribed), ["PING", "QUIT", "GC SUBSCRIBE", "GC UNSUBSCRIBE"])
+        XCTAssertEqual(Set(subscribed), ["PING", "QUIT", "HELLO", "GC SUBSCRIBE", "GC UNSUBSCRIBE"])
         XCTAssertEqual(CommandTable.all.filter { $0.flags.contains(.closesConnection) }.map(\.name), ["QUIT"])
         XCTAssertEqual(CommandTable.all.filter { $0.flags.contains(.testOnly) }.map(\.name), ["GC DEBUG_STALL"])
     }

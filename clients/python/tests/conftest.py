@@ -90,9 +90,11 @@ def server(request):
     return process
 
 
-@pytest.fixture
-def session(server):
-    with heapd.connect(server.socket) as session:
+@pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
+def session(server, request):
+    """A session in each reply encoding: every test that uses it runs in RESP2 and in RESP3 (``HELLO 3``),
+    so the package's methods are checked to give the same values with both."""
+    with heapd.connect(server.socket, protocol=request.param) as session:
         yield session
 
 

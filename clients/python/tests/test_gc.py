@@ -82,16 +82,19 @@ def test_freeze(session):
 
 
 def test_garbage_holds_an_uncollectable_cycle(session):
+    # As in CPython, a cycle cleared from gc.garbage is found again by the next collection: the run of
+    # this test in the other protocol, on the same heapd, left one there.
     session.gc.collect()
+    before = [ref.id for ref in session.gc.garbage]
     session.execute("NEW o object Node")
     session.execute("FINALIZER o LEGACY")
     session.execute("SETATTR o me o")
     ident = session.var("o").id
     session.execute("DEL o")
     assert session.gc.collect() == 1
-    assert [ref.id for ref in session.gc.garbage] == [ident]
-    assert session.gc.garbage[0].type == "Node"
-    assert session.gc.clear_garbage() == 1
+    assert [ref.id for ref in session.gc.garbage] == before + [ident]
+    assert session.gc.garbage[-1].type == "Node"
+    assert session.gc.clear_garbage() == len(before) + 1
     assert session.gc.garbage == []
 
 

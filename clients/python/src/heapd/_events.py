@@ -1,7 +1,8 @@
 """heapd's pushed events (``GC SUBSCRIBE``, protocol.md §5) on a connection of their own.
 
-A subscribed connection accepts nothing but ``PING``, ``QUIT`` and ``GC UNSUBSCRIBE``, so events never share
-the session's connection: ``Events`` opens a second one to the same socket.
+A subscribed RESP2 connection accepts nothing but ``PING``, ``QUIT``, ``HELLO`` and ``GC UNSUBSCRIBE``, so
+events never share the session's connection: ``Events`` opens a second one to the same socket. With
+``protocol=3`` the events arrive as RESP3 push messages; the iterator gives the same lists.
 """
 
 from ._transport import Transport
@@ -12,14 +13,14 @@ class Events:
     ``["gc-stop", generation, collected, uncollectable, pause_us]``, ``["finalizer", "#id", type]``,
     ``["weakref-cleared", "#weakref", "#target"]``. Subscribed once the constructor returns."""
 
-    def __init__(self, path=None, timeout=None):
+    def __init__(self, path=None, timeout=None, protocol=2):
         """``path`` is the socket (default: the one ``heapd.connect()`` finds); ``timeout`` ends the
         iteration after that many seconds without an event (default: wait for ever)."""
         if path is None:
             from ._session import find_socket
 
             path = find_socket()
-        self._transport = Transport(path)
+        self._transport = Transport(path, protocol=protocol)
         self.timeout = timeout
         reply = self._transport.call("GC", "SUBSCRIBE")
         if not (isinstance(reply, list) and reply[:1] == ["subscribe"]):

@@ -59,7 +59,11 @@ class GC:
     def get_stats(self):
         """One dict per generation: ``collections``, ``collected``, ``uncollectable`` as CPython's, then
         heapd's pause figures (``pause_count``, ``pause_total_us``, ``pause_max_us``, ``pause_p99_us``)."""
-        return [dict(zip(pairs[0::2], pairs[1::2])) for pairs in self._run("GC", "GET_STATS")]
+        # RESP3 sends each generation as a map (a dict already), RESP2 as its names and values in turn.
+        return [
+            dict(entry) if isinstance(entry, dict) else dict(zip(entry[0::2], entry[1::2]))
+            for entry in self._run("GC", "GET_STATS")
+        ]
 
     def get_objects(self, generation=None):
         """The tracked containers (of one generation, or of all three)."""
@@ -135,7 +139,7 @@ class GC:
 
     def _callbacks_changed(self):
         if self.callbacks and self._listener is None and not self._session.closed:
-            self._listener = _Listener(Events(self._session.path), self.callbacks)
+            self._listener = _Listener(Events(self._session.path, protocol=self._session.protocol), self.callbacks)
         elif not self.callbacks:
             self._stop_events()
 

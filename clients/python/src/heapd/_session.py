@@ -11,14 +11,18 @@ from ._tracemalloc import Tracemalloc
 from ._transport import Transport
 
 
-def connect(path=None, timeout=None):
+def connect(path=None, timeout=None, protocol=2):
     """Connects to heapd and returns a new ``Session``.
 
     ``path`` is the socket; without it, heapctl's choice: ``$HEAPD_SOCKET`` when set, else the first of the
     per-user default (``$XDG_RUNTIME_DIR/heapd.sock``, ``/tmp/heapd-UID.sock``) and the system socket
     ``/run/heapd/heapd.sock`` that exists. ``timeout`` bounds each reply in seconds (default: none, since
-    ``GC COLLECT`` on a big heap or ``GC WAIT`` may take long). Raises ``ConnectionFailed``.
+    ``GC COLLECT`` on a big heap or ``GC WAIT`` may take long). ``protocol`` is the reply encoding, 2
+    (RESP2, the default: no ``HELLO``) or 3 (``HELLO 3`` first); the session's methods return the same
+    values with either, ``execute`` returns dicts for RESP3's maps. Raises ``ConnectionFailed``.
     """
+    if protocol not in (2, 3):
+        raise ValueError(f"protocol must be 2 or 3, not {protocol!r}")
     if path is None:
         candidates = _socket.candidates()
         path = find_socket(candidates)
@@ -27,7 +31,7 @@ def connect(path=None, timeout=None):
         path = os.fspath(path)
         tried = [path]
     try:
-        return Session(Transport(path, timeout=timeout))
+        return Session(Transport(path, timeout=timeout, protocol=protocol))
     except HeapdError:
         raise
     except Exception as error:  # redis.ConnectionError wraps the OSError; say which paths were tried
@@ -66,6 +70,11 @@ class Session:
     def path(self):
         """The socket this session is connected to."""
         return self._transport.path
+
+    @property
+    def protocol(self):
+        """The reply encoding, 2 (RESP2) or 3 (RESP3), as ``connect`` was given it."""
+        return self._transport.protocol
 
     # -- commands -------------------------------------------------------------------------------------
 
