@@ -37,6 +37,7 @@ enum CommandRoles {
 
         // The views. GROWTH moves the server-wide peaks the next GROWTH compares against: a change.
         "TYPES": .monitor, "CHAIN": .monitor, "GRAPH": .monitor, "DOCTOR": .monitor, "GROWTH": .user,
+        "SIZEOF": .monitor,
 
         // The collector: reads, collections, and the server-wide switches.
         "GC ISENABLED": .monitor, "GC GET_COUNT": .monitor, "GC GET_THRESHOLD": .monitor,
