@@ -310,8 +310,9 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 ).reply
         }
         reply.encode(into: &bytes)
-        if reply.errorCode == .limit, case .error(_, let message) = reply {
-            state.noteLimitHit(message, clientID: session.id)
+        if case .error(let code, let message) = reply {
+            state.metrics.countError(ErrorCode(rawValue: code))
+            if code == ErrorCode.limit.rawValue { state.noteLimitHit(message, clientID: session.id) }
         }
     }
 

@@ -5,7 +5,8 @@ import HeapdTesting
 import XCTest
 
 /// `SIZEOF x [DEEP]` against CPython 3.11 itself: the same objects are built in heapd and in python3.11,
-/// and `sys.getsizeof` (and its sum over the closure of `gc.get_referents`) must equal heapd's answer.
+/// and `sys.getsizeof` (and its sum over the closure of `gc.get_referents`, dict keys included, as pympler's
+/// `asizeof` counts them) must equal heapd's answer.
 final class SizeofIntegrationTests: HeapdTestCase {
     /// One object built both ways: heapd's commands and the Python statements that make `name`.
     private struct Case {
@@ -56,15 +57,22 @@ final class SizeofIntegrationTests: HeapdTestCase {
             Case(name: "zeros", heapd: [["NEW", "zeros", "bytes", "100"]], python: "zeros = bytes(100)"),
             Case(name: "abc", heapd: [["NEW", "abc", "bytes", "DATA", "abc"]], python: "abc = b'ab' + b'c'"),
             Case(
-                name: "t", heapd: [["NEW", "t1", "int", "1001"], ["NEW", "t2", "str", "two"], ["NEW", "t", "tuple", "t1", "t2"]],
+                name: "t",
+                heapd: [
+                    ["NEW", "t1", "int", "1001"], ["NEW", "t2", "str", "two"], ["NEW", "t", "tuple", "t1", "t2"],
+                ],
                 python: "t1 = int('1001'); t2 = 'tw' + 'o'; t = (t1, t2)"),
             Case(name: "unit", heapd: [["NEW", "unit", "tuple"]], python: "unit = ()"),
             Case(name: "l0", heapd: [["NEW", "l0", "list"]], python: "l0 = []"),
             Case(
                 name: "l3",
-                heapd: [["NEW", "i1", "int", "5001"], ["NEW", "i2", "int", "5002"], ["NEW", "l3", "list", "i1", "i2", "i1"]],
+                heapd: [
+                    ["NEW", "i1", "int", "5001"], ["NEW", "i2", "int", "5002"],
+                    ["NEW", "l3", "list", "i1", "i2", "i1"],
+                ],
                 python: "i1 = int('5001'); i2 = int('5002'); l3 = [i1, i2, i1]"),
-            Case(name: "weak", heapd: [["NEW", "target", "object", "Node"], ["WEAKREF", "weak", "target"]],
+            Case(
+                name: "weak", heapd: [["NEW", "target", "object", "Node"], ["WEAKREF", "weak", "target"]],
                 python: "target = Node(); weak = weakref.ref(target)"),
             Case(
                 name: "node",
@@ -99,22 +107,28 @@ final class SizeofIntegrationTests: HeapdTestCase {
         cases.append(
             Case(
                 name: "lp", heapd: popped,
-                python: "lp = []\nfor i in range(40): lp.append(int(str(20000 + i)))\nfor i in range(33): lp.pop()\nlp.pop(0)"
+                python:
+                    "lp = []\nfor i in range(40): lp.append(int(str(20000 + i)))\nfor i in range(33): lp.pop()\nlp.pop(0)"
             ))
         cases.append(
             Case(
-                name: "lc", heapd: [["NEW", "x", "int", "30000"], ["NEW", "lc", "list", "x", "x", "x"], ["CLEAR", "lc"]],
+                name: "lc",
+                heapd: [["NEW", "x", "int", "30000"], ["NEW", "lc", "list", "x", "x", "x"], ["CLEAR", "lc"]],
                 python: "x = int('30000'); lc = [x, x, x]; lc.clear()"))
         for count in [0, 1, 7, 10] {
             cases.append(
                 Case(
-                    name: "lr\(count)", heapd: [["NEW", "g", "gen", "range", "\(count)"], ["LIST", "lr\(count)", "g"]],
+                    name: "lr\(count)",
+                    heapd: [["NEW", "g", "gen", "range", "\(count)"], ["LIST", "lr\(count)", "g"]],
                     python: "lr\(count) = list(iter(range(\(count))))"))
         }
         cases.append(
             Case(
-                name: "li", heapd: [["NEW", "src", "list", "i1", "i2", "i1", "i2", "i1"], ["NEW", "g", "gen", "iter", "src"],
-                    ["LIST", "li", "g"]],
+                name: "li",
+                heapd: [
+                    ["NEW", "src", "list", "i1", "i2", "i1", "i2", "i1"], ["NEW", "g", "gen", "iter", "src"],
+                    ["LIST", "li", "g"],
+                ],
                 python: "src = [i1, i2, i1, i2, i1]; li = list(iter(src))"))
         // Dicts and sets built by insertions, across their resizes.
         for count in [0, 1, 5, 6, 11, 22, 43] {
@@ -125,7 +139,8 @@ final class SizeofIntegrationTests: HeapdTestCase {
             cases.append(
                 Case(
                     name: "d\(count)", heapd: heapd,
-                    python: "d\(count) = {}\nfor k in range(\(count)): d\(count)['key' + str(k)] = int(str(40000 + k))"))
+                    python: "d\(count) = {}\nfor k in range(\(count)): d\(count)['key' + str(k)] = int(str(40000 + k))")
+            )
         }
         for count in [0, 4, 5, 18, 19, 77] {
             var heapd: [[String]] = [["NEW", "s\(count)", "set"]]
@@ -142,8 +157,10 @@ final class SizeofIntegrationTests: HeapdTestCase {
             Case(
                 name: "root",
                 heapd: [
-                    ["NEW", "root", "dict"], ["NEW", "shared", "str", "shared text"], ["NEW", "inner", "list", "shared", "shared"],
-                    ["APPEND", "inner", "inner"], ["SETITEM", "root", "inner", "inner"], ["SETITEM", "root", "again", "shared"],
+                    ["NEW", "root", "dict"], ["NEW", "shared", "str", "shared text"],
+                    ["NEW", "inner", "list", "shared", "shared"],
+                    ["APPEND", "inner", "inner"], ["SETITEM", "root", "inner", "inner"],
+                    ["SETITEM", "root", "again", "shared"],
                     ["NEW", "pair", "tuple", "inner", "shared"], ["SETITEM", "root", "pair", "pair"],
                     ["SETITEM", "root", "node", "node"],
                 ],
@@ -174,6 +191,8 @@ final class SizeofIntegrationTests: HeapdTestCase {
                     if id(o) in seen or isinstance(o, type): continue
                     seen.add(id(o)); total += sys.getsizeof(o)
                     stack.extend(gc.get_referents(o))
+                    # A str-keyed dict's traversal visits only its values; its keys are objects it holds.
+                    if isinstance(o, dict): stack.extend(o.keys())
                 return total, len(seen)
             \(cases.map(\.python).joined(separator: "\n"))
             for name in sys.argv[1:]:
@@ -215,19 +234,33 @@ final class SizeofIntegrationTests: HeapdTestCase {
     func testDeepWalkWhileAnotherClientMutates() throws {
         let client = try heapd.connect()
         _ = try client.pipeline([["NEW", "g", "gen", "range", "300000"], ["LIST", "g.big", "g"]])
-        let mutator = try heapd.connect()
-        let done = DispatchSemaphore(value: 0)
-        let thread = Thread {
-            for index in 0..<200 {
-                _ = try? mutator.pipeline([["NEW", "x", "int", "\(index)"], ["APPEND", "g.big", "x"], ["POP", "y", "g.big"]])
+        let socket = heapd.socketPath
+        let walked = LockedReply()
+        // Two threads at once, each with its own connection: one mutates, the other walks.
+        DispatchQueue.concurrentPerform(iterations: 2) { index in
+            guard let connection = try? HeapConnection(socketPath: socket) else { return }
+            if index == 0 {
+                for value in 0..<200 {
+                    _ = try? connection.pipeline([
+                        ["NEW", "x", "int", "\(value)"], ["APPEND", "g.big", "x"], ["POP", "y", "g.big"],
+                    ])
+                }
+            } else {
+                walked.set(try? connection.call("SIZEOF", "g.big", "DEEP"))
             }
-            done.signal()
         }
-        thread.start()
-        let deep = fields(try client.call("SIZEOF", "g.big", "DEEP"))
-        done.wait()
+        let deep = fields(walked.get() ?? .null)
         XCTAssertGreaterThanOrEqual(deep["objects"] ?? 0, 300_000 - 200 + 1)
         XCTAssertLessThanOrEqual(deep["objects"] ?? .max, 300_000 + 200 + 1)
         try heapd.assertHeapConsistent()
     }
+}
+
+/// A reply handed from a worker thread to the test.
+private final class LockedReply: @unchecked Sendable {
+    private let lock = NSLock()
+    private var reply: Reply?
+
+    func set(_ value: Reply?) { lock.withLock { reply = value } }
+    func get() -> Reply? { lock.withLock { reply } }
 }

@@ -16,7 +16,7 @@
 enum CommandRoles {
     static let table: [String: ClientRole] = [
         // Connection and server
-        "PING": .monitor, "ECHO": .monitor, "QUIT": .monitor, "HELP": .monitor, "INFO": .monitor,
+        "PING": .monitor, "ECHO": .monitor, "QUIT": .monitor, "HELP": .monitor, "INFO": .monitor, "METRICS": .monitor,
         "CLIENT LIST": .monitor, "CLIENT INFO": .monitor,
         // Stops the world for a full check, as the views do, but it is a developer's tool, not a probe.
         "DEBUG VERIFY": .user,

@@ -176,7 +176,9 @@ enum DiagnosticCommands {
 
     /// `SIZEOF`'s reply: a flat array of names and byte counts (Redis's `MEMORY STATS` shape).
     static func reply(_ sizes: ObjectSizes, deep: Bool = false) -> Reply {
-        var fields: [Reply] = [.bulk("python"), .integer(Int64(sizes.python)), .bulk("heapd"), .integer(Int64(sizes.heapd))]
+        var fields: [Reply] = [
+            .bulk("python"), .integer(Int64(sizes.python)), .bulk("heapd"), .integer(Int64(sizes.heapd)),
+        ]
         if deep { fields += [.bulk("objects"), .integer(Int64(sizes.objects))] }
         return .array(fields)
     }
