@@ -63,10 +63,11 @@ final class ServerMetrics: Sendable {
         let stats = heap.statistics()
         for kind in ObjectKind.allCases where kind != .none && kind != .bool {
             let labels = [("type", "\(kind)")]
-            registry.makeGauge(name: "heapd_objects", labels: labels, help: "Live objects by type")
+            registry.makeGauge(descriptor: Self.name("heapd_objects", "Live objects by type"), labels: labels)
                 .set(Double(stats.objectsByKind[kind, default: 0]))
-            registry.makeGauge(name: "heapd_object_bytes", labels: labels, help: "Bytes of live objects by type")
-                .set(Double(stats.bytesByKind[kind, default: 0]))
+            registry.makeGauge(
+                descriptor: Self.name("heapd_object_bytes", "Bytes of live objects by type"), labels: labels
+            ).set(Double(stats.bytesByKind[kind, default: 0]))
         }
         gauge("heapd_used_bytes", "Bytes the objects cost, with their handle-table entries", stats.bytesInUse)
         gauge("heapd_resident_bytes", "Resident set size of heapd", InfoReport.residentBytes())
@@ -75,8 +76,8 @@ final class ServerMetrics: Sendable {
         gauge("heapd_max_memory_bytes", "The memory cap (0: none)", budget.cap)
         for generation in 0..<3 {
             registry.makeGauge(
-                name: "heapd_gc_tracked_objects", labels: [("generation", "\(generation)")],
-                help: "Containers tracked by the collector, by generation"
+                descriptor: Self.name("heapd_gc_tracked_objects", "Containers tracked by the collector, by generation"),
+                labels: [("generation", "\(generation)")]
             ).set(Double(stats.generationLengths[generation]))
         }
         let collector = heap.collector
@@ -102,7 +103,7 @@ final class ServerMetrics: Sendable {
     }
 
     private func gauge(_ name: String, _ help: String, _ value: Int) {
-        registry.makeGauge(name: name, help: help).set(Double(value))
+        registry.makeGauge(descriptor: Self.name(name, help)).set(Double(value))
     }
 
     /// Advances a counter to `total`, a figure the server counts itself.
@@ -111,13 +112,18 @@ final class ServerMetrics: Sendable {
         synced.withLock { last in
             let counter =
                 labels.isEmpty
-                ? registry.makeCounter(name: name, help: help)
-                : registry.makeCounter(name: name, labels: labels, help: help)
+                ? registry.makeCounter(descriptor: Self.name(name, help))
+                : registry.makeCounter(descriptor: Self.name(name, help), labels: labels)
             let delta = Int64(total) - last[key, default: 0]
             if delta > 0 {
                 counter.increment(by: delta)
                 last[key] = Int64(total)
             }
         }
+    }
+
+    /// A whole metric name with its help text (the registry's descriptor joins the parts we do not split).
+    private static func name(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 }

@@ -29,6 +29,7 @@ extension Heapctl {
         CommandReference<TopView>.self,
         CommandReference<DoctorView>.self,
         CommandReference<RecordView>.self,
+        CommandReference<EventsCommand>.self,
         CommandReference<MetricsCommand>.self,
     ]
 

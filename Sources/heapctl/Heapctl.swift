@@ -17,6 +17,7 @@ struct Heapctl: ParsableCommand {
             heapctl [options] run FILE|- ...     run a script (see heapctl run --help)
             heapctl [options] types|growth|chain|graph|top|doctor|record ...
                                                  views that find leaks (heapctl types --help, ...)
+            heapctl [options] events [--json]    the collector's events as they happen (GC SUBSCRIBE)
             heapctl [options] metrics [--listen HOST:PORT]
                                                  Prometheus metrics, printed or served at /metrics
             """,
@@ -103,6 +104,10 @@ struct Heapctl: ParsableCommand {
         if recognizingRun && command.first == "run" {
             return RunCommand.parseOrExit(Array(command.dropFirst()))
                 .execute(inheriting: connection, output: output)
+        }
+        if recognizingRun && command.first == "events" {
+            return EventsCommand.parseOrExit(Array(command.dropFirst()))
+                .execute(inheriting: connection, output: output, fallback: fallback)
         }
         if recognizingRun && command.first == "metrics" {
             return MetricsCommand.parseOrExit(Array(command.dropFirst())).execute(inheriting: connection)
