@@ -58,7 +58,8 @@ final class OutputForPeopleTests: HeapctlTestCase {
         XCTAssertEqual(parsed.count, 1)
         XCTAssertEqual(parsed.first?["number"] as? Int, 1)
         XCTAssertEqual(parsed.first?["origin"] as? String, "taken")
-        XCTAssertEqual(Set(parsed.first?.keys.map { $0 } ?? []), ["number", "traces", "bytes", "traceback_limit", "origin"])
+        XCTAssertEqual(
+            Set(parsed.first?.keys.map { $0 } ?? []), ["number", "traces", "bytes", "traceback_limit", "origin"])
         XCTAssertEqual(try heapctl("TRACEMALLOC", "STOP").status, 0)
 
         let events = try startHeapctl("events", "--json")
