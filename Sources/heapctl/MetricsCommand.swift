@@ -14,7 +14,8 @@ struct MetricsCommand: ParsableCommand {
             Without --listen, prints heapd's METRICS reply once and exits. With --listen HOST:PORT, serves \
             HTTP/1.1 on that address until interrupted: GET /metrics asks heapd anew (one short connection \
             per scrape) and answers 200 with text/plain; version=0.0.4, or 503 with the reason when heapd \
-            cannot be reached; any other path is 404, any other method 405. The names are listed in \
+            cannot be reached or does not answer within --timeout seconds (10 when not given); any other path \
+            is 404, any other method 405. The names are listed in \
             protocol.md (METRICS). Example Prometheus job: static_configs: [{targets: ['127.0.0.1:9464']}].
             """)
 
@@ -54,7 +55,10 @@ struct MetricsCommand: ParsableCommand {
             }
         }
         let (host, port) = try! Self.address(listen)
-        return MetricsHTTPServer.serve(host: host, port: port, endpoint: endpoint)
+        // A scrape waits for heapd at most 10 s unless --timeout says otherwise (Prometheus's own default
+        // scrape timeout): a stalled heapd must not queue every later scrape behind a reply forever.
+        let scraping = endpoint.timeout == 0 ? Endpoint(socket: endpoint.socketPath, timeout: 10) : endpoint
+        return MetricsHTTPServer.serve(host: host, port: port, endpoint: scraping)
     }
 
     struct ScrapeFailure: Error {
