@@ -24,6 +24,9 @@ struct ReplyRenderer {
             if command == "INFO", case .bulk(let bytes) = reply {
                 return Array(Self.infoJSON(String(decoding: bytes, as: UTF8.self)).text.utf8) + [UInt8(ascii: "\n")]
             }
+            if command == "SIZEOF", let sizes = Self.pairsJSON(reply) {
+                return Array(sizes.text.utf8) + [UInt8(ascii: "\n")]
+            }
             if command == "TRACEMALLOC", subcommand == "SNAPSHOTS", let listing = Self.snapshotsJSON(reply) {
                 return Array(listing.text.utf8) + [UInt8(ascii: "\n")]
             }
@@ -101,6 +104,18 @@ struct ReplyRenderer {
             objects.append(.object(zip(names, fields.map(scalar)).map { ($0, $1) }))
         }
         return .array(objects)
+    }
+
+    /// A flat array of names and values (`SIZEOF`'s `["python", 88, "heapd", 48]`) as one object,
+    /// `{"python": 88, "heapd": 48}`; nil for any other shape.
+    static func pairsJSON(_ reply: Reply) -> JSONValue? {
+        guard case .array(let items) = reply, !items.isEmpty, items.count % 2 == 0 else { return nil }
+        var fields: [(String, JSONValue)] = []
+        for index in stride(from: 0, to: items.count, by: 2) {
+            guard case .bulk(let name) = items[index] else { return nil }
+            fields.append((String(decoding: name, as: UTF8.self), scalar(items[index + 1])))
+        }
+        return .object(fields)
     }
 
     /// The field names of each event `GC SUBSCRIBE` pushes (protocol.md), after its name.

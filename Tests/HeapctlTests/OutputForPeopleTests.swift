@@ -83,6 +83,17 @@ final class OutputForPeopleTests: HeapctlTestCase {
         XCTAssertTrue(result.stdout.contains(#""type":"Node"}"#), result.stdout)
     }
 
+    func testSizeofHasNamedFieldsInJSON() throws {
+        XCTAssertEqual(try heapctl("NEW", "g.l", "list").status, 0)
+        XCTAssertEqual(try heapctl("--json", "SIZEOF", "g.l").stdout, #"{"python":56,"heapd":32}"# + "\n")
+        XCTAssertEqual(
+            try heapctl("--json", "SIZEOF", "g.l", "DEEP").stdout, #"{"python":56,"heapd":32,"objects":1}"# + "\n")
+        let missing = try heapctl("--json", "SIZEOF", "g.nope")
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stdout.contains(#""error":"NOVAR""#), missing.stdout)
+        XCTAssertEqual(try heapctl("DEL", "g.l").status, 0)
+    }
+
     func testLongRunShowsProgressOnStderr() throws {
         // GC WAIT with nothing to collect times out after 1.2 s: the run is then past the 1 s delay.
         let path = try writeFile("slow.heap", "GC WAIT 1 TIMEOUT 1200\nPING\n")
