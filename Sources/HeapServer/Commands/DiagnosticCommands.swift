@@ -3,7 +3,8 @@ import HeapProtocol
 
 /// The views that find leaks: `TYPES` (objgraph's `show_most_common_types`, `jcmd GC.class_histogram`),
 /// `GROWTH` (`show_growth`), `CHAIN` (`find_backref_chain`), `GRAPH` (`show_refs`/`show_backrefs`) and
-/// `DOCTOR` (Redis's `MEMORY DOCTOR`).
+/// `DOCTOR` (Redis's `MEMORY DOCTOR`), and `SIZEOF` (`sys.getsizeof`; with `DEEP`, pympler's `asizeof`, a
+/// walk like the others: ``DeepSize``).
 ///
 /// Each walks the heap with the world stopped, in steps of about a millisecond (a ``SteppedCommand``
 /// whose steps run in `gate.exclusive`, outside the handler's gate), so neither the other clients nor a
