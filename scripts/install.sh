@@ -56,6 +56,8 @@ if ! "$service"; then
 fi
 install -D -m 0644 systemd/heapd.socket "$destdir/etc/systemd/system/heapd.socket"
 install -D -m 0644 systemd/heapd.service "$destdir/etc/systemd/system/heapd.service"
+# The Prometheus exporter (heapctl metrics on 127.0.0.1:9464): installed, not enabled.
+install -D -m 0644 systemd/heapd-metrics.service "$destdir/etc/systemd/system/heapd-metrics.service"
 install -D -m 0644 systemd/heapd.sysusers "$destdir/usr/lib/sysusers.d/heapd.conf"
 install -D -m 0644 systemd/heapd.catalog "$destdir/usr/lib/systemd/catalog/heapd.catalog"
 [ -e "$destdir/etc/heapd/heapd.conf" ] || install -D -m 0644 systemd/heapd.conf "$destdir/etc/heapd/heapd.conf"

@@ -64,6 +64,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard let session = state.openSession(channel: context.channel) else {
             state.noteLimitHit("max number of clients reached (\(state.configuration.maxClients))", clientID: nil)
             let reply = CommandError.limit("max number of clients reached (\(state.configuration.maxClients))").reply
+            state.metrics.countError(.limit)
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(bytes: reply.encoded)))
                 .whenComplete { _ in channel.close(promise: nil) }
@@ -310,8 +311,9 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 ).reply
         }
         reply.encode(into: &bytes, version: session.protocolVersion)
-        if reply.errorCode == .limit, case .error(_, let message) = reply {
-            state.noteLimitHit(message, clientID: session.id)
+        if case .error(let code, let message) = reply {
+            state.metrics.countError(ErrorCode(rawValue: code))
+            if code == ErrorCode.limit.rawValue { state.noteLimitHit(message, clientID: session.id) }
         }
     }
 
@@ -378,6 +380,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         decodeFailure = nil
         var buffer = context.channel.allocator.buffer(capacity: message.utf8.count + 16)
         buffer.writeBytes(CommandError.limit(message).reply.encoded)
+        state.metrics.countError(.limit)
         context.write(wrapOutboundOut(buffer), promise: nil)
         closeAfterOutput(context: context)
     }

@@ -45,6 +45,8 @@ final class ServerState: Sendable {
     let shuttingDown = Atomic<Bool>(false)
     /// `INFO`'s `instantaneous_ops_per_sec`.
     let operationRate = OperationRate()
+    /// What `METRICS` reports (collection pauses and error replies are recorded as they happen).
+    let metrics = ServerMetrics(generations: 3)
 
     /// Limit-hit log entries are rate-limited: at most one per ``limitLogInterval``, the rest counted.
     private static let limitLogInterval: UInt64 = 1_000_000_000
@@ -92,6 +94,7 @@ final class ServerState: Sendable {
             metadata["gc_pause_usec"] = "\(info.pauseNanoseconds / 1000)"
             metadata[ServerLogEvent.metadataKey] = "\(ServerLogEvent.collectionFinished.metadataValue)"
             logger.debug("collection finished", metadata: metadata)
+            metrics.record(info)
             for observer in collectionObservers.withLock({ $0 }) { observer(info) }
             let fields: [Int64] = [
                 Int64(info.generation), Int64(info.collected), Int64(info.uncollectable),

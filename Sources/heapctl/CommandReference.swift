@@ -29,6 +29,8 @@ extension Heapctl {
         CommandReference<TopView>.self,
         CommandReference<DoctorView>.self,
         CommandReference<RecordView>.self,
+        CommandReference<EventsCommand>.self,
+        CommandReference<MetricsCommand>.self,
     ]
 
     /// The command `heapctl help WORD` describes: `run` or a view, as the tree knows it (its usage line

@@ -8,7 +8,7 @@ import HeapProtocol
 /// (``CommandCatalog``), asked only after an `UNKNOWN` reply, so a correct command costs nothing.
 enum CommandSuggestion {
     /// heapctl's own words: `heapctl typs` is far likelier a typo of the view than of a heapd command.
-    static let views = ["run", "types", "growth", "chain", "graph", "top", "doctor", "record"]
+    static let views = ["run", "types", "growth", "chain", "graph", "top", "doctor", "record", "events", "metrics"]
 
     /// What to suggest for `words` (the command as typed), or nil when nothing is close; heapctl's views
     /// only on heapctl's command line (`views`), not at the prompt, where they do not exist.

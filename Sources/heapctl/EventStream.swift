@@ -22,7 +22,12 @@ enum EventStream {
         while true {
             do throws(ClientError) {
                 let event = try connection.readReply()
-                Console.write(renderer.render(event, command: nil))
+                // --json: one object per event, with named fields (protocol.md, GC SUBSCRIBE).
+                if renderer.mode == .json, let object = ReplyRenderer.eventJSON(event) {
+                    Console.write(object.text + "\n")
+                } else {
+                    Console.write(renderer.render(event, command: nil))
+                }
             } catch {
                 Console.error(error.description)
                 return .connectionFailed

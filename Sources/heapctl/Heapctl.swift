@@ -17,6 +17,9 @@ struct Heapctl: ParsableCommand {
             heapctl [options] run FILE|- ...     run a script (see heapctl run --help)
             heapctl [options] types|growth|chain|graph|top|doctor|record ...
                                                  views that find leaks (heapctl types --help, ...)
+            heapctl [options] events [--json]    the collector's events as they happen (GC SUBSCRIBE)
+            heapctl [options] metrics [--listen HOST:PORT]
+                                                 Prometheus metrics, printed or served at /metrics
             """,
         discussion: """
             Replies print as redis-cli prints them: for people when stdout is a terminal ((integer) 2, \
@@ -101,6 +104,13 @@ struct Heapctl: ParsableCommand {
         if recognizingRun && command.first == "run" {
             return RunCommand.parseOrExit(Array(command.dropFirst()))
                 .execute(inheriting: connection, output: output)
+        }
+        if recognizingRun && command.first == "events" {
+            return EventsCommand.parseOrExit(Array(command.dropFirst()))
+                .execute(inheriting: connection, output: output, fallback: fallback)
+        }
+        if recognizingRun && command.first == "metrics" {
+            return MetricsCommand.parseOrExit(Array(command.dropFirst())).execute(inheriting: connection)
         }
         if recognizingRun, let status = LeakViews.run(command, inheriting: connection, json: output.json) {
             return status

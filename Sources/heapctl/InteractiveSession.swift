@@ -52,7 +52,13 @@ struct InteractiveSession {
             }
             do throws(ClientError) {
                 let reply = try connection.call(command)
-                Console.write(renderer.render(reply, command: command.name))
+                let rendered = renderer.render(
+                    reply, command: command.name, subcommand: command.leadingWords.dropFirst().first)
+                if command.name == "HELP" && renderer.mode == .human {
+                    HelpListing.show(String(decoding: rendered, as: UTF8.self))
+                } else {
+                    Console.write(rendered)
+                }
                 if case .error(let code, _) = reply {
                     // The catalog read at the start knows the names: no second HELP.
                     if code == "UNKNOWN", let catalog = editor.catalog,

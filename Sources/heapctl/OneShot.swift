@@ -22,7 +22,13 @@ struct OneShot {
             return .connectionFailed
         }
         defer { connection.close() }
-        Console.write(renderer.render(reply, command: arguments.first?.uppercased()))
+        let name = arguments.first?.uppercased()
+        let rendered = renderer.render(reply, command: name, subcommand: arguments.dropFirst().first?.uppercased())
+        if name == "HELP" && renderer.mode == .human {
+            HelpListing.show(String(decoding: rendered, as: UTF8.self))
+        } else {
+            Console.write(rendered)
+        }
         if case .error(let code, _) = reply {
             if code == "UNKNOWN", let hint = CommandSuggestion.suggest(for: arguments, asking: connection, views: true)
             {

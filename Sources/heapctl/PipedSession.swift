@@ -46,7 +46,8 @@ struct PipedSession {
                 Console.error("stdin line \(lineNumber): \(error)")
                 return .connectionFailed
             }
-            Console.write(renderer.render(reply, command: command.name))
+            Console.write(
+                renderer.render(reply, command: command.name, subcommand: command.leadingWords.dropFirst().first))
             if case .error = reply {
                 anyFailed = true
             } else if EventStream.subscribes(command.leadingWords) {

@@ -45,6 +45,13 @@ struct RunCommand: ParsableCommand {
             marked and the lines that moved memory most labelled (like mprof plot).
             --quiet leaves out the transcript. heapctl record draws the same picture for a running heap.
 
+            PROGRESS
+            A script that runs for more than a second shows where it is on stderr, redrawn in place:
+              heapctl run: leak.heap:12 (REPEAT pass 37 of 500), 1532 commands, 3.4 s
+            It is shown when stderr is a terminal and the transcript is not on it (--quiet, --json, or stdout \
+            redirected), and always with --progress (into a file or a pipe, a new line at most once a second). \
+            It is erased when the script ends.
+
             ERRORS AND EXIT STATUS
             The first error reply stops the script: heapctl names FILE:LINE on stderr and exits 1. With \
             --keep-going every line runs and the failed lines are listed at the end; the exit status is \
@@ -81,6 +88,13 @@ struct RunCommand: ParsableCommand {
 
     @Flag(name: [.short, .long], help: "Leave out the transcript (errors and reports still print).")
     var quiet = false
+
+    @Flag(
+        name: .long,
+        help:
+            "Show progress on stderr once the script has run for a second (the default on a terminal when the transcript is not on it)."
+    )
+    var progress = false
 
     @OptionGroup var connection: ConnectionOptions
 
@@ -126,6 +140,7 @@ struct RunCommand: ParsableCommand {
             name: name, reader: LineReader(descriptor: descriptor), endpoint: endpoint, mode: mode,
             keepGoing: keepGoing, echoComments: comments)
         runner.quiet = quiet
+        runner.progress = ScriptProgress.make(name: name, requested: progress, quiet: quiet || mode == .json)
         if trace || profile || plot != nil {
             runner.instruments = ScriptInstruments(
                 scriptName: name, trace: trace, profile: profile, plotPath: plot, frames: frames, top: top)

@@ -21,6 +21,8 @@ struct ScriptRunner {
     var quiet = false
     /// What `--trace`, `--profile` and `--plot` measure around the script.
     var instruments: ScriptInstruments?
+    /// The progress line on stderr (``ScriptProgress``), when wanted.
+    var progress: ScriptProgress?
 
     func run() -> ExitStatus {
         guard let connection = endpoint.connectOrReport() else { return .connectionFailed }
@@ -34,6 +36,7 @@ struct ScriptRunner {
             }
         }
         let (status, subscribed) = runLines(connection)
+        progress?.clear()
         guard let instruments, status != .connectionFailed, !subscribed else { return status }
         do throws(ClientError) {
             let complete = try instruments.finish(connection)
@@ -94,6 +97,8 @@ struct ScriptRunner {
                 }
                 step = .next
                 looping: for round in 0..<count {
+                    context.pass = (round + 1, count)
+                    defer { context.pass = nil }
                     for (number, inner) in block {
                         step = execute(inner, at: number, echo: round == 0, connection, &context)
                         if case .next = step { continue }
@@ -131,6 +136,8 @@ struct ScriptRunner {
     private struct RunContext {
         let renderer: ReplyRenderer
         var commandCount = 0
+        /// The pass of the REPEAT block running now, and its count.
+        var pass: (Int, Int)?
         var failedLines: [Int] = []
     }
 
@@ -142,6 +149,7 @@ struct ScriptRunner {
         switch InlineCommand.classify(line) {
         case .blank, .comment:
             if echo && echoComments && mode != .json {
+                progress?.clear()
                 Console.write(line + [UInt8(ascii: "\n")])
             }
             return .next
@@ -162,6 +170,7 @@ struct ScriptRunner {
             Console.error("\(name):\(number): \(error)")
             return .stop(.connectionFailed)
         }
+        progress?.update(line: number, commands: context.commandCount, pass: context.pass)
         if !quiet || reply.isError {
             report(reply, of: command, at: number, renderer: context.renderer)
         }
@@ -172,6 +181,7 @@ struct ScriptRunner {
             return .next
         }
         context.failedLines.append(number)
+        progress?.clear()
         if !keepGoing {
             Console.error(
                 "\(name):\(number): \(command.text): \(code) \(message) "
@@ -202,6 +212,7 @@ struct ScriptRunner {
     /// `{"line":N,"command":"...","reply":...}`.
     private func report(_ reply: Reply, of command: InlineCommand, at lineNumber: Int, renderer: ReplyRenderer) {
         let rendered = renderer.render(reply, command: command.name)
+        progress?.clear()
         if mode == .json {
             let head = "{\"line\":\(lineNumber),\"command\":\(JSONText.quoted(command.text)),\"reply\":"
             // The rendered reply ends with a newline; the object's closing brace goes before it.

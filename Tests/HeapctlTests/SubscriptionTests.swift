@@ -9,7 +9,8 @@ final class SubscriptionTests: HeapctlTestCase {
     func testSubscribingSwitchesToPrintingEvents() throws {
         let session = try startHeapctl("--json", stdin: "GC SUBSCRIBE\nPING\n")
         defer { session.stop() }
-        try waitFor(session, #"["subscribe","gc",1]"#)
+        // --json: one object per event, with named fields.
+        try waitFor(session, #"{"event":"subscribe","channel":"gc","subscribers":1}"#)
 
         // A cycle for the collector to find, from another connection.
         let client = try HeapConnection(socketPath: heapd.socketPath, timeout: 30)
@@ -17,13 +18,13 @@ final class SubscriptionTests: HeapctlTestCase {
         for command in [["NEW", "x", "list"], ["APPEND", "x", "x"], ["DEL", "x"], ["GC", "COLLECT"]] {
             try client.call(command)
         }
-        try waitFor(session, #"["gc-stop",2,1,0,"#)
+        try waitFor(session, #"{"event":"gc-stop","generation":2,"collected":1,"uncollectable":0,"pause_us":"#)
 
         let result = session.stop(signal: SIGINT)
         XCTAssertTrue(result.signaled)
         let lines = result.stdout.split(separator: "\n")
-        XCTAssertEqual(lines.first, #"["subscribe","gc",1]"#)
-        XCTAssertEqual(lines.dropFirst().first, #"["gc-start",2]"#)
+        XCTAssertEqual(lines.first, #"{"event":"subscribe","channel":"gc","subscribers":1}"#)
+        XCTAssertEqual(lines.dropFirst().first, #"{"event":"gc-start","generation":2}"#)
         XCTAssertFalse(result.stdout.contains("PONG"), "PING was sent while subscribed:\n\(result.stdout)")
     }
 

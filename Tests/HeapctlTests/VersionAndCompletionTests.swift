@@ -7,7 +7,7 @@ import XCTest
 /// `--version` on both binaries, and what ArgumentParser generates from heapctl's command tree: shell
 /// completions that know every command and its options, `heapctl help WORD`, the manual's input.
 final class VersionAndCompletionTests: HeapctlTestCase {
-    private let commands = ["run", "types", "growth", "chain", "graph", "top", "doctor", "record"]
+    private let commands = ["run", "types", "growth", "chain", "graph", "top", "doctor", "record", "events", "metrics"]
 
     func testBothBinariesPrintTheVersionHeapdReports() throws {
         let client = try HeapConnection(socketPath: heapd.socketPath, timeout: 10)
@@ -61,7 +61,9 @@ final class VersionAndCompletionTests: HeapctlTestCase {
         XCTAssertEqual(try complete("heapctl gr"), ["growth", "graph"])
         XCTAssertEqual(try complete("heapctl graph --b"), ["--backrefs"])
         XCTAssertEqual(try complete("heapctl --socket /x types --l"), ["--limit"])
-        XCTAssertEqual(try complete("heapctl run --pro"), ["--profile"])
+        XCTAssertEqual(try complete("heapctl run --prof"), ["--profile"])
+        XCTAssertEqual(try complete("heapctl run --pro"), ["--profile", "--progress"])
+        XCTAssertEqual(try complete("heapctl metrics --l"), ["--listen"])
         XCTAssertEqual(try complete("heapctl --j"), ["--json"])
     }
 

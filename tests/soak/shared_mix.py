@@ -329,9 +329,12 @@ def views(st: SharedState) -> list[Step]:
         (f"GRAPH {x} DEPTH {rng.randint(0, 2)} MAX {rng.randint(1, 20)}", is_array),
         (f"GRAPH {x} DEPTH 1 BACKREFS MAX 10", is_array),
         ("DOCTOR", is_bulk),
+        (f"SIZEOF {x}", is_array),
+        # A walk over what x reaches, bounded: a shared graph bigger than MAX is -LIMIT, not an error.
+        (f"SIZEOF {x} DEEP MAX {rng.choice((10, 1000, 100000))}", is_array),
     ]
     cmd, shape = rng.choice(options)
-    return [race(cmd, shape)]
+    return [race(cmd, shape, extra=frozenset({"LIMIT"}) if " DEEP " in cmd else frozenset())]
 
 
 def server(st: SharedState) -> list[Step]:
@@ -343,7 +346,7 @@ def server(st: SharedState) -> list[Step]:
         # CPython's repr(globals()) does, so another client's GETREFCOUNT of its private global can see
         # one more at that moment: a true count, but not the one the private world predicts.
         ("SCOPE LIST", is_array), ("VARS", is_array), ("HELP NEW", is_array),
-        ("AT", is_bulk),
+        ("AT", is_bulk), ("METRICS", is_bulk),
     ]
     cmd, shape = rng.choice(options)
     return [race(cmd, shape)]

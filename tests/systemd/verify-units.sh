@@ -6,6 +6,8 @@
 #   - journalctl must compile systemd/heapd.catalog and list every MESSAGE_ID in it.
 # verify checks that ExecStart='s binary exists, so the units are checked inside a scratch root
 # holding the unit files unchanged, the host's stock units, /bin/kill and a heapd.
+#   - the same verify on heapd-metrics.service (heapctl's exporter), whose rating is printed, not judged:
+#     it has a TCP port on the loopback address by design.
 # usage: tests/systemd/verify-units.sh [path/to/heapd]   (default: .build/debug/heapd, else /bin/true)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -23,7 +25,10 @@ mkdir -p "$ROOT/usr/local/bin" "$ROOT/etc/systemd/system" "$ROOT/usr/lib/systemd
 cp -a /usr/lib/systemd/system "$ROOT/usr/lib/systemd/"
 cp /bin/kill "$ROOT/bin/kill"
 cp "$HEAPD" "$ROOT/usr/local/bin/heapd"
-cp systemd/heapd.socket systemd/heapd.service "$ROOT/etc/systemd/system/"
+HEAPCTL="$(dirname "$HEAPD")/heapctl"
+[ -x "$HEAPCTL" ] || HEAPCTL=/bin/true
+cp "$HEAPCTL" "$ROOT/usr/local/bin/heapctl"
+cp systemd/heapd.socket systemd/heapd.service systemd/heapd-metrics.service "$ROOT/etc/systemd/system/"
 cp systemd/heapd.catalog "$ROOT/usr/lib/systemd/catalog/heapd.catalog"
 fail=0
 
@@ -36,6 +41,11 @@ if [ -n "$score" ] && awk -v s="$score" 'BEGIN { exit !(s <= 1.0) }'; then
 else
   echo "FAIL systemd-analyze security: exposure '${score}' (want <= 1.0)"; fail=1
 fi
+
+out=$(systemd-analyze verify --man=no --root="$ROOT" heapd-metrics.service 2>&1) || fail=1
+if [ -n "$out" ]; then echo "FAIL systemd-analyze verify heapd-metrics.service printed:"; echo "$out"; fail=1; else echo "ok   systemd-analyze verify heapd-metrics.service: no output"; fi
+metrics_score=$(systemd-analyze security --offline=yes --root="$ROOT" heapd-metrics.service 2>&1 | sed -n 's/.*Overall exposure level for heapd-metrics.service: \([0-9.]*\).*/\1/p')
+echo "info systemd-analyze security heapd-metrics.service: exposure ${metrics_score:-unknown}"
 
 if journalctl --root="$ROOT" --update-catalog 2>&1; then
   listed=$(journalctl --root="$ROOT" --list-catalog | awk '{print $1}' | sort)

@@ -16,20 +16,8 @@ extension StoppedHeap {
         return census.result
     }
 
-    /// The bytes an object occupies: its block and its separately allocated payload (a list's item
-    /// array, a hash table), as the allocator hands them out — what `INFO objects` counts per kind.
-    func footprint(_ object: ObjectLayout) -> Int {
-        var bytes = SizeClass.footprint(object.blockSize)
-        switch object.kind {
-        case .list where object.listCapacity > ObjectLayout.listInlineCapacity:
-            bytes += SizeClass.footprint(object.listCapacity * 4)
-        case .dict, .set, .object:
-            if let storage = object.hashStorage { bytes += SizeClass.footprint(HashStorage(base: storage).byteSize) }
-        default:
-            break
-        }
-        return bytes
-    }
+    /// The bytes an object occupies (``Heap/footprint(_:)``).
+    func footprint(_ object: ObjectLayout) -> Int { heap.footprint(object) }
 }
 
 /// A census in progress: the slots below ``nextSlot`` are counted.

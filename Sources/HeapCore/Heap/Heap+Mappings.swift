@@ -349,6 +349,8 @@ extension Heap {
                 // callbacks run.
                 dropped = Array(UnsafeBufferPointer(start: object.listItems, count: object.count).reversed())
                 object.count = 0
+                // As `list.clear()`: the item array goes (CPython's `allocated` becomes 0).
+                _ = resizeList(object, capacity: 0, shard: shard)
             } else if let base = object.hashStorage {
                 HashStorage(base: base).forEach { key, value in
                     dropped.append(key)

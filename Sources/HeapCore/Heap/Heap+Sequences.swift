@@ -3,26 +3,48 @@
 /// Every mutation takes the list's own lock for the few instructions that touch its body, and drops
 /// replaced references only after unlocking, so a cascade of frees never runs under a container lock.
 extension Heap {
-    /// Grows a list's item array to hold at least `needed` items (caller holds the list's lock or owns it).
+    /// Grows a list's item array for one more item than it has room for (caller holds the list's lock or
+    /// owns it), over-allocating as CPython's `list_resize` does, so that the capacity is always CPython's
+    /// `allocated` and `SIZEOF` can answer what `sys.getsizeof` would (``CPythonSize/listGrowth(to:)``).
     /// Returns false, leaving the list as it was, when the memory cap or the OS refuses.
     func growList(_ object: ObjectLayout, to needed: Int, shard: Int) -> Bool {
+        resizeList(object, capacity: max(needed, CPythonSize.listGrowth(to: needed)), shard: shard)
+    }
+
+    /// Moves a list's items into an item array of exactly `capacity` (inline up to
+    /// ``ObjectLayout/listInlineCapacity``); false, leaving the list as it was, when memory is refused.
+    func resizeList(_ object: ObjectLayout, capacity: Int, shard: Int) -> Bool {
         let oldCapacity = object.listCapacity
-        // Over-allocate like CPython's list_resize: about 1/8 more, plus a little for small lists.
-        let capacity = max(needed, needed + needed >> 3 + (needed < 9 ? 3 : 6))
-        guard capacity <= Int(UInt32.max) / 4 - 16,
-            let block = allocator.allocate(size: capacity * 4, shard: shard)
-        else { return false }
-        let items = block.assumingMemoryBound(to: UInt32.self)
         let count = object.count
-        items.update(from: object.listItems, count: count)
-        if oldCapacity > ObjectLayout.listInlineCapacity {
-            counters.adjust(kind: .list, bytes: -SizeClass.footprint(oldCapacity * 4), shard: shard)
-            allocator.free(object.listArrayPointer, size: oldCapacity * 4, shard: shard)
+        precondition(capacity >= count, "a list's item array cannot be cut below its items")
+        guard capacity != oldCapacity else { return true }
+        guard capacity <= Int(UInt32.max) / 4 - 16 else { return false }
+        let oldItems = object.listItems
+        let oldArray = oldCapacity > ObjectLayout.listInlineCapacity ? object.listArrayPointer : nil
+        if capacity > ObjectLayout.listInlineCapacity {
+            guard let block = allocator.allocate(size: capacity * 4, shard: shard) else { return false }
+            block.assumingMemoryBound(to: UInt32.self).update(from: oldItems, count: count)
+            object.listArrayPointer = block
+            counters.adjust(kind: .list, bytes: SizeClass.footprint(capacity * 4), shard: shard)
+        } else if let oldArray {
+            // Back to the inline slots, which the array pointer occupies.
+            var items: (UInt32, UInt32) = (0, 0)
+            withUnsafeMutableBytes(of: &items) { $0.baseAddress!.copyMemory(from: oldArray, byteCount: count * 4) }
+            withUnsafeBytes(of: items) { (object.base + 24).copyMemory(from: $0.baseAddress!, byteCount: 8) }
         }
-        object.listArrayPointer = block
         object.listCapacity = capacity
-        counters.adjust(kind: .list, bytes: SizeClass.footprint(capacity * 4), shard: shard)
+        if let oldArray {
+            counters.adjust(kind: .list, bytes: -SizeClass.footprint(oldCapacity * 4), shard: shard)
+            allocator.free(oldArray, size: oldCapacity * 4, shard: shard)
+        }
         return true
+    }
+
+    /// After an item left a list of `count` items: cuts its array as CPython's `list_resize` does once the
+    /// list is under half of it (a refused smaller array keeps the larger one).
+    func shrinkListIfSparse(_ object: ObjectLayout, shard: Int) {
+        let capacity = CPythonSize.listAfterRemoval(newSize: object.count, allocated: object.listCapacity)
+        if capacity != object.listCapacity { _ = resizeList(object, capacity: capacity, shard: shard) }
     }
 
     private func requireKind(_ ref: ObjectRef, _ kinds: ObjectKind..., operation: String) throws(HeapError)
@@ -124,7 +146,7 @@ extension Heap {
     }
 
     /// `list.pop(index)`: removes the item and hands its reference to the caller.
-    public func pop(_ list: ObjectRef, at index: Int = -1) throws(HeapError) -> ObjectRef {
+    public func pop(_ list: ObjectRef, at index: Int = -1, shard: Int = 0) throws(HeapError) -> ObjectRef {
         let object = try requireKind(list, .list, operation: "pop")
         return try object.lock.withLock { () throws(HeapError) -> ObjectRef in
             let count = object.count
@@ -134,13 +156,14 @@ extension Heap {
             let removed = items[position]
             for cursor in position..<(count - 1) { items[cursor] = items[cursor + 1] }
             object.count = count - 1
+            shrinkListIfSparse(object, shard: shard)
             return ObjectRef(slot: removed)
         }
     }
 
     /// `del list[index]`.
     public func deleteItem(_ list: ObjectRef, at index: Int, shard: Int = 0) throws(HeapError) {
-        let removed = try pop(list, at: index)
+        let removed = try pop(list, at: index, shard: shard)
         release(removed, shard: shard)
     }
 

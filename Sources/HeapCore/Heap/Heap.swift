@@ -235,8 +235,9 @@ public final class Heap: @unchecked Sendable {
     public func makeList(_ items: [ObjectRef] = [], shard: Int = 0) throws(HeapError) -> ObjectRef {
         let (ref, object) = try allocateObject(kind: .list, size: ObjectLayout.listSize, shard: shard)
         object.count = 0
-        object.listCapacity = ObjectLayout.listInlineCapacity
-        if items.count > ObjectLayout.listInlineCapacity && !growList(object, to: items.count, shard: shard) {
+        // A list display `[a, b, c]` is allocated exactly (BUILD_LIST), `[]` with no array at all.
+        object.listCapacity = 0
+        if !resizeList(object, capacity: items.count, shard: shard) {
             release(ref, shard: shard)
             throw outOfMemory(items.count * 4)
         }

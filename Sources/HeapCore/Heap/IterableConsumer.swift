@@ -48,9 +48,12 @@ public final class IterableConsumer {
             // As CPython's list() asks __length_hint__: a range says how many items come, so the list is
             // allocated once instead of regrown about twenty times on the way to ten million (each
             // regrowth copies the whole item array, tens of milliseconds at that size, in one step).
-            if let hint = Self.lengthHint(heap, iterator), hint > ObjectLayout.listInlineCapacity {
+            // CPython rounds the hint up to an even number of items (`list_preallocate_exact`).
+            if let hint = Self.lengthHint(heap, iterator), hint > 0 {
                 // Refused by the memory cap: the list grows as it fills, and is refused then if it must.
-                _ = heap.growList(heap.layout(list!), to: min(hint, Self.maxPresize), shard: shard)
+                _ = heap.resizeList(
+                    heap.layout(list!), capacity: CPythonSize.listFromIterator(count: min(hint, Self.maxPresize)),
+                    shard: shard)
             }
         }
         self.iterator = iterator
@@ -90,6 +93,13 @@ public final class IterableConsumer {
                     guard let item = try heap.next(iterator, shard: shard) else { break }
                     // The list takes the item's reference over: no retain and release per item.
                     try heap.appendTaking(object, item, shard: shard)
+                }
+                // What list(iterable) allocates when the length hint was exact, as CPython's hints are for
+                // the iterators heapd's generators stand for: the items rounded up to an even number.
+                // heapd asks only a range for its hint, so other lists are cut (or grown) to that here.
+                object.lock.withLock {
+                    _ = heap.resizeList(
+                        object, capacity: CPythonSize.listFromIterator(count: object.count), shard: shard)
                 }
                 let result = list!
                 list = nil

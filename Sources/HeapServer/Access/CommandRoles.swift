@@ -16,7 +16,7 @@
 enum CommandRoles {
     static let table: [String: ClientRole] = [
         // Connection and server
-        "PING": .monitor, "ECHO": .monitor, "QUIT": .monitor, "HELP": .monitor, "INFO": .monitor,
+        "PING": .monitor, "ECHO": .monitor, "QUIT": .monitor, "HELP": .monitor, "INFO": .monitor, "METRICS": .monitor,
         "CLIENT LIST": .monitor, "CLIENT INFO": .monitor,
         // What a connection says about itself (its encoding, name and library) changes no one else, as
         // `AT` does not; the command table is read-only. Closing other clients' sessions is admin's.
@@ -43,6 +43,7 @@ enum CommandRoles {
 
         // The views. GROWTH moves the server-wide peaks the next GROWTH compares against: a change.
         "TYPES": .monitor, "CHAIN": .monitor, "GRAPH": .monitor, "DOCTOR": .monitor, "GROWTH": .user,
+        "SIZEOF": .monitor,
 
         // The collector: reads, collections, and the server-wide switches.
         "GC ISENABLED": .monitor, "GC GET_COUNT": .monitor, "GC GET_THRESHOLD": .monitor,

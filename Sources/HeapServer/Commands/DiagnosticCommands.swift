@@ -3,7 +3,8 @@ import HeapProtocol
 
 /// The views that find leaks: `TYPES` (objgraph's `show_most_common_types`, `jcmd GC.class_histogram`),
 /// `GROWTH` (`show_growth`), `CHAIN` (`find_backref_chain`), `GRAPH` (`show_refs`/`show_backrefs`) and
-/// `DOCTOR` (Redis's `MEMORY DOCTOR`).
+/// `DOCTOR` (Redis's `MEMORY DOCTOR`), and `SIZEOF` (`sys.getsizeof`; with `DEEP`, pympler's `asizeof`, a
+/// walk like the others: ``DeepSize``).
 ///
 /// Each walks the heap with the world stopped, in steps of about a millisecond (a ``SteppedCommand``
 /// whose steps run in `gate.exclusive`, outside the handler's gate), so neither the other clients nor a
@@ -103,6 +104,36 @@ enum DiagnosticCommands {
                     })
             }),
         CommandSpec(
+            "SIZEOF", arity: 1...4, syntax: "SIZEOF x [DEEP [MAX n]]",
+            summary:
+                "sys.getsizeof(x) in CPython 3.11 beside heapd's bytes: [python, n, heapd, n]; DEEP: over everything reachable from x, each object once (pympler's asizeof), at most MAX objects (1000000): [python, n, heapd, n, objects, n]",
+            outcome: { session, args throws(CommandError) in
+                guard args.count > 1 else {
+                    return .reply(
+                        try session.with(args[0], readOnly: true) { ref in reply(session.heap.sizes(of: ref)) })
+                }
+                guard args[1].uppercased() == "DEEP" else { throw .syntax("expected DEEP, got '\(args[1])'") }
+                let targetID = try objectID(args[0], in: session)
+                let maxObjects = try parseMax(
+                    args, from: 2, default: SizeofOptions.defaultMaxObjects, range: 1...SizeofOptions.maxObjectsLimit)
+                var walk = DeepSize(from: targetID, maxObjects: maxObjects)
+                return .stepped(
+                    SteppedCommand(session: session) { command in
+                        let outcome = session.stoppedStep(command) { stopped, budget in
+                            walk.advance(in: stopped, budget: &budget)
+                        }
+                        switch outcome {
+                        case nil: return nil
+                        case .gone: return noObject(targetID)
+                        case .sizes(let sizes): return reply(sizes, deep: true)
+                        case .tooMany(let count):
+                            return CommandError.limit(
+                                "more than MAX \(maxObjects) objects are reachable from \(targetID) (\(count) walked); ask with a bigger MAX (at most \(SizeofOptions.maxObjectsLimit))"
+                            ).reply
+                        }
+                    })
+            }),
+        CommandSpec(
             "DOCTOR", arity: 0...0, syntax: "DOCTOR",
             summary:
                 "a plain-language report: cyclic garbage, uncollectable objects, big globals, growth between snapshots",
@@ -136,6 +167,21 @@ enum DiagnosticCommands {
             let done = session.stoppedStep(command) { stopped, budget in census.advance(in: stopped, budget: &budget) }
             return done ? finish(census.result) : nil
         }
+    }
+
+    enum SizeofOptions {
+        /// Objects a DEEP walk visits unless MAX says otherwise: its set of visited ids stays under ~50 MB.
+        static let defaultMaxObjects = 1_000_000
+        static let maxObjectsLimit = 10_000_000
+    }
+
+    /// `SIZEOF`'s reply: a flat array of names and byte counts (Redis's `MEMORY STATS` shape).
+    static func reply(_ sizes: ObjectSizes, deep: Bool = false) -> Reply {
+        var fields: [Reply] = [
+            .bulk("python"), .integer(Int64(sizes.python)), .bulk("heapd"), .integer(Int64(sizes.heapd)),
+        ]
+        if deep { fields += [.bulk("objects"), .integer(Int64(sizes.objects))] }
+        return .array(fields)
     }
 
     enum ChainOptions {

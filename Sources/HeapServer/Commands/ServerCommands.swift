@@ -56,6 +56,13 @@ enum ServerCommands {
                 return .bulk(text)
             }),
         CommandSpec(
+            "METRICS", arity: 0...0, syntax: "METRICS",
+            summary:
+                "heapd's figures in Prometheus's text exposition format (heapd_*): objects and bytes per type, collections, pauses, clients, commands, errors, traced memory",
+            handler: { session, _ throws(CommandError) in
+                .bulk(session.state.metrics.render(session.state))
+            }),
+        CommandSpec(
             "DEBUG VERIFY", arity: 0...0, syntax: "DEBUG VERIFY",
             summary: "stops the world and checks every refcount, reference and counter; replies OK or the problems",
             flags: .stopsTheWorld,
