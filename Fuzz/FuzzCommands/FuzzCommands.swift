@@ -210,6 +210,15 @@
             "GROWTH": [Form(fixed: [.keyword, .integer])],
             "CHAIN": [Form(fixed: [.name])],
             "GRAPH": [Form(fixed: [.name], tail: options), Form(fixed: [.name], tail: [.keyword])],
+            "HELLO": [
+                Form(fixed: [.integer], tail: [.keyword, .text]),
+                Form(fixed: [.integer, .keyword, .text, .text], tail: [.keyword, .text]),
+            ],
+            "CLIENT SETNAME": [Form(fixed: [.text])],
+            "CLIENT SETINFO": [Form(fixed: [.keyword, .text])],
+            "CLIENT KILL": [Form(fixed: [.text]), Form(fixed: [.keyword, .integer], tail: [.keyword, .keyword])],
+            "COMMAND INFO": [Form(fixed: [], tail: [.keyword])],
+            "COMMAND DOCS": [Form(fixed: [], tail: [.keyword])],
         ]
         /// For a command the table has and the grammar does not: any word in any position.
         static let unknown = [Form(fixed: [], tail: [.value, .name, .integer, .keyword, .key])]
@@ -266,7 +275,10 @@
             "CURSOR", "COUNT", "CLEAR", "LEGACY", "GLOBALS", "LIMIT", "DEPTH", "MAX", "BACKREFS", "CUMULATIVE", "RAW",
             "INCLUDE", "EXCLUDE", "LINE", "ALL_FRAMES", "filename", "lineno", "traceback", "STATS", "COLLECTABLE",
             "UNCOLLECTABLE", "SAVEALL", "LEAK", "NONE", "DEBUG_STATS", "cursor", "count", "limit", "x", "", "range",
-            "iter", "SIZE", "DATA", "legacy", "globals")
+            "iter", "SIZE", "DATA", "legacy", "globals",
+            // HELLO, CLIENT and COMMAND (appended, so that the corpus's indices keep their words).
+            "AUTH", "SETNAME", "LIB-NAME", "LIB-VER", "ID", "ADDR", "SKIPME", "yes", "no", "gc|collect", "gc", "new",
+            "2", "3")
         static let sections = words(
             "server", "clients", "memory", "objects", "gc", "tracemalloc", "all", "everything", "SERVER", "bogus",
             "")
@@ -520,13 +532,16 @@
         }
 
         func checkReply(_ reply: Reply, for command: FuzzCommand) {
-            let encoded = reply.encoded
-            var decoder = ReplyDecoder(
-                limits: ProtocolLimits(maxLineLength: Int.max, maxArguments: Int.max, maxBulkLength: Int.max))
-            let decoded = try? encoded.withUnsafeBytes { try decoder.decode($0) }
-            check(
-                decoded?.0.encoded == encoded && decoded?.consumed == encoded.count,
-                "the reply to \(command.scriptLine) does not survive RESP: \(Self.show(reply))")
+            // In both encodings, whatever the session asked for: a RESP3 reply decodes to the same bytes.
+            for version in ProtocolVersion.allCases {
+                let encoded = reply.encoded(version)
+                var decoder = ReplyDecoder(
+                    limits: ProtocolLimits(maxLineLength: Int.max, maxArguments: Int.max, maxBulkLength: Int.max))
+                let decoded = try? encoded.withUnsafeBytes { try decoder.decode($0) }
+                check(
+                    decoded?.0.encoded(version) == encoded && decoded?.consumed == encoded.count,
+                    "the reply to \(command.scriptLine) does not survive RESP\(version.rawValue): \(Self.show(reply))")
+            }
             if case .error(let code, let message) = reply {
                 SoftFindings.note(
                     !ErrorCodes.documented.contains(code), "undocumented error code \(code)",

@@ -6,89 +6,119 @@ extension Reply {
     /// RESP3 types take their RESP2 forms (``Reply``), so the bytes of a RESP2 connection do not depend
     /// on whether a command chose, say, a map.
     public func encode(into buffer: inout [UInt8], version: ProtocolVersion = .resp2) {
+        let size = encodedSize(version)
+        let start = buffer.count
+        buffer.append(contentsOf: repeatElement(0, count: size))
+        buffer.withUnsafeMutableBytes { bytes in
+            _ = encode(into: UnsafeMutableRawBufferPointer(rebasing: bytes[start...]), size: size, version: version)
+        }
+    }
+
+    /// Writes this reply at the start of `destination`, which has room for `size` bytes, the reply's
+    /// ``encodedSize(_:)`` (the caller has computed it to check it against its limit); returns `size`.
+    ///
+    /// What the server uses to encode straight into its connection's outbound buffer (NIO's
+    /// `writeWithUnsafeMutableBytes`), with no array in between. The one encoder: the array form above
+    /// writes through it too. Writing past `size` traps rather than writing outside the memory given.
+    @discardableResult
+    public func encode(into destination: UnsafeMutableRawBufferPointer, size: Int, version: ProtocolVersion) -> Int {
+        precondition(destination.count >= size, "room for \(size) bytes, got \(destination.count)")
+        var output = WireOutput(UnsafeMutableRawBufferPointer(rebasing: destination[..<size]))
+        write(to: &output, version: version)
+        precondition(output.written == size, "encodedSize said \(size) bytes, the encoding took \(output.written)")
+        return size
+    }
+
+    private func write(to output: inout WireOutput, version: ProtocolVersion) {
         switch self {
         case .simple(let text):
-            buffer.append(ASCII.plus)
-            buffer.appendLineSafe(text)
+            output.byte(ASCII.plus)
+            output.lineSafe(text)
         case .error(let code, let message):
-            buffer.append(ASCII.minus)
-            buffer.appendLineSafe(code)
+            output.byte(ASCII.minus)
+            output.lineSafe(code)
             if !message.isEmpty {
                 if !code.isEmpty {
-                    buffer.append(ASCII.space)
+                    output.byte(ASCII.space)
                 }
-                buffer.appendLineSafe(message)
+                output.lineSafe(message)
             }
         case .integer(let value):
-            buffer.append(ASCII.colon)
-            buffer.appendDecimal(value)
+            output.byte(ASCII.colon)
+            output.decimal(value)
         case .bulk(let bytes):
-            buffer.append(ASCII.dollar)
-            buffer.appendDecimal(bytes.count)
-            buffer.appendCRLF()
-            buffer.append(contentsOf: bytes)
+            output.byte(ASCII.dollar)
+            output.decimal(Int64(bytes.count))
+            output.crlf()
+            output.bytes(bytes)
         case .null:
             if version == .resp3 {
-                buffer.append(ASCII.underscore)
+                output.byte(ASCII.underscore)
             } else {
-                buffer.append(contentsOf: [ASCII.dollar, ASCII.minus, UInt8(ascii: "1")])
+                output.byte(ASCII.dollar)
+                output.byte(ASCII.minus)
+                output.byte(UInt8(ascii: "1"))
             }
         case .array(let elements):
-            Self.encodeAggregate(ASCII.asterisk, elements, into: &buffer, version: version)
+            Self.writeAggregate(ASCII.asterisk, elements, to: &output, version: version)
             // Each element already ended its own line.
             return
         case .nullArray:
             if version == .resp3 {
-                buffer.append(ASCII.underscore)
+                output.byte(ASCII.underscore)
             } else {
-                buffer.append(contentsOf: [ASCII.asterisk, ASCII.minus, UInt8(ascii: "1")])
+                output.byte(ASCII.asterisk)
+                output.byte(ASCII.minus)
+                output.byte(UInt8(ascii: "1"))
             }
         case .map(let entries):
-            buffer.append(version == .resp3 ? ASCII.percent : ASCII.asterisk)
-            buffer.appendDecimal(version == .resp3 ? entries.count : 2 * entries.count)
-            buffer.appendCRLF()
+            output.byte(version == .resp3 ? ASCII.percent : ASCII.asterisk)
+            output.decimal(Int64(version == .resp3 ? entries.count : 2 * entries.count))
+            output.crlf()
             for entry in entries {
-                entry.key.encode(into: &buffer, version: version)
-                entry.value.encode(into: &buffer, version: version)
+                entry.key.write(to: &output, version: version)
+                entry.value.write(to: &output, version: version)
             }
             return
         case .set(let elements):
-            Self.encodeAggregate(
-                version == .resp3 ? ASCII.tilde : ASCII.asterisk, elements, into: &buffer, version: version)
+            Self.writeAggregate(
+                version == .resp3 ? ASCII.tilde : ASCII.asterisk, elements, to: &output, version: version)
             return
         case .push(let elements):
-            Self.encodeAggregate(
-                version == .resp3 ? ASCII.greaterThan : ASCII.asterisk, elements, into: &buffer, version: version)
+            Self.writeAggregate(
+                version == .resp3 ? ASCII.greaterThan : ASCII.asterisk, elements, to: &output, version: version)
             return
         case .double(let value):
             let text = Self.doubleText(value)
             if version == .resp3 {
-                buffer.append(ASCII.comma)
+                output.byte(ASCII.comma)
             } else {
-                buffer.append(ASCII.dollar)
-                buffer.appendDecimal(text.utf8.count)
-                buffer.appendCRLF()
+                output.byte(ASCII.dollar)
+                output.decimal(Int64(text.utf8.count))
+                output.crlf()
             }
-            buffer.append(contentsOf: text.utf8)
+            output.bytes(text.utf8)
         case .boolean(let value):
             if version == .resp3 {
-                buffer.append(contentsOf: [ASCII.hash, value ? UInt8(ascii: "t") : UInt8(ascii: "f")])
+                output.byte(ASCII.hash)
+                output.byte(value ? UInt8(ascii: "t") : UInt8(ascii: "f"))
             } else {
-                buffer.append(contentsOf: [ASCII.colon, value ? UInt8(ascii: "1") : UInt8(ascii: "0")])
+                output.byte(ASCII.colon)
+                output.byte(value ? UInt8(ascii: "1") : UInt8(ascii: "0"))
             }
         }
-        buffer.appendCRLF()
+        output.crlf()
     }
 
     /// A header (`*3`, `~3`, `>3`) and its elements.
-    private static func encodeAggregate(
-        _ marker: UInt8, _ elements: [Reply], into buffer: inout [UInt8], version: ProtocolVersion
+    private static func writeAggregate(
+        _ marker: UInt8, _ elements: [Reply], to output: inout WireOutput, version: ProtocolVersion
     ) {
-        buffer.append(marker)
-        buffer.appendDecimal(elements.count)
-        buffer.appendCRLF()
+        output.byte(marker)
+        output.decimal(Int64(elements.count))
+        output.crlf()
         for element in elements {
-            element.encode(into: &buffer, version: version)
+            element.write(to: &output, version: version)
         }
     }
 
@@ -111,11 +141,61 @@ extension Reply {
     public var encoded: [UInt8] { encoded(.resp2) }
 }
 
-extension Array where Element == UInt8 {
-    /// Appends the UTF-8 of `text` with line terminators turned into spaces.
-    fileprivate mutating func appendLineSafe(_ text: String) {
-        for byte in text.utf8 {
-            append(byte == ASCII.carriageReturn || byte == ASCII.newline ? ASCII.space : byte)
+/// The memory a reply is written into, sized beforehand by ``Reply/encodedSize(_:)``: a cursor that
+/// traps instead of writing past the end.
+private struct WireOutput {
+    let memory: UnsafeMutableRawBufferPointer
+    private(set) var written = 0
+
+    init(_ memory: UnsafeMutableRawBufferPointer) {
+        self.memory = memory
+    }
+
+    @inline(__always)
+    mutating func byte(_ value: UInt8) {
+        precondition(written < memory.count, "a reply wrote past its encodedSize")
+        memory[written] = value
+        written += 1
+    }
+
+    mutating func bytes(_ bytes: [UInt8]) {
+        precondition(memory.count - written >= bytes.count, "a reply wrote past its encodedSize")
+        bytes.withUnsafeBytes { source in
+            guard let base = source.baseAddress, source.count > 0 else { return }
+            (memory.baseAddress! + written).copyMemory(from: base, byteCount: source.count)
+        }
+        written += bytes.count
+    }
+
+    mutating func bytes(_ utf8: String.UTF8View) {
+        for value in utf8 { byte(value) }
+    }
+
+    @inline(__always)
+    mutating func crlf() {
+        byte(ASCII.carriageReturn)
+        byte(ASCII.newline)
+    }
+
+    /// `value` in decimal, without going through `String`.
+    mutating func decimal(_ value: Int64) {
+        if value < 0 {
+            byte(ASCII.minus)
+        }
+        // The magnitude is unsigned, so even `Int64.min` converts without overflow.
+        let magnitude = value.magnitude
+        var divisor: UInt64 = 1
+        while magnitude / divisor >= 10 { divisor *= 10 }
+        repeat {
+            byte(ASCII.zero + UInt8((magnitude / divisor) % 10))
+            divisor /= 10
+        } while divisor > 0
+    }
+
+    /// The UTF-8 of `text` with line terminators turned into spaces.
+    mutating func lineSafe(_ text: String) {
+        for value in text.utf8 {
+            byte(value == ASCII.carriageReturn || value == ASCII.newline ? ASCII.space : value)
         }
     }
 }

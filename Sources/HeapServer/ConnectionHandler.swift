@@ -52,6 +52,13 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var cancelAwaited: (() -> Void)?
     /// In the `stepping` state: the long command.
     private var running: SteppedCommand?
+    /// The buffer replies are encoded into, kept from one read burst to the next: once NIO has sent it
+    /// (the flush at the end of the burst), the next burst writes into the same memory, so a request
+    /// costs no allocation for its reply (docs/006). nil while a burst uses it.
+    private var outbound: ByteBuffer?
+    /// A buffer grown past this by a big reply is not kept: a connection that once read a 16 MiB
+    /// listing should not hold 16 MiB for the rest of its life.
+    static let retainedOutboundCapacity = 64 * 1024
 
     init(state: ServerState, blockingPool: NIOThreadPool? = nil) {
         self.state = state
@@ -138,8 +145,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
             countPartialRequest(context: context)
             return
         }
-        var output = context.channel.allocator.buffer(capacity: 256)
-        var bytes: [UInt8] = []
+        var output = takeOutbound(context)
         var processed = 0
         var close = ConnectionStateMachine.CloseAction.none
         let queued = unsentBytes(context)
@@ -148,13 +154,13 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 decodeFailure = decodeBatch()
                 if decoded.isEmpty && decodeFailure == nil { break parsing }
             }
-            guard flow.mayExecute(unsentOutput: queued + output.readableBytes + bytes.count) else { break parsing }
+            guard flow.mayExecute(unsentOutput: queued + output.readableBytes) else { break parsing }
             if !decoded.isEmpty && machine.startBatch() {
                 // The outcome that ended the batch early and runs once the gate is left.
                 var handoff: CommandOutcome?
                 state.heap.gate.shared {
                     while !decoded.isEmpty,
-                        flow.mayExecute(unsentOutput: queued + output.readableBytes + bytes.count)
+                        flow.mayExecute(unsentOutput: queued + output.readableBytes)
                     {
                         // Taken out of the queue (its slot emptied), so that this is the only reference
                         // to its arrays when the decoder takes them back below.
@@ -165,9 +171,9 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
                         processed += 1
                         switch machine.commandReturned(outcome.kind, subscribed: session.subscribed) {
                         case .sendAndContinue:
-                            if case .reply(let reply) = outcome { append(reply, to: &bytes, session: session) }
+                            if case .reply(let reply) = outcome { append(reply, to: &output, session: session) }
                         case .sendAndClose:
-                            if case .replyAndClose(let reply) = outcome { append(reply, to: &bytes, session: session) }
+                            if case .replyAndClose(let reply) = outcome { append(reply, to: &output, session: session) }
                             decoded.removeAll()
                             decodeFailure = nil
                             close = .closeAfterOutput
@@ -187,7 +193,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
                         awaitReply(blockingPool.runIfActive(eventLoop: context.eventLoop, work), cancel: nil, context)
                     } else {
                         _ = machine.replyCompleted()
-                        append(work(), to: &bytes, session: session)
+                        append(work(), to: &output, session: session)
                     }
                 case .later(let awaited):
                     awaitReply(awaited.future, cancel: awaited.cancel, context)
@@ -198,7 +204,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     if let reply = command.advance() {
                         running = nil
                         _ = machine.replyCompleted()
-                        append(reply, to: &bytes, session: session)
+                        append(reply, to: &output, session: session)
                     } else {
                         scheduleStep(context: context)
                     }
@@ -208,17 +214,15 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
             if decoded.isEmpty, machine.mayExecute, let failure = decodeFailure {
                 decodeFailure = nil
                 state.rejections.note(code: failure.code, clientID: session.id, "protocol error: \(failure.message)")
-                append(failure.reply, to: &bytes, session: session)
+                append(failure.reply, to: &output, session: session)
                 close = machine.protocolFailure(closesConnection: failure.closesConnection)
             }
-            output.writeBytes(bytes)
-            bytes.removeAll(keepingCapacity: true)
         }
-        output.writeBytes(bytes)
         state.totalCommands.add(processed, ordering: .relaxed)
         if output.readableBytes > 0 {
             context.write(wrapOutboundOut(output), promise: nil)
         }
+        outbound = output
         if pending?.readableBytes == 0 { pending = nil } else { pending?.discardReadBytes() }
         if close == .closeAfterOutput {
             closeAfterOutput(context: context)
@@ -282,9 +286,9 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Sends a reply that came after its batch, then executes what arrived meanwhile.
     private func sendLate(_ reply: Reply, session: Session, context: ChannelHandlerContext) {
-        var bytes: [UInt8] = []
-        append(reply, to: &bytes, session: session)
-        context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
+        var buffer = context.channel.allocator.buffer(capacity: 256)
+        append(reply, to: &buffer, session: session)
+        context.write(wrapOutboundOut(buffer), promise: nil)
         execute(context: context)
         context.flush()
         checkOutputLimit(context: context)
@@ -299,18 +303,38 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if flow.releaseHeldRead() { context.read() }
     }
 
-    /// Queues `reply`, or `-LIMIT` in its place when it is bigger than `max-reply`.
-    private func append(_ reply: Reply, to bytes: inout [UInt8], session: Session) {
+    /// The outbound buffer, empty, for a burst's replies: the one kept from the previous burst (its
+    /// memory reused once NIO has sent it; `clear()` allocates anew only if NIO still holds it), or a new
+    /// one the first time and after a big reply.
+    private func takeOutbound(_ context: ChannelHandlerContext) -> ByteBuffer {
+        guard var buffer = outbound, buffer.capacity <= Self.retainedOutboundCapacity else {
+            outbound = nil
+            return context.channel.allocator.buffer(capacity: 1024)
+        }
+        // Only one reference to it, so that clear() can keep its memory.
+        outbound = nil
+        buffer.clear()
+        return buffer
+    }
+
+    /// Encodes `reply`, or `-LIMIT` in its place when it is bigger than `max-reply`, straight into
+    /// `output` (no array in between).
+    private func append(_ reply: Reply, to output: inout ByteBuffer, session: Session) {
         var reply = reply
-        let size = reply.encodedSize(session.protocolVersion)
+        let version = session.protocolVersion
+        var size = reply.encodedSize(version)
         if !flow.replyAllowed(size: size) {
             state.counters.repliesRefused.add(1, ordering: .relaxed)
             reply =
                 CommandError.limit(
                     "reply of \(size) bytes exceeds max-reply (\(flow.limits.maxReply) bytes); ask for less (LIMIT n, COUNT n, a smaller DEPTH)"
                 ).reply
+            size = reply.encodedSize(version)
         }
-        reply.encode(into: &bytes, version: session.protocolVersion)
+        let encoded = reply
+        output.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { memory in
+            encoded.encode(into: memory, size: size, version: version)
+        }
         if case .error(let code, let message) = reply {
             state.metrics.countError(ErrorCode(rawValue: code))
             if code == ErrorCode.limit.rawValue { state.noteLimitHit(message, clientID: session.id) }

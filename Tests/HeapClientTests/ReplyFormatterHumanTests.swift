@@ -98,4 +98,17 @@ struct ReplyFormatterHumanTests {
             """
         #expect(ReplyFormatter.human(reply) == expected)
     }
+
+    /// Captured from redis-cli 7.0 -3 on a terminal against heapd (`GC GET_STATS`, `COMMAND INFO ping`).
+    @Test func resp3Types() {
+        #expect(ReplyFormatter.human(.boolean(true)) == "(true)")
+        #expect(ReplyFormatter.human(.boolean(false)) == "(false)")
+        #expect(ReplyFormatter.human(.double(2.5)) == "(double) 2.5")
+        let stats = Reply.array([.map([.init("collections", .integer(0)), .init("collected", .integer(0))])])
+        #expect(
+            ReplyFormatter.human(stats) == "1) 1# \"collections\" => (integer) 0\n   2# \"collected\" => (integer) 0")
+        let info = Reply.array([.bulk("ping"), .set([.simple("readonly"), .simple("pubsub")]), .array([])])
+        #expect(ReplyFormatter.human(info) == "1) \"ping\"\n2) 1~ readonly\n   2~ pubsub\n3) (empty array)")
+        #expect(ReplyFormatter.human(.push([.bulk("gc-start"), .integer(0)])) == "1) \"gc-start\"\n2) (integer) 0")
+    }
 }

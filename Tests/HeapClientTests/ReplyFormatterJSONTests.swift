@@ -38,4 +38,12 @@ struct ReplyFormatterJSONTests {
         #expect(ReplyFormatter.json(.bulk([0xF4, 0x90, 0x80, 0x80])) == #""\u00f4\u0090\u0080\u0080""#)
         #expect(ReplyFormatter.json(.bulk([0x61, 0xFF, 0xC3, 0xA9])) == "\"a\\u00ffé\"")
     }
+
+    @Test func resp3Types() {
+        let hello = Reply.map([.init("proto", .integer(3)), .init("modules", .array([])), .init("ok", .boolean(true))])
+        #expect(ReplyFormatter.json(hello) == #"{"proto":3,"modules":[],"ok":true}"#)
+        #expect(ReplyFormatter.json(.set([.simple("a")])) == #"["a"]"#)
+        #expect(ReplyFormatter.json(.double(2.5)) == "2.5")
+        #expect(ReplyFormatter.json(.double(.infinity)) == #""inf""#)
+    }
 }

@@ -84,3 +84,17 @@ struct ReplyRESP3Tests {
         #expect(throws: ProtocolError.self) { try decodeReplies(text) }
     }
 }
+
+/// The encoder the server writes into its outbound buffer with: raw memory sized by `encodedSize`.
+struct ReplyRawEncodingTests {
+    @Test(arguments: ProtocolVersion.allCases) func writesExactlyItsSizeIntoMemory(_ version: ProtocolVersion) {
+        for reply in ReplyRESP3Tests.samples + [.simple("a\r\nb"), .error(code: "E", message: "x"), .integer(.min)] {
+            let size = reply.encodedSize(version)
+            var memory = [UInt8](repeating: 0xEE, count: size + 8)
+            let written = memory.withUnsafeMutableBytes { reply.encode(into: $0, size: size, version: version) }
+            #expect(written == size)
+            #expect(Array(memory[..<size]) == reply.encoded(version), "\(reply)")
+            #expect(memory[size...].allSatisfy { $0 == 0xEE }, "nothing written past the reply")
+        }
+    }
+}
