@@ -115,7 +115,7 @@ final class LeakViewTests: HeapctlTestCase {
             """
             Sam, I detected a few issues in this heap:
 
-             * Cyclic garbage: 2 objects (96 B) are alive but unreachable from any variable, global or gc.garbage. \
+             * Cyclic garbage: 2 objects (64 B) are alive but unreachable from any variable, global or gc.garbage. \
             Reference counting cannot free them; the next collection of their generation will (GC COLLECT frees them now).
                1 reference cycle holds them:
                - 2 objects (2 list): list #N, list #N
@@ -138,7 +138,7 @@ final class LeakViewTests: HeapctlTestCase {
         XCTAssertEqual(dot.status, 0, dot.stderr)
         XCTAssertTrue(dot.stdout.hasPrefix("digraph heapd {"), dot.stdout)
         XCTAssertTrue(
-            dot.stdout.contains("\"\(garbage)\" [label=\"list \(garbage)\\n[[...]]\\nlen 1, 48 B\\nrefcount 1, gen0\""),
+            dot.stdout.contains("\"\(garbage)\" [label=\"list \(garbage)\\n[[...]]\\nlen 1, 32 B\\nrefcount 1, gen0\""),
             "type, id, repr, length and size, refcount and generation: \(dot.stdout)")
         XCTAssertTrue(dot.stdout.contains("fillcolor=\"#f28b82\""), "garbage is red: \(dot.stdout)")
         XCTAssertTrue(dot.stdout.contains("label=\"[0]\""), dot.stdout)

@@ -32,7 +32,7 @@ final class ProfileTests: HeapctlTestCase {
                 NEW big bytes 20000
             #2: leak.heap:4: size=5012 B, count=1, average=5012 B
                 NEW payload bytes 5000
-            2 other: 0.0 KiB
+            1 other: 0.0 KiB
             Total allocated size: 24.5 KiB
             Traced memory: current 24.5 KiB, peak 24.5 KiB
 
@@ -109,9 +109,9 @@ final class ProfileTests: HeapctlTestCase {
                  2         32 B        +32 B           1   NEW g.keep list
                  3         32 B         +0 B           1   SCOPE PUSH f
                  4       5044 B      +5012 B           1   NEW payload bytes 5000
-                 5       5060 B        +16 B           1   APPEND g.keep payload
-                 6       5092 B        +32 B           1   NEW scratch list payload
-                 7       5060 B        -32 B           1   SCOPE POP
+                 5       5044 B         +0 B           1   APPEND g.keep payload
+                 6       5076 B        +32 B           1   NEW scratch list payload
+                 7       5044 B        -32 B           1   SCOPE POP
                  8     24.5 KiB    +19.5 KiB           1   NEW big bytes 20000
                  9     24.5 KiB         +0 B           1   APPEND g.keep big
 

@@ -65,7 +65,7 @@ extension Heap {
     func footprint(_ object: ObjectLayout) -> Int {
         var bytes = SizeClass.footprint(object.blockSize)
         switch object.kind {
-        case .list where object.listCapacity > ObjectLayout.listInlineCapacity:
+        case .list where object.listHasArray:
             bytes += SizeClass.footprint(object.listCapacity * 4)
         case .dict, .set, .object:
             if let storage = object.hashStorage { bytes += SizeClass.footprint(HashStorage(base: storage).byteSize) }

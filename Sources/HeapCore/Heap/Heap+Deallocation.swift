@@ -142,7 +142,7 @@ extension Heap {
     func payload(of object: ObjectLayout) -> (UnsafeMutableRawPointer, Int)? {
         switch object.kind {
         case .list:
-            guard object.listCapacity > ObjectLayout.listInlineCapacity else { return nil }
+            guard object.listHasArray else { return nil }
             return (object.listArrayPointer, object.listCapacity * 4)
         case .dict, .set, .object:
             guard let storage = object.hashStorage else { return nil }

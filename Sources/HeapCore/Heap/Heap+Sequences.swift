@@ -11,32 +11,63 @@ extension Heap {
         resizeList(object, capacity: max(needed, CPythonSize.listGrowth(to: needed)), shard: shard)
     }
 
-    /// Moves a list's items into an item array of exactly `capacity` (inline up to
-    /// ``ObjectLayout/listInlineCapacity``); false, leaving the list as it was, when memory is refused.
-    func resizeList(_ object: ObjectLayout, capacity: Int, shard: Int) -> Bool {
+    /// Sets a list's capacity (CPython's `allocated`) to `capacity`: its items move into an array of
+    /// exactly that many, or inline when they fit there and the capacity is one CPython's first append
+    /// or a small display gives (at most 4); false, leaving the list as it was, when memory is refused.
+    ///
+    /// `holding`: how many items the list will hold right after (a new list filled by its caller);
+    /// by default the items it has.
+    func resizeList(_ object: ObjectLayout, capacity: Int, holding: Int? = nil, shard: Int) -> Bool {
         let oldCapacity = object.listCapacity
         let count = object.count
-        precondition(capacity >= count, "a list's item array cannot be cut below its items")
+        precondition(capacity >= max(count, holding ?? 0), "a list's item array cannot be cut below its items")
         guard capacity != oldCapacity else { return true }
-        guard capacity <= Int(UInt32.max) / 4 - 16 else { return false }
+        guard capacity <= Int(UInt32.max) / 8 - 16 else { return false }
+        let inline = max(count, holding ?? 0) <= ObjectLayout.listInlineCapacity && capacity <= 4
+        return placeListItems(object, capacity: capacity, inline: inline, shard: shard)
+    }
+
+    /// A list whose items are inline and fill the inline slots, gaining one more within its capacity:
+    /// its items move into an array of ``ObjectLayout/listCapacity`` items.
+    func spillListItems(_ object: ObjectLayout, shard: Int) -> Bool {
+        placeListItems(object, capacity: object.listCapacity, inline: false, shard: shard)
+    }
+
+    /// Puts a list's items inline or into a new array of `capacity`, freeing the old array; sets the
+    /// capacity. False, leaving the list as it was, when memory is refused.
+    private func placeListItems(_ object: ObjectLayout, capacity: Int, inline: Bool, shard: Int) -> Bool {
+        let count = object.count
+        let oldCapacity = object.listCapacity
         let oldItems = object.listItems
-        let oldArray = oldCapacity > ObjectLayout.listInlineCapacity ? object.listArrayPointer : nil
-        if capacity > ObjectLayout.listInlineCapacity {
+        let oldArray = object.listHasArray ? object.listArrayPointer : nil
+        if !inline {
             guard let block = allocator.allocate(size: capacity * 4, shard: shard) else { return false }
             block.assumingMemoryBound(to: UInt32.self).update(from: oldItems, count: count)
             object.listArrayPointer = block
+            object.listHasArray = true
             counters.adjust(kind: .list, bytes: SizeClass.footprint(capacity * 4), shard: shard)
         } else if let oldArray {
             // Back to the inline slots, which the array pointer occupies.
             var items: (UInt32, UInt32) = (0, 0)
             withUnsafeMutableBytes(of: &items) { $0.baseAddress!.copyMemory(from: oldArray, byteCount: count * 4) }
             withUnsafeBytes(of: items) { (object.base + 24).copyMemory(from: $0.baseAddress!, byteCount: 8) }
+            object.listHasArray = false
         }
         object.listCapacity = capacity
         if let oldArray {
             counters.adjust(kind: .list, bytes: -SizeClass.footprint(oldCapacity * 4), shard: shard)
             allocator.free(oldArray, size: oldCapacity * 4, shard: shard)
         }
+        return true
+    }
+
+    /// Makes room for one more item (caller holds the list's lock or owns it): grows the capacity as
+    /// CPython does when it is full, or moves inline items into an array when the inline slots are.
+    @inline(__always)
+    func makeRoomForOneMore(_ object: ObjectLayout, shard: Int) -> Bool {
+        let count = object.count
+        if count == object.listCapacity { return growList(object, to: count + 1, shard: shard) }
+        if !object.listHasArray && count == ObjectLayout.listInlineCapacity { return spillListItems(object, shard: shard) }
         return true
     }
 
@@ -74,7 +105,7 @@ extension Heap {
     func appendTaking(_ object: ObjectLayout, _ item: ObjectRef, shard: Int) throws(HeapError) {
         let appended = object.lock.withLock { () -> Bool in
             let count = object.count
-            if count == object.listCapacity && !growList(object, to: count + 1, shard: shard) { return false }
+            if !makeRoomForOneMore(object, shard: shard) { return false }
             object.listItems[count] = item.slot
             object.count = count + 1
             return true
@@ -92,7 +123,7 @@ extension Heap {
         let inserted = object.lock.withLock { () -> Bool in
             let count = object.count
             let position = index < 0 ? max(0, index + count) : min(index, count)
-            if count == object.listCapacity && !growList(object, to: count + 1, shard: shard) { return false }
+            if !makeRoomForOneMore(object, shard: shard) { return false }
             let items = object.listItems
             var cursor = count
             while cursor > position {

@@ -237,7 +237,8 @@ public final class Heap: @unchecked Sendable {
         object.count = 0
         // A list display `[a, b, c]` is allocated exactly (BUILD_LIST), `[]` with no array at all.
         object.listCapacity = 0
-        if !resizeList(object, capacity: items.count, shard: shard) {
+        object.listHasArray = false  // the block may hold an old object's bytes
+        if !resizeList(object, capacity: items.count, holding: items.count, shard: shard) {
             release(ref, shard: shard)
             throw outOfMemory(items.count * 4)
         }

@@ -72,9 +72,12 @@ extension StoppedHeap {
                         found[Int(child)] += 1
                     }
                 }
-                if kind == .list, object.listCapacity > ObjectLayout.listInlineCapacity {
+                if kind == .list, object.listHasArray {
                     bytes += SizeClass.footprint(object.listCapacity * 4)
                     blocks += 1
+                }
+                if kind == .list, !object.listHasArray, object.count > ObjectLayout.listInlineCapacity {
+                    report("list \(table.id(of: slot)): \(object.count) items, none in an array")
                 }
                 if kind == .list, object.count > object.listCapacity {
                     report("list \(table.id(of: slot)): count \(object.count) above capacity \(object.listCapacity)")

@@ -168,18 +168,39 @@ struct ObjectLayout {
         nonmutating set { base.storeBytes(of: UInt32(newValue), toByteOffset: 16, as: UInt32.self) }
     }
 
+    /// A list's capacity as CPython's `allocated` (what `sys.getsizeof` reports), whether its items are
+    /// inline or in an array. The word's top bit says which (``listHasArray``).
     var listCapacity: Int {
-        get { Int(base.load(fromByteOffset: 20, as: UInt32.self)) }
-        nonmutating set { base.storeBytes(of: UInt32(newValue), toByteOffset: 20, as: UInt32.self) }
+        get { Int(base.load(fromByteOffset: 20, as: UInt32.self) & ~Self.listArrayBit) }
+        nonmutating set {
+            let bit = base.load(fromByteOffset: 20, as: UInt32.self) & Self.listArrayBit
+            base.storeBytes(of: UInt32(newValue) | bit, toByteOffset: 20, as: UInt32.self)
+        }
     }
+
+    /// Whether a list's items live in a separately allocated array of ``listCapacity`` items; otherwise
+    /// they are inline (at most ``listInlineCapacity``), even when CPython's `allocated` is larger.
+    ///
+    /// Why two notions: heapd's capacity follows CPython's growth so SIZEOF can answer exactly, but
+    /// CPython's first append allocates room for 4; keeping one or two items inline spares most small
+    /// lists an array of their own (16 bytes, one more block to allocate and free, one more cache miss
+    /// for the collector per list).
+    var listHasArray: Bool {
+        get { base.load(fromByteOffset: 20, as: UInt32.self) & Self.listArrayBit != 0 }
+        nonmutating set {
+            let word = base.load(fromByteOffset: 20, as: UInt32.self) & ~Self.listArrayBit
+            base.storeBytes(of: word | (newValue ? Self.listArrayBit : 0), toByteOffset: 20, as: UInt32.self)
+        }
+    }
+    private static let listArrayBit: UInt32 = 1 << 31
 
     static let listInlineCapacity = 2
     static let listSize = 32
     static let hashObjectSize = 32
 
-    /// A list's item array: inline for capacity ≤ 2, else the separately allocated array.
+    /// A list's items: inline, or the separately allocated array (``listHasArray``).
     var listItems: UnsafeMutablePointer<UInt32> {
-        if listCapacity <= Self.listInlineCapacity {
+        if !listHasArray {
             return (base + 24).assumingMemoryBound(to: UInt32.self)
         }
         return base.load(fromByteOffset: 24, as: UnsafeMutableRawPointer.self).assumingMemoryBound(to: UInt32.self)
