@@ -67,7 +67,9 @@ extension Heap {
     func makeRoomForOneMore(_ object: ObjectLayout, shard: Int) -> Bool {
         let count = object.count
         if count == object.listCapacity { return growList(object, to: count + 1, shard: shard) }
-        if !object.listHasArray && count == ObjectLayout.listInlineCapacity { return spillListItems(object, shard: shard) }
+        if !object.listHasArray && count == ObjectLayout.listInlineCapacity {
+            return spillListItems(object, shard: shard)
+        }
         return true
     }
 
