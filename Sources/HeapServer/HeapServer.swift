@@ -45,6 +45,23 @@ public final class HeapServer: Sendable {
         var configuration = configuration
         configuration.maxClients = fitClientsToDescriptors(configuration.maxClients, logger: logger)
         let state = ServerState(configuration: configuration, logger: logger)
+        if let path = configuration.imagePath {
+            // Before the socket exists and the collector runs: no client sees a half-loaded heap, and a
+            // refused image fails the start (non-zero exit; under systemd ERRNO= and STATUS=).
+            do {
+                try state.images.load(path: path, state: state)
+            } catch {
+                throw ServerStartError(
+                    description: error.message, errnoValue: error.kind == .cannotRestore ? EIO : EINVAL)
+            }
+            let loaded = state.images.status.withLock { $0 }
+            logger.info(
+                "heap image loaded",
+                metadata: [
+                    "image": "\(path)", "objects": "\(loaded.loadedObjects)", "bytes": "\(loaded.loadedBytes)",
+                    "duration_us": "\(loaded.loadDurationMicroseconds)",
+                ])
+        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.workerThreads)
         let acceptGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let blockingPool = NIOThreadPool(numberOfThreads: blockingThreads)
@@ -167,6 +184,8 @@ public final class HeapServer: Sendable {
         // Work of stopping commands still running finishes (a collection in progress completes) and
         // hands its reply to loops that are still up; the closed clients drop it.
         try? blockingPool.syncShutdownGracefully()
+        // A BGSAVE still writing lands (or the shutdown deadline ends heapd; the old image stays).
+        state.images.waitForBackgroundSave()
         rejectionSummary.cancel()
         state.rejections.flush()
         try? group.syncShutdownGracefully()

@@ -62,9 +62,16 @@ struct Heapd: ParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Directory of TRACEMALLOC DUMP/LOAD files (default: $STATE_DIRECTORY, /var/lib/heapd as root, else $XDG_STATE_HOME/heapd).",
+            "Directory of TRACEMALLOC DUMP/LOAD files and SAVE/BGSAVE images (default: $STATE_DIRECTORY, /var/lib/heapd as root, else $XDG_STATE_HOME/heapd).",
             valueName: "dir"))
     var snapshotDir: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A heap image (SAVE/BGSAVE) to load before serving; a truncated, corrupt or newer image fails the start.",
+            valueName: "path"))
+    var image: String?
 
     @Option(
         name: .long,
@@ -89,7 +96,7 @@ struct Heapd: ParsableCommand {
     func run() throws {
         // The memory cap's default depends on the machine; the file's or the flag's max-memory wins.
         let heap = HeapConfiguration(shardCount: shards, maxMemory: MemoryCap.defaultCapForThisProcess())
-        let (threads, testCommands, limits) = (threads, enableTestCommands, limits)
+        let (threads, testCommands, limits, image) = (threads, enableTestCommands, limits, image)
         let socketPermissions = SocketPermissions(
             mode: socketMode.flatMap(SocketPermissions.parseMode),
             group: socketGroup.map(SocketPermissions.Group.init(parsing:)) ?? .automatic)
@@ -110,6 +117,7 @@ struct Heapd: ParsableCommand {
                 var configuration = ServerConfiguration(
                     listenAddress: address, workerThreads: threads, heap: heap, testCommands: testCommands,
                     snapshotDirectory: snapshots, socketPermissions: socketPermissions)
+                configuration.imagePath = image
                 limits.apply(file: fileLimits, to: &configuration)
                 return configuration
             })
