@@ -1,5 +1,6 @@
 import Foundation
 import HeapClient
+import HeapCore
 import HeapProtocol
 import HeapdTesting
 import XCTest
@@ -153,10 +154,12 @@ final class ImageIntegrationTests: XCTestCase {
         var flipped = good
         flipped[good.count / 2] ^= 0x10
         var newer = good
-        newer[8] = 99  // the version; the header's checksum now fails first, which is a refusal too
+        newer[8] = 99  // the version, with the header's checksum sealed again: only the version is wrong
+        let seal = CRC32C.checksum(newer[0..<28])
+        for index in 0..<4 { newer[28 + index] = UInt8(truncatingIfNeeded: seal >> (8 * index)) }
         let cases: [(String, Data, String)] = [
             ("cut.image", truncated, "truncated"), ("flipped.image", flipped, "corrupt"),
-            ("newer.image", newer, "corrupt"), ("empty.image", Data(), "truncated"),
+            ("newer.image", newer, "newer than this heapd reads"), ("empty.image", Data(), "truncated"),
         ]
         for (name, bytes, word) in cases {
             try bytes.write(to: URL(fileURLWithPath: directory + "/" + name))
