@@ -17,6 +17,7 @@ struct Heapctl: ParsableCommand {
             heapctl [options] run FILE|- ...     run a script (see heapctl run --help)
             heapctl [options] types|growth|chain|graph|top|doctor|record ...
                                                  views that find leaks (heapctl types --help, ...)
+            heapctl inspect IMAGE                analyse a heap image (SAVE) offline, no daemon needed
             """,
         discussion: """
             Replies print as redis-cli prints them: for people when stdout is a terminal ((integer) 2, \
@@ -101,6 +102,9 @@ struct Heapctl: ParsableCommand {
         if recognizingRun && command.first == "run" {
             return RunCommand.parseOrExit(Array(command.dropFirst()))
                 .execute(inheriting: connection, output: output)
+        }
+        if recognizingRun && command.first == "inspect" {
+            return InspectCommand.parseOrExit(Array(command.dropFirst())).execute()
         }
         if recognizingRun, let status = LeakViews.run(command, inheriting: connection, json: output.json) {
             return status
