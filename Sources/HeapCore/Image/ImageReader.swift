@@ -91,7 +91,9 @@ public enum ImageReader {
         var classNames: [(Int, UInt32)] = []
         for index in 0..<count {
             try ObjectRecord.decode(from: &records, into: &record)
-            let what = "object \(index) (\(record.kind))"
+            // Formatted only for an error: one interpolation per record was a third of the check.
+            let kind = record.kind
+            var what: String { "object \(index) (\(kind))" }
             kinds[index] = record.kind
             expected[index] = record.refcount
             guard record.refcount > 0, record.flags & ~HeapImage.keptFlags == 0,

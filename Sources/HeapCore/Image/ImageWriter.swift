@@ -8,31 +8,33 @@ public enum ImageWriter {
     /// Emits the image's bytes in order; returns how many were emitted.
     @discardableResult
     public static func write<E: Error>(_ image: HeapImage, _ emit: ([UInt8]) throws(E) -> Void) throws(E) -> Int {
-        var header = ImageBytesWriter()
+        let header = ImageBytesWriter()
         header.raw(HeapImage.magic)
         header.u32(HeapImage.version)
         header.u32(0)
         header.u64(UInt64(image.objectCount))
         header.u32(UInt32(HeapImage.SectionTag.allCases.count))
         header.u32(CRC32C.checksum(header.bytes))
-        try emit(header.bytes)
-        var written = header.bytes.count
+        let headerBytes = header.bytes
+        try emit(headerBytes)
+        var written = headerBytes.count
         for tag in HeapImage.SectionTag.allCases {
             let payload = tag == .objects ? image.objectRecords : smallSection(tag, of: image)
-            var sectionHeader = ImageBytesWriter()
+            let sectionHeader = ImageBytesWriter()
             sectionHeader.u32(tag.rawValue)
             sectionHeader.u32(0)
             sectionHeader.u64(UInt64(payload.count))
             sectionHeader.u32(CRC32C.checksum(payload))
             sectionHeader.u32(CRC32C.checksum(sectionHeader.bytes))
-            try emit(sectionHeader.bytes)
+            let sectionHeaderBytes = sectionHeader.bytes
+            try emit(sectionHeaderBytes)
             var start = 0
             while start < payload.count {
                 let end = min(start + chunkSize, payload.count)
                 try emit(Array(payload[start..<end]))
                 start = end
             }
-            written += sectionHeader.bytes.count + payload.count
+            written += sectionHeaderBytes.count + payload.count
         }
         return written
     }
@@ -45,7 +47,7 @@ public enum ImageWriter {
     }
 
     private static func smallSection(_ tag: HeapImage.SectionTag, of image: HeapImage) -> [UInt8] {
-        var out = ImageBytesWriter()
+        let out = ImageBytesWriter()
         switch tag {
         case .objects:
             break

@@ -58,8 +58,7 @@ extension StoppedHeap {
         }
 
         // Pass 3: the records.
-        var out = ImageBytesWriter()
-        out.bytes.reserveCapacity(order.count * 24)
+        let out = ImageBytesWriter(capacity: order.count * 24)
         for slot in order {
             let object = layout(slot)
             out.u8(object.kind.rawValue)

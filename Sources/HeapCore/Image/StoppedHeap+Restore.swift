@@ -6,10 +6,11 @@ extension StoppedHeap {
     /// Rebuilds the image's objects in this heap, which must hold none yet; returns the globals, each
     /// with the reference the image counts for it (the caller binds them without retaining).
     ///
-    /// Three passes over the records: allocate every object (atoms complete, containers empty with
-    /// their capacity), then fill sequences, links, flags and counts and link tracked containers into
-    /// their generation lists in record order (which is list order), then fill hash tables, whose
-    /// hashes may depend on the tuples and instances filled before. Weak references, `gc.garbage` and
+    /// Three passes: allocate every object (atoms complete, containers empty with their capacity),
+    /// set its flags and count and link a tracked container into its generation list in record order
+    /// (which is list order); then, over the records that reference other objects only, fill
+    /// sequences, class names and generator sources; then fill hash tables, whose hashes may depend
+    /// on the tuples and instances filled before. Weak references, `gc.garbage` and
     /// the generation counts come last. Throws `cannotRestore` when the heap refuses memory or slots;
     /// the heap is then half built, and the caller must not serve it (heapd exits).
     public func restore(_ image: HeapImage) throws(ImageError) -> [(name: String, ref: ObjectRef)] {
@@ -28,9 +29,13 @@ extension StoppedHeap {
         }
         var record = ObjectRecord()
 
-        // Pass 1: allocate.
+        // Pass 1: allocate; atoms complete, every object's flags, count and list membership. The
+        // records that reference other objects are remembered by offset for the passes after it.
         var reader = ImageBytesReader(image.objectRecords, shortage: .corrupt, what: "an object record")
+        let generations = heap.generations
+        var referencing: [(index: Int, offset: Int)] = []
         for index in 0..<image.objectCount {
+            let offset = reader.offset
             try ObjectRecord.decode(from: &reader, into: &record)
             let size: Int
             switch record.kind {
@@ -96,13 +101,25 @@ extension StoppedHeap {
                 object.generatorRemaining = record.generatorRemaining
             case .none, .bool: break
             }
+            object.flags = record.flags & ~ObjectLayout.trackedFlag
+            if record.flags & ObjectLayout.trackedFlag != 0 {
+                generations.link(ref.slot, into: Int((record.flags & ObjectLayout.generationMask) >> 1))
+            }
+            // A fresh object has one reference; the image says how many it has.
+            if record.refcount > 1 {
+                heap.table.word(ref.slot).pointee.wrappingAdd(UInt64(record.refcount - 1), ordering: .relaxed)
+            }
+            switch record.kind {
+            case .list, .tuple, .object, .generator: referencing.append((index, offset))
+            case .dict where record.capacity > 0, .set where record.capacity > 0: referencing.append((index, offset))
+            default: break
+            }
         }
 
-        // Pass 2: references held by sequences, instances and generators; flags; counts; the lists.
+        // Pass 2: references held by sequences, instances and generators.
         // Invariant: every slot in `slots` is allocated, so each ref below resolves.
-        reader = ImageBytesReader(image.objectRecords, shortage: .corrupt, what: "an object record")
-        let generations = heap.generations
-        for index in 0..<image.objectCount {
+        for (index, offset) in referencing {
+            reader.offset = offset
             try ObjectRecord.decode(from: &reader, into: &record)
             let object = layout(slots[index])
             switch record.kind {
@@ -117,19 +134,11 @@ extension StoppedHeap {
             case .generator: object.generatorSource = slot(record.link)
             default: break
             }
-            object.flags = record.flags & ~ObjectLayout.trackedFlag
-            if record.flags & ObjectLayout.trackedFlag != 0 {
-                generations.link(slots[index], into: Int((record.flags & ObjectLayout.generationMask) >> 1))
-            }
-            // A fresh object has one reference; the image says how many it has.
-            if record.refcount > 1 {
-                heap.table.word(slots[index]).pointee.wrappingAdd(UInt64(record.refcount - 1), ordering: .relaxed)
-            }
         }
 
         // Pass 3: hash tables, in entry order, deleted entries kept in place.
-        reader = ImageBytesReader(image.objectRecords, shortage: .corrupt, what: "an object record")
-        for index in 0..<image.objectCount {
+        for (index, offset) in referencing {
+            reader.offset = offset
             try ObjectRecord.decode(from: &reader, into: &record)
             guard record.kind == .dict || record.kind == .set || record.kind == .object, record.capacity > 0 else {
                 continue

@@ -92,7 +92,14 @@ final class HeapImageTests: XCTestCase {
     /// The image of a heap built from `seed`, and the heap (its session references still held).
     func image(seed: UInt64, steps: Int) throws -> (Heap, RandomHeap, HeapImage) {
         let heap = Self.makeHeap()
-        let built = try Self.buildRandomHeap(heap, seed: seed, steps: steps)
+        var built = try Self.buildRandomHeap(heap, seed: seed, steps: steps)
+        // Some heaps frozen (gc.freeze: the permanent generation), and more objects young after it.
+        if seed % 2 == 1 {
+            heap.withWorldStopped { $0.freeze() }
+            let extra = try Self.buildRandomHeap(heap, seed: seed &+ 1000, steps: steps / 4)
+            for (name, ref) in extra.globals { built.globals["young_" + name] = ref }
+            built.session += extra.session
+        }
         let image = heap.withWorldStopped { $0.captureImage(globals: built.globals, dropping: built.session) }
         return (heap, built, image)
     }
@@ -122,6 +129,8 @@ final class HeapImageTests: XCTestCase {
             // And as a user sees it, once the session is gone from the original too: each global's
             // repr (ids aside, which a restore renumbers) and its count.
             for ref in built.session { heap.release(ref) }
+            XCTAssertEqual(restored.collector.freezeCount, heap.collector.freezeCount, "seed \(seed)")
+            if seed % 2 == 1 { XCTAssertGreaterThan(restored.collector.freezeCount, 0, "seed \(seed)") }
             for (name, ref) in globals {
                 let original = built.globals[name]!
                 XCTAssertEqual(Self.withoutIDs(restored.repr(ref)), Self.withoutIDs(heap.repr(original)), "\(name)")
