@@ -73,6 +73,19 @@ struct Heapd: ParsableCommand {
             valueName: "path"))
     var image: String?
 
+    @Flag(
+        name: .long,
+        help:
+            "Resume the shared heap: load heap.image from the snapshot directory at start if it exists, save it there at SIGTERM."
+    )
+    var resume = false
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Also BGSAVE heap.image into the snapshot directory every N seconds (0: never).", valueName: "seconds"))
+    var saveEvery: Int = 0
+
     @Option(
         name: .long,
         help:
@@ -96,7 +109,8 @@ struct Heapd: ParsableCommand {
     func run() throws {
         // The memory cap's default depends on the machine; the file's or the flag's max-memory wins.
         let heap = HeapConfiguration(shardCount: shards, maxMemory: MemoryCap.defaultCapForThisProcess())
-        let (threads, testCommands, limits, image) = (threads, enableTestCommands, limits, image)
+        let (threads, testCommands, limits) = (threads, enableTestCommands, limits)
+        let (image, resume, saveEvery) = (image, resume, saveEvery)
         let socketPermissions = SocketPermissions(
             mode: socketMode.flatMap(SocketPermissions.parseMode),
             group: socketGroup.map(SocketPermissions.Group.init(parsing:)) ?? .automatic)
@@ -118,6 +132,8 @@ struct Heapd: ParsableCommand {
                     listenAddress: address, workerThreads: threads, heap: heap, testCommands: testCommands,
                     snapshotDirectory: snapshots, socketPermissions: socketPermissions)
                 configuration.imagePath = image
+                configuration.resume = resume
+                configuration.saveEverySeconds = max(0, saveEvery)
                 limits.apply(file: fileLimits, to: &configuration)
                 return configuration
             })

@@ -217,6 +217,36 @@ final class ImageIntegrationTests: XCTestCase {
         XCTAssertGreaterThan(sawOld, 0, "no kill landed during a save: the test proved nothing")
     }
 
+    /// `--resume --save-every 1`, as under systemd with `StateDirectory=`: a periodic save survives a
+    /// `kill -9` (as a watchdog kill would be), and a SIGTERM saves what came after it.
+    func testResumeSavesPeriodicallyAndAtStopAndLoadsOnRestart() throws {
+        let first = try start(["--resume", "--save-every", "1"])
+        var client = try first.connect()
+        XCTAssertEqual(try client.call("NEW", "g.kept", "str", "before the kill"), .simple("OK"))
+        var saved = false
+        for _ in 0..<300 where !saved {
+            usleep(20_000)
+            saved = (Int(try info(client, "persistence")["saves_total"] ?? "") ?? 0) >= 1
+        }
+        XCTAssertTrue(saved, "no periodic save within 6 s")
+        client.close()
+        first.stop(signal: SIGKILL)
+
+        let second = try start(["--resume"])
+        client = try second.connect()
+        XCTAssertEqual(try client.call("REPR", "g.kept"), .bulk(Array("'before the kill'".utf8)))
+        XCTAssertEqual(try client.call("NEW", "g.later", "int", "42"), .simple("OK"))
+        client.close()
+        XCTAssertEqual(second.stop(signal: SIGTERM), 0)
+
+        let third = try start(["--resume"])
+        client = try third.connect()
+        XCTAssertEqual(try client.call("REPR", "g.later"), .bulk(Array("42".utf8)), "saved at SIGTERM")
+        XCTAssertEqual(try client.call("REPR", "g.kept"), .bulk(Array("'before the kill'".utf8)))
+        client.close()
+        try third.verifyAndStop()
+    }
+
     func testBackgroundSaveLastSaveAndInfo() throws {
         let heapd = try start()
         defer { heapd.stop() }
