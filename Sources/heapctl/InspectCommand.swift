@@ -16,7 +16,8 @@ struct InspectCommand: ParsableCommand {
             what freeing the object would free (from the dominator tree of the graph whose roots are the \
             globals and gc.garbage, as Eclipse MAT computes it), each with the root that holds it; the \
             globals by retained size; and the objects no root reaches (cyclic garbage that the next \
-            collection would free). Objects are named @i, their index in the image: ids are not kept.
+            collection would free). Objects are named @i, their index in the image: ids are not kept. \
+            --chain @i prints instead the shortest chain of references from a global to @i (CHAIN offline).
             """)
 
     @Argument(help: ArgumentHelp("The image file (any path).", valueName: "image"))
@@ -28,8 +29,23 @@ struct InspectCommand: ParsableCommand {
     @Flag(name: .long, help: "One line of JSON with named fields instead of tables.")
     var json = false
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Instead of the tables: the shortest chain of references from a global (or gc.garbage) to @i.",
+            valueName: "@i"))
+    var chain: String?
+
     func validate() throws {
         if limit < 1 { throw ValidationError("--limit must be 1 or more") }
+        if let chain, Self.objectIndex(chain) == nil {
+            throw ValidationError("--chain takes an object as @i (its index in the image, as the tables name it)")
+        }
+    }
+
+    static func objectIndex(_ text: String) -> Int? {
+        guard text.hasPrefix("@"), let index = Int(text.dropFirst()), index >= 0 else { return nil }
+        return index
     }
 
     func execute() -> ExitStatus {
@@ -43,6 +59,22 @@ struct InspectCommand: ParsableCommand {
         } catch {
             Console.error("inspect: cannot read \(image): \(error.localizedDescription)")
             return .noInput
+        }
+        if let chain, let index = Self.objectIndex(chain) {
+            guard index < analysis.objects else {
+                Console.error("inspect: the image has no \(chain) (objects @0 to @\(analysis.objects - 1))")
+                return .errorReply
+            }
+            guard let path = analysis.chain(to: index) else {
+                Console.write(
+                    json ? "{\"chain\":null}\n" : "\(chain) is not reachable from any global: cyclic garbage\n")
+                return .success
+            }
+            Console.write(
+                json
+                    ? JSONValue.object([("chain", .array(path.map { .string($0) }))]).text + "\n"
+                    : path.joined(separator: " -> ") + "\n")
+            return .success
         }
         guard json else {
             Console.write(analysis.report(limit: limit))

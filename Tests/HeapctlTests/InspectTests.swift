@@ -45,6 +45,14 @@ final class InspectTests: HeapctlTestCase {
         XCTAssertEqual(retained["g.cache"], retained["g.alias"])
         XCTAssertEqual(object["unreachable_objects"] as? Int, 1)
 
+        // CHAIN offline. Tracked containers come first in an image (the list @0, the dict @1, the
+        // cycle @2), then the rest: the ints from @3.
+        let chain = try runHeapctl(["inspect", copy + "/inspect.image", "--chain", "@3"])
+        XCTAssertEqual(chain.status, 0, chain.stderr)
+        XCTAssertEqual(chain.stdout, "g.owner (list) -> @3 (int)\n")
+        let garbage = try runHeapctl(["inspect", copy + "/inspect.image", "--chain", "@2"])
+        XCTAssertTrue(garbage.stdout.contains("cyclic garbage"), garbage.stdout)
+
         // A cut image is refused with exit 66 and the reason.
         var cut = try Data(contentsOf: URL(fileURLWithPath: copy + "/inspect.image"))
         cut.removeLast(100)

@@ -35,6 +35,11 @@ public struct ImageAnalysis: Sendable {
     /// Objects no global or `gc.garbage` entry reaches: cyclic garbage the next collection frees.
     public let unreachableObjects: Int
     public let unreachableBytes: Int
+    /// The graph, kept for ``chain(to:)``: node 0 the roots, object i node i + 1.
+    private let successors: [[Int]]
+    private let typeNames: [String]
+    /// For each root's target node, the root's name (the first global by name, else `gc.garbage`).
+    private let rootNames: [Int: String]
 
     public init(_ image: HeapImage, limit: Int = 10) throws(ImageError) {
         let count = image.objectCount
@@ -118,6 +123,42 @@ public struct ImageAnalysis: Sendable {
         garbageListLength = image.garbage.count
         unreachableObjects = unreachable.objects
         unreachableBytes = unreachable.bytes
+        self.successors = successors
+        self.typeNames = typeNames
+        self.rootNames = rootNames
+    }
+
+    /// `CHAIN` offline: the shortest path of references from a root (a global or `gc.garbage`) to
+    /// object `@index`, as `g.name (type) -> @i (type) -> …`; nil when no root reaches it (garbage)
+    /// or there is no such object. A breadth-first search from the roots, in the image's order.
+    public func chain(to index: Int) -> [String]? {
+        let target = index + 1
+        guard index >= 0, target < successors.count else { return nil }
+        var parent = [Int](repeating: -1, count: successors.count)
+        var queue = [0]
+        parent[0] = 0
+        var head = 0
+        // Invariant: parent[v] != -1 exactly for nodes already queued; each is queued once.
+        while head < queue.count, parent[target] == -1 {
+            let current = queue[head]
+            head += 1
+            for next in successors[current] where parent[next] == -1 {
+                parent[next] = current
+                queue.append(next)
+            }
+        }
+        guard parent[target] != -1 else { return nil }
+        var path: [Int] = []
+        var current = target
+        while current != 0 {
+            path.append(current)
+            current = parent[current]
+        }
+        path.reverse()
+        return path.enumerated().map { position, node in
+            let label = position == 0 ? (rootNames[node] ?? "@\(node - 1)") : "@\(node - 1)"
+            return "\(label) (\(typeNames[node]))"
+        }
     }
 
     /// An object's bytes as the live heap counts them (``StoppedHeap/verify(externalReferences:limit:)``).
