@@ -211,3 +211,73 @@ final class HeapImageTests: XCTestCase {
         XCTAssertEqual(CRC32C.checksum(text[20...], continuing: CRC32C.checksum(text[..<20])), CRC32C.checksum(text))
     }
 }
+
+/// The collector's programs (``MarkAliveTests/Program``: lists, dicts, instances with finalizers,
+/// tuples, weakrefs, random edges, most objects dropped into cyclic garbage) restored from an image
+/// collect exactly as the original: the same count, the same events in the same order, the same
+/// survivors per generation and gc.garbage.
+final class HeapImageCollectorTests: XCTestCase {
+    struct Collected: Equatable {
+        var returned: Int
+        var events: [String]
+        var generationLengths: [Int]
+        var garbage: Int
+    }
+
+    func collect(_ heap: Heap, keeping kept: [ObjectRef]) throws -> Collected {
+        let events = LockedEvents()
+        heap.setEventSink { event in
+            switch event {
+            case .finalizer(_, let type): events.append("finalizer \(type)")
+            case .weakrefCleared: events.append("weakref cleared")
+            default: break
+            }
+        }
+        let returned = try heap.collector.collect(generation: 2)
+        heap.setEventSink(nil)
+        let statistics = heap.statistics()
+        defer {
+            for ref in kept { heap.release(ref) }
+            _ = heap.collector.clearGarbage(shard: 0)
+            _ = try? heap.collector.collect(generation: 2)
+        }
+        return Collected(
+            returned: returned, events: events.all, generationLengths: statistics.generationLengths,
+            garbage: heap.collector.garbageCount)
+    }
+
+    func testRestoredProgramsCollectAsTheOriginals() throws {
+        var collectedOverall = 0
+        var eventsOverall = 0
+        for seed: UInt64 in [3, 4, 5, 6] {
+            let program = MarkAliveTests.Program(seed: seed)
+            let heap = Heap(configuration: HeapConfiguration(maxObjects: 1 << 16, shardCount: 1))
+            heap.collector.setEnabled(false)
+            let (kept, _) = try program.build(in: heap)
+            var globals: [String: ObjectRef] = [:]
+            for (index, ref) in kept.enumerated() { globals["k\(index)"] = ref }
+            let image = heap.withWorldStopped { $0.captureImage(globals: globals, dropping: []) }
+
+            let restored = Heap(configuration: HeapConfiguration(maxObjects: 1 << 16, shardCount: 1))
+            restored.collector.setEnabled(false)
+            let bound = try restored.withWorldStopped { try $0.restore(ImageReader.read(ImageWriter.bytes(of: image))) }
+            XCTAssertGreaterThan(image.objectCount, kept.count, "seed \(seed): garbage in the image too")
+
+            let expected = try collect(heap, keeping: kept)
+            let actual = try collect(restored, keeping: bound.map(\.ref))
+            XCTAssertEqual(actual, expected, "seed \(seed)")
+            collectedOverall += expected.returned
+            eventsOverall += expected.events.count
+        }
+        XCTAssertGreaterThan(collectedOverall, 0, "the programs left garbage to collect")
+        XCTAssertGreaterThan(eventsOverall, 0, "and finalizers or weakref callbacks to report")
+    }
+}
+
+/// Events gathered from whichever thread the collector reports them on.
+final class LockedEvents: @unchecked Sendable {
+    private let lock = NSLock()
+    private var events: [String] = []
+    func append(_ event: String) { lock.withLock { events.append(event) } }
+    var all: [String] { lock.withLock { events } }
+}
