@@ -44,8 +44,10 @@ final class HeapImageStore: Sendable {
         guard begin() else { return Self.busy }
         let started = CycleCollector.now()
         let (image, pause) = capture(state)
+        let directory = state.configuration.snapshotDirectory
         return finish(
-            write(image, name: name, state: state), started: started, pause: pause, objects: image.objectCount)
+            write(image, name: name, directory: directory), started: started, pause: pause,
+            objects: image.objectCount)
     }
 
     /// `BGSAVE`: captures, then writes on a thread of its own and replies at once.
@@ -53,9 +55,13 @@ final class HeapImageStore: Sendable {
         guard begin() else { return Self.busy }
         let started = CycleCollector.now()
         let (image, pause) = capture(state)
+        // The thread holds the image, the directory and this store, never the server state: a server
+        // stopped meanwhile is freed (its heap too), and the file still lands.
+        let directory = state.configuration.snapshotDirectory
         Thread.detachNewThread { [self] in
             _ = finish(
-                write(image, name: name, state: state), started: started, pause: pause, objects: image.objectCount)
+                write(image, name: name, directory: directory), started: started, pause: pause,
+                objects: image.objectCount)
         }
         return .simple("Background saving started")
     }
@@ -86,10 +92,10 @@ final class HeapImageStore: Sendable {
         return (image, Int((CycleCollector.now() - started) / 1000))
     }
 
-    private func write(_ image: HeapImage, name: String, state: ServerState) -> Result<(String, Int), CommandError> {
+    private func write(_ image: HeapImage, name: String, directory: String) -> Result<(String, Int), CommandError> {
         var bytes = 0
         do {
-            let path = try SnapshotDirectory.write(named: name, in: state.configuration.snapshotDirectory) {
+            let path = try SnapshotDirectory.write(named: name, in: directory) {
                 emit throws(CommandError) in
                 bytes = try ImageWriter.write(image, emit)
             }
