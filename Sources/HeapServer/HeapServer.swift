@@ -57,8 +57,10 @@ public final class HeapServer: Sendable {
             do {
                 try state.images.load(path: path, state: state)
             } catch {
+                let missing = !FileManager.default.fileExists(atPath: path)
                 throw ServerStartError(
-                    description: error.message, errnoValue: error.kind == .cannotRestore ? EIO : EINVAL)
+                    description: error.message,
+                    errnoValue: missing ? ENOENT : error.kind == .cannotRestore ? EIO : EINVAL)
             }
             let loaded = state.images.status.withLock { $0 }
             logger.info(
