@@ -148,6 +148,31 @@ final class HeapImageTests: XCTestCase {
         text.replacingOccurrences(of: "#[0-9]+", with: "#", options: .regularExpression)
     }
 
+    /// A bigger heap (80,001 objects, every tuple in a cycle through the root) round-trips byte for byte.
+    func testABigHeapRoundTrips() throws {
+        let heap = Self.makeHeap()
+        let root = try heap.makeList()
+        for index in 0..<40_000 {
+            let item = index % 2 == 0 ? try heap.makeInt(Int64(index)) : try heap.makeStr("s\(index)")
+            let pair = try heap.makeTuple([item, root])
+            try heap.append(root, pair)
+            heap.release(item)
+            heap.release(pair)
+        }
+        let image = heap.withWorldStopped { $0.captureImage(globals: ["root": root], dropping: []) }
+        XCTAssertEqual(image.objectCount, 80_001)
+        let bytes = ImageWriter.bytes(of: image)
+        let restored = Self.makeHeap()
+        let globals = try restored.withWorldStopped { try $0.restore(ImageReader.read(bytes)) }
+        XCTAssertEqual(restored.withWorldStopped { $0.verify(externalReferences: [globals[0].ref: 1]) }, [])
+        let again = restored.withWorldStopped { $0.captureImage(globals: ["root": globals[0].ref], dropping: []) }
+        XCTAssertEqual(ImageWriter.bytes(of: again), bytes)
+        heap.release(root)
+        restored.release(globals[0].ref)
+        _ = try heap.collector.collect(generation: 2)
+        _ = try restored.collector.collect(generation: 2)
+    }
+
     func testSessionOnlyObjectsAreLeftOutAndTheirCountsSubtracted() throws {
         let heap = Self.makeHeap()
         let shared = try heap.makeStr("shared")
