@@ -247,6 +247,32 @@ final class ImageIntegrationTests: XCTestCase {
         try third.verifyAndStop()
     }
 
+    /// A save that cannot write replies `-IO` (SAVE) or reports it in INFO (BGSAVE), and LASTSAVE
+    /// stays where it was.
+    func testFailedSavesAreReportedAndLeaveLastSave() throws {
+        let blocker = directory + "/not-a-directory"
+        try Data("a file where the snapshot directory should be".utf8).write(to: URL(fileURLWithPath: blocker))
+        let heapd = try HeapdProcess(arguments: ["--snapshot-dir", blocker + "/images", "--log-level", "warning"])
+        defer { heapd.stop() }
+        let client = try heapd.connect()
+        defer { client.close() }
+        XCTAssertEqual(try client.call("NEW", "g.x", "list"), .simple("OK"))
+        XCTAssertEqual(try client.call("SAVE").errorCode, .io)
+        XCTAssertEqual(try client.call("BGSAVE"), .simple("Background saving started"))
+        var persistence: [String: String] = [:]
+        for _ in 0..<500 {
+            persistence = try info(client, "persistence")
+            if persistence["saving"] == "0" { break }
+            usleep(10_000)
+        }
+        XCTAssertEqual(persistence["last_save_status"], "err")
+        XCTAssertEqual(persistence["saves_failed"], "2")
+        XCTAssertEqual(persistence["saves_total"], "0")
+        XCTAssertFalse(persistence["last_save_error"]?.isEmpty ?? true)
+        XCTAssertEqual(try client.call("LASTSAVE"), .integer(0))
+        try heapd.assertHeapConsistent()
+    }
+
     func testBackgroundSaveLastSaveAndInfo() throws {
         let heapd = try start()
         defer { heapd.stop() }
