@@ -100,6 +100,15 @@ struct InspectCommand: ParsableCommand {
                 ("gc_garbage", .int(analysis.garbageListLength)),
                 ("unreachable_objects", .int(analysis.unreachableObjects)),
                 ("unreachable_bytes", .int(analysis.unreachableBytes)),
+                (
+                    "unreachable_types",
+                    .array(
+                        analysis.unreachableTypes.prefix(limit).map {
+                            .object([
+                                ("type", .string($0.name)), ("objects", .int($0.count)), ("bytes", .int($0.bytes)),
+                            ])
+                        })
+                ),
             ]).text + "\n")
         return .success
     }

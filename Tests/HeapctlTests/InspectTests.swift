@@ -44,14 +44,17 @@ final class InspectTests: HeapctlTestCase {
         XCTAssertLessThan(retained["g.cache"] ?? .max, 1000)
         XCTAssertEqual(retained["g.cache"], retained["g.alias"])
         XCTAssertEqual(object["unreachable_objects"] as? Int, 1)
+        let garbage = try XCTUnwrap(object["unreachable_types"] as? [[String: Any]])
+        XCTAssertEqual(garbage.first?["type"] as? String, "list", "the session's self-referencing list")
+        XCTAssertTrue(text.stdout.contains("unreachable (cyclic garbage the next collection frees), by type:"))
 
         // CHAIN offline. Tracked containers come first in an image (the list @0, the dict @1, the
         // cycle @2), then the rest: the ints from @3.
         let chain = try runHeapctl(["inspect", copy + "/inspect.image", "--chain", "@3"])
         XCTAssertEqual(chain.status, 0, chain.stderr)
         XCTAssertEqual(chain.stdout, "g.owner (list) -> @3 (int)\n")
-        let garbage = try runHeapctl(["inspect", copy + "/inspect.image", "--chain", "@2"])
-        XCTAssertTrue(garbage.stdout.contains("cyclic garbage"), garbage.stdout)
+        let cycle = try runHeapctl(["inspect", copy + "/inspect.image", "--chain", "@2"])
+        XCTAssertTrue(cycle.stdout.contains("cyclic garbage"), cycle.stdout)
 
         // A cut image is refused with exit 66 and the reason.
         var cut = try Data(contentsOf: URL(fileURLWithPath: copy + "/inspect.image"))

@@ -35,6 +35,8 @@ public struct ImageAnalysis: Sendable {
     /// Objects no global or `gc.garbage` entry reaches: cyclic garbage the next collection frees.
     public let unreachableObjects: Int
     public let unreachableBytes: Int
+    /// The unreachable objects by type, most bytes first: what the next collection frees.
+    public let unreachableTypes: [TypeRow]
     /// The graph, kept for ``chain(to:)``: node 0 the roots, object i node i + 1.
     private let successors: [[Int]]
     private let typeNames: [String]
@@ -97,14 +99,19 @@ public struct ImageAnalysis: Sendable {
 
         var byType: [String: (count: Int, bytes: Int)] = [:]
         var unreachable = (objects: 0, bytes: 0)
+        var unreachableByType: [String: (count: Int, bytes: Int)] = [:]
         for current in stride(from: 1, through: count, by: 1) {
             byType[typeNames[current], default: (0, 0)].count += 1
             byType[typeNames[current], default: (0, 0)].bytes += sizes[current]
             if tree.idom[current] == -1 {
                 unreachable.objects += 1
                 unreachable.bytes += sizes[current]
+                unreachableByType[typeNames[current], default: (0, 0)].count += 1
+                unreachableByType[typeNames[current], default: (0, 0)].bytes += sizes[current]
             }
         }
+        unreachableTypes = unreachableByType.map { TypeRow(name: $0.key, count: $0.value.count, bytes: $0.value.bytes) }
+            .sorted { ($0.bytes, $1.name) > ($1.bytes, $0.name) }
         objects = count
         bytes = sizes.reduce(0, +)
         types = byType.map { TypeRow(name: $0.key, count: $0.value.count, bytes: $0.value.bytes) }
@@ -209,6 +216,15 @@ public struct ImageAnalysis: Sendable {
             )
         }
         if globals.count > limit { lines.append("  … \(globals.count - limit) more globals") }
+        if !unreachableTypes.isEmpty {
+            lines.append("")
+            lines.append("unreachable (cyclic garbage the next collection frees), by type:")
+            for row in unreachableTypes.prefix(limit) {
+                lines.append(
+                    "  \(pad(row.name, 24)) \(pad(String(row.count), 10, right: true)) \(pad(formatBytes(row.bytes), 12, right: true))"
+                )
+            }
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 
