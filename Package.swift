@@ -59,10 +59,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // heapctl needs HeapCore only for `heapctl inspect` (the image reader and its analysis, which
+        // make no system calls): the live commands still speak only the protocol.
         .executableTarget(
             name: "heapctl",
             dependencies: [
-                "HeapClient", "HeapProtocol", "HeapFormatting",
+                "HeapClient", "HeapProtocol", "HeapFormatting", "HeapCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -5,12 +5,25 @@
 # usage: Benchmarks/run.sh [REQUESTS]   (default 200000 per socket measurement)
 #        Benchmarks/run.sh gc [N ...]  the collector against CPython's on the shared graph shapes
 #        Benchmarks/run.sh trace       what tracemalloc costs an allocation: off, 1 frame, 25 frames
+#        Benchmarks/run.sh image [N]   SAVE/restore MB/s of N objects (default 1M) beside dd's fdatasync speed
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$(cd .. && pwd)
 requests=${1:-200000}
 "$root/scripts/install-deps.sh"
 swift build -c release --disable-build-manifest-caching >&2
+if [ "${1:-}" = "image" ]; then
+  # Heap images against the disk: dd's sequential write speed (fdatasync at the end) on the same
+  # directory, then HeapBench's SAVE and restore of N objects.
+  count=${2:-1000000}
+  dir=$(mktemp -d "${TMPDIR:-/tmp}/hb-image.XXXXXX")
+  trap 'rm -rf "$dir"' EXIT
+  echo "dd (256 MiB, conv=fdatasync) on $dir:"
+  dd if=/dev/zero of="$dir/dd.out" bs=1M count=256 conv=fdatasync 2>&1 | tail -1
+  rm -f "$dir/dd.out"
+  .build/release/HeapBench image "$count" "$dir"
+  exit 0
+fi
 if [ "${1:-}" = "trace" ]; then
   .build/release/HeapBench trace
   exit 0

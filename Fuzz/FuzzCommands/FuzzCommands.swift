@@ -206,6 +206,8 @@
             ],
             "TRACEMALLOC DUMP": [Form(fixed: [.snapshot, .fileName])],
             "TRACEMALLOC LOAD": [Form(fixed: [.fileName])],
+            "SAVE": [Form(fixed: [], tail: [.fileName])],
+            "BGSAVE": [Form(fixed: [], tail: [.fileName])],
             "TYPES": [Form(fixed: [.keyword, .integer])],
             "GROWTH": [Form(fixed: [.keyword, .integer])],
             "CHAIN": [Form(fixed: [.name])],

@@ -25,6 +25,8 @@ public final class HeapServer: Sendable {
     private let createdPath: String?
     /// Writes the rejected-requests summary every ``RejectedRequestLog/summaryInterval`` seconds.
     private let rejectionSummary: RepeatedTask
+    /// `--save-every`'s background saves.
+    private let periodicSave: RepeatedTask?
 
     /// Threads of the blocking pool. Two: a stop of the world takes the whole heap anyway, and a second
     /// thread lets a snapshot file be written while a collection runs.
@@ -45,6 +47,29 @@ public final class HeapServer: Sendable {
         var configuration = configuration
         configuration.maxClients = fitClientsToDescriptors(configuration.maxClients, logger: logger)
         let state = ServerState(configuration: configuration, logger: logger)
+        let resumed = configuration.snapshotDirectory + "/" + HeapImageStore.defaultName
+        let image =
+            configuration.imagePath
+            ?? (configuration.resume && FileManager.default.fileExists(atPath: resumed) ? resumed : nil)
+        if let path = image {
+            // Before the socket exists and the collector runs: no client sees a half-loaded heap, and a
+            // refused image fails the start (non-zero exit; under systemd ERRNO= and STATUS=).
+            do {
+                try state.images.load(path: path, state: state)
+            } catch {
+                let missing = !FileManager.default.fileExists(atPath: path)
+                throw ServerStartError(
+                    description: error.message,
+                    errnoValue: missing ? ENOENT : error.kind == .cannotRestore ? EIO : EINVAL)
+            }
+            let loaded = state.images.status.withLock { $0 }
+            logger.info(
+                "heap image loaded",
+                metadata: [
+                    "image": "\(path)", "objects": "\(loaded.loadedObjects)", "bytes": "\(loaded.loadedBytes)",
+                    "duration_us": "\(loaded.loadDurationMicroseconds)",
+                ])
+        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.workerThreads)
         let acceptGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let blockingPool = NIOThreadPool(numberOfThreads: blockingThreads)
@@ -109,6 +134,7 @@ public final class HeapServer: Sendable {
             state.rejections.flush()
         }
         state.heap.collector.start()
+        let periodicSave = configuration.saveEverySeconds > 0 ? scheduleSaves(state, blockingPool, group) : nil
         logger.info(
             "heapd listening",
             metadata: [
@@ -121,12 +147,27 @@ public final class HeapServer: Sendable {
                 uniqueKeysWithValues: LimitSetting.allCases.map { ($0.rawValue, "\($0.value(in: configuration))") }))
         return HeapServer(
             state: state, group: group, acceptGroup: acceptGroup, blockingPool: blockingPool, channel: channel,
-            createdPath: createdPath, rejectionSummary: rejectionSummary)
+            createdPath: createdPath, rejectionSummary: rejectionSummary, periodicSave: periodicSave)
+    }
+
+    /// `--save-every N`: a `BGSAVE` of `heap.image` every N seconds, started from the blocking pool (its
+    /// capture stops the world, which no event loop may wait for). One already running is not doubled.
+    private static func scheduleSaves(
+        _ state: ServerState, _ pool: NIOThreadPool, _ group: MultiThreadedEventLoopGroup
+    ) -> RepeatedTask {
+        let interval = TimeAmount.seconds(Int64(state.configuration.saveEverySeconds))
+        return group.next().scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            pool.submit { work in
+                guard work == .active, !state.shuttingDown.load(ordering: .relaxed) else { return }
+                _ = state.images.backgroundSave(name: HeapImageStore.defaultName, state: state)
+            }
+        }
     }
 
     private init(
         state: ServerState, group: MultiThreadedEventLoopGroup, acceptGroup: MultiThreadedEventLoopGroup,
-        blockingPool: NIOThreadPool, channel: Channel, createdPath: String?, rejectionSummary: RepeatedTask
+        blockingPool: NIOThreadPool, channel: Channel, createdPath: String?, rejectionSummary: RepeatedTask,
+        periodicSave: RepeatedTask?
     ) {
         self.state = state
         self.group = group
@@ -135,6 +176,7 @@ public final class HeapServer: Sendable {
         self.channel = channel
         self.createdPath = createdPath
         self.rejectionSummary = rejectionSummary
+        self.periodicSave = periodicSave
     }
 
     /// Replaces the access policy (a reload): new connections and the next command of every connected
@@ -167,6 +209,25 @@ public final class HeapServer: Sendable {
         // Work of stopping commands still running finishes (a collection in progress completes) and
         // hands its reply to loops that are still up; the closed clients drop it.
         try? blockingPool.syncShutdownGracefully()
+        // A BGSAVE still writing lands (or the shutdown deadline ends heapd; the old image stays).
+        periodicSave?.cancel()
+        state.images.waitForBackgroundSave()
+        if state.configuration.resume {
+            // Every session is closed: the image is exactly the shared heap. If the stop deadline
+            // cuts it short, the previous image stays whole (written to a temporary name first).
+            let reply = state.images.save(name: HeapImageStore.defaultName, state: state)
+            let saved = state.images.status.withLock { $0 }
+            if reply == .ok {
+                state.logger.info(
+                    "heap image saved at stop",
+                    metadata: [
+                        "image": "\(saved.lastSavePath)", "objects": "\(saved.lastSaveObjects)",
+                        "bytes": "\(saved.lastSaveBytes)", "duration_us": "\(saved.lastSaveDurationMicroseconds)",
+                    ])
+            } else {
+                state.logger.error("heap image not saved at stop: \(saved.lastError)")
+            }
+        }
         rejectionSummary.cancel()
         state.rejections.flush()
         try? group.syncShutdownGracefully()

@@ -18,8 +18,16 @@ public struct ServerConfiguration: Sendable {
     public var maxScopeDepth: Int
     /// Accept test-only commands (`GC DEBUG_STALL`); off in normal operation.
     public var testCommands: Bool
-    /// Where `TRACEMALLOC DUMP` writes and `LOAD` reads (``SnapshotDirectory``).
+    /// Where `TRACEMALLOC DUMP` writes and `LOAD` reads, and `SAVE` writes heap images
+    /// (``SnapshotDirectory``).
     public var snapshotDirectory: String
+    /// A heap image to load before serving (`heapd --image`); nil starts with an empty heap.
+    public var imagePath: String? = nil
+    /// `heapd --resume`: load the snapshot directory's `heap.image` at start if it exists (when no
+    /// ``imagePath`` is given), and save it there at a graceful stop.
+    public var resume = false
+    /// `heapd --save-every`: seconds between background saves of `heap.image` (0: none).
+    public var saveEverySeconds = 0
     /// Mode and group of the socket file heapd binds (not of a socket systemd passes).
     public var socketPermissions: SocketPermissions
     /// Which role each client gets (replaced at run time by ``HeapServer/setAccessPolicy(_:)``).

@@ -11,6 +11,8 @@ final class ServerState: Sendable {
     let globals = GlobalNamespace()
     /// tracemalloc snapshots by number (`TRACEMALLOC TAKE_SNAPSHOT`).
     let snapshots = TraceSnapshotStore()
+    /// Heap images: `SAVE`, `BGSAVE`, `LASTSAVE`, `--image`.
+    let images = HeapImageStore()
     let configuration: ServerConfiguration
     let logger: Logger
     let startTime = Date()
@@ -223,13 +225,19 @@ final class ServerState: Sendable {
     /// pass starts (``CycleCollector/setRoots(_:)``). Called by the collector with the world stopped;
     /// takes only the sessions' and globals' own short locks, which no one holds across the gate.
     func rootReferences() -> [ObjectRef] {
-        var roots = Array(globals.snapshot().values)
+        Array(globals.snapshot().values) + sessionReferences()
+    }
+
+    /// The references sessions hold (variables of every frame, and what a long command paused at a
+    /// safepoint holds), repeats included: what a heap image leaves out. With the world stopped.
+    func sessionReferences() -> [ObjectRef] {
+        var references: [ObjectRef] = []
         for box in sessions.withLock({ Array($0.values) }) {
-            roots.append(contentsOf: box.session.allReferences())
+            references.append(contentsOf: box.session.allReferences())
             // A long command paused at a safepoint: what it holds is outside the heap too.
-            roots.append(contentsOf: box.session.heldByCommand)
+            references.append(contentsOf: box.session.heldByCommand)
         }
-        return roots
+        return references
     }
 
     /// Every session variable and global as a labelled root, as `viewer` names them: its own variables

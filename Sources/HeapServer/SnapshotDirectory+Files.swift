@@ -9,8 +9,8 @@ import Foundation
 ///
 /// - Writes: the directory is created 0700 when heapd creates it; a file is written under a hidden
 ///   temporary name (clients' names never start with `.`), 0600 whatever the umask, synced, then
-///   renamed over the name: a reader sees the old file or the new one, and a symbolic link planted
-///   at the name is replaced, never followed.
+///   renamed over the name and the directory synced: a reader (and a crash) sees the old file or the
+///   new one, and a symbolic link planted at the name is replaced, never followed.
 /// - Reads: `openat` with `O_NOFOLLOW` (a symbolic link is refused, not followed out of the
 ///   directory) and `O_NONBLOCK` (a FIFO cannot hold the event loop waiting for a writer), then
 ///   `fstat` on the descriptor — never stat-then-open, which a swap between the two calls would
@@ -51,6 +51,9 @@ extension SnapshotDirectory {
             throw ioError("cannot write \(path)")
         }
         renamed = true
+        // The rename is durable only once the directory is: without this a crash could bring back the
+        // old file (or none) although the write was reported done.
+        guard fsync(dirfd) == 0 else { throw ioError("cannot sync the snapshot directory \(directory)") }
         return path
     }
 

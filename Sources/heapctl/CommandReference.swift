@@ -31,6 +31,7 @@ extension Heapctl {
         CommandReference<RecordView>.self,
         CommandReference<EventsCommand>.self,
         CommandReference<MetricsCommand>.self,
+        CommandReference<InspectCommand>.self,
     ]
 
     /// The command `heapctl help WORD` describes: `run` or a view, as the tree knows it (its usage line
@@ -53,7 +54,8 @@ struct HeapctlReference: ParsableCommand {
         configuration.discussion =
             "heapctl [options] COMMAND [ARG...] runs one heapd command and prints its reply; heapctl [options] "
             + "alone prompts on a terminal, else runs stdin's lines; heapctl [options] run FILE runs a script; "
-            + "heapctl [options] types|growth|chain|graph|top|doctor|record are views that find leaks. Options "
+            + "heapctl [options] types|growth|chain|graph|top|doctor|record are views that find leaks; heapctl inspect "
+            + "IMAGE analyses a heap image offline. Options "
             + "come before the command: every word from the command on is sent to heapd as given.\n\n"
             + configuration.discussion
         return configuration

@@ -20,6 +20,7 @@ struct Heapctl: ParsableCommand {
             heapctl [options] events [--json]    the collector's events as they happen (GC SUBSCRIBE)
             heapctl [options] metrics [--listen HOST:PORT]
                                                  Prometheus metrics, printed or served at /metrics
+            heapctl inspect IMAGE                analyse a heap image (SAVE) offline, no daemon needed
             """,
         discussion: """
             Replies print as redis-cli prints them: for people when stdout is a terminal ((integer) 2, \
@@ -111,6 +112,9 @@ struct Heapctl: ParsableCommand {
         }
         if recognizingRun && command.first == "metrics" {
             return MetricsCommand.parseOrExit(Array(command.dropFirst())).execute(inheriting: connection)
+        }
+        if recognizingRun && command.first == "inspect" {
+            return InspectCommand.parseOrExit(Array(command.dropFirst())).execute()
         }
         if recognizingRun, let status = LeakViews.run(command, inheriting: connection, json: output.json) {
             return status

@@ -69,9 +69,29 @@ struct Heapd: ParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Directory of TRACEMALLOC DUMP/LOAD files (default: $STATE_DIRECTORY, /var/lib/heapd as root, else $XDG_STATE_HOME/heapd).",
+            "Directory of TRACEMALLOC DUMP/LOAD files and SAVE/BGSAVE images (default: $STATE_DIRECTORY, /var/lib/heapd as root, else $XDG_STATE_HOME/heapd).",
             valueName: "dir"))
     var snapshotDir: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A heap image (SAVE/BGSAVE) to load before serving; a truncated, corrupt or newer image fails the start.",
+            valueName: "path"))
+    var image: String?
+
+    @Flag(
+        name: .long,
+        help:
+            "Resume the shared heap: load heap.image from the snapshot directory at start if it exists, save it there at SIGTERM."
+    )
+    var resume = false
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Also BGSAVE heap.image into the snapshot directory every N seconds (0: never).", valueName: "seconds"))
+    var saveEvery: Int = 0
 
     @Option(
         name: .long,
@@ -101,6 +121,7 @@ struct Heapd: ParsableCommand {
         let heap = HeapConfiguration(
             shardCount: shards, maxMemory: MemoryCap.defaultCapForThisProcess(), markStepMicroseconds: gcMarkStep)
         let (threads, testCommands, limits) = (threads, enableTestCommands, limits)
+        let (image, resume, saveEvery) = (image, resume, saveEvery)
         let socketPermissions = SocketPermissions(
             mode: socketMode.flatMap(SocketPermissions.parseMode),
             group: socketGroup.map(SocketPermissions.Group.init(parsing:)) ?? .automatic)
@@ -121,6 +142,9 @@ struct Heapd: ParsableCommand {
                 var configuration = ServerConfiguration(
                     listenAddress: address, workerThreads: threads, heap: heap, testCommands: testCommands,
                     snapshotDirectory: snapshots, socketPermissions: socketPermissions)
+                configuration.imagePath = image
+                configuration.resume = resume
+                configuration.saveEverySeconds = max(0, saveEvery)
                 limits.apply(file: fileLimits, to: &configuration)
                 return configuration
             })

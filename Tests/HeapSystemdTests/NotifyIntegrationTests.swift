@@ -194,6 +194,21 @@ final class NotifyIntegrationTests: SystemdTestCase {
         XCTAssertEqual(try String(contentsOfFile: notOurs, encoding: .utf8), "keep me")
     }
 
+    /// A refused heap image fails the start before READY=1, telling systemd why (issue 13).
+    func testACorruptHeapImageFailsTheStartWithErrnoAndStatus() throws {
+        let directory = try makeDirectory()
+        let image = directory + "/heap.image"
+        // The magic, then a header whose checksum cannot match.
+        try Data(Array("HEAPDIMG".utf8) + [UInt8](repeating: 0x5A, count: 40)).write(to: URL(fileURLWithPath: image))
+        let notified = try startNotified(arguments: ["--image", image], waitForReady: false)
+        XCTAssertEqual(notified.heapd.wait().status, 1)
+        let datagram = try XCTUnwrap(notified.listener.next(timeout: 2))
+        XCTAssertEqual(datagram["ERRNO"], "\(EINVAL)")
+        XCTAssertTrue(datagram["STATUS"]?.contains("image corrupt") == true, datagram.text)
+        XCTAssertNil(notified.listener.received.first { $0["READY"] != nil })
+        XCTAssertFalse(FileManager.default.fileExists(atPath: notified.socketPath), "no socket for a refused image")
+    }
+
     func testAMalformedConfigurationFileFailsTheStartWithEINVAL() throws {
         let directory = try makeDirectory()
         let configuration = directory + "/heapd.conf"

@@ -352,6 +352,17 @@ def server(st: SharedState) -> list[Step]:
     return [race(cmd, shape)]
 
 
+def images(st: SharedState) -> list[Step]:
+    """Heap images while everything else races: SAVE stops the world to copy the heap, BGSAVE writes
+    while the others mutate. One save at a time, so a race may answer STATE."""
+    options = [("LASTSAVE", is_int), ("INFO persistence", is_bulk)]
+    if st.own_heapd:
+        name = f"soak-c{st.client % 4}.image"
+        options += [(f"SAVE {name}", is_ok), (f"BGSAVE {name}", is_simple)]
+    cmd, shape = st.rng.choice(options)
+    return [race(cmd, shape, extra=frozenset({"STATE"}))]
+
+
 def pin(st: SharedState) -> list[Step]:
     """Binds a pin to a shared object and records its id and type, or checks a pin held: the object
     a local holds stays the same object, whatever happens to the global it was taken from."""
@@ -417,6 +428,7 @@ def pin_check(st: SharedState, name: str) -> list[Step]:
 FAMILIES = [
     (new_object, 14), (rebind, 10), (weakref_storm, 12), (container_change, 16), (generators, 5),
     (finalizer, 2), (introspect, 8), (collector, 4), (tracemalloc, 3), (views, 1.5), (server, 2), (pin, 2),
+    (images, 1),
 ]
 
 

@@ -25,6 +25,12 @@ enum BenchmarkReport {
             heap.collector.stop()
             return
         }
+        if arguments.first == "image" {
+            // image [N] [DIRECTORY]: SAVE/restore of N objects (default 1M).
+            let count = arguments.dropFirst().first.flatMap { Int($0) } ?? 1_000_000
+            ImageBenchmarks.report(count: count, directory: arguments.count > 2 ? arguments[2] : "/tmp")
+            return
+        }
         if arguments.first == "trace" {
             TracingBenchmarks.report()
             return

@@ -506,6 +506,9 @@ public final class CycleCollector: @unchecked Sendable {
         return refs.count
     }
 
+    /// Sets `gc.garbage` to `refs` (each a reference the list owns): a restored image's list.
+    func restoreGarbage(_ refs: [ObjectRef]) { state.withLock { $0.garbage = refs } }
+
     /// References held by gc.garbage, for the verifier.
     func garbageReferences() -> [ObjectRef] { state.withLock { $0.garbage } }
 

@@ -38,7 +38,7 @@ struct HashStorage {
     var isFull: Bool { used >= Self.usable(size: size) }
 
     private var indices: UnsafeMutablePointer<Int32> { (base + 8).assumingMemoryBound(to: Int32.self) }
-    private var entryBase: UnsafeMutableRawPointer { base + 8 + 4 * size }
+    fileprivate var entryBase: UnsafeMutableRawPointer { base + 8 + 4 * size }
 
     func hash(at entry: Int) -> UInt32 { entryBase.load(fromByteOffset: entry * 12, as: UInt32.self) }
     func key(at entry: Int) -> UInt32 { entryBase.load(fromByteOffset: entry * 12 + 4, as: UInt32.self) }
@@ -111,5 +111,17 @@ struct HashStorage {
         var size = minimumSize
         while usable(size: size) <= count * 3 / 2 + 1 { size <<= 1 }
         return size
+    }
+}
+
+extension HashStorage {
+    /// Appends an entry that is already deleted (a restored table keeps its deleted entries, so that
+    /// entry numbers, which a dict iterator's position counts, stay the same); the index is untouched.
+    func appendDeleted() {
+        let entry = used
+        entryBase.storeBytes(of: 0, toByteOffset: entry * 12, as: UInt32.self)
+        entryBase.storeBytes(of: Self.deletedKey, toByteOffset: entry * 12 + 4, as: UInt32.self)
+        entryBase.storeBytes(of: Self.noValue, toByteOffset: entry * 12 + 8, as: UInt32.self)
+        used = entry + 1
     }
 }

@@ -195,6 +195,9 @@ struct ObjectLayout {
     private static let listArrayBit: UInt32 = 1 << 31
 
     static let listInlineCapacity = 2
+    /// The largest capacity (CPython's `allocated`) a list may have with its items still inline: what
+    /// CPython's first append gives.
+    static let listInlineMaxAllocated = 4
     static let listSize = 32
     static let hashObjectSize = 32
 

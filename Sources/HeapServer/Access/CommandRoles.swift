@@ -26,6 +26,9 @@ enum CommandRoles {
         "COMMAND DOCS": .monitor,
         // Stops the world for a full check, as the views do, but it is a developer's tool, not a probe.
         "DEBUG VERIFY": .user,
+        // Heap images: writing one is a file in heapd's directory and a stop of the world; when the
+        // last one was written is a read.
+        "SAVE": .admin, "BGSAVE": .admin, "LASTSAVE": .monitor,
 
         // Creating, naming, deleting; containers; weak references and finalizers; generators (advancing
         // one mutates it); scopes.

@@ -44,10 +44,10 @@ enum ServerCommands {
         CommandSpec(
             "INFO", arity: 0...1, syntax: "INFO [section]",
             summary:
-                "server state as 'key:value' lines in sections server, clients, memory, objects, gc, tracemalloc, limits",
+                "server state as 'key:value' lines in sections server, clients, memory, objects, gc, tracemalloc, persistence, limits",
             handler: { session, args throws(CommandError) in
                 let section = args.count == 1 ? args[0].lowercased() : "all"
-                let sections = ["server", "clients", "memory", "objects", "gc", "tracemalloc", "limits"]
+                let sections = ["server", "clients", "memory", "objects", "gc", "tracemalloc", "persistence", "limits"]
                 guard section == "all" || section == "everything" || sections.contains(section) else {
                     throw .syntax("unknown INFO section '\(args[0])' (\(sections.joined(separator: ", ")))")
                 }
@@ -106,6 +106,7 @@ struct InfoReport {
             case "gc": lines += gc()
             case "tracemalloc": lines += tracemalloc()
             case "limits": lines += limits()
+            case "persistence": lines += state.images.infoLines()
             default: lines += objects()
             }
         }
