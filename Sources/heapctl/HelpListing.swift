@@ -29,6 +29,7 @@ enum HelpListing {
         ("Generators", ["NEXT", "LIST", "SUM"]),
         ("Scopes", ["SCOPE"]),
         ("Allocation tracing (tracemalloc)", ["AT", "TRACEMALLOC"]),
+        ("Heap images", ["SAVE", "BGSAVE", "LASTSAVE"]),
         ("Finding leaks and sizes", ["TYPES", "GROWTH", "CHAIN", "GRAPH", "DOCTOR", "SIZEOF"]),
     ]
 

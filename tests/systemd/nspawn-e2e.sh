@@ -231,19 +231,25 @@ explained=$(X journalctl -b -x -u heapd.service --no-pager 2>/dev/null || true)
 grep -qF "Subject: heapd started and listens on fd 3 (heapd)" <<<"$explained" \
   && ok "journalctl -x shows the catalog text" || bad "catalog text missing from journalctl -x"
 
-# 5. A stalled collector: heapd stops pinging, systemd's watchdog kills it (SIGABRT) and restarts it.
-#    GC DEBUG_STALL needs --enable-test-commands: a drop-in in /run adds it (the shipped files stay
-#    as they are; the drop-in vanishes with the container).
+# 5. A stalled collector: heapd stops pinging, systemd's watchdog kills it (SIGABRT) and restarts it;
+#    with --resume --save-every 1 (protocol.md, "heapd --resume") the shared heap comes back from the
+#    last periodic save in StateDirectory=. GC DEBUG_STALL needs --enable-test-commands: a drop-in in
+#    /run adds both (the shipped files stay as they are; the drop-in vanishes with the container).
 X mkdir -p /run/systemd/system/heapd.service.d
 X sh -c 'cat > /run/systemd/system/heapd.service.d/test-commands.conf' <<'UNIT'
 [Service]
 ExecStart=
-ExecStart=/usr/local/bin/heapd --config /etc/heapd/heapd.conf --max-objects 4194304 --enable-test-commands
+ExecStart=/usr/local/bin/heapd --config /etc/heapd/heapd.conf --max-objects 4194304 --enable-test-commands --resume --save-every 1
 UNIT
 X systemctl daemon-reload
 X systemctl restart heapd.service || bad "systemctl restart failed"
 PID2=$(show MainPID)
 RESTARTS0=$(show NRestarts)
+heap "NEW g.kept list" "NEW s str survivor" "APPEND g.kept s" "APPEND g.kept g.kept" "SET g.alias g.kept" >/dev/null
+KEPT_BEFORE=$(heap "REPR g.kept" "GETREFCOUNT g.kept")
+SAVES0=$(heap "LASTSAVE")
+for _ in $(seq 40); do [ "$(heap LASTSAVE)" != "$SAVES0" ] && break; sleep 0.25; done
+sleep 1.2  # one more periodic save, after the objects above certainly existed
 check "stall armed" "$(heap "GC DEBUG_STALL 120")" "+OK"
 T1=$(date +%s)
 for _ in $(seq 160); do [ "$(show NRestarts)" != "$RESTARTS0" ] && [ "$(show SubState)" = running ] && break; sleep 0.25; done
@@ -255,6 +261,8 @@ check "journal: watchdog_unhealthy entry naming the stalled collector" \
   "$(J MESSAGE_ID=dc1f2a43c75f4e2f9f4dc7201fb7792b | python3 -c 'import sys, json
 print(sum(1 for l in sys.stdin if "collector" in json.loads(l).get("HEAPD_REASON", "")))')" "1"
 check "served again after the restart" "$(heap PING)" "+PONG"
+check "the shared heap resumed from the last save (repr and refcount of g.kept)" \
+  "$(heap "REPR g.kept" "GETREFCOUNT g.kept")" "$KEPT_BEFORE"
 X rm -rf /run/systemd/system/heapd.service.d
 X systemctl daemon-reload
 

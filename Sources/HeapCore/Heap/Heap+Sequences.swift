@@ -23,7 +23,9 @@ extension Heap {
         precondition(capacity >= max(count, holding ?? 0), "a list's item array cannot be cut below its items")
         guard capacity != oldCapacity else { return true }
         guard capacity <= Int(UInt32.max) / 8 - 16 else { return false }
-        let inline = max(count, holding ?? 0) <= ObjectLayout.listInlineCapacity && capacity <= ObjectLayout.listInlineMaxAllocated
+        let inline =
+            max(count, holding ?? 0) <= ObjectLayout.listInlineCapacity
+            && capacity <= ObjectLayout.listInlineMaxAllocated
         return placeListItems(object, capacity: capacity, inline: inline, shard: shard)
     }
 

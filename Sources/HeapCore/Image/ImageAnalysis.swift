@@ -175,9 +175,10 @@ public struct ImageAnalysis: Sendable {
         case .str, .bytes: return SizeClass.footprint(ObjectLayout.bytesHeader + record.contents.count)
         case .list:
             let block = SizeClass.footprint(ObjectLayout.listSize)
-            return block
-                + (record.refs.count <= ObjectLayout.listInlineCapacity && record.capacity <= ObjectLayout.listInlineMaxAllocated
-                    ? 0 : SizeClass.footprint(record.capacity * 4))
+            let inline =
+                record.refs.count <= ObjectLayout.listInlineCapacity
+                && record.capacity <= ObjectLayout.listInlineMaxAllocated
+            return block + (inline ? 0 : SizeClass.footprint(record.capacity * 4))
         case .tuple: return SizeClass.footprint(ObjectLayout.tupleSize(count: record.refs.count))
         case .dict, .set, .object:
             return SizeClass.footprint(ObjectLayout.hashObjectSize)

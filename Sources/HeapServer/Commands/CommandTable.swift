@@ -6,7 +6,8 @@ enum CommandTable {
     static let all: [CommandSpec] =
         ServerCommands.specs + ObjectCommands.specs + ContainerCommands.specs + IntrospectionCommands.specs
         + GCCommands.specs + TracemallocCommands.specs + DiagnosticCommands.specs
-        + GeneratorCommands.specs + [HelloCommand.spec] + ClientCommands.specs + CommandCommands.specs + ImageCommands.specs
+        + GeneratorCommands.specs + [HelloCommand.spec] + ClientCommands.specs + CommandCommands.specs
+        + ImageCommands.specs
 
     static let byName: [String: CommandSpec] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 
