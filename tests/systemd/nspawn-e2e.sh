@@ -247,6 +247,10 @@ PID2=$(show MainPID)
 RESTARTS0=$(show NRestarts)
 heap "NEW g.kept list" "NEW s str survivor" "APPEND g.kept s" "APPEND g.kept g.kept" "SET g.alias g.kept" >/dev/null
 KEPT_BEFORE=$(heap "REPR g.kept" "GETREFCOUNT g.kept")
+case "$KEPT_BEFORE" in
+  *survivor*":4"*) ok "g.kept made (a list holding a str and itself, 2 globals: refcount 4)";;
+  *) bad "g.kept not made: $KEPT_BEFORE";;
+esac
 SAVES0=$(heap "LASTSAVE")
 for _ in $(seq 40); do [ "$(heap LASTSAVE)" != "$SAVES0" ] && break; sleep 0.25; done
 sleep 1.2  # one more periodic save, after the objects above certainly existed
