@@ -31,6 +31,10 @@ final class AliveMarking {
     /// A marked object still to scan, by raw ``ObjectID`` (slot and slot generation), and for a long
     /// list or tuple the index of the first item not yet scanned.
     struct Entry {
+        /// The object's address, read only after `id` is checked when the entry is from an earlier stop
+        /// (an object never moves while it lives). Kept so that a pop costs no table read: on a big
+        /// heap that read is a cache miss (measured: 30 ms of the 1M random graph's marking).
+        var base: UnsafeMutableRawPointer
         var id: UInt64
         var offset: Int = 0
     }
@@ -38,8 +42,6 @@ final class AliveMarking {
     /// ends near its deadline even in a million-item list.
     static let chunk = 4096
     var stack: [Entry] = []
-    /// Entries below this index were pushed in an earlier stop: each is checked before it is read.
-    var checkedFloor = 0
     /// Objects marked so far.
     var marked = 0
     /// Stops the pass has run in.
@@ -88,87 +90,100 @@ extension StoppedHeap {
         let heap = heap
         let table = heap.table
         let slots = marking.slots
+        let addresses = marking.addresses
         let batch = AliveMarking.batch
         marking.steps += 1
-        marking.checkedFloor = marking.stack.count
+        // The pass's state is worked on in locals and put back at the end: mutated through the class,
+        // every push and pop would pay a dynamic exclusivity check (measured: the 1M random graph's
+        // marking took 1.7x as long).
+        var stack = marking.stack
+        marking.stack = []
+        var checkedFloor = stack.count
+        var marked = marking.marked
+        var rootIndex = marking.rootIndex
+        let roots = marking.roots
+        defer {
+            marking.stack = stack
+            marking.marked = marked
+            marking.rootIndex = rootIndex
+        }
         var pending = 0
         var sinceClock = 0
         // The clock is read every `clockInterval` objects (a read costs about 20 ns): rarely for the
         // usual millisecond steps, often for the tiny steps the soak uses to split small heaps.
         let now = monotonicNanoseconds()
         let clockInterval = deadline == .max || deadline - min(deadline, now) >= 100_000 ? 256 : 16
+        /// Marks the young containers among the `pending` gathered slots alive and pushes them: the
+        /// table entries are loaded in one loop, the headers in the next, so each loop's misses overlap.
+        @inline(__always)
+        func markBatch() {
+            for index in 0..<pending { addresses[index] = table.objectIfAny(slots[index]) }
+            for index in 0..<pending {
+                guard let base = addresses[index] else { continue }
+                let object = ObjectLayout(base)
+                guard object.kind.isContainer, object.flags & ObjectLayout.trackedFlag != 0,
+                    object.generation != 3, object.extraFlags & Mark.alive == 0
+                else { continue }
+                object.extraFlags |= Mark.alive
+                stack.append(AliveMarking.Entry(base: base, id: table.id(of: slots[index]).rawValue))
+            }
+            pending = 0
+        }
+        @inline(__always)
+        func gather(_ child: UInt32) {
+            guard child >= ObjectRef.immortalCount else { return }
+            // A big container: mark what is gathered so far, then go on with its items.
+            if pending == slots.count { markBatch() }
+            slots[pending] = child
+            pending += 1
+        }
         while true {
             // Gather a batch of referenced slots: the roots first, then the referents of marked objects.
-            while pending < batch, marking.rootIndex < marking.roots.count {
-                let slot = marking.roots[marking.rootIndex].slot
-                marking.rootIndex += 1
+            while pending < batch, rootIndex < roots.count {
+                let slot = roots[rootIndex].slot
+                rootIndex += 1
                 if slot >= ObjectRef.immortalCount {
                     slots[pending] = slot
                     pending += 1
                 }
             }
-            while pending < batch, let entry = marking.stack.popLast() {
-                let id = ObjectID(rawValue: entry.id)
-                if marking.stack.count < marking.checkedFloor {
+            while pending < batch, let entry = stack.popLast() {
+                if stack.count < checkedFloor {
                     // Pushed in an earlier stop: the object may have died since (its slot freed or reused).
-                    marking.checkedFloor = marking.stack.count
+                    checkedFloor = stack.count
+                    let id = ObjectID(rawValue: entry.id)
                     guard table.id(of: id.slot) == id, table.refcount(id.slot) > 0 else { continue }
                 }
-                let object = layout(id.slot)
-                if entry.offset == 0 { marking.marked += 1 }
+                let object = ObjectLayout(entry.base)
+                if entry.offset == 0 { marked += 1 }
                 sinceClock += 1
-                func gather(_ child: UInt32) {
-                    guard child >= ObjectRef.immortalCount else { return }
-                    if pending == slots.count {
-                        // A big container: mark what is gathered so far, then go on with its items.
-                        markBatch(marking, count: pending)
-                        pending = 0
-                    }
-                    slots[pending] = child
-                    pending += 1
-                }
                 if object.kind == .list || object.kind == .tuple {
                     // Re-read each time: between stops the list may have grown, shrunk or moved its items.
                     let items = object.sequenceItems
                     let end = min(items.count, entry.offset + AliveMarking.chunk)
+                    if entry.offset < end { for index in entry.offset..<end { gather(items[index]) } }
                     if end < items.count {
-                        marking.stack.append(AliveMarking.Entry(id: entry.id, offset: end))
+                        // The rest of the list goes on top, to be scanned next: a long list's items are
+                        // often neighbours in memory, and marked in its order they stream through the
+                        // cache (measured on the 1M random graph, whose root holds half the nodes in
+                        // allocation order: 205 ms with the rest below the items, 120 ms on top).
+                        markBatch()
+                        stack.append(AliveMarking.Entry(base: entry.base, id: entry.id, offset: end))
                         sinceClock += clockInterval  // a chunk is as much work as a batch of small objects
                     }
-                    if entry.offset < end { for index in entry.offset..<end { gather(items[index]) } }
                 } else {
                     heap.forEachTraversed(of: object, gather)
                 }
             }
             if pending == 0 { break }
-            markBatch(marking, count: pending)
-            pending = 0
+            markBatch()
             // The roots are all gathered in the first stop: they are references the pass does not hold.
-            if sinceClock >= clockInterval && marking.rootIndex == marking.roots.count {
+            if sinceClock >= clockInterval && rootIndex == roots.count {
                 sinceClock = 0
-                if monotonicNanoseconds() >= deadline { return marking.isFinished }
+                if monotonicNanoseconds() >= deadline { break }
             }
         }
-        return marking.isFinished
-    }
-
-    /// Marks the young containers among `count` gathered slots alive and pushes them: the table
-    /// entries are loaded in one loop, the headers in the next, so each loop's misses overlap.
-    @inline(__always)
-    private func markBatch(_ marking: AliveMarking, count: Int) {
-        let table = heap.table
-        let slots = marking.slots
-        let addresses = marking.addresses
-        for index in 0..<count { addresses[index] = table.objectIfAny(slots[index]) }
-        for index in 0..<count {
-            guard let base = addresses[index] else { continue }
-            let object = ObjectLayout(base)
-            guard object.kind.isContainer, object.flags & ObjectLayout.trackedFlag != 0,
-                object.generation != 3, object.extraFlags & Mark.alive == 0
-            else { continue }
-            object.extraFlags |= Mark.alive
-            marking.stack.append(AliveMarking.Entry(id: table.id(of: slots[index]).rawValue))
-        }
+        return rootIndex == roots.count && stack.isEmpty
     }
 
     /// Clears the marks a freeze carried into the permanent generation while a pass ran in steps (the

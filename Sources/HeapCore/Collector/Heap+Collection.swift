@@ -100,10 +100,12 @@ extension StoppedHeap {
         validateGCRefs(young, examined: young.count)
         let (found, unreachable) = moveUnreachable(&young)
         validateUnreachable(survivors: found, unreachable: unreachable)
-        let survivors = alive.promoted.isEmpty ? found : alive.promoted + found
+        // The marked objects of generations 0 and 1 join generation 2 first, then trial deletion's
+        // survivors (two lists, not one copy of a million entries).
+        let survivors = [alive.promoted, found]
         untrackTuplesAndDicts(survivors, inPlace: alive.checks, full: generation == 2)
         let target = min(generation + 1, 2)
-        let kept = moveSurvivors(survivors, into: target) + alive.inPlace
+        let kept = survivors.reduce(alive.inPlace) { $0 + moveSurvivors($1, into: target) }
         if generation == 2 {
             longLived = (0, gens.lengths[2])
         } else if generation == 1 {
@@ -219,6 +221,7 @@ extension StoppedHeap {
         prepareYoung()
         var young: [ObjectLayout] = []
         var alive = MarkedSurvivors()
+        alive.promoted.reserveCapacity(gens.lengths[0] + gens.lengths[1])
         var cursor = gens.heads[2]
         while cursor != ObjectLayout.noLink {
             let object = layout(cursor)
@@ -389,19 +392,23 @@ extension StoppedHeap {
     /// full collections, every such dict (untrack_dicts): two passes, because a dict's verdict depends
     /// on the tuples it holds. `inPlace`: marked tuples and dicts still linked in generation 2 (looked at
     /// first, as they come first in CPython's young list), unlinked when untracked.
-    private func untrackTuplesAndDicts(_ survivors: [ObjectLayout], inPlace: [ObjectLayout] = [], full: Bool) {
+    private func untrackTuplesAndDicts(_ survivors: [[ObjectLayout]], inPlace: [ObjectLayout] = [], full: Bool) {
         for object in inPlace where object.kind == .tuple && !holdsTrackable(object) {
             heap.generations.unlink(object.slot)
         }
-        for object in survivors where object.kind == .tuple && !holdsTrackable(object) {
-            object.setFlag(ObjectLayout.trackedFlag, false)
+        for list in survivors {
+            for object in list where object.kind == .tuple && !holdsTrackable(object) {
+                object.setFlag(ObjectLayout.trackedFlag, false)
+            }
         }
         guard full else { return }
         for object in inPlace where object.kind == .dict && !holdsTrackable(object) {
             heap.generations.unlink(object.slot)
         }
-        for object in survivors where object.kind == .dict && !holdsTrackable(object) {
-            object.setFlag(ObjectLayout.trackedFlag, false)
+        for list in survivors {
+            for object in list where object.kind == .dict && !holdsTrackable(object) {
+                object.setFlag(ObjectLayout.trackedFlag, false)
+            }
         }
     }
 
