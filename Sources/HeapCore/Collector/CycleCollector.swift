@@ -434,7 +434,11 @@ public final class CycleCollector: @unchecked Sendable {
             runAutomatic(youngOnly: true)
             // The mutators' turn: as long as the step held them (a young collection above counts).
             let resume = Self.now() + pause
-            while Self.now() < resume { usleep(UInt32(min(1_000, max(50, (resume - Self.now()) / 1_000)))) }
+            while true {
+                let now = Self.now()  // read once: a second read could pass `resume` and underflow
+                guard now < resume else { break }
+                usleep(UInt32(min(1_000, max(50, (resume - now) / 1_000))))
+            }
         }
     }
 
