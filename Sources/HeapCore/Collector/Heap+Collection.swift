@@ -222,6 +222,7 @@ extension StoppedHeap {
         var young: [ObjectLayout] = []
         var alive = MarkedSurvivors()
         alive.promoted.reserveCapacity(gens.lengths[0] + gens.lengths[1])
+        young.reserveCapacity(gens.lengths[0] + gens.lengths[1])
         var cursor = gens.heads[2]
         while cursor != ObjectLayout.noLink {
             let object = layout(cursor)
