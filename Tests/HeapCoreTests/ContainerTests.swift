@@ -47,6 +47,33 @@ final class ContainerTests: HeapTestCase {
         try heap.clear(list)  // break the cycle so the verifier's count matches
     }
 
+    /// Every way a list's items move between the inline slots and an array (the capacity is CPython's
+    /// `allocated`, the place heapd's own): each list keeps its items in order, and the verifier (run
+    /// after every test) finds each count right — a third item written into two inline slots would
+    /// overwrite the next block, as a first version did for a display of two that grew.
+    func testListItemsMoveBetweenInlineSlotsAndAnArray() throws {
+        let items = (0..<6).map { hold(try! heap.makeInt(Int64($0))) }
+        for start in 0...3 {
+            // A display of `start` items (capacity exactly that), then appends up to 6, then pops to 0.
+            let list = hold(try heap.makeList(Array(items[0..<start])))
+            let neighbour = hold(try heap.makeList([items[5]]))  // likely the next block
+            for index in start..<6 { try heap.append(list, items[index]) }
+            XCTAssertEqual(heap.repr(list), "[0, 1, 2, 3, 4, 5]", "display of \(start), then appends")
+            for expected in stride(from: 5, through: 0, by: -1) {
+                let popped = try heap.pop(list)
+                XCTAssertEqual(heap.repr(popped), "\(expected)")
+                heap.release(popped)
+            }
+            XCTAssertEqual(heap.repr(list), "[]")
+            try heap.insert(list, at: 0, items[1])
+            try heap.insert(list, at: 0, items[0])
+            try heap.insert(list, at: 2, items[2])
+            XCTAssertEqual(heap.repr(list), "[0, 1, 2]")
+            XCTAssertEqual(heap.repr(neighbour), "[5]", "the next object is untouched")
+            try heap.clear(list)
+        }
+    }
+
     func testListOperationsAndErrors() throws {
         let list = hold(try heap.makeList())
         var values: [ObjectRef] = []

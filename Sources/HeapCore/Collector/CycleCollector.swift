@@ -365,6 +365,10 @@ public final class CycleCollector: @unchecked Sendable {
             let outcome = stopped.collect(
                 generation: generation, saveAll: debug & GCDebugFlags.saveAll != 0, debug: debug,
                 longLived: &longLived, marking: marking)
+            // gc.garbage takes its references before the world restarts: appended after, a DEBUG VERIFY
+            // that stopped the world in between found each saved object's count one above the
+            // references it could see (the TSan soak caught it, under DEBUG_SAVEALL).
+            state.withLock { $0.garbage.append(contentsOf: outcome.garbage) }
             // Freeing stays inside the pause: done concurrently, it let mutators that allocate cyclic
             // garbage in a tight loop outrun the collector (measured: every collection then examined
             // thousands of objects); inside, the pause itself is the backpressure, as in CPython.
@@ -379,7 +383,6 @@ public final class CycleCollector: @unchecked Sendable {
             pauseNanoseconds: pause, examined: outcome.examined)
         state.withLock { state in
             state.longLived = longLived
-            state.garbage.append(contentsOf: outcome.garbage)
             state.statistics[generation].collections += 1
             state.statistics[generation].collected += outcome.collected
             state.statistics[generation].uncollectable += outcome.uncollectable

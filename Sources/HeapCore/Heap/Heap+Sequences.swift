@@ -8,7 +8,9 @@ extension Heap {
     /// `allocated` and `SIZEOF` can answer what `sys.getsizeof` would (``CPythonSize/listGrowth(to:)``).
     /// Returns false, leaving the list as it was, when the memory cap or the OS refuses.
     func growList(_ object: ObjectLayout, to needed: Int, shard: Int) -> Bool {
-        resizeList(object, capacity: max(needed, CPythonSize.listGrowth(to: needed)), shard: shard)
+        // `holding: needed`: the item about to be added must have a place (a list of two inline items
+        // growing to CPython's 4 moves them into an array; inline there is room for two only).
+        resizeList(object, capacity: max(needed, CPythonSize.listGrowth(to: needed)), holding: needed, shard: shard)
     }
 
     /// Sets a list's capacity (CPython's `allocated`) to `capacity`: its items move into an array of
