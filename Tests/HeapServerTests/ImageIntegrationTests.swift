@@ -259,12 +259,7 @@ final class ImageIntegrationTests: XCTestCase {
         XCTAssertEqual(try client.call("NEW", "g.x", "list"), .simple("OK"))
         XCTAssertEqual(try client.call("SAVE").errorCode, .io)
         XCTAssertEqual(try client.call("BGSAVE"), .simple("Background saving started"))
-        var persistence: [String: String] = [:]
-        for _ in 0..<500 {
-            persistence = try info(client, "persistence")
-            if persistence["saving"] == "0" { break }
-            usleep(10_000)
-        }
+        let persistence = try persistenceAfterSaves(client)
         XCTAssertEqual(persistence["last_save_status"], "err")
         XCTAssertEqual(persistence["saves_failed"], "2")
         XCTAssertEqual(persistence["saves_total"], "0")
@@ -282,12 +277,7 @@ final class ImageIntegrationTests: XCTestCase {
         XCTAssertEqual(try client.call("NEW", "g.r", "gen", "range", "100000"), .simple("OK"))
         XCTAssertEqual(try client.call("LIST", "g.big", "g.r"), .integer(100_000))
         XCTAssertEqual(try client.call("BGSAVE", "bg.image"), .simple("Background saving started"))
-        var persistence: [String: String] = [:]
-        for _ in 0..<500 {
-            persistence = try info(client, "persistence")
-            if persistence["saving"] == "0" { break }
-            usleep(10_000)
-        }
+        let persistence = try persistenceAfterSaves(client)
         XCTAssertEqual(persistence["saving"], "0")
         XCTAssertEqual(persistence["last_save_status"], "ok")
         let size = try FileManager.default.attributesOfItem(atPath: directory + "/bg.image")[.size] as? Int
@@ -308,6 +298,17 @@ final class ImageIntegrationTests: XCTestCase {
         case .array(let items): "[" + items.map(text).joined(separator: ", ") + "]"
         default: "\(reply)"
         }
+    }
+
+    /// `INFO persistence` once no save writes any more (a BGSAVE's writer done), or after 5 s.
+    private func persistenceAfterSaves(_ client: HeapConnection) throws -> [String: String] {
+        var persistence: [String: String] = [:]
+        for _ in 0..<500 {
+            persistence = try info(client, "persistence")
+            if persistence["saving"] == "0" { break }
+            usleep(10_000)
+        }
+        return persistence
     }
 
     private func info(_ client: HeapConnection, _ section: String) throws -> [String: String] {

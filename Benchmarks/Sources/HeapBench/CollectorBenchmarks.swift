@@ -86,6 +86,34 @@ enum CollectorBenchmarks {
             shape: shape, nodes: count, seconds: Measure.median(times), returned: returned, fastest: times.min() ?? 0)
     }
 
+    /// Starts two mutator threads that each make a self-referencing list per turn of the gate (a
+    /// command's worth of work, as a session runs it) and drop it 32 turns later, so young cyclic
+    /// garbage keeps coming; returns the function that stops them and waits for them.
+    static func startMutators(_ heap: Heap) -> () -> Void {
+        let stop = Atomic<Bool>(false)
+        let done = DispatchGroup()
+        for thread in 0..<2 {
+            done.enter()
+            Thread {
+                var pending: [ObjectRef] = []
+                while !stop.load(ordering: .relaxed) {
+                    heap.gate.shared {
+                        let node = try! heap.makeList()
+                        try! heap.append(node, node)
+                        pending.append(node)
+                        if pending.count > 32 { heap.release(pending.removeFirst(), shard: thread) }
+                    }
+                }
+                heap.gate.shared { for node in pending { heap.release(node, shard: thread) } }
+                done.leave()
+            }.start()
+        }
+        return {
+            stop.store(true, ordering: .relaxed)
+            done.wait()
+        }
+    }
+
     /// Generation-0 collections of `young` new nodes with `old` long-lived nodes in generation 2:
     /// (median, max) seconds of the collection itself, measured as the pause the collector records.
     static func youngPause(old: Int = 1_000_000, young: Int = 700, repeats: Int = 20) -> (Double, Double) {
@@ -117,29 +145,9 @@ enum CollectorBenchmarks {
         heap.collector.start()
         try! heap.collector.setThresholds([700, 10, 10_000_000])
         heap.collector.setEnabled(true)
-        let stop = Atomic<Bool>(false)
-        let done = DispatchGroup()
-        for thread in 0..<2 {
-            done.enter()
-            Thread {
-                var pending: [ObjectRef] = []
-                while !stop.load(ordering: .relaxed) {
-                    // A command's worth of work inside the gate, as a session runs it.
-                    heap.gate.shared {
-                        let node = try! heap.makeList()
-                        _ = node
-                        try! heap.append(node, node)
-                        pending.append(node)
-                        if pending.count > 32 { heap.release(pending.removeFirst(), shard: thread) }
-                    }
-                }
-                heap.gate.shared { for node in pending { heap.release(node, shard: thread) } }
-                done.leave()
-            }.start()
-        }
+        let stopMutators = startMutators(heap)
         usleep(UInt32(seconds * 1e6))
-        stop.store(true, ordering: .relaxed)
-        done.wait()
+        stopMutators()
         let pauses = heap.collector.statistics[0].pauses
         let waits = heap.collector.statistics[0].stopWaits
         print(
@@ -181,32 +189,14 @@ enum CollectorBenchmarks {
         heap.collector.start()
         try! heap.collector.setThresholds([700, 10, 10_000_000])
         heap.collector.setEnabled(true)
-        let stop = Atomic<Bool>(false)
-        let done = DispatchGroup()
-        for thread in 0..<2 {
-            done.enter()
-            Thread {
-                var pending: [ObjectRef] = []
-                while !stop.load(ordering: .relaxed) {
-                    heap.gate.shared {
-                        let node = try! heap.makeList()
-                        try! heap.append(node, node)
-                        pending.append(node)
-                        if pending.count > 32 { heap.release(pending.removeFirst(), shard: thread) }
-                    }
-                }
-                heap.gate.shared { for node in pending { heap.release(node, shard: thread) } }
-                done.leave()
-            }.start()
-        }
+        let stopMutators = startMutators(heap)
         var times: [Double] = []
         for _ in 0..<repeats {
             let start = Measure.now()
             _ = try! heap.collector.collect(generation: 2, inSteps: inSteps)
             times.append(Measure.now() - start)
         }
-        stop.store(true, ordering: .relaxed)
-        done.wait()
+        stopMutators()
         let pauses = heap.collector.statistics[2].pauses
         let waits = heap.collector.statistics[2].stopWaits
         print(

@@ -368,7 +368,7 @@ public final class CycleCollector: @unchecked Sendable {
             // gc.garbage takes its references before the world restarts: appended after, a DEBUG VERIFY
             // that stopped the world in between found each saved object's count one above the
             // references it could see (the TSan soak caught it, under DEBUG_SAVEALL).
-            state.withLock { $0.garbage.append(contentsOf: outcome.garbage) }
+            if !outcome.garbage.isEmpty { state.withLock { $0.garbage.append(contentsOf: outcome.garbage) } }
             // Freeing stays inside the pause: done concurrently, it let mutators that allocate cyclic
             // garbage in a tight loop outrun the collector (measured: every collection then examined
             // thousands of objects); inside, the pause itself is the backpressure, as in CPython.

@@ -180,17 +180,22 @@ extension StoppedHeap {
                     // Reached from a root: a survivor that steps 2 and 3 pass over (not a candidate).
                     object.extraFlags &= ~Mark.alive
                 } else if object.flags & Mark.candidate == 0 {  // not done by prepareYoung
-                    object.gcPrev = UInt32(truncatingIfNeeded: min(table.refcount(cursor), Int(UInt32.max - 1)))
-                    object.flags |= Mark.candidate
+                    makeCandidate(object, refcount: table.refcount(cursor))
                 }
                 young.append(object)
                 cursor = next
             }
-            gens.heads[list] = ObjectLayout.noLink
-            gens.tails[list] = ObjectLayout.noLink
-            gens.lengths[list] = 0
+            gens.empty(list)
         }
         return young
+    }
+
+    /// Makes a young object a candidate of trial deletion: gc_refs (its `gc prev` word, no list link
+    /// while the collection runs) starts at its reference count.
+    @inline(__always)
+    private func makeCandidate(_ object: ObjectLayout, refcount: Int) {
+        object.gcPrev = UInt32(truncatingIfNeeded: min(refcount, Int(UInt32.max - 1)))
+        object.flags |= Mark.candidate
     }
 
     /// What a full collection after mark-alive keeps without examining it.
@@ -237,8 +242,7 @@ extension StoppedHeap {
                 if prev == ObjectLayout.noLink { gens.heads[2] = next } else { layout(prev).gcNext = next }
                 if next == ObjectLayout.noLink { gens.tails[2] = prev } else { layout(next).gcPrev = prev }
                 gens.lengths[2] -= 1
-                object.gcPrev = UInt32(truncatingIfNeeded: min(table.refcount(cursor), Int(UInt32.max - 1)))
-                object.flags |= Mark.candidate
+                makeCandidate(object, refcount: table.refcount(cursor))
                 young.append(object)
             }
             cursor = next
@@ -254,16 +258,13 @@ extension StoppedHeap {
                     alive.promoted.append(object)
                 } else {
                     if object.flags & Mark.candidate == 0 {  // not done by prepareYoung
-                        object.gcPrev = UInt32(truncatingIfNeeded: min(table.refcount(cursor), Int(UInt32.max - 1)))
-                        object.flags |= Mark.candidate
+                        makeCandidate(object, refcount: table.refcount(cursor))
                     }
                     young.append(object)
                 }
                 cursor = next
             }
-            gens.heads[list] = ObjectLayout.noLink
-            gens.tails[list] = ObjectLayout.noLink
-            gens.lengths[list] = 0
+            gens.empty(list)
         }
         return (young, alive)
     }
@@ -307,8 +308,7 @@ extension StoppedHeap {
                         == ObjectLayout.trackedFlag,
                     object.extraFlags & Mark.alive == 0
                 else { continue }
-                object.gcPrev = UInt32(truncatingIfNeeded: min(refcounts[index - start], Int(UInt32.max - 1)))
-                object.flags |= Mark.candidate
+                makeCandidate(object, refcount: refcounts[index - start])
             }
             start = end
         }

@@ -141,6 +141,14 @@ final class GenerationLists: @unchecked Sendable {
         return result
     }
 
+    /// Forgets every member of `generation` (the collector has detached them); caller has the heap to
+    /// itself.
+    func empty(_ generation: Int) {
+        heads[generation] = ObjectLayout.noLink
+        tails[generation] = ObjectLayout.noLink
+        lengths[generation] = 0
+    }
+
     /// Appends every member of `source` to `target` in O(1), as CPython's `gc_list_merge`.
     func merge(_ source: Int, into target: Int) {
         guard source != target, heads[source] != ObjectLayout.noLink else { return }
@@ -158,8 +166,6 @@ final class GenerationLists: @unchecked Sendable {
         }
         tails[target] = tails[source]
         lengths[target] += lengths[source]
-        heads[source] = ObjectLayout.noLink
-        tails[source] = ObjectLayout.noLink
-        lengths[source] = 0
+        empty(source)
     }
 }

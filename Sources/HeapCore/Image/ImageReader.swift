@@ -84,9 +84,12 @@ public enum ImageReader {
         }
 
         // Objects.
-        let objects = payloads[.objects]!
-        var records = ImageBytesReader(
-            bytes, from: objects.lowerBound, to: objects.upperBound, shortage: .corrupt, what: "an object record")
+        /// A reader over one section's checked payload.
+        func payloadReader(_ tag: HeapImage.SectionTag, what: String) -> ImageBytesReader {
+            let range = payloads[tag]!
+            return ImageBytesReader(bytes, from: range.lowerBound, to: range.upperBound, shortage: .corrupt, what: what)
+        }
+        var records = payloadReader(.objects, what: "an object record")
         var record = ObjectRecord()
         var classNames: [(Int, UInt32)] = []
         for index in 0..<count {
@@ -153,10 +156,7 @@ public enum ImageReader {
         }
 
         // Weak references.
-        let weakrefRange = payloads[.weakrefs]!
-        var section = ImageBytesReader(
-            bytes, from: weakrefRange.lowerBound, to: weakrefRange.upperBound, shortage: .corrupt,
-            what: "the weakrefs section")
+        var section = payloadReader(.weakrefs, what: "the weakrefs section")
         var weakrefs: [(target: UInt32, weakrefs: [UInt32])] = []
         var listed = Set<UInt32>()
         let targets = try section.u32()
@@ -179,10 +179,7 @@ public enum ImageReader {
         guard section.atEnd else { throw corrupt("the weakrefs section has bytes left over") }
 
         // Globals.
-        let namespaceRange = payloads[.namespace]!
-        section = ImageBytesReader(
-            bytes, from: namespaceRange.lowerBound, to: namespaceRange.upperBound, shortage: .corrupt,
-            what: "the namespace section")
+        section = payloadReader(.namespace, what: "the namespace section")
         var globals: [(name: String, ref: UInt32)] = []
         var names = Set<String>()
         let globalCount = try section.u32()
@@ -198,10 +195,7 @@ public enum ImageReader {
         guard section.atEnd else { throw corrupt("the namespace section has bytes left over") }
 
         // gc.garbage.
-        let garbageRange = payloads[.garbage]!
-        section = ImageBytesReader(
-            bytes, from: garbageRange.lowerBound, to: garbageRange.upperBound, shortage: .corrupt,
-            what: "the garbage section")
+        section = payloadReader(.garbage, what: "the garbage section")
         let garbageCount = Int(try section.u32())
         try section.need(4 * garbageCount)
         var garbage: [UInt32] = []
@@ -214,10 +208,7 @@ public enum ImageReader {
         guard section.atEnd else { throw corrupt("the garbage section has bytes left over") }
 
         // Collector counts.
-        let collectorRange = payloads[.collector]!
-        section = ImageBytesReader(
-            bytes, from: collectorRange.lowerBound, to: collectorRange.upperBound, shortage: .corrupt,
-            what: "the collector section")
+        section = payloadReader(.collector, what: "the collector section")
         var counts: [Int] = []
         for _ in 0..<3 {
             let value = try section.u64()
@@ -231,7 +222,7 @@ public enum ImageReader {
                 "object \(index) (\(kinds[index])) has refcount \(expected[index]) but \(found[index]) references")
         }
         return HeapImage(
-            objectCount: count, objectRecords: Array(bytes[objects]), weakrefs: weakrefs, globals: globals,
+            objectCount: count, objectRecords: Array(bytes[payloads[.objects]!]), weakrefs: weakrefs, globals: globals,
             garbage: garbage, counts: counts)
     }
 }
