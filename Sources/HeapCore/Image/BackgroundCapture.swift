@@ -45,7 +45,8 @@ public final class BackgroundCapture: @unchecked Sendable {
     private let own = ImageBytesWriter(capacity: 1 << 20)
     /// The records mutators copied, under ``sideLock``.
     private let side = ImageBytesWriter(capacity: 1 << 16)
-    private let sideLock = Mutex(())
+    /// A spin lock (atomics the thread sanitizer sees; `Mutex`'s futex it does not): held for one record.
+    private let sideLock = OwnedSpinLock()
 
     private let globals: [String: ObjectRef]
     private let dropping: [ObjectRef]
@@ -131,7 +132,7 @@ public final class BackgroundCapture: @unchecked Sendable {
             places[Int(slot)] = UInt64(writer.count) + 1
             writer.writeRecord(object, count: count, ref: name)
         } else {
-            sideLock.withLock { _ in
+            sideLock.withLock {
                 places[Int(slot)] = (UInt64(side.count) + 1) | Self.sideBit
                 side.writeRecord(object, count: count, ref: name)
             }
