@@ -45,7 +45,8 @@ public final class BackgroundCapture: @unchecked Sendable {
     private let own = ImageBytesWriter(capacity: 1 << 20)
     /// The records mutators copied, under ``sideLock``.
     private let side = ImageBytesWriter(capacity: 1 << 16)
-    /// A spin lock (atomics the thread sanitizer sees; `Mutex`'s futex it does not): held for one record.
+    /// A spin lock held for one record (its atomics are visible to the thread sanitizer, which reported
+    /// this buffer as raced under `Mutex`).
     private let sideLock = OwnedSpinLock()
 
     private let globals: [String: ObjectRef]
