@@ -51,7 +51,7 @@ struct Heapctl: ParsableCommand {
             /run/heapd/heapd.sock that exists. The system socket admits root and the group heapd-clients.
 
             Exit status: 0 success, 1 an error reply, 2 heapd unreachable or connection lost, 64 a \
-            command-line mistake, 66 an unreadable script.
+            command-line mistake, 66 an unreadable script, 69 `metrics --listen` could not bind its address.
             """,
         // heapd's version (Sources/heapd/main.swift, INFO's heapd_version): VersionAndCompletionTests keeps them equal.
         version: "0.1.0",
