@@ -212,30 +212,34 @@ public final class BackgroundCapture: @unchecked Sendable {
                     if slot < ObjectRef.immortalCount || slot == HeapImage.noRef { return slot }
                     return Int(slot) < slots ? index[Int(slot)] : HeapImage.noRef
                 }
-                // The records in order, with their final counts and refs.
-                let out = ImageBytesWriter(capacity: ownRecords.count + sideRecords.count)
-                var scratch: [UInt8] = []
+                // The records in order (one copy each), then their final counts and refs, patched in
+                // place in one pass over the result.
+                var records: [UInt8] = []
+                records.reserveCapacity(ownRecords.count + sideRecords.count)
                 for bucket in buckets {
                     for slot in bucket {
                         let (bytes, offset) = record(slot)!
                         let end = RecordReferences.forEach(in: bytes, at: offset) { _ in }
-                        scratch.removeAll(keepingCapacity: true)
-                        scratch.append(contentsOf: bytes[offset..<end])
-                        scratch.withUnsafeMutableBytes { copy in
-                            copy.storeBytes(
-                                of: counts[slot].littleEndian, toByteOffset: RecordReferences.countOffset,
+                        records.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
+                    }
+                }
+                records.withUnsafeMutableBytes { out in
+                    var offset = 0
+                    for bucket in buckets {
+                        for slot in bucket {
+                            out.storeBytes(
+                                of: counts[slot].littleEndian, toByteOffset: offset + RecordReferences.countOffset,
                                 as: UInt32.self)
-                            _ = RecordReferences.forEach(in: UnsafeRawBufferPointer(copy), at: 0) { field in
+                            offset = RecordReferences.forEach(in: UnsafeRawBufferPointer(out), at: offset) { field in
                                 let named = UInt32(
-                                    littleEndian: copy.loadUnaligned(fromByteOffset: field, as: UInt32.self))
-                                copy.storeBytes(of: ref(named).littleEndian, toByteOffset: field, as: UInt32.self)
+                                    littleEndian: out.loadUnaligned(fromByteOffset: field, as: UInt32.self))
+                                out.storeBytes(of: ref(named).littleEndian, toByteOffset: field, as: UInt32.self)
                             }
-                            out.raw(UnsafeRawBufferPointer(copy))
                         }
                     }
                 }
                 return HeapImage.assemble(
-                    objectCount: objectCount, records: out.bytes, registry: registry, globals: globals,
+                    objectCount: objectCount, records: records, registry: registry, globals: globals,
                     garbage: garbage, counts: self.counts, ref: ref)
             }
         }

@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Capturing a heap image: the one pass that reads the heap for `SAVE` and `BGSAVE`, with the world
 /// stopped, into memory; the file is written after the mutators resumed (``ImageWriter``).
 extension StoppedHeap {
@@ -74,11 +76,38 @@ extension StoppedHeap {
             return index[Int(slot)]
         }
 
-        // Pass 3: the records.
-        let out = ImageBytesWriter(capacity: order.count * 24)
-        for slot in order { out.writeRecord(layout(slot), count: counts[Int(slot)], ref: ref) }
+        // Pass 3: the records. A big heap's are written in two halves at once: the mutators are parked,
+        // so the second core would idle, and this pass (reading every object where it lies) is most of
+        // the stop (measured on 1M objects: 20-30 ms of 50).
+        let records: [UInt8]
+        if order.count >= Self.parallelCaptureMinimum {
+            let half = order.count / 2
+            let writers = [ImageBytesWriter(capacity: half * 24), ImageBytesWriter(capacity: half * 24)]
+            // Each writer is used by its one thread; both threads are joined before this goes on.
+            nonisolated(unsafe) let halves = writers
+            let (order, counts, index, heap) = (order, counts, index, heap)
+            DispatchQueue.concurrentPerform(iterations: 2) { part in
+                let out = halves[part]
+                func ref(_ slot: UInt32) -> UInt32 {
+                    if slot < ObjectRef.immortalCount { return slot }
+                    if slot == ObjectLayout.noLink || Int(slot) >= slotCount { return HeapImage.noRef }
+                    return index[Int(slot)]
+                }
+                for slot in part == 0 ? order[..<half] : order[half...] {
+                    out.writeRecord(heap.layout(slot), count: counts[Int(slot)], ref: ref)
+                }
+            }
+            records = halves[0].bytes + halves[1].bytes
+        } else {
+            let out = ImageBytesWriter(capacity: order.count * 24)
+            for slot in order { out.writeRecord(layout(slot), count: counts[Int(slot)], ref: ref) }
+            records = out.bytes
+        }
         return HeapImage.assemble(
-            objectCount: order.count, records: out.bytes, registry: heap.weakrefs.withLock { $0 },
+            objectCount: order.count, records: records, registry: heap.weakrefs.withLock { $0 },
             globals: globals, garbage: heap.collector.garbageReferences(), counts: generations.countArray, ref: ref)
     }
+
+    /// Below this many objects a second thread costs more to start than it saves.
+    static let parallelCaptureMinimum = 65_536
 }
