@@ -47,7 +47,8 @@ struct InspectCommand: ParsableCommand {
             valueName: "@i"))
     var graph: String?
 
-    @Option(name: .long, help: ArgumentHelp("With --graph: levels of references to follow (default 3).", valueName: "N"))
+    @Option(
+        name: .long, help: ArgumentHelp("With --graph: levels of references to follow (default 3).", valueName: "N"))
     var depth: Int = 3
 
     @Flag(name: .long, help: "With --graph: follow references to the object (its referrers) instead of from it.")

@@ -129,7 +129,8 @@ final class InspectTests: HeapctlTestCase {
         let loop = try XCTUnwrap(referrers.last?["id"] as? String)
         XCTAssertTrue(dot.contains("\"\(loop)\" -> \"\(bob)\" [label=\"[1]\""), dot)
         XCTAssertTrue(dot.contains("\"\(loop)\" -> \"\(loop)\" [label=\"[0]\", color=\"#e67e22\"]"), dot)
-        XCTAssertNotNil(dot.range(of: "\"\(loop)\" \\[label=[^\n]*fillcolor=\"#f28b82\"", options: .regularExpression), dot)
+        XCTAssertNotNil(
+            dot.range(of: "\"\(loop)\" \\[label=[^\n]*fillcolor=\"#f28b82\"", options: .regularExpression), dot)
         XCTAssertTrue(dot.contains("label=\"g.bob\"];"), dot)
 
         // Mistakes: an object the image does not have, a format -o cannot write, -o without a graph.
@@ -171,7 +172,9 @@ final class InspectTests: HeapctlTestCase {
             }
         }
         XCTAssertEqual(try edges(live) { names[$0] ?? $0 }, try edges(offline) { $0 })
-        let liveRoots = try XCTUnwrap(live["roots"] as? [[String: Any]]).map { "\($0["label"]!) \(names[$0["to"] as! String] ?? "")" }
+        let liveRoots = try XCTUnwrap(live["roots"] as? [[String: Any]]).map {
+            "\($0["label"]!) \(names[$0["to"] as! String] ?? "")"
+        }
         let offlineRoots = try XCTUnwrap(offline["roots"] as? [[String: Any]]).map { "\($0["label"]!) \($0["to"]!)" }
         XCTAssertEqual(liveRoots, offlineRoots)
         XCTAssertEqual(live["left_out"] as? Int, offline["left_out"] as? Int)

@@ -86,7 +86,9 @@ package struct ImageRepr {
         switch record.kind {
         case .list, .tuple:
             count = record.refs.count
-            for ref in record.refs.prefix(maxItems) { parts.append(try repr(ref, depth: depth - 1, maxItems: maxItems)) }
+            for ref in record.refs.prefix(maxItems) {
+                parts.append(try repr(ref, depth: depth - 1, maxItems: maxItems))
+            }
         default:
             count = record.liveCount
             if record.kind == .set && count == 0 { return "set()" }

@@ -1,6 +1,10 @@
 /// A heap image: what `SAVE` writes and `heapd --image` loads, held in memory between the heap and
-/// the file (``StoppedHeap/captureImage(globals:dropping:)`` makes one, ``ImageWriter`` writes it,
-/// ``ImageReader`` reads and checks one, ``StoppedHeap/restore(_:)`` rebuilds the heap from it).
+/// the file (HeapCore's `StoppedHeap.captureImage(globals:dropping:)` makes one and its `ImageWriter`
+/// writes it; ``ImageReader`` reads and checks one, HeapCore's `StoppedHeap.restore(_:)` rebuilds the
+/// heap from it, and ``ImageAnalysis`` and ``ImageReferenceGraph`` read it for `heapctl inspect`).
+///
+/// This module holds what reading an image needs and no heap: `heapctl inspect` links it without
+/// HeapCore. What touches the live heap (capture, the writer's fast buffer, restore) stays in HeapCore.
 ///
 /// ## The file
 ///

@@ -52,7 +52,8 @@ package struct ObjectRecord {
 
     /// Decodes the record at the reader's offset into `record`, checking only what decoding needs
     /// (lengths, kinds); ``ImageReader`` checks the rest.
-    package static func decode(from reader: inout ImageBytesReader, into record: inout ObjectRecord) throws(ImageError) {
+    package static func decode(from reader: inout ImageBytesReader, into record: inout ObjectRecord) throws(ImageError)
+    {
         let start = reader.offset
         let rawKind = try reader.u8()
         guard let kind = ObjectKind(rawValue: rawKind), kind != .none, kind != .bool else {

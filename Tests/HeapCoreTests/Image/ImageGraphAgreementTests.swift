@@ -49,7 +49,8 @@ final class ImageGraphAgreementTests: XCTestCase {
             let indexByName = Dictionary(uniqueKeysWithValues: read.globals.map { ($0.name, $0.ref) })
             for (name, ref) in globals where !ref.isImmortal {
                 for (depth, maxNodes) in [(3, 200), (2, 6)] {
-                    let live = try XCTUnwrap(liveGraph(heap, around: ref, globals: globals, depth: depth, max: maxNodes))
+                    let live = try XCTUnwrap(
+                        liveGraph(heap, around: ref, globals: globals, depth: depth, max: maxNodes))
                     let offline = try ImageReferenceGraph(
                         read, around: Int(indexByName[name]! - 4), depth: depth, maxNodes: maxNodes)
                     try assertSame(live, offline, "seed \(seed) g.\(name) depth \(depth) max \(maxNodes)")
@@ -153,7 +154,8 @@ final class ImageGraphAgreementTests: XCTestCase {
         let offlineEdges = offline.edges.map { "\($0.from) -> \($0.to) \($0.label)" }
         XCTAssertEqual(liveEdges, offlineEdges, what)
         XCTAssertEqual(
-            live.roots.map { "\($0.label) -> \(names[$0.to.description]!)" }, offline.roots.map { "\($0.label) -> \($0.to)" },
+            live.roots.map { "\($0.label) -> \(names[$0.to.description]!)" },
+            offline.roots.map { "\($0.label) -> \($0.to)" },
             what)
     }
 }
