@@ -152,7 +152,7 @@ public struct ImageReferenceGraph: Sendable {
             nodes.append(
                 Node(
                     id: id, type: type, refcount: 0, state: "untracked", repr: id, reachable: true,
-                    length: ref == 3 ? 0 : nil, bytes: 0))
+                    length: ref == HeapImage.emptyTupleRef ? 0 : nil, bytes: 0))
             return
         }
         let index = Int(ref - HeapImage.firstObjectRef)

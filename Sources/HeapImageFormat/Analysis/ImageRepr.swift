@@ -55,8 +55,9 @@ package struct ImageRepr {
         let name = Self.name(ref)
         let record = try records.record(Int(ref - HeapImage.firstObjectRef))
         switch record.kind {
-        case .none: return "None"
-        case .bool: return "False"
+        case .none, .bool:
+            // Never: the singletons have no records (``ObjectRecord`` refuses their kinds).
+            return record.kind.description
         case .int: return String(Int64(bitPattern: record.scalar))
         case .float: return PythonLiteral.float(Double(bitPattern: record.scalar))
         case .str: return PythonLiteral.string(String(decoding: record.contents, as: UTF8.self))

@@ -69,6 +69,8 @@ public struct HeapImage: Sendable {
     public static let noRef = UInt32.max
     /// Refs below this name the immortal singletons.
     package static let firstObjectRef = UInt32(4)
+    /// The empty tuple's ref, the last singleton.
+    package static let emptyTupleRef = UInt32(3)
     /// Flag bits an image keeps (the rest are collector scratch, clear outside a collection).
     package static var keptFlags: UInt8 { ObjectFlags.persistent }
 
