@@ -95,7 +95,11 @@ extension Heap {
         guard object.kind == .generator else {
             throw HeapError(.wrongType, "'\(typeName(of: generator))' object is not an iterator")
         }
-        switch object.lock.withLock({ advance(object) }) {
+        let step = object.lock.withLock { () -> GeneratorStep in
+            willMutate(generator.slot)
+            return advance(object)
+        }
+        switch step {
         case .item(let slot):
             return ObjectRef(slot: slot)
         case .int(let value):
