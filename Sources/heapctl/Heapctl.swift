@@ -20,7 +20,8 @@ struct Heapctl: ParsableCommand {
             heapctl [options] events [--json]    the collector's events as they happen (GC SUBSCRIBE)
             heapctl [options] metrics [--listen HOST:PORT]
                                                  Prometheus metrics, printed or served at /metrics
-            heapctl inspect IMAGE                analyse a heap image (SAVE) offline, no daemon needed
+            heapctl inspect IMAGE [--chain @i | --graph @i]
+                                                 analyse a heap image (SAVE) offline, no daemon needed
             """,
         discussion: """
             Replies print as redis-cli prints them: for people when stdout is a terminal ((integer) 2, \

@@ -100,7 +100,7 @@ public enum ImageReader {
             kinds[index] = record.kind
             expected[index] = record.refcount
             guard record.refcount > 0, record.flags & ~HeapImage.keptFlags == 0,
-                record.kind.isContainer || record.flags & ObjectLayout.trackedFlag == 0
+                record.kind.isContainer || record.flags & ObjectFlags.tracked == 0
             else { throw corrupt("\(what) has refcount \(record.refcount) and flags \(record.flags)") }
             switch record.kind {
             case .list, .tuple:
@@ -120,8 +120,8 @@ public enum ImageReader {
                 if record.capacity == 0 {
                     guard used == 0, record.liveCount == 0 else { throw corrupt("\(what) has entries but no table") }
                 } else {
-                    guard record.capacity >= HashStorage.minimumSize, record.capacity & (record.capacity - 1) == 0,
-                        record.capacity <= 1 << 28, used <= HashStorage.usable(size: record.capacity)
+                    guard record.capacity >= HashTableSize.minimum, record.capacity & (record.capacity - 1) == 0,
+                        record.capacity <= 1 << 28, used <= HashTableSize.usable(size: record.capacity)
                     else { throw corrupt("\(what) has a table of size \(record.capacity) with \(used) entries") }
                 }
                 var live = 0
@@ -141,7 +141,7 @@ public enum ImageReader {
                     throw corrupt("\(what) says \(record.liveCount) entries, has \(live)")
                 }
             case .generator:
-                guard Heap.GeneratorMode(rawValue: record.generatorMode) != nil else {
+                guard GeneratorMode(rawValue: record.generatorMode) != nil else {
                     throw corrupt("\(what) has mode \(record.generatorMode)")
                 }
                 if record.link != HeapImage.noRef { try checkRef(record.link, what) }
