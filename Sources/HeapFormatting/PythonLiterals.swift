@@ -30,21 +30,24 @@ public enum PythonLiteral {
         return out
     }
 
-    /// Python's bytes repr (`b'...'`), cut after `limit` bytes with the total size noted.
+    /// Python's bytes repr (`b'...'`, or `b"..."` when the shown bytes hold a single quote and no
+    /// double quote, as CPython's `bytes_repr` chooses), cut after `limit` bytes with the total size noted.
     public static func bytes(_ bytes: some Collection<UInt8>, limit: Int) -> String {
-        var out = "b'"
-        for byte in bytes.prefix(limit) {
+        let shown = bytes.prefix(limit)
+        let quote = shown.contains(UInt8(ascii: "'")) && !shown.contains(UInt8(ascii: "\"")) ? "\"" : "'"
+        var out = "b" + quote
+        for byte in shown {
             switch byte {
             case UInt8(ascii: "\\"): out += "\\\\"
-            case UInt8(ascii: "'"): out += "\\'"
             case UInt8(ascii: "\n"): out += "\\n"
             case UInt8(ascii: "\r"): out += "\\r"
             case UInt8(ascii: "\t"): out += "\\t"
+            case _ where String(UnicodeScalar(byte)) == quote: out += "\\" + quote
             case 0x20..<0x7F: out.unicodeScalars.append(Unicode.Scalar(byte))
             default: out += "\\x" + hex(byte)
             }
         }
-        out += "'"
+        out += quote
         if bytes.count > limit { out += "... (\(bytes.count) bytes)" }
         return out
     }

@@ -45,5 +45,8 @@ final class HeapFormattingTests: XCTestCase {
         XCTAssertEqual(PythonLiteral.float(.nan), "nan")
         XCTAssertEqual(PythonLiteral.bytes(Array("ab\\\n".utf8) + [0, 255], limit: 64), "b'ab\\\\\\n\\x00\\xff'")
         XCTAssertEqual(PythonLiteral.bytes([UInt8](repeating: 65, count: 70), limit: 3), "b'AAA'... (70 bytes)")
+        // CPython's quote choice: double quotes for a single quote alone, else escaped single quotes.
+        XCTAssertEqual(PythonLiteral.bytes(Array("it's".utf8), limit: 64), #"b"it's""#)
+        XCTAssertEqual(PythonLiteral.bytes(Array(#"it's "q""#.utf8), limit: 64), #"b'it\'s "q"'"#)
     }
 }
