@@ -123,6 +123,8 @@ public final class Heap: @unchecked Sendable {
 
     /// Resolves an id to a new reference, or throws `NOOBJ`; never reads memory of a dead object.
     public func acquire(_ id: ObjectID) throws(HeapError) -> ObjectRef {
+        // The singletons are never freed and keep no count (``retain`` leaves them alone too).
+        if id.slot < ObjectRef.immortalCount && id.generation == 0 { return ObjectRef(slot: id.slot) }
         guard let slot = table.acquire(id) else { throw HeapError.noObject(id) }
         return ObjectRef(slot: slot)
     }
