@@ -389,7 +389,17 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Appends them to `decoded` (empty when called); returns the framing error that stopped it, if any.
     private func decodeBatch() -> ProtocolError? {
         guard var buffer = pending else { return nil }
+        pending = nil
         defer { pending = buffer }
+        return Self.decodeBatch(from: &buffer, decoder: &decoder, into: &decoded)
+    }
+
+    /// ``decodeBatch()`` over `inout` state, for the reason ``runBatch`` is: the decoder and the queue
+    /// are the handler's properties, and touched per request each access paid a dynamic exclusivity
+    /// check.
+    private static func decodeBatch(
+        from buffer: inout ByteBuffer, decoder: inout RequestDecoder, into decoded: inout RequestQueue
+    ) -> ProtocolError? {
         var count = 0
         while count < Self.requestsPerGateHold, buffer.readableBytes > 0 {
             let step = buffer.withUnsafeReadableBytes { decoder.decode($0) }
