@@ -67,8 +67,10 @@ fi
 dir=$(mktemp -d /tmp/hb.XXXXXX)
 heapd_pid=""
 redis_pid=""
+loops_pid=""
 cleanup() {
   [ -n "$heapd_pid" ] && kill "$heapd_pid" 2>/dev/null && wait "$heapd_pid" 2>/dev/null
+  [ -n "$loops_pid" ] && kill "$loops_pid" 2>/dev/null && wait "$loops_pid" 2>/dev/null
   [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
   rm -rf "$dir"
 }
@@ -99,3 +101,30 @@ for shape in "1 1" "1 64" "16 16"; do
   done
 done
 echo "  (ratio = heapd / redis-server PING in the same run; target >= 1.00)"
+
+# Writes to the shared namespace from 16 clients (issue 11): NEW and SET of globals (random names among
+# 10,000, pipelined by 16; each rebinding unbinds and releases what the name held, DEL's work), with
+# heapd on 1 and on 2 event loops, and the scaling between them. (DEL alone cannot be measured so:
+# redis-benchmark stops at the first error reply, and deleting a random name that is not bound is one.)
+echo "== globals from 16 clients x 16 pipelined, ops/s by event loops (median of 3)"
+printf '  %-28s %12s %12s %8s\n' "command" "1 loop" "2 loops" "2 / 1"
+declare -A rate
+for loops in 1 2; do
+  "$root/.build/release/heapd" --socket "$dir/g$loops.sock" --threads "$loops" --log-level warning &
+  loops_pid=$!
+  for _ in $(seq 100); do [ -S "$dir/g$loops.sock" ] && break; sleep 0.1; done
+  redis-cli -s "$dir/g$loops.sock" NEW g.x list >/dev/null
+  for command in "NEW g.k__rand_int__ int 5" "SET g.s__rand_int__ g.x"; do
+    read -ra words <<<"$command"
+    g() { redis-benchmark -s "$dir/g$loops.sock" -n "$requests" -c 16 -P 16 -r 10000 --csv "${words[@]}" 2>/dev/null |
+      awk -F'","' 'NR==2 {printf "%d\n", $2}'; }
+    rate["$loops $command"]=$(median3 "$(g)" "$(g)" "$(g)")
+  done
+  kill "$loops_pid" && wait "$loops_pid" 2>/dev/null
+  loops_pid=""
+done
+for command in "NEW g.k__rand_int__ int 5" "SET g.s__rand_int__ g.x"; do
+  one=${rate["1 $command"]}; two=${rate["2 $command"]}
+  printf '  %-28s %12s %12s %8s\n' "$command" "$one" "$two" \
+    "$(awk -v a="$two" -v b="$one" 'BEGIN{ if (b>0) printf "%.2f", a/b; else print "-" }')"
+done
