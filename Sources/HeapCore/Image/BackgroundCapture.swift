@@ -36,7 +36,9 @@ public final class BackgroundCapture: @unchecked Sendable {
     private let heap: Heap
     /// The slots the snapshot covers.
     let slots: Int
-    /// Per slot, one byte: ``pending``, ``copying`` or ``done`` (`mmap`ed zero pages: all pending).
+    /// The per-slot arrays below and the count snapshot's cells, mapped before the first stop.
+    private let memory: CaptureMemory
+    /// Per slot, one byte: ``pending``, ``copying`` or ``done`` (zero pages: all pending).
     private let states: UnsafeMutablePointer<Atomic<UInt8>>
     /// Per slot, where its record is: 0 none; else the record's offset + 1, with bit 63 set for the
     /// mutators' buffer. Written by whoever copied the slot, before it marks the slot done.
@@ -66,33 +68,20 @@ public final class BackgroundCapture: @unchecked Sendable {
     static let done: UInt8 = 2
     private static let sideBit: UInt64 = 1 << 63
 
-    /// Made in the first stop.
-    fileprivate init(_ heap: Heap, globals: [String: ObjectRef], dropping: [ObjectRef]) {
+    /// Made in the first stop, over `memory` mapped before it for at least `slots` slots.
+    fileprivate init(
+        _ heap: Heap, memory: CaptureMemory, slots: Int, globals: [String: ObjectRef], dropping: [ObjectRef]
+    ) {
         self.heap = heap
         self.globals = globals
         self.dropping = dropping
         garbage = heap.collector.garbageReferences()
         registry = heap.weakrefs.withLock { $0 }
         counts = heap.generations.countArray
-        slots = heap.table.slotsEverUsed
-        states = Self.map(bytes: slots).assumingMemoryBound(to: Atomic<UInt8>.self)
-        places = Self.map(bytes: slots * 8).bindMemory(to: UInt64.self, capacity: max(1, slots))
-    }
-
-    deinit {
-        munmap(UnsafeMutableRawPointer(states), max(8, slots))
-        munmap(UnsafeMutableRawPointer(places), max(8, slots * 8))
-    }
-
-    /// Zeroed memory, from `mmap` (lazily backed: starting costs no pass over it).
-    private static func map(bytes: Int) -> UnsafeMutableRawPointer {
-        let bytes = max(8, bytes)
-        guard let raw = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
-            raw != MAP_FAILED
-        else {
-            fatalError("heapd: cannot map \(bytes) bytes for a background capture (errno \(errno))")
-        }
-        return raw
+        self.slots = slots
+        self.memory = memory
+        states = memory.states
+        places = memory.places
     }
 
     /// Copies `slot`'s object if it is in the snapshot and not yet copied; returns when it is (a
@@ -260,13 +249,19 @@ extension Heap {
             return true
         }
         guard claimed else { return nil }
+        // The arrays are mapped before the stop (system calls are not work for it), with room for the
+        // slots the heap may take until the stop begins; mapped in the stop only if it outgrew that.
+        let room = table.slotsEverUsed + 65_536
+        let premapped = CaptureMemory(slots: room)
         var capture: BackgroundCapture?
         var work: UInt64 = 0
         withWorldStoppedDuringCapture { stopped in
             let started = monotonicNanoseconds()
             let (globals, dropping) = roots(stopped)
-            capture = BackgroundCapture(self, globals: globals, dropping: dropping)
-            table.beginCountSnapshot()
+            let slots = table.slotsEverUsed
+            let memory = slots <= room ? premapped : CaptureMemory(slots: slots)
+            capture = BackgroundCapture(self, memory: memory, slots: slots, globals: globals, dropping: dropping)
+            table.beginCountSnapshot(cells: memory.cells, slots: slots)
             activeCapture = capture
             work = monotonicNanoseconds() - started
         }
@@ -276,15 +271,13 @@ extension Heap {
 
     /// Ends the snapshot in a second short stop and lets stops that waited for it go on.
     fileprivate func endBackgroundCapture() -> UInt64 {
-        var mapping: (UnsafeMutableRawPointer, Int)?
         var work: UInt64 = 0
         withWorldStoppedDuringCapture { _ in
             let started = monotonicNanoseconds()
-            mapping = table.endCountSnapshot()
+            table.endCountSnapshot()
             activeCapture = nil
             work = monotonicNanoseconds() - started
         }
-        if let (raw, bytes) = mapping { munmap(raw, bytes) }
         captureRunning.withLockAndBroadcast { $0 = false }
         return work
     }
@@ -294,5 +287,33 @@ extension Heap {
     @inline(__always)
     func willMutate(_ slot: UInt32) {
         if table.countSnapshot.active.load(ordering: .relaxed) { activeCapture?.preserve(slot) }
+    }
+}
+
+/// A background capture's per-slot memory in one `MAP_NORESERVE` mapping of zero pages: the records'
+/// places (8 bytes a slot), the count snapshot's cells (4) and the slots' states (1). Pages are backed
+/// only once written, so room for slots that never come costs nothing.
+final class CaptureMemory: @unchecked Sendable {
+    let slots: Int
+    private let base: UnsafeMutableRawPointer
+    private let bytes: Int
+
+    init(slots: Int) {
+        self.slots = max(1, slots)
+        bytes = self.slots * 13
+        guard let raw = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
+            raw != MAP_FAILED
+        else {
+            fatalError("heapd: cannot map \(bytes) bytes for a background capture (errno \(errno))")
+        }
+        base = raw
+    }
+
+    deinit { munmap(base, bytes) }
+
+    var places: UnsafeMutablePointer<UInt64> { base.bindMemory(to: UInt64.self, capacity: slots) }
+    var cells: UnsafeMutableRawPointer { base + slots * 8 }
+    var states: UnsafeMutablePointer<Atomic<UInt8>> {
+        (base + slots * 12).assumingMemoryBound(to: Atomic<UInt8>.self)
     }
 }
