@@ -49,7 +49,10 @@ enum ImageBenchmarks {
         // Restore: read, check, rebuild, into a fresh heap each time.
         var restores: [Double] = []
         var checks: [Double] = []
-        for _ in 0..<3 {
+        // HEAPBENCH_RESTORES=n repeats the restore n times (3 by default): enough of them make a profile
+        // of the run mostly restore.
+        let repeats = Int(ProcessInfo.processInfo.environment["HEAPBENCH_RESTORES"] ?? "") ?? 3
+        for _ in 0..<max(1, repeats) {
             let fresh = Heap(configuration: HeapConfiguration(maxObjects: count + (1 << 16), shardCount: 2))
             let started = Measure.now()
             let bytes = [UInt8](FileManager.default.contents(atPath: path)!)

@@ -165,6 +165,10 @@ final class HandleTable: @unchecked Sendable {
         let first = highWater.load(ordering: .relaxed)
         guard count >= 0, first + count <= capacity else { return nil }
         highWater.store(first + count, ordering: .releasing)
+        // The range's pages at once (MADV_POPULATE_WRITE, Linux 5.14; older kernels fault page by page).
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (first * 16) & ~(pageSize - 1)
+        _ = madvise(base + start, (first + count) * 16 - start, MADV_POPULATE_WRITE)
         return UInt32(first)
     }
 

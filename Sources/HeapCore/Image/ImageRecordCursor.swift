@@ -30,7 +30,7 @@ struct ImageRecordCursor {
         try need(6)
         let rawKind = load(UInt8.self, at: start)
         guard rawKind > ObjectKind.bool.rawValue, rawKind <= ObjectKind.generator.rawValue else {
-            throw ImageError(.corrupt, "image corrupt: object record at offset \(start) has kind byte \(rawKind)")
+            throw Self.unknownKind(rawKind, at: start)
         }
         var record = RecordView(
             kind: unsafeBitCast(rawKind, to: ObjectKind.self), flags: load(UInt8.self, at: start + 1),
@@ -84,10 +84,18 @@ struct ImageRecordCursor {
     /// Throws unless `count` bytes follow ``offset``.
     @inline(__always)
     private func need(_ count: Int) throws(ImageError) {
-        guard count >= 0, count <= bytes.count - offset else {
-            throw ImageError(
-                .corrupt, "image corrupt: an object record runs past its section's end at offset \(offset)")
-        }
+        guard count >= 0, count <= bytes.count - offset else { throw Self.pastTheEnd(offset) }
+    }
+
+    // The errors are made out of line, so that the walk inlines into its callers.
+    @inline(never)
+    private static func unknownKind(_ rawKind: UInt8, at offset: Int) -> ImageError {
+        ImageError(.corrupt, "image corrupt: object record at offset \(offset) has kind byte \(rawKind)")
+    }
+
+    @inline(never)
+    private static func pastTheEnd(_ offset: Int) -> ImageError {
+        ImageError(.corrupt, "image corrupt: an object record runs past its section's end at offset \(offset)")
     }
 
     /// `count` refs starting at `start`, which the cursor then moves past.

@@ -273,6 +273,7 @@ private final class RestoreBuilder {
         lengths[generation] += 1
     }
 
+    @inline(never)
     func refused(_ size: Int) -> ImageError {
         ImageError(.cannotRestore, "cannot restore the image: \(heap.outOfMemory(size).message)")
     }

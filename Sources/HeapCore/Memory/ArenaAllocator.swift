@@ -352,7 +352,7 @@ extension ArenaAllocator {
             lock.withLock { () -> BlockRun? in
                 // Invariant: newPool formats a pool with no free list, nothing used, the bump offset at
                 // its first block, and links it usable; a run takes all of it at once.
-                guard let pool = newPool(classIndex: classIndex) else { return nil }
+                guard let pool = newPool(classIndex: classIndex, populate: true) else { return nil }
                 unlinkUsable(pool, classIndex: classIndex)
                 let blockSize = SizeClass.blockSize(classIndex)
                 let blocks = (ArenaAllocator.poolSize - ArenaAllocator.poolHeaderSize) / blockSize
@@ -412,7 +412,10 @@ extension ArenaAllocator {
 
         /// Carves a pool for `classIndex` from an arena with room (mapping one if none has) and makes
         /// it the head of the class's usable list; nil when no arena has room and none can be mapped.
-        private func newPool(classIndex: Int) -> UnsafeMutableRawPointer? {
+        ///
+        /// `populate`: an arena mapped for it is prefaulted at once (a run fills its pools, and every
+        /// page of an arena it maps; one call instead of a fault per page).
+        private func newPool(classIndex: Int, populate: Bool = false) -> UnsafeMutableRawPointer? {
             // Prefer the fullest arena with a free pool, so that emptier arenas can drain and be released.
             var chosen: UInt?
             var chosenUse = -1
@@ -420,7 +423,7 @@ extension ArenaAllocator {
                 chosen = base
                 chosenUse = record.poolsInUse
             }
-            guard let base = chosen ?? mapArena() else { return nil }
+            guard let base = chosen ?? mapArena(populate: populate) else { return nil }
             var record = arenas[base]!
             let pool: UnsafeMutableRawPointer
             if let reused = record.freePools.popLast() {
@@ -463,7 +466,7 @@ extension ArenaAllocator {
 
         /// Maps a new arena aligned to its size: map twice the size, then unmap the unaligned ends. Nil
         /// when the budget or the OS refuses.
-        private func mapArena() -> UInt? {
+        private func mapArena(populate: Bool = false) -> UInt? {
             let size = ArenaAllocator.arenaSize
             guard budget.reserve(size) else { return nil }
             guard let raw = mmap(nil, 2 * size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
@@ -478,6 +481,8 @@ extension ArenaAllocator {
             if aligned > start { munmap(raw, Int(aligned - start)) }
             let tail = (start + UInt(2 * size)) - (aligned + UInt(size))
             if tail > 0 { munmap(UnsafeMutableRawPointer(bitPattern: aligned + UInt(size)), Int(tail)) }
+            // MADV_POPULATE_WRITE (Linux 5.14): refused by older kernels, which then fault page by page.
+            if populate { _ = madvise(UnsafeMutableRawPointer(bitPattern: aligned), size, MADV_POPULATE_WRITE) }
             arenas[aligned] = ArenaRecord()
             stats.arenas += 1
             return aligned
