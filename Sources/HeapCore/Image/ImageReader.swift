@@ -60,7 +60,7 @@ public enum ImageReader {
                     "image truncated: the \(tag) section needs \(length) bytes, the file has \(reader.remaining) left")
             }
             let range = reader.offset..<reader.offset + Int(length)
-            guard CRC32C.checksum(bytes[range]) == payloadCRC else {
+            guard CRC32C.checksumInStreams(bytes[range]) == payloadCRC else {
                 throw ImageError(.corrupt, "image corrupt: the \(tag) section's checksum does not match")
             }
             payloads[tag] = range
