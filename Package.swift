@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "HeapCore", targets: ["HeapCore"]),
+        .library(name: "HeapImageFormat", targets: ["HeapImageFormat"]),
         .library(name: "HeapProtocol", targets: ["HeapProtocol"]),
         .library(name: "HeapServer", targets: ["HeapServer"]),
         .library(name: "HeapClient", targets: ["HeapClient"]),
@@ -25,7 +26,11 @@ let package = Package(
         // The textual forms heapd and heapctl share (byte counts, Python's tracemalloc sizes and lines,
         // source positions): heapctl imports this, not HeapCore.
         .target(name: "HeapFormatting", swiftSettings: strict),
-        .target(name: "HeapCore", dependencies: ["HeapFormatting"], swiftSettings: strict),
+        // What reading and analysing a heap image needs (the format, the checking reader, the dominator
+        // tree and retained sizes) and the object kinds and sizes it counts, which the heap allocates
+        // with: HeapCore builds on it, and heapctl reads images with it without linking the heap.
+        .target(name: "HeapImageFormat", dependencies: ["HeapFormatting"], swiftSettings: strict),
+        .target(name: "HeapCore", dependencies: ["HeapFormatting", "HeapImageFormat"], swiftSettings: strict),
         .target(name: "HeapProtocol", swiftSettings: strict),
         .target(
             name: "HeapServer",
@@ -59,12 +64,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // heapctl needs HeapCore only for `heapctl inspect` (the image reader and its analysis, which
-        // make no system calls): the live commands still speak only the protocol.
+        // heapctl speaks the protocol to a live heapd and reads images offline with HeapImageFormat; it
+        // never links HeapCore (HeapctlTests.LinkBoundaryTests checks the binary's symbols).
         .executableTarget(
             name: "heapctl",
             dependencies: [
-                "HeapClient", "HeapProtocol", "HeapFormatting", "HeapCore",
+                "HeapClient", "HeapProtocol", "HeapFormatting", "HeapImageFormat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -98,6 +103,7 @@ let package = Package(
         ),
         .testTarget(name: "HeapdTestingTests", dependencies: ["HeapdTesting"], swiftSettings: strict),
         .testTarget(name: "HeapFormattingTests", dependencies: ["HeapFormatting"], swiftSettings: strict),
+        .testTarget(name: "HeapImageFormatTests", dependencies: ["HeapImageFormat"], swiftSettings: strict),
         .testTarget(name: "HeapCoreTests", dependencies: ["HeapCore", "HeapdTesting"], swiftSettings: strict),
         .testTarget(name: "HeapProtocolTests", dependencies: ["HeapProtocol", "HeapdTesting"], swiftSettings: strict),
         .testTarget(name: "HeapClientTests", dependencies: ["HeapClient", "HeapProtocol"], swiftSettings: strict),

@@ -25,6 +25,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+# heapctl (a plain debug build) reads back every image the soak's SAVE and BGSAVE left.
+swift build --product heapctl >&2
+heapctl="$(swift build --show-bin-path)/heapctl"
 if [ "$tsan" = 1 ]; then
   swift build --sanitize=thread --scratch-path .build-tsan --product heapd >&2
   heapd="$(swift build --sanitize=thread --scratch-path .build-tsan --show-bin-path)/heapd"
@@ -41,5 +44,5 @@ else
   timeout_flag=()
 fi
 
-exec python3 tests/soak/soak.py --heapd "$heapd" --duration "$duration" --clients "$clients" \
+exec python3 tests/soak/soak.py --heapd "$heapd" --heapctl "$heapctl" --duration "$duration" --clients "$clients" \
   "${timeout_flag[@]}" "${extra[@]}"

@@ -192,8 +192,19 @@ private struct WireOutput {
         } while divisor > 0
     }
 
-    /// The UTF-8 of `text` with line terminators turned into spaces.
+    /// The UTF-8 of `text` with line terminators turned into spaces: copied at once when it has none
+    /// (a native string's bytes are contiguous; `+PONG` was a bounds check per byte).
     mutating func lineSafe(_ text: String) {
+        let copied = text.utf8.withContiguousStorageIfAvailable { utf8 -> Bool in
+            guard !utf8.contains(where: { $0 == ASCII.carriageReturn || $0 == ASCII.newline }) else { return false }
+            precondition(memory.count - written >= utf8.count, "a reply wrote past its encodedSize")
+            if let base = utf8.baseAddress, utf8.count > 0 {
+                (memory.baseAddress! + written).copyMemory(from: base, byteCount: utf8.count)
+            }
+            written += utf8.count
+            return true
+        }
+        guard copied != true else { return }
         for value in text.utf8 {
             byte(value == ASCII.carriageReturn || value == ASCII.newline ? ASCII.space : value)
         }

@@ -6,12 +6,13 @@ import Synchronization
 /// Heap images on the server's side: `SAVE` and `BGSAVE` write them into the snapshot directory,
 /// `heapd --image` loads one at start, and `LASTSAVE` and `INFO persistence` report on both.
 ///
-/// A save has two halves: the capture, with the world stopped, which reads the heap into memory
-/// (``StoppedHeap/captureImage(globals:dropping:)``); and the write, with the world running, which
-/// streams the image into a temporary file, syncs it, renames it over the name and syncs the
-/// directory (``SnapshotDirectory/write(named:in:_:)``). `SAVE` does both on the blocking pool and
-/// replies when the file is in place; `BGSAVE` replies after the capture and writes on a thread of
-/// its own. One save at a time: a second is refused with `-STATE` while one is writing.
+/// A save has two halves: the capture, which reads the heap into memory, and the write, with the world
+/// running, which streams the image into a temporary file, syncs it, renames it over the name and
+/// syncs the directory (``SnapshotDirectory/write(named:in:_:)``). `SAVE` captures with the world
+/// stopped (``StoppedHeap/captureImage(globals:dropping:order:)``), writes on the blocking pool and
+/// replies when the file is in place; `BGSAVE` stops the world only to start and to end a
+/// copy-on-write capture (``BackgroundCapture``), replies at once, and copies and writes on a thread
+/// of its own. One save at a time: a second is refused with `-STATE` while one is running.
 final class HeapImageStore: Sendable {
     /// The file `SAVE` and `BGSAVE` write when no name is given (Redis's is `dump.rdb`).
     static let defaultName = "heap.image"
@@ -50,15 +51,29 @@ final class HeapImageStore: Sendable {
             objects: image.objectCount)
     }
 
-    /// `BGSAVE`: captures, then writes on a thread of its own and replies at once.
+    /// `BGSAVE`: starts a capture in a short stop, then copies the heap, writes the file on a thread of
+    /// its own and replies at once (``BackgroundCapture``: the mutators run while it copies).
     func backgroundSave(name: String, state: ServerState) -> Reply {
         guard begin() else { return Self.busy }
         let started = CycleCollector.now()
-        let (image, pause) = capture(state)
-        // The thread holds the image, the directory and this store, never the server state: a server
-        // stopped meanwhile is freed (its heap too), and the file still lands.
+        let heap = state.heap
+        let capture = heap.beginBackgroundCapture { _ in
+            (state.globals.snapshot(), state.sessionReferences())
+        }
+        let firstPause = Int((CycleCollector.now() - started) / 1000)
+        guard let capture else {
+            _ = finish(
+                .failure(CommandError(.state, "a heap capture is already in progress")), started: started,
+                pause: firstPause, objects: 0)
+            return Self.busy
+        }
+        // The thread holds the capture (and through it the heap until the copy is done), the directory
+        // and this store, never the server state: a server stopped meanwhile is freed, and the file
+        // still lands.
         let directory = state.configuration.snapshotDirectory
         Thread.detachNewThread { [self] in
+            let image = capture.finish()
+            let pause = max(firstPause, Int(capture.endPauseNanoseconds / 1000))
             _ = finish(
                 write(image, name: name, directory: directory), started: started, pause: pause,
                 objects: image.objectCount)

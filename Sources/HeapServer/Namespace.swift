@@ -28,24 +28,51 @@ struct Bindings {
 }
 
 /// The shared namespace, like a module's globals: visible to every session as `g.name`.
+///
+/// Writers take the lock; a reader usually does not (issue 11 item 4). Each session keeps the ids it
+/// last found (``GlobalCache``), valid while the namespace's ``version`` has not moved: no bind or
+/// unbind since means each cached name still holds its object, so the object is alive and
+/// `Heap.acquire(id)` (a compare-and-swap that never touches a dead object) takes a reference without
+/// the lock. A reader that races a writer returns the binding of the instant it read the version; one
+/// whose cached object died meanwhile fails the acquire and goes the locked way.
 final class GlobalNamespace: Sendable {
     private let bindings = LockedValue(Bindings())
+    /// Bumped, under the lock, by every change of a binding.
+    private let version = Atomic<UInt64>(1)
 
-    /// Looks `name` up and retains what it finds (the caller releases it).
-    func retained(_ name: String, heap: Heap) -> ObjectRef? {
-        bindings.withLock { table in
+    /// Looks `name` up and retains what it finds (the caller releases it), through `cache` when the
+    /// namespace has not changed since the cache was filled.
+    func retained(_ name: String, heap: Heap, cache: inout GlobalCache) -> ObjectRef? {
+        let current = version.load(ordering: .acquiring)
+        if cache.version == current, let id = cache.ids[name], let ref = try? heap.acquire(id) {
+            return ref
+        }
+        return bindings.withLock { table -> ObjectRef? in
+            let now = version.load(ordering: .relaxed)
+            if cache.version != now {
+                cache.ids.removeAll(keepingCapacity: true)
+                cache.version = now
+            }
             guard let ref = table.lookup(name) else { return nil }
             heap.retain(ref)
+            // None, True and False need no count (and an acquire would raise theirs for good).
+            if !ref.isImmortal { cache.ids[name] = heap.id(of: ref) }
             return ref
         }
     }
 
     func bind(_ name: String, to ref: ObjectRef) -> ObjectRef? {
-        bindings.withLock { $0.bind(name, to: ref) }
+        bindings.withLock {
+            version.add(1, ordering: .releasing)
+            return $0.bind(name, to: ref)
+        }
     }
 
     func unbind(_ name: String) -> ObjectRef? {
-        bindings.withLock { $0.unbind(name) }
+        bindings.withLock {
+            version.add(1, ordering: .releasing)
+            return $0.unbind(name)
+        }
     }
 
     func snapshot() -> [String: ObjectRef] {
@@ -53,6 +80,16 @@ final class GlobalNamespace: Sendable {
     }
 
     func removeAll() -> [ObjectRef] {
-        bindings.withLock { $0.removeAll() }
+        bindings.withLock {
+            version.add(1, ordering: .releasing)
+            return $0.removeAll()
+        }
     }
+}
+
+/// A session's memory of where globals were (``GlobalNamespace/retained(_:heap:cache:)``): ids, not
+/// references (it keeps nothing alive), valid for one version of the namespace.
+struct GlobalCache {
+    var version: UInt64 = 0
+    var ids: [String: ObjectID] = [:]
 }

@@ -39,9 +39,13 @@ final class ServerMetrics: Sendable {
         }
     }
 
-    /// A collection finished (called on the collector thread).
+    /// A collection finished (called on the collector thread): its last stop and, for a full
+    /// collection that marked in steps, each step's stop (as `INFO`'s pause figures count them).
     func record(_ collection: CollectionInfo) {
         guard pauses.indices.contains(collection.generation) else { return }
+        for step in collection.markStepPauses {
+            pauses[collection.generation].recordNanoseconds(Int64(clamping: step))
+        }
         pauses[collection.generation].recordNanoseconds(Int64(clamping: collection.pauseNanoseconds))
     }
 

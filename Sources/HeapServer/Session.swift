@@ -40,6 +40,8 @@ final class Session {
     /// What a long command holds outside the heap while it waits at a safepoint for a stop of the
     /// world to end, so the verifier counts it; empty otherwise.
     var heldByCommand: [ObjectRef] = []
+    /// Where this session last found globals (``GlobalNamespace``: reads without the namespace's lock).
+    var globalCache = GlobalCache()
 
     init(id: Int, shard: Int, state: ServerState, client: ClientInfo) {
         self.id = id
@@ -89,7 +91,9 @@ final class Session {
             heap.retain(ref)
             return ref
         case .global(let name):
-            guard let ref = state.globals.retained(name, heap: heap) else { throw .noVariable("g." + name) }
+            guard let ref = state.globals.retained(name, heap: heap, cache: &globalCache) else {
+                throw .noVariable("g." + name)
+            }
             return ref
         case .id(let id):
             guard readOnly else {

@@ -55,7 +55,7 @@ struct HeapctlReference: ParsableCommand {
             "heapctl [options] COMMAND [ARG...] runs one heapd command and prints its reply; heapctl [options] "
             + "alone prompts on a terminal, else runs stdin's lines; heapctl [options] run FILE runs a script; "
             + "heapctl [options] types|growth|chain|graph|top|doctor|record are views that find leaks; heapctl inspect "
-            + "IMAGE analyses a heap image offline. Options "
+            + "IMAGE analyses a heap image offline (--chain and --graph as the live views). Options "
             + "come before the command: every word from the command on is sent to heapd as given.\n\n"
             + configuration.discussion
         return configuration

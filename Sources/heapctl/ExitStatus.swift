@@ -14,4 +14,7 @@ enum ExitStatus: Int32 {
     case usage = 64
     /// A script file could not be read (`EX_NOINPUT` from sysexits.h).
     case noInput = 66
+    /// A service heapctl offers could not start: `metrics --listen` could not bind its address
+    /// (`EX_UNAVAILABLE`; the address itself was well formed, so it is no usage error).
+    case unavailable = 69
 }

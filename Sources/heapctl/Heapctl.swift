@@ -20,7 +20,8 @@ struct Heapctl: ParsableCommand {
             heapctl [options] events [--json]    the collector's events as they happen (GC SUBSCRIBE)
             heapctl [options] metrics [--listen HOST:PORT]
                                                  Prometheus metrics, printed or served at /metrics
-            heapctl inspect IMAGE                analyse a heap image (SAVE) offline, no daemon needed
+            heapctl inspect IMAGE [--chain @i | --graph @i]
+                                                 analyse a heap image (SAVE) offline, no daemon needed
             """,
         discussion: """
             Replies print as redis-cli prints them: for people when stdout is a terminal ((integer) 2, \
@@ -51,7 +52,7 @@ struct Heapctl: ParsableCommand {
             /run/heapd/heapd.sock that exists. The system socket admits root and the group heapd-clients.
 
             Exit status: 0 success, 1 an error reply, 2 heapd unreachable or connection lost, 64 a \
-            command-line mistake, 66 an unreadable script.
+            command-line mistake, 66 an unreadable script, 69 `metrics --listen` could not bind its address.
             """,
         // heapd's version (Sources/heapd/main.swift, INFO's heapd_version): VersionAndCompletionTests keeps them equal.
         version: "0.1.0",

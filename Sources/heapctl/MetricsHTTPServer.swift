@@ -6,7 +6,7 @@ import NIOPosix
 /// The HTTP/1.1 side of `heapctl metrics --listen`: one event loop, `GET /metrics` answered from a fresh
 /// `METRICS` scrape made on a thread-pool thread (heapctl's client blocks; the loop must not).
 enum MetricsHTTPServer {
-    /// Serves until the process is stopped (a signal); returns only when binding fails.
+    /// Serves until the process is stopped (a signal); returns only when binding fails (`unavailable`).
     static func serve(host: String, port: Int, endpoint: Endpoint) -> ExitStatus {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let pool = NIOThreadPool(numberOfThreads: 1)
@@ -31,7 +31,7 @@ enum MetricsHTTPServer {
             Console.error("heapctl metrics: cannot listen on \(host):\(port): \(error)")
             try? pool.syncShutdownGracefully()
             try? group.syncShutdownGracefully()
-            return .usage
+            return .unavailable
         }
     }
 }

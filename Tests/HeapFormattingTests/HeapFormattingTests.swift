@@ -30,4 +30,23 @@ final class HeapFormattingTests: XCTestCase {
         XCTAssertNil(SourcePosition(parsing: "x.heap:-1"), "a negative line")
         XCTAssertNil(SourcePosition(parsing: "x.heap"), "no line")
     }
+
+    /// The atoms' reprs, against what CPython 3.12 prints for the same values (the cut of a long
+    /// bytes is heapd's own: a graph label, not a literal).
+    func testPythonLiteralsAsReprWritesThem() {
+        XCTAssertEqual(PythonLiteral.string("it's"), "\"it's\"")
+        XCTAssertEqual(PythonLiteral.string("say \"hi\" it's"), "'say \"hi\" it\\'s'")
+        XCTAssertEqual(PythonLiteral.string("a\tb\u{01}\u{7f}"), "'a\\tb\\x01\\x7f'")
+        XCTAssertEqual(PythonLiteral.string("é"), "'é'")
+        XCTAssertEqual(PythonLiteral.float(1e22), "1e+22")
+        XCTAssertEqual(PythonLiteral.float(0.1), "0.1")
+        XCTAssertEqual(PythonLiteral.float(2), "2.0")
+        XCTAssertEqual(PythonLiteral.float(-.infinity), "-inf")
+        XCTAssertEqual(PythonLiteral.float(.nan), "nan")
+        XCTAssertEqual(PythonLiteral.bytes(Array("ab\\\n".utf8) + [0, 255], limit: 64), "b'ab\\\\\\n\\x00\\xff'")
+        XCTAssertEqual(PythonLiteral.bytes([UInt8](repeating: 65, count: 70), limit: 3), "b'AAA'... (70 bytes)")
+        // CPython's quote choice: double quotes for a single quote alone, else escaped single quotes.
+        XCTAssertEqual(PythonLiteral.bytes(Array("it's".utf8), limit: 64), #"b"it's""#)
+        XCTAssertEqual(PythonLiteral.bytes(Array(#"it's "q""#.utf8), limit: 64), #"b'it\'s "q"'"#)
+    }
 }

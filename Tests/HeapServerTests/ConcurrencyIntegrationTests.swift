@@ -45,6 +45,51 @@ final class ConcurrencyIntegrationTests: HeapdTestCase {
         XCTAssertEqual(try setup.call("DEL", "g.shared", "g.box"), .integer(2))
     }
 
+    /// Globals are read without the namespace's lock through each session's cache of ids: a reader
+    /// racing writers that rebind, delete and recreate the names (freeing what they held, reusing the
+    /// slots) sees only objects the names held, never a freed or foreign one, and sees each change.
+    func testReadersOfGlobalsSeeEveryRebindingAndNoStaleObject() throws {
+        let setup = try heapd.connect()
+        _ = try setup.pipeline([["NEW", "g.a", "int", "1"], ["NEW", "g.b", "str", "b"]])
+        let socket = heapd.socketPath
+        let failures = LockedLines()
+        DispatchQueue.concurrentPerform(iterations: 6) { index in
+            do {
+                let client = try HeapConnection(socketPath: socket)
+                defer { client.close() }
+                for round in 0..<150 {
+                    if index < 2 {
+                        // Writers: a new object under each name, or the name gone for a moment.
+                        _ = try client.pipeline([
+                            ["NEW", "g.a", "int", "\(round)"], ["DEL", "g.b"], ["NEW", "t", "list"],
+                            ["NEW", "g.b", "str", "b\(round)"], ["DEL", "t"],
+                        ])
+                    } else {
+                        for reply in try client.pipeline([["TYPE", "g.a"], ["TYPE", "g.b"], ["GETREFCOUNT", "g.a"]]) {
+                            switch reply {
+                            case .simple("int"), .simple("str"), .integer: break
+                            case .error(let code, _) where code == "NOVAR": break
+                            default: failures.append("\(reply)")
+                            }
+                        }
+                    }
+                }
+            } catch {
+                failures.append("\(error)")
+            }
+        }
+        XCTAssertEqual(failures.all, [])
+        // After the writers: every reader sees the last binding, whatever its cache held.
+        let reader = try heapd.connect()
+        XCTAssertEqual(try reader.call("REPR", "g.a"), .bulk(Array("149".utf8)))
+        // The old object stays alive (a local holds it): only the version tells the reader it moved.
+        _ = try setup.pipeline([["SET", "keep", "g.a"], ["NEW", "g.a", "str", "last"]])
+        XCTAssertEqual(try reader.call("REPR", "g.a"), .bulk(Array("'last'".utf8)))
+        _ = try setup.call("DEL", "g.a")
+        XCTAssertErrorCode(try reader.call("TYPE", "g.a"), "NOVAR")
+        _ = try setup.call("DEL", "g.b")
+    }
+
     func testClosingConnectionsReturnsObjectsAndBytesToBaseline() throws {
         let observer = try heapd.connect()
         let before = try info(observer)
@@ -106,4 +151,12 @@ final class LockedCounter: @unchecked Sendable {
     private var count = 0
     func increment() { lock.withLock { count += 1 } }
     var value: Int { lock.withLock { count } }
+}
+
+/// Lines that threads note, read once they are joined.
+final class LockedLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func append(_ line: String) { lock.withLock { lines.append(line) } }
+    var all: [String] { lock.withLock { lines } }
 }

@@ -484,6 +484,19 @@ class HeapdProcess:
                 self.proc.wait(15)
         self.log.close()
 
+    def check_images(self, heapctl: str) -> tuple[int, str | None]:
+        """Reads every image the soak's SAVE and BGSAVE left with `heapctl inspect`, whose reader checks
+        each object's refcount against the references the image holds: a background capture that
+        missed a mutation leaves an image that fails it. Returns (images read, first failure)."""
+        directory = os.path.join(self.dir, "snapshots")
+        names = sorted(n for n in os.listdir(directory) if n.endswith(".image")) if os.path.isdir(directory) else []
+        for name in names:
+            result = subprocess.run([heapctl, "inspect", os.path.join(directory, name), "--json"],
+                                    stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+            if result.returncode != 0:
+                return len(names), f"image {name} refused: {result.stderr.decode(errors='replace').strip()[:300]}"
+        return len(names), None
+
     def remove(self, keep_log: str | None) -> None:
         if keep_log:
             shutil.copyfile(self.log_path, keep_log)
@@ -787,6 +800,7 @@ def fmt_bytes(n) -> str:
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--heapd", default=".build/debug/heapd", help="heapd binary to start (default %(default)s)")
+    p.add_argument("--heapctl", help="heapctl binary that reads back the images the soak saved (default: beside heapd)")
     p.add_argument("--socket", help="attach to this heapd's socket instead of starting one")
     p.add_argument("--duration", type=float, default=60, help="seconds of random mix (default %(default)s)")
     p.add_argument("--clients", type=int, default=48, help="connections in all (default %(default)s)")
@@ -859,6 +873,11 @@ def main(argv=None) -> int:
             heapd.stop()
             if reason and heapd.proc.returncode not in (0, None, -signal.SIGTERM):
                 print(f"heapd ended with {heapd.exit_description()}")
+            heapctl = args.heapctl or os.path.join(os.path.dirname(args.heapd), "heapctl")
+            if not reason and os.access(heapctl, os.X_OK):
+                checked, failure = heapd.check_images(heapctl)
+                print(f"images: {checked} saved by SAVE and BGSAVE read back and checked")
+                reason = failure
             heapd.remove(args.keep_log)
     if reason:
         print(f"soak: FAILED {reason.splitlines()[0][:300]}")

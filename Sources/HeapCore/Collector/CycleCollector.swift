@@ -341,9 +341,10 @@ public final class CycleCollector: @unchecked Sendable {
         }
         let marksAlive = self.marksAlive.load(ordering: .relaxed)
         var marking: AliveMarking?
+        var stepPauses: [UInt64] = []
         if marksAlive, inSteps, let rootSource {
             busySince.store(Self.now(), ordering: .releasing)
-            marking = markInSteps(rootSource)
+            marking = markInSteps(rootSource, pauses: &stepPauses)
         }
         heap.emit(.collectionStarted(generation: generation))
         let start = Self.now()
@@ -380,7 +381,7 @@ public final class CycleCollector: @unchecked Sendable {
         busySince.store(0, ordering: .releasing)
         let info = CollectionInfo(
             generation: generation, collected: outcome.collected, uncollectable: outcome.uncollectable,
-            pauseNanoseconds: pause, examined: outcome.examined)
+            pauseNanoseconds: pause, examined: outcome.examined, markStepPauses: stepPauses)
         state.withLock { state in
             state.longLived = longLived
             state.statistics[generation].collections += 1
@@ -409,7 +410,7 @@ public final class CycleCollector: @unchecked Sendable {
     /// between two steps the mutators run at least as long as the step held them, and the young
     /// generations are collected when their thresholds say so. Returns the finished marking, for the
     /// collection's last stop. Each step's stop counts as a pause of generation 2.
-    private func markInSteps(_ rootSource: @Sendable () -> [ObjectRef]) -> AliveMarking {
+    private func markInSteps(_ rootSource: @Sendable () -> [ObjectRef], pauses: inout [UInt64]) -> AliveMarking {
         var marking: AliveMarking?
         while true {
             let start = Self.now()
@@ -426,6 +427,7 @@ public final class CycleCollector: @unchecked Sendable {
                 return stopped.markAlive(current, until: Self.now() + step)
             }
             let pause = Self.now() - start
+            pauses.append(pause)
             markSteps.add(1, ordering: .relaxed)
             state.withLock { state in
                 state.statistics[2].pauses.record(pause)

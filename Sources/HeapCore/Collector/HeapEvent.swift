@@ -24,4 +24,7 @@ public struct CollectionInfo: Sendable, Equatable {
     public var pauseNanoseconds: UInt64
     /// Objects examined (the generations collected).
     public var examined: Int
+    /// A full collection that marked alive in steps: each step's stop, before the last stop
+    /// (`pauseNanoseconds`); empty for a collection in one stop.
+    public var markStepPauses: [UInt64] = []
 }

@@ -19,10 +19,29 @@ public struct StoppedHeap: ~Copyable {
 
 extension Heap {
     /// Stops every mutator (waiting for those inside the gate to leave), runs `body`, and lets them go.
+    ///
+    /// While a background capture runs (`BGSAVE`, ``BackgroundCapture``) this first waits for it to end:
+    /// the capture sees mutations only through the mutators' hooks, and work done with the world
+    /// stopped (a collection moving and freeing objects, a freeze) has none.
     public func withWorldStopped<R, E: Error>(_ body: (borrowing StoppedHeap) throws(E) -> R) throws(E) -> R {
-        try gate.exclusive { () throws(E) -> R in
+        while true {
+            captureRunning.wait(until: nil, for: { !$0 }, then: { _ in })
+            // A capture may start between the wait and the stop: then the stop does nothing and waits again.
+            var result: R?
+            try gate.exclusive { () throws(E) in
+                guard activeCapture == nil else { return }
+                let stopped = StoppedHeap(self)
+                result = try body(stopped)
+            }
+            if let result { return result }
+        }
+    }
+
+    /// Stops the world without waiting for a background capture: the capture's own two stops.
+    func withWorldStoppedDuringCapture(_ body: (borrowing StoppedHeap) -> Void) {
+        gate.exclusive {
             let stopped = StoppedHeap(self)
-            return try body(stopped)
+            body(stopped)
         }
     }
 }

@@ -26,6 +26,8 @@ final class HandleTable: @unchecked Sendable {
     let capacity: Int
     private let highWater = Atomic<Int>(0)
     private let freeLists: [FreeList]
+    /// The counts kept for a background heap image while one is taken (``CountSnapshot``).
+    @usableFromInline let countSnapshot = CountSnapshot()
 
     /// A shard's free slots: a stack in raw memory (no copy-on-write or exclusivity checks on the hot
     /// path), guarded by its spin lock.
@@ -131,6 +133,8 @@ final class HandleTable: @unchecked Sendable {
                 return UInt32(first)
             }
         guard let claimed = slot else { return nil }
+        // A slot empty at a snapshot's start must read as empty there (count 0), not as the new object.
+        willChangeCount(claimed)
         (base + Int(claimed) * 16 + 8).storeBytes(of: UInt(bitPattern: address), as: UInt.self)
         let generation = UInt32(truncatingIfNeeded: word(claimed).pointee.load(ordering: .relaxed) >> 32)
         // Publishing: the releasing store makes the address visible to whoever acquires a reference.
@@ -229,6 +233,7 @@ final class HandleTable: @unchecked Sendable {
         while true {
             guard UInt32(truncatingIfNeeded: current >> 32) == id.generation, current & Self.refcountMask != 0
             else { return nil }
+            willChangeCount(slot)
             let (exchanged, original) = entry.pointee.compareExchange(
                 expected: current, desired: current &+ 1, ordering: .acquiringAndReleasing)
             if exchanged { return slot }

@@ -15,6 +15,8 @@ extension Heap {
         var next: UInt32? = slot
         // Invariant: `next` and every slot in `work` have a count of zero and are reachable by no one else.
         while let current = next {
+            // A background capture copies the object before it is finalized, cleared and freed.
+            willMutate(current)
             let object = layout(current)
             let kind = object.kind
             // PEP 442: a finalizer runs once, whether the object dies here or in the collector. As in

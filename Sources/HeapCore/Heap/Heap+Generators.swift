@@ -11,19 +11,8 @@
 /// generator's lock while holding another container's). New items are allocated, and a dropped source
 /// released, after unlocking, so a cascade of frees never runs under a lock.
 extension Heap {
-    /// What a generator produces (stored in the object's mode byte).
-    enum GeneratorMode: UInt8, CaseIterable {
-        /// Ints from a start by a step, `remaining` more of them.
-        case range = 0
-        /// The items of a list, reading its length afresh at each step (CPython's listiter).
-        case list
-        case tuple
-        /// The keys of a dict, in insertion order.
-        case dictKeys
-        case set
-        /// The code points of a str, as 1-character strs.
-        case str
-    }
+    /// What a generator produces (stored in the object's mode byte); defined with the image format.
+    typealias GeneratorMode = HeapImageFormat.GeneratorMode
 
     // MARK: Creation
 
@@ -106,7 +95,11 @@ extension Heap {
         guard object.kind == .generator else {
             throw HeapError(.wrongType, "'\(typeName(of: generator))' object is not an iterator")
         }
-        switch object.lock.withLock({ advance(object) }) {
+        let step = object.lock.withLock { () -> GeneratorStep in
+            willMutate(generator.slot)
+            return advance(object)
+        }
+        switch step {
         case .item(let slot):
             return ObjectRef(slot: slot)
         case .int(let value):

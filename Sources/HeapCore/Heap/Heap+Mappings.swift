@@ -109,6 +109,7 @@ extension Heap {
     private func store(_ object: ObjectLayout, key: ObjectRef, hash: UInt32, value: UInt32, shard: Int)
         throws(HeapError) -> UInt32?
     {
+        willMutate(object.slot)
         if let base = object.hashStorage,
             let found = HashStorage(base: base).find(hash: hash, matches: { keysEqual($0, key.slot) })
         {
@@ -162,6 +163,7 @@ extension Heap {
 
     /// Removes the entry matching; returns its (key, value) slots for the caller to release.
     private func remove(_ object: ObjectLayout, hash: UInt32, matches: (UInt32) -> Bool) -> (UInt32, UInt32)? {
+        willMutate(object.slot)
         guard let base = object.hashStorage else { return nil }
         let storage = HashStorage(base: base)
         guard let found = storage.find(hash: hash, matches: matches) else { return nil }
@@ -344,6 +346,7 @@ extension Heap {
         let object = try mapping(ref, .list, .dict, .set, .object, operation: "clear")
         var dropped: [UInt32] = []
         object.lock.withLock {
+            willMutate(object.slot)
             if object.kind == .list {
                 // Last to first, as CPython's _list_clear: which items die first decides which weakref
                 // callbacks run.

@@ -30,9 +30,9 @@ extension Heap {
         case .none: return "None"
         case .bool: return ref == .true ? "True" : "False"
         case .int: return String(object.intValue)
-        case .float: return Self.pythonFloat(object.floatValue)
-        case .str: return Self.pythonString(String(decoding: object.bytes, as: UTF8.self))
-        case .bytes: return Self.pythonBytes(UnsafeRawBufferPointer(object.bytes), limit: 64)
+        case .float: return PythonLiteral.float(object.floatValue)
+        case .str: return PythonLiteral.string(String(decoding: object.bytes, as: UTF8.self))
+        case .bytes: return PythonLiteral.bytes(UnsafeRawBufferPointer(object.bytes), limit: 64)
         case .weakref:
             let target = ObjectID(rawValue: object.weakTarget.pointee.load(ordering: .acquiring))
             if target.rawValue != 0, let alive = try? acquire(target) {
@@ -78,58 +78,6 @@ extension Heap {
             }
             return (result, object.count)
         }
-    }
-
-    /// Python's float repr: shortest round-tripping digits, `inf`, `nan`, and a `.0` on integral values.
-    static func pythonFloat(_ value: Double) -> String {
-        if value.isNaN { return "nan" }
-        if value.isInfinite { return value < 0 ? "-inf" : "inf" }
-        // Swift's description is also the shortest round-tripping form, with Python's exponent style.
-        return "\(value)"
-    }
-
-    /// Python's str repr with single quotes (double quotes when the text holds a single quote only).
-    static func pythonString(_ text: String) -> String {
-        let quote: Character = text.contains("'") && !text.contains("\"") ? "\"" : "'"
-        var out = String(quote)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where Character(scalar) == quote: out += "\\" + String(quote)
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                out += "\\x" + hex(UInt8(scalar.value))
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out.append(quote)
-        return out
-    }
-
-    /// Python's bytes repr (`b'...'`), cut after `limit` bytes with the total size noted.
-    static func pythonBytes(_ bytes: UnsafeRawBufferPointer, limit: Int) -> String {
-        var out = "b'"
-        for byte in bytes.prefix(limit) {
-            switch byte {
-            case UInt8(ascii: "\\"): out += "\\\\"
-            case UInt8(ascii: "'"): out += "\\'"
-            case UInt8(ascii: "\n"): out += "\\n"
-            case UInt8(ascii: "\r"): out += "\\r"
-            case UInt8(ascii: "\t"): out += "\\t"
-            case 0x20..<0x7F: out.unicodeScalars.append(Unicode.Scalar(byte))
-            default: out += "\\x" + hex(byte)
-            }
-        }
-        out += "'"
-        if bytes.count > limit { out += "... (\(bytes.count) bytes)" }
-        return out
-    }
-
-    private static func hex(_ byte: UInt8) -> String {
-        let digits = Array("0123456789abcdef")
-        return String(digits[Int(byte >> 4)]) + String(digits[Int(byte & 15)])
     }
 }
 

@@ -110,6 +110,7 @@ extension Heap {
     /// list's lock); when the memory for that is refused, releases the reference and throws `LIMIT`.
     func appendTaking(_ object: ObjectLayout, _ item: ObjectRef, shard: Int) throws(HeapError) {
         let appended = object.lock.withLock { () -> Bool in
+            willMutate(object.slot)
             let count = object.count
             if !makeRoomForOneMore(object, shard: shard) { return false }
             object.listItems[count] = item.slot
@@ -127,6 +128,7 @@ extension Heap {
         let object = try requireKind(list, .list, operation: "insert")
         retain(item)
         let inserted = object.lock.withLock { () -> Bool in
+            willMutate(object.slot)
             let count = object.count
             let position = index < 0 ? max(0, index + count) : min(index, count)
             if !makeRoomForOneMore(object, shard: shard) { return false }
@@ -170,6 +172,7 @@ extension Heap {
         let old: UInt32
         do {
             old = try object.lock.withLock { () throws(HeapError) -> UInt32 in
+                willMutate(object.slot)
                 let position = try normalize(index, count: object.count, what: "list assignment")
                 let old = object.listItems[position]
                 object.listItems[position] = value.slot
@@ -186,6 +189,7 @@ extension Heap {
     public func pop(_ list: ObjectRef, at index: Int = -1, shard: Int = 0) throws(HeapError) -> ObjectRef {
         let object = try requireKind(list, .list, operation: "pop")
         return try object.lock.withLock { () throws(HeapError) -> ObjectRef in
+            willMutate(object.slot)
             let count = object.count
             guard count > 0 else { throw HeapError(.index, "pop from empty list") }
             let position = try normalize(index, count: count, what: "pop")

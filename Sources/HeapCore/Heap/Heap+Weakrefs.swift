@@ -88,7 +88,10 @@ extension Heap {
         guard !ref.isImmortal else { throw HeapError(.type, "cannot give a finalizer to an immortal object") }
         let object = layout(ref)
         let flag = legacy ? ObjectLayout.legacyFinalizerFlag : ObjectLayout.finalizerFlag
-        object.lock.withLock { generations.setFlag(ref.slot, flag, true) }
+        object.lock.withLock {
+            willMutate(ref.slot)
+            generations.setFlag(ref.slot, flag, true)
+        }
     }
 
     /// `gc.is_finalized(x)`: whether the object's finalizer already ran.

@@ -24,6 +24,12 @@ public final class Heap: @unchecked Sendable {
     public let collector: CycleCollector
     /// Weak references by target slot (see ``Heap/makeWeakref``).
     let weakrefs = LockedValue<[UInt32: [UInt32]]>([:])
+    /// The background capture (`BGSAVE`) in progress, if any: set and cleared only with the world
+    /// stopped, read by mutators' hooks only while ``HandleTable/countSnapshot`` is active.
+    var activeCapture: BackgroundCapture?
+    /// Whether a background capture runs, from just before its first stop to just after its last: stops
+    /// of the world wait on it (``withWorldStopped(_:)``).
+    let captureRunning = MonotonicCondition(false)
     /// Where finalizer, weakref and collection events go (see ``setEventSink(_:)``).
     private let eventSink = LockedValue<EventSink?>(nil)
 
@@ -90,6 +96,7 @@ public final class Heap: @unchecked Sendable {
     @inlinable @inline(__always)
     public func retain(_ ref: ObjectRef) {
         guard !ref.isImmortal else { return }
+        table.willChangeCount(ref.slot)
         table.word(ref.slot).pointee.wrappingAdd(1, ordering: .relaxed)
     }
 
@@ -106,6 +113,7 @@ public final class Heap: @unchecked Sendable {
     /// Decrements and reports whether the count reached zero.
     @inlinable @inline(__always)
     func dropReference(_ slot: UInt32) -> Bool {
+        table.willChangeCount(slot)
         let old = table.word(slot).pointee.wrappingSubtract(1, ordering: .acquiringAndReleasing).oldValue
         let count = old & HandleTable.refcountMask
         // Like Redis's decrRefCount: a decrement at zero means a reference was dropped twice.
@@ -115,6 +123,8 @@ public final class Heap: @unchecked Sendable {
 
     /// Resolves an id to a new reference, or throws `NOOBJ`; never reads memory of a dead object.
     public func acquire(_ id: ObjectID) throws(HeapError) -> ObjectRef {
+        // The singletons are never freed and keep no count (``retain`` leaves them alone too).
+        if id.slot < ObjectRef.immortalCount && id.generation == 0 { return ObjectRef(slot: id.slot) }
         guard let slot = table.acquire(id) else { throw HeapError.noObject(id) }
         return ObjectRef(slot: slot)
     }

@@ -98,6 +98,8 @@ public final class IterableConsumer {
                 // the iterators heapd's generators stand for: the items rounded up to an even number.
                 // heapd asks only a range for its hint, so other lists are cut (or grown) to that here.
                 object.lock.withLock {
+                    // The list may predate a background capture that started while the consumer was paused.
+                    heap.willMutate(object.slot)
                     _ = heap.resizeList(
                         object, capacity: CPythonSize.listFromIterator(count: object.count), shard: shard)
                 }

@@ -1,3 +1,5 @@
+import HeapImageFormat
+
 /// The storage of a dict, set or instance attribute table: CPython's compact dict, in arena memory.
 ///
 ///     0: size UInt32 (index slots, a power of two) · 4: used UInt32 (entries written, deleted included)
@@ -14,10 +16,11 @@ struct HashStorage {
     static let dummy: Int32 = -2
     static let deletedKey = UInt32.max
     static let noValue = UInt32.max
-    static let minimumSize = 8
+    // The geometry is defined with the image format (``HashTableSize``), whose reader checks it.
+    static var minimumSize: Int { HashTableSize.minimum }
 
-    static func byteSize(size: Int) -> Int { 8 + 4 * size + 12 * usable(size: size) }
-    static func usable(size: Int) -> Int { size * 2 / 3 }
+    static func byteSize(size: Int) -> Int { HashTableSize.byteSize(size: size) }
+    static func usable(size: Int) -> Int { HashTableSize.usable(size: size) }
 
     /// Formats fresh storage of `size` index slots at `base`.
     static func initialize(_ base: UnsafeMutableRawPointer, size: Int) -> HashStorage {

@@ -1,3 +1,4 @@
+import HeapImageFormat
 import Synchronization
 
 /// Typed access to the fields of an object block in arena memory.
@@ -86,12 +87,14 @@ struct ObjectLayout {
 
     // MARK: Flags
 
-    static let trackedFlag: UInt8 = 1 << 0
-    static let generationShift: UInt8 = 1
-    static let generationMask: UInt8 = 0b110
-    static let finalizerFlag: UInt8 = 1 << 3
-    static let legacyFinalizerFlag: UInt8 = 1 << 4
-    static let finalizedFlag: UInt8 = 1 << 5
+    // The bits an image keeps are defined with the image format (``ObjectFlags``); the collector's
+    // scratch bits are the heap's own.
+    static var trackedFlag: UInt8 { ObjectFlags.tracked }
+    static var generationShift: UInt8 { ObjectFlags.generationShift }
+    static var generationMask: UInt8 { ObjectFlags.generationMask }
+    static var finalizerFlag: UInt8 { ObjectFlags.finalizer }
+    static var legacyFinalizerFlag: UInt8 { ObjectFlags.legacyFinalizer }
+    static var finalizedFlag: UInt8 { ObjectFlags.finalized }
     static let reachableFlag: UInt8 = 1 << 6
     static let candidateFlag: UInt8 = 1 << 7
 
@@ -135,7 +138,7 @@ struct ObjectLayout {
         nonmutating set { base.storeBytes(of: newValue, toByteOffset: 8, as: Double.self) }
     }
 
-    static let bytesHeader = 12
+    static var bytesHeader: Int { ObjectSize.bytesHeader }
 
     var byteCount: Int {
         get { Int(base.load(fromByteOffset: 8, as: UInt32.self)) }
@@ -194,12 +197,12 @@ struct ObjectLayout {
     }
     private static let listArrayBit: UInt32 = 1 << 31
 
-    static let listInlineCapacity = 2
-    /// The largest capacity (CPython's `allocated`) a list may have with its items still inline: what
-    /// CPython's first append gives.
-    static let listInlineMaxAllocated = 4
-    static let listSize = 32
-    static let hashObjectSize = 32
+    // The block sizes are defined with the image format (``ObjectSize``), whose analysis counts them.
+    static var listInlineCapacity: Int { ObjectSize.listInlineCapacity }
+    /// The largest capacity (CPython's `allocated`) a list may have with its items still inline.
+    static var listInlineMaxAllocated: Int { ObjectSize.listInlineMaxAllocated }
+    static var listSize: Int { ObjectSize.list }
+    static var hashObjectSize: Int { ObjectSize.hashObject }
 
     /// A list's items: inline, or the separately allocated array (``listHasArray``).
     var listItems: UnsafeMutablePointer<UInt32> {
@@ -214,7 +217,7 @@ struct ObjectLayout {
         nonmutating set { base.storeBytes(of: newValue, toByteOffset: 24, as: UnsafeMutableRawPointer.self) }
     }
 
-    static func tupleSize(count: Int) -> Int { 20 + 4 * count }
+    static func tupleSize(count: Int) -> Int { ObjectSize.tuple(count: count) }
 
     var tupleItems: UnsafeMutablePointer<UInt32> {
         (base + 20).assumingMemoryBound(to: UInt32.self)
@@ -242,7 +245,7 @@ struct ObjectLayout {
 
     // MARK: Generator bodies (see Heap+Generators.swift)
 
-    static let generatorSize = 48
+    static var generatorSize: Int { ObjectSize.generator }
 
     /// The object a generator iterates over (a counted reference), or ``noLink``.
     var generatorSource: UInt32 {
@@ -250,7 +253,7 @@ struct ObjectLayout {
         nonmutating set { base.storeBytes(of: newValue, toByteOffset: 16, as: UInt32.self) }
     }
 
-    /// What the generator produces (a ``Heap/GeneratorMode`` raw value).
+    /// What the generator produces (a ``GeneratorMode`` raw value).
     var generatorMode: UInt8 {
         get { base.load(fromByteOffset: 20, as: UInt8.self) }
         nonmutating set { base.storeBytes(of: newValue, toByteOffset: 20, as: UInt8.self) }

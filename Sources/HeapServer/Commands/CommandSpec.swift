@@ -42,7 +42,10 @@ struct Arguments {
 /// The handler runs inside the heap's gate and returns a ``CommandOutcome``: the reply, or how the
 /// reply comes (after the gate, later, in steps). Nothing else about a command is decided elsewhere:
 /// ``CommandTable`` applies the flags, ``ConnectionHandler`` performs the outcome.
-struct CommandSpec: Sendable {
+///
+/// A class: every request takes its command's description from the table, and a reference is one
+/// retain where a copy of this value was seven (its strings, its handler, its role table).
+final class CommandSpec: Sendable {
     typealias Handler = @Sendable (Session, Arguments) throws(CommandError) -> CommandOutcome
     /// The handler of a command that always replies at once (most of them).
     typealias ReplyHandler = @Sendable (Session, Arguments) throws(CommandError) -> Reply
@@ -76,7 +79,7 @@ struct CommandSpec: Sendable {
     }
 
     /// A command that replies at once; with ``CommandFlags/closesConnection``, it replies and closes.
-    init(
+    convenience init(
         _ name: String, arity: ClosedRange<Int>, syntax: String, summary: String, flags: CommandFlags = [],
         handler: @escaping ReplyHandler
     ) {

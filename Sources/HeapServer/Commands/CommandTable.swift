@@ -11,13 +11,17 @@ enum CommandTable {
 
     static let byName: [String: CommandSpec] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 
+    /// ``all``'s names, for the lookup of each request (from its bytes).
+    static let names = CommandNames(all.map(\.name))
+    /// Per command of ``all``: whether its name is also the first word of two-word commands (`COMMAND`).
+    static let startsGroup: [Bool] = all.map { subcommandGroups.contains($0.name) }
+
     /// Executes one request in `session` (inside the heap's gate) and returns what is to happen: its
     /// reply, or how the reply comes (``CommandOutcome``). Never throws, never traps on input.
     static func execute(_ request: Request, in session: Session) -> CommandOutcome {
-        guard let first = request.arguments.first else { return .reply(CommandError.syntax("empty request").reply) }
-        var name = upperName(first)
+        guard var word = request.arguments.first else { return .reply(CommandError.syntax("empty request").reply) }
         var rest = request.arguments.dropFirst()
-        while name == "AT" {
+        while isAT(word) {
             // `AT file:line` alone moves the session; as a prefix it moves it and runs the rest (which
             // may itself start with AT, as when heapctl run prefixes a script line that says AT).
             do {
@@ -28,23 +32,25 @@ enum CommandTable {
             }
             rest = rest.dropFirst()
             guard let command = rest.first else { return .reply(.ok) }
-            name = upperName(command)
+            word = command
             rest = rest.dropFirst()
         }
         // Two-word commands (`GC COLLECT`, `SCOPE PUSH`, `DEBUG VERIFY`) are looked up as one name.
-        if let second = rest.first, byName[name] == nil || subcommandGroups.contains(name) {
-            let combined = name + " " + upperName(second)
-            if byName[combined] != nil {
-                name = combined
+        var found = names.find(word)
+        if let second = rest.first, found.map({ startsGroup[$0] }) ?? true {
+            if let combined = names.find(word, second) {
+                found = combined
                 rest = rest.dropFirst()
-            } else if subcommandGroups.contains(name) {
-                return .reply(rejected(.unknown(combined), in: session))
+            } else if subcommandGroups.contains(upperName(word)) {
+                return .reply(rejected(.unknown(upperName(word) + " " + upperName(second)), in: session))
             }
         }
-        guard let spec = byName[name] else {
+        guard let index = found else {
+            let name = upperName(word)
             if subcommandGroups.contains(name) { return .reply(rejected(.arity(name), in: session)) }
             return .reply(rejected(.unknown(name), in: session))
         }
+        let spec = all[index]
         // In RESP3 events are push messages, which a client tells from replies: it may run anything.
         if session.subscribed && session.protocolVersion == .resp2 && !spec.flags.contains(.allowedWhileSubscribed) {
             return .reply(
@@ -90,8 +96,13 @@ enum CommandTable {
         return frame
     }
 
-    /// A command word in upper case; most clients send it so already, which costs no conversion.
+    /// Whether a command word is `AT` (in any case).
     @inline(__always)
+    static func isAT(_ bytes: [UInt8]) -> Bool {
+        bytes.count == 2 && bytes[0] | 0x20 == UInt8(ascii: "a") && bytes[1] | 0x20 == UInt8(ascii: "t")
+    }
+
+    /// A command word in upper case (for error messages; the lookup reads the bytes).
     static func upperName(_ bytes: [UInt8]) -> String {
         if bytes.contains(where: { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") }) {
             return String(decoding: bytes, as: UTF8.self).uppercased()

@@ -15,7 +15,8 @@ enum ImageCommands {
             }),
         CommandSpec(
             "BGSAVE", arity: 0...1, syntax: "BGSAVE [name]",
-            summary: "stops the world only to copy the heap, then writes the image in the background",
+            summary:
+                "a heap image of this instant, copied copy-on-write while clients go on (two stops of microseconds), written in the background",
             flags: [.stopsTheWorld, .blocksOnFiles],
             outcome: { session, args throws(CommandError) in
                 let (state, name) = try target(session, args)

@@ -6,6 +6,7 @@ started on port 0 (it prints the port it got) and stopped by pid.
 
 import os
 import signal
+import socket
 import subprocess
 import urllib.error
 import urllib.request
@@ -123,3 +124,20 @@ def test_one_shot_prints_the_text(server):
     )
     assert bad.returncode == 64
     assert "HOST:PORT" in bad.stderr
+
+
+def test_an_address_in_use_exits_69(server):
+    """A well-formed address that cannot be bound is no usage error: EX_UNAVAILABLE, and why."""
+    taken = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [heapctl_binary(), "--socket", server.socket, "metrics", "--listen", f"127.0.0.1:{port}"],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+        )
+    finally:
+        taken.close()
+    assert result.returncode == 69, result.stderr
+    assert "cannot listen" in result.stderr

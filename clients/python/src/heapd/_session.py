@@ -1,5 +1,6 @@
 """A heapd session: one connection, its variables and scopes, and ``gc`` and ``tracemalloc`` over it."""
 
+import datetime
 import os
 
 from . import _socket
@@ -169,6 +170,28 @@ class Session:
             key, _, value = line.partition(":")
             result[key] = _number(value)
         return result
+
+    # -- heap images ----------------------------------------------------------------------------------
+
+    def save(self, name=None):
+        """Writes a heap image into heapd's snapshot directory (``SAVE [name]``; without a name heapd's
+        default, ``heap.image``) and returns ``True`` once it is on disk, as redis-py's ``save``. The world
+        is stopped while the heap is copied; ``heapctl inspect`` reads the file, ``heapd --image`` loads
+        it. A save already running raises ``HeapdStateError``, a bad name ``HeapdError``."""
+        return self.execute("SAVE") == "OK" if name is None else self.execute("SAVE", name) == "OK"
+
+    def bgsave(self, name=None):
+        """Like ``save`` but returns once the heap is copied (``BGSAVE [name]``), while heapd writes the
+        file in the background: ``lastsave()`` changes, and ``info("persistence")["saving"]`` drops to 0,
+        when it is on disk. Returns ``True``, as redis-py's ``bgsave``."""
+        self.execute("BGSAVE") if name is None else self.execute("BGSAVE", name)
+        return True
+
+    def lastsave(self):
+        """When the last successful ``save`` or ``bgsave`` landed (``LASTSAVE``), as a local
+        ``datetime.datetime`` to the second like redis-py's ``lastsave``; ``None`` before the first."""
+        seconds = self.execute("LASTSAVE")
+        return datetime.datetime.fromtimestamp(seconds) if seconds else None
 
 
 def _argument(word):

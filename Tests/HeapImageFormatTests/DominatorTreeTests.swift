@@ -1,4 +1,4 @@
-import HeapCore
+import HeapImageFormat
 import XCTest
 
 final class DominatorTreeTests: XCTestCase {

@@ -10,22 +10,22 @@
 ///
 /// The views are valid only while the bytes the cursor was made over are: callers make the cursor
 /// inside `withUnsafeBytes` and let no view escape it.
-struct ImageRecordCursor {
-    let bytes: UnsafeRawBufferPointer
+package struct ImageRecordCursor {
+    package let bytes: UnsafeRawBufferPointer
     /// Where the next record starts.
-    var offset = 0
+    package var offset = 0
 
-    init(_ bytes: UnsafeRawBufferPointer) {
+    package init(_ bytes: UnsafeRawBufferPointer) {
         self.bytes = bytes
     }
 
-    var atEnd: Bool { offset == bytes.count }
-    var remaining: Int { bytes.count - offset }
+    package var atEnd: Bool { offset == bytes.count }
+    package var remaining: Int { bytes.count - offset }
 
     /// The record at ``offset``, which moves past it; throws `corrupt` for an unknown kind or a record
     /// that runs past the section's end (whose length the section checksum vouched for).
     @inline(__always)
-    mutating func next() throws(ImageError) -> RecordView {
+    package mutating func next() throws(ImageError) -> RecordView {
         let start = offset
         try need(6)
         let rawKind = load(UInt8.self, at: start)
@@ -116,27 +116,27 @@ struct ImageRecordCursor {
 
 /// One object record, as the image holds it (fields as in ``ObjectRecord``); valid while the cursor's
 /// bytes are.
-struct RecordView {
-    var kind: ObjectKind
-    var flags: UInt8
-    var refcount: UInt32
+package struct RecordView {
+    package var kind: ObjectKind
+    package var flags: UInt8
+    package var refcount: UInt32
     /// int's value, float's bits.
-    var scalar: UInt64 = 0
+    package var scalar: UInt64 = 0
     /// str and bytes: the contents.
-    var contents = UnsafeRawBufferPointer(start: nil, count: 0)
+    package var contents = UnsafeRawBufferPointer(start: nil, count: 0)
     /// list and tuple: the items; dict, set and object: key, value, key, value … of every entry,
     /// deleted ones included (key ``HeapImage/noRef``).
-    var refs = RefList(base: nil, count: 0)
+    package var refs = RefList(base: nil, count: 0)
     /// list: its capacity; dict, set, object: the table size (0 without a table).
-    var capacity = 0
+    package var capacity = 0
     /// dict, set, object: live entries.
-    var liveCount = 0
+    package var liveCount = 0
     /// object: its class name; generator: its source.
-    var link = HeapImage.noRef
-    var generatorMode: UInt8 = 0
-    var generatorPosition: Int64 = 0
-    var generatorStep: Int64 = 0
-    var generatorRemaining: UInt64 = 0
+    package var link = HeapImage.noRef
+    package var generatorMode: UInt8 = 0
+    package var generatorPosition: Int64 = 0
+    package var generatorStep: Int64 = 0
+    package var generatorRemaining: UInt64 = 0
 
     init(kind: ObjectKind, flags: UInt8, refcount: UInt32) {
         self.kind = kind
@@ -146,7 +146,7 @@ struct RecordView {
 
     /// The refs the object holds, each a counted reference (as ``ObjectRecord/forEachReference(_:)``).
     @inline(__always)
-    func forEachReference(_ body: (UInt32) throws(ImageError) -> Void) throws(ImageError) {
+    package func forEachReference(_ body: (UInt32) throws(ImageError) -> Void) throws(ImageError) {
         switch kind {
         case .list, .tuple:
             for index in 0..<refs.count { try body(refs[index]) }
@@ -168,15 +168,15 @@ struct RecordView {
 }
 
 /// Refs as they lie in the image: `count` little-endian UInt32s at `base`, unaligned.
-struct RefList: RandomAccessCollection {
-    let base: UnsafeRawPointer?
-    let count: Int
+package struct RefList: RandomAccessCollection {
+    package let base: UnsafeRawPointer?
+    package let count: Int
 
-    var startIndex: Int { 0 }
-    var endIndex: Int { count }
+    package var startIndex: Int { 0 }
+    package var endIndex: Int { count }
 
     @inline(__always)
-    subscript(index: Int) -> UInt32 {
+    package subscript(index: Int) -> UInt32 {
         precondition(index >= 0 && index < count, "ref index out of range")
         return UInt32(littleEndian: base!.loadUnaligned(fromByteOffset: 4 * index, as: UInt32.self))
     }
@@ -185,7 +185,7 @@ struct RefList: RandomAccessCollection {
 extension Array where Element == UInt8 {
     /// `withUnsafeBytes` for a body that throws ``ImageError`` (the standard library's rethrows an
     /// untyped error).
-    func withImageBytes<R>(_ body: (UnsafeRawBufferPointer) throws(ImageError) -> R) throws(ImageError) -> R {
+    package func withImageBytes<R>(_ body: (UnsafeRawBufferPointer) throws(ImageError) -> R) throws(ImageError) -> R {
         try withUnsafeBytes { raw in Result { () throws(ImageError) -> R in try body(raw) } }.get()
     }
 }

@@ -4,30 +4,32 @@
 ///
 /// A record is decoded into a reused value (``decode(from:into:)`` keeps its arrays' capacity), so
 /// walking a million records allocates only when an array must grow.
-struct ObjectRecord {
-    var kind: ObjectKind = .none
-    var flags: UInt8 = 0
-    var refcount: UInt32 = 0
+package struct ObjectRecord {
+    package init() {}
+
+    package var kind: ObjectKind = .none
+    package var flags: UInt8 = 0
+    package var refcount: UInt32 = 0
     /// int's value, float's bits.
-    var scalar: UInt64 = 0
+    package var scalar: UInt64 = 0
     /// str and bytes: the contents.
-    var contents: ArraySlice<UInt8> = []
+    package var contents: ArraySlice<UInt8> = []
     /// list and tuple: the items; dict, set and object: key, value, key, value … of every entry,
     /// deleted ones included (key ``HeapImage/noRef``).
-    var refs: [UInt32] = []
+    package var refs: [UInt32] = []
     /// list: its capacity; dict, set, object: the table size (0 without a table).
-    var capacity: Int = 0
+    package var capacity: Int = 0
     /// dict, set, object: live entries.
-    var liveCount: Int = 0
+    package var liveCount: Int = 0
     /// object: its class name; generator: its source.
-    var link: UInt32 = HeapImage.noRef
-    var generatorMode: UInt8 = 0
-    var generatorPosition: Int64 = 0
-    var generatorStep: Int64 = 0
-    var generatorRemaining: UInt64 = 0
+    package var link: UInt32 = HeapImage.noRef
+    package var generatorMode: UInt8 = 0
+    package var generatorPosition: Int64 = 0
+    package var generatorStep: Int64 = 0
+    package var generatorRemaining: UInt64 = 0
 
     /// The refs the object holds, each a counted reference (what the reader counts refcounts against).
-    func forEachReference(_ body: (UInt32) -> Void) {
+    package func forEachReference(_ body: (UInt32) -> Void) {
         switch kind {
         case .list, .tuple:
             for ref in refs { body(ref) }
@@ -50,7 +52,8 @@ struct ObjectRecord {
 
     /// Decodes the record at the reader's offset into `record`, checking only what decoding needs
     /// (lengths, kinds); ``ImageReader`` checks the rest.
-    static func decode(from reader: inout ImageBytesReader, into record: inout ObjectRecord) throws(ImageError) {
+    package static func decode(from reader: inout ImageBytesReader, into record: inout ObjectRecord) throws(ImageError)
+    {
         let start = reader.offset
         let rawKind = try reader.u8()
         guard let kind = ObjectKind(rawValue: rawKind), kind != .none, kind != .bool else {

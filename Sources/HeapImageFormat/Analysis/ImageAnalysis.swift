@@ -168,23 +168,24 @@ public struct ImageAnalysis: Sendable {
         }
     }
 
-    /// An object's bytes as the live heap counts them (``StoppedHeap/verify(externalReferences:limit:)``).
-    static func footprint(of record: ObjectRecord) -> Int {
+    /// An object's bytes as the live heap counts them (HeapCore's verifier and `TYPES`): its block and
+    /// its separate payload, each rounded to its size class.
+    package static func footprint(of record: ObjectRecord) -> Int {
         switch record.kind {
-        case .int, .float: return SizeClass.footprint(16)
-        case .str, .bytes: return SizeClass.footprint(ObjectLayout.bytesHeader + record.contents.count)
+        case .int, .float: return SizeClass.footprint(ObjectSize.scalar)
+        case .str, .bytes: return SizeClass.footprint(ObjectSize.bytesHeader + record.contents.count)
         case .list:
-            let block = SizeClass.footprint(ObjectLayout.listSize)
+            let block = SizeClass.footprint(ObjectSize.list)
             let inline =
-                record.refs.count <= ObjectLayout.listInlineCapacity
-                && record.capacity <= ObjectLayout.listInlineMaxAllocated
+                record.refs.count <= ObjectSize.listInlineCapacity
+                && record.capacity <= ObjectSize.listInlineMaxAllocated
             return block + (inline ? 0 : SizeClass.footprint(record.capacity * 4))
-        case .tuple: return SizeClass.footprint(ObjectLayout.tupleSize(count: record.refs.count))
+        case .tuple: return SizeClass.footprint(ObjectSize.tuple(count: record.refs.count))
         case .dict, .set, .object:
-            return SizeClass.footprint(ObjectLayout.hashObjectSize)
-                + (record.capacity > 0 ? SizeClass.footprint(HashStorage.byteSize(size: record.capacity)) : 0)
-        case .weakref: return SizeClass.footprint(24)
-        case .generator: return SizeClass.footprint(ObjectLayout.generatorSize)
+            return SizeClass.footprint(ObjectSize.hashObject)
+                + (record.capacity > 0 ? SizeClass.footprint(HashTableSize.byteSize(size: record.capacity)) : 0)
+        case .weakref: return SizeClass.footprint(ObjectSize.weakref)
+        case .generator: return SizeClass.footprint(ObjectSize.generator)
         case .none, .bool: return 0
         }
     }

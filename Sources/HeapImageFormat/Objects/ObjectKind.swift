@@ -3,6 +3,9 @@
 /// Atomic values (`int`, `float`, `str`, `bytes` and the singletons) hold no references and are never
 /// tracked by the cycle collector; containers (`list`, `tuple`, `dict`, `set`, `object`, `weakref`,
 /// `generator`) are.
+///
+/// The raw value is the kind byte of an object's header and of its record in a heap image, so the
+/// type lives with the image format: one table for the heap, the image reader and `heapctl inspect`.
 public enum ObjectKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case none = 0
     case bool
@@ -24,6 +27,7 @@ public enum ObjectKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case generator
 
     /// Whether objects of this kind can hold references and are tracked by the cycle collector.
+    @inlinable
     public var isContainer: Bool {
         switch self {
         // A weakref holds no strong reference, but CPython tracks weakref objects (their callbacks

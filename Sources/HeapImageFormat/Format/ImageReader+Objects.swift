@@ -43,7 +43,7 @@ extension ImageReader {
                         kinds[index] = kind
                         expected[index] = record.refcount
                         guard record.refcount > 0, record.flags & ~HeapImage.keptFlags == 0,
-                            kind.isContainer || record.flags & ObjectLayout.trackedFlag == 0
+                            kind.isContainer || record.flags & ObjectFlags.tracked == 0
                         else { throw corrupt("\(what) has refcount \(record.refcount) and flags \(record.flags)") }
                         switch kind {
                         case .list, .tuple:
@@ -70,8 +70,8 @@ extension ImageReader {
                                     throw corrupt("\(what) has entries but no table")
                                 }
                             } else {
-                                guard capacity >= HashStorage.minimumSize, capacity & (capacity - 1) == 0,
-                                    capacity <= 1 << 28, used <= HashStorage.usable(size: capacity)
+                                guard capacity >= HashTableSize.minimum, capacity & (capacity - 1) == 0,
+                                    capacity <= 1 << 28, used <= HashTableSize.usable(size: capacity)
                                 else { throw corrupt("\(what) has a table of size \(capacity) with \(used) entries") }
                             }
                             var live = 0
@@ -93,7 +93,7 @@ extension ImageReader {
                                 throw corrupt("\(what) says \(record.liveCount) entries, has \(live)")
                             }
                         case .generator:
-                            guard Heap.GeneratorMode(rawValue: record.generatorMode) != nil else {
+                            guard GeneratorMode(rawValue: record.generatorMode) != nil else {
                                 throw corrupt("\(what) has mode \(record.generatorMode)")
                             }
                             if record.link != HeapImage.noRef { try counted(record.link) }
