@@ -48,7 +48,46 @@ final class DiagnosticIntegrationTests: HeapdTestCase {
         XCTAssertErrorCode(try client.call("TYPES", "LIMIT", "0"), "SYNTAX")
         XCTAssertErrorCode(try client.call("TYPES", "LIMIT"), "SYNTAX")
         XCTAssertErrorCode(try client.call("TYPES", "COUNT", "3"), "SYNTAX")
-        XCTAssertErrorCode(try client.call("TYPES", "LIMIT", "3", "4"), "ARGS")
+        XCTAssertErrorCode(try client.call("TYPES", "LIMIT", "3", "4"), "SYNTAX")
+        XCTAssertErrorCode(try client.call("TYPES", "LIMIT", "3", "RETAINED", "4"), "ARGS")
+    }
+
+    /// g.root -> dict -> Node .payload -> list [int], with sizes worked out from TYPES' bytes: freeing
+    /// each link frees everything after it (nothing else holds them), and a type's retained bytes count
+    /// its topmost objects only.
+    func testRetainedSizesOnTypesAndChain() throws {
+        let client = try heapd.connect()
+        _ = try client.pipeline([
+            ["NEW", "g.root", "list"], ["NEW", "d", "dict"], ["NEW", "o", "object", "Node"], ["NEW", "p", "list"],
+            ["NEW", "i", "int", "7"], ["APPEND", "p", "i"], ["SETATTR", "o", "payload", "p"],
+            ["SETITEM", "d", "k", "o"], ["APPEND", "g.root", "d"],
+        ])
+        let p = try id(client, "p")
+        XCTAssertEqual(try client.call("DEL", "d", "o", "p", "i"), .integer(4))
+        // Blocks: lists 32, int 16, strs 16 ('Node', 'k') and 32 ('payload'), dict and Node 32 + a 112-byte table.
+        XCTAssertEqual(
+            rows(try client.call("CHAIN", p, "RETAINED")).map { $0.count == 4 ? $0[3] : .null },
+            [.integer(432), .integer(400), .integer(240), .integer(48)])
+        XCTAssertEqual(rows(try client.call("CHAIN", p)).map(\.count), [3, 3, 3, 3], "without RETAINED, as before")
+        XCTAssertEqual(
+            rows(try client.call("CHAIN", p, "MAX", "10", "RETAINED")).map { $0.count == 4 ? $0[3] : .null },
+            [.integer(432), .integer(400), .integer(240), .integer(48)])
+        var retained: [String: Reply] = [:]
+        for row in rows(try client.call("TYPES", "RETAINED")) where row.count == 4 {
+            retained[bulkText(row[0]) ?? ""] = row[3]
+        }
+        // list: g.root dominates p; str: 'Node' (Node's), 'payload' (Node's table), 'k' (dict's) are
+        // dominated by no str; int: 16.
+        XCTAssertEqual(
+            retained,
+            [
+                "list": .integer(432), "dict": .integer(400), "Node": .integer(240), "str": .integer(64),
+                "int": .integer(16),
+            ])
+        XCTAssertEqual(rows(try client.call("TYPES", "LIMIT", "1", "RETAINED")).map(\.count), [4])
+        // A variable named RETAINED is still CHAIN's object.
+        _ = try client.call("NEW", "RETAINED", "list")
+        XCTAssertEqual(rows(try client.call("CHAIN", "RETAINED")).count, 1)
     }
 
     func testGrowthReportsThenStopsReporting() throws {

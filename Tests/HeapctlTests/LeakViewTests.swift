@@ -106,6 +106,45 @@ final class LeakViewTests: HeapctlTestCase {
         _ = try client.call("GC", "COLLECT")
     }
 
+    func testTypesAndChainShowRetainedSizes() throws {
+        let client = try HeapConnection(socketPath: heapd.socketPath, timeout: 30)
+        defer { client.close() }
+        _ = try client.pipeline([
+            ["NEW", "g.root", "list"], ["NEW", "d", "dict"], ["NEW", "o", "object", "Node"], ["NEW", "p", "list"],
+            ["NEW", "i", "int", "7"], ["APPEND", "p", "i"], ["SETATTR", "o", "payload", "p"],
+            ["SETITEM", "d", "k", "o"], ["APPEND", "g.root", "d"],
+        ])
+        guard case .integer(let id) = try client.call("ID", "p") else { return XCTFail("ID") }
+        _ = try client.call("DEL", "d", "o", "p", "i")
+
+        let chain = try heapctl("chain", "--retained", "#\(id)")
+        XCTAssertEqual(chain.status, 0, chain.stderr)
+        XCTAssertEqual(
+            normalized(chain.stdout),
+            "g.root -> list #N (retains 432 B) [0] -> dict #N (retains 400 B) ['k'] -> Node #N (retains 240 B)"
+                + " .payload -> list #N (retains 48 B)\n")
+        let json = try heapctl("chain", "--retained", "--json", "#\(id)")
+        XCTAssertTrue(json.stdout.contains(##""type":"Node","id":"#"##), json.stdout)
+        XCTAssertTrue(json.stdout.contains(#""retained":240}"#), json.stdout)
+
+        let types = try heapctl("types", "--retained")
+        XCTAssertEqual(types.status, 0, types.stderr)
+        XCTAssertEqual(
+            types.stdout,
+            """
+            #  type   objects  bytes  retained
+            1  str          3   64 B      64 B
+            2  list         2   64 B     432 B
+            3  Node         1  144 B     240 B
+            4  dict         1  144 B     400 B
+            5  int          1   16 B      16 B
+               total        8  432 B
+
+            """)
+        let typesJSON = try heapctl("types", "--retained", "--json", "--limit", "1")
+        XCTAssertTrue(typesJSON.stdout.contains(#""bytes":64,"retained":64}"#), typesJSON.stdout)
+    }
+
     func testDoctorReportsGarbageThenTheAllClear() throws {
         _ = try makeGarbageCycle()
         let report = try heapctl("doctor")

@@ -326,6 +326,10 @@ def views(st: SharedState) -> list[Step]:
     options = [
         (f"TYPES LIMIT {rng.randint(1, 5)}", is_array), (f"GROWTH LIMIT {rng.randint(1, 5)}", is_array),
         (f"CHAIN {x}", lambda r: None if r is None or isinstance(r, list) else f"expected a chain, got {describe(r)}"),
+        # Retained sizes: the whole reachable heap read in steps, its dominator tree on another thread.
+        (f"TYPES LIMIT {rng.randint(1, 5)} RETAINED", is_array),
+        (f"CHAIN {x} RETAINED",
+         lambda r: None if r is None or isinstance(r, list) else f"expected a chain, got {describe(r)}"),
         (f"GRAPH {x} DEPTH {rng.randint(0, 2)} MAX {rng.randint(1, 20)}", is_array),
         (f"GRAPH {x} DEPTH 1 BACKREFS MAX 10", is_array),
         ("DOCTOR", is_bulk),

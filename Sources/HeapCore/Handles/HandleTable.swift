@@ -162,6 +162,28 @@ final class HandleTable: @unchecked Sendable {
         list.lock.withLock { for slot in moved.reversed() { list.push(slot) } }
     }
 
+    /// Takes `count` slots never handed out, as one range, for a builder that has the heap to itself
+    /// (a restore); returns the first, or nil when the table lacks room. Their entries are empty (a
+    /// never-used slot's generation is 0) until ``fill(_:address:refcount:)`` writes them.
+    func claimFreshRange(count: Int) -> UInt32? {
+        let first = highWater.load(ordering: .relaxed)
+        guard count >= 0, first + count <= capacity else { return nil }
+        highWater.store(first + count, ordering: .releasing)
+        // The range's pages at once (MADV_POPULATE_WRITE, Linux 5.14; older kernels fault page by page).
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (first * 16) & ~(pageSize - 1)
+        _ = madvise(base + start, (first + count) * 16 - start, MADV_POPULATE_WRITE)
+        return UInt32(first)
+    }
+
+    /// Writes a slot of a ``claimFreshRange(count:)`` range: the object's address and its count (the
+    /// generation stays 0). The caller has the heap to itself, so no store needs to publish anything.
+    @inline(__always)
+    func fill(_ slot: UInt32, address: UnsafeMutableRawPointer, refcount: UInt32) {
+        (base + Int(slot) &* 16 + 8).storeBytes(of: UInt(bitPattern: address), as: UInt.self)
+        word(slot).pointee.store(UInt64(refcount), ordering: .relaxed)
+    }
+
     /// Seeds an immortal slot (None, True, False) with a count no decrement can exhaust.
     func claimImmortal(_ slot: UInt32, address: UnsafeMutableRawPointer) {
         precondition(highWater.load(ordering: .relaxed) == Int(slot), "immortal slots are claimed first, in order")

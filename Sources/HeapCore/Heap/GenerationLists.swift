@@ -149,6 +149,21 @@ final class GenerationLists: @unchecked Sendable {
         lengths[generation] = 0
     }
 
+    /// Appends a chain of `length` containers, already linked to each other through their gc links
+    /// from `head` to `tail` and flagged tracked in `generation`, at the tail of `generation`, in O(1);
+    /// caller has the heap to itself. (A restore links each generation's members as it builds them.)
+    func append(chain head: UInt32, tail: UInt32, length: Int, to generation: Int) {
+        guard length > 0 else { return }
+        layout(head).gcPrev = tails[generation]
+        if tails[generation] == ObjectLayout.noLink {
+            heads[generation] = head
+        } else {
+            layout(tails[generation]).gcNext = head
+        }
+        tails[generation] = tail
+        lengths[generation] += length
+    }
+
     /// Appends every member of `source` to `target` in O(1), as CPython's `gc_list_merge`.
     func merge(_ source: Int, into target: Int) {
         guard source != target, heads[source] != ObjectLayout.noLink else { return }

@@ -44,6 +44,15 @@ final class KindCounters: @unchecked Sendable {
         cells[base + 1].wrappingAdd(bytes, ordering: .relaxed)
     }
 
+    /// Adds a batch's objects and bytes per kind (indexed by raw value) in one update per kind.
+    func add(objects: UnsafeBufferPointer<Int>, bytes: UnsafeBufferPointer<Int>, shard: Int) {
+        let base = (shard % shardCount) * Self.stride
+        for kind in 0..<min(objects.count, bytes.count) where objects[kind] != 0 || bytes[kind] != 0 {
+            cells[base + kind * 2].wrappingAdd(objects[kind], ordering: .relaxed)
+            cells[base + kind * 2 + 1].wrappingAdd(bytes[kind], ordering: .relaxed)
+        }
+    }
+
     /// Subtracts a batch's objects and bytes per kind (indexed by raw value) in one update per kind.
     func remove(objects: UnsafeBufferPointer<Int>, bytes: UnsafeBufferPointer<Int>, shard: Int) {
         let base = (shard % shardCount) * Self.stride

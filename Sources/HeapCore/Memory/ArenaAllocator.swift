@@ -168,6 +168,33 @@ public final class ArenaAllocator: @unchecked Sendable {
         if held >= 0 { shardTable[held]._withUnsafeGuaranteedRef { $0.unlockAfterBatch() } }
     }
 
+    /// A run of fresh blocks of one size class: the untaken rest of a pool that ``takeRun(classIndex:shard:)``
+    /// handed out whole. A bulk builder takes blocks from its front and gives back what is left.
+    struct BlockRun {
+        var next: UnsafeMutableRawPointer
+        var remaining: Int
+    }
+
+    /// Takes a fresh pool of class `classIndex` from shard `shard` with every block counted in use, for
+    /// a builder that has the heap to itself (a restore); nil when the memory cap or the OS refuses.
+    ///
+    /// Why: a restore allocating a million blocks one by one paid a lock round trip, a pool-header
+    /// update and a per-class counter per block; a run costs one lock per pool (up to 1,021 blocks).
+    /// The builder must hand the unused blocks back with ``returnUnused(_:classIndex:)``.
+    func takeRun(classIndex: Int, shard: Int) -> BlockRun? {
+        shardTable[shard % shardCount]._withUnsafeGuaranteedRef { $0.takeRun(classIndex: classIndex) }
+    }
+
+    /// Gives back the blocks of `run` not taken (its last `remaining` blocks), as if freed.
+    func returnUnused(_ run: BlockRun, classIndex: Int) {
+        guard run.remaining > 0 else { return }
+        let pool = Self.pool(of: run.next)
+        let owner = Int(pool.load(fromByteOffset: 28, as: Int32.self))
+        shardTable[owner]._withUnsafeGuaranteedRef {
+            $0.returnRunTail(pool: pool, unused: run.remaining, classIndex: classIndex)
+        }
+    }
+
     /// The allocator's counters, summed over shards.
     public func statistics() -> AllocatorStatistics {
         shards.reduce(AllocatorStatistics()) { $0 + $1.snapshot() }
@@ -317,6 +344,44 @@ extension ArenaAllocator {
             }
         }
 
+        // MARK: Runs (bulk building)
+
+        /// A fresh pool of `classIndex`, every block counted in use and the bump offset at its end (so
+        /// the pool reads as full, and is in no usable list); its first block and block count.
+        func takeRun(classIndex: Int) -> BlockRun? {
+            lock.withLock { () -> BlockRun? in
+                // Invariant: newPool formats a pool with no free list, nothing used, the bump offset at
+                // its first block, and links it usable; a run takes all of it at once.
+                guard let pool = newPool(classIndex: classIndex, populate: true) else { return nil }
+                unlinkUsable(pool, classIndex: classIndex)
+                let blockSize = SizeClass.blockSize(classIndex)
+                let blocks = (ArenaAllocator.poolSize - ArenaAllocator.poolHeaderSize) / blockSize
+                pool.storeBytes(of: Int32(blocks), toByteOffset: 32, as: Int32.self)
+                pool.storeBytes(
+                    of: Int32(ArenaAllocator.poolHeaderSize + blocks * blockSize), toByteOffset: 36, as: Int32.self)
+                blocksInUse[classIndex] += blocks
+                return BlockRun(next: pool + ArenaAllocator.poolHeaderSize, remaining: blocks)
+            }
+        }
+
+        /// Gives back a run's last `unused` blocks: the bump offset moves back over them (they were never
+        /// handed out), and the pool becomes usable again, or goes back to its arena when nothing of it
+        /// was taken.
+        func returnRunTail(pool: UnsafeMutableRawPointer, unused: Int, classIndex: Int) {
+            lock.withLock {
+                let bump = Int(pool.load(fromByteOffset: 36, as: Int32.self)) - unused * SizeClass.blockSize(classIndex)
+                pool.storeBytes(of: Int32(bump), toByteOffset: 36, as: Int32.self)
+                let used = pool.load(fromByteOffset: 32, as: Int32.self) - Int32(unused)
+                pool.storeBytes(of: used, toByteOffset: 32, as: Int32.self)
+                blocksInUse[classIndex] -= unused
+                if used == 0 {
+                    returnPool(pool)
+                } else {
+                    linkUsable(pool, classIndex: classIndex)
+                }
+            }
+        }
+
         @inline(__always)
         private func isFull(_ pool: UnsafeMutableRawPointer, classIndex: Int) -> Bool {
             pool.load(as: UnsafeMutableRawPointer?.self) == nil
@@ -347,7 +412,10 @@ extension ArenaAllocator {
 
         /// Carves a pool for `classIndex` from an arena with room (mapping one if none has) and makes
         /// it the head of the class's usable list; nil when no arena has room and none can be mapped.
-        private func newPool(classIndex: Int) -> UnsafeMutableRawPointer? {
+        ///
+        /// `populate`: an arena mapped for it is prefaulted at once (a run fills its pools, and every
+        /// page of an arena it maps; one call instead of a fault per page).
+        private func newPool(classIndex: Int, populate: Bool = false) -> UnsafeMutableRawPointer? {
             // Prefer the fullest arena with a free pool, so that emptier arenas can drain and be released.
             var chosen: UInt?
             var chosenUse = -1
@@ -355,7 +423,7 @@ extension ArenaAllocator {
                 chosen = base
                 chosenUse = record.poolsInUse
             }
-            guard let base = chosen ?? mapArena() else { return nil }
+            guard let base = chosen ?? mapArena(populate: populate) else { return nil }
             var record = arenas[base]!
             let pool: UnsafeMutableRawPointer
             if let reused = record.freePools.popLast() {
@@ -398,7 +466,7 @@ extension ArenaAllocator {
 
         /// Maps a new arena aligned to its size: map twice the size, then unmap the unaligned ends. Nil
         /// when the budget or the OS refuses.
-        private func mapArena() -> UInt? {
+        private func mapArena(populate: Bool = false) -> UInt? {
             let size = ArenaAllocator.arenaSize
             guard budget.reserve(size) else { return nil }
             guard let raw = mmap(nil, 2 * size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
@@ -413,6 +481,8 @@ extension ArenaAllocator {
             if aligned > start { munmap(raw, Int(aligned - start)) }
             let tail = (start + UInt(2 * size)) - (aligned + UInt(size))
             if tail > 0 { munmap(UnsafeMutableRawPointer(bitPattern: aligned + UInt(size)), Int(tail)) }
+            // MADV_POPULATE_WRITE (Linux 5.14): refused by older kernels, which then fault page by page.
+            if populate { _ = madvise(UnsafeMutableRawPointer(bitPattern: aligned), size, MADV_POPULATE_WRITE) }
             arenas[aligned] = ArenaRecord()
             stats.arenas += 1
             return aligned

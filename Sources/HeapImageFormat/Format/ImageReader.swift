@@ -60,7 +60,7 @@ public enum ImageReader {
                     "image truncated: the \(tag) section needs \(length) bytes, the file has \(reader.remaining) left")
             }
             let range = reader.offset..<reader.offset + Int(length)
-            guard CRC32C.checksum(bytes[range]) == payloadCRC else {
+            guard CRC32C.checksumInStreams(bytes[range]) == payloadCRC else {
                 throw ImageError(.corrupt, "image corrupt: the \(tag) section's checksum does not match")
             }
             payloads[tag] = range
@@ -72,87 +72,26 @@ public enum ImageReader {
 
         let count = Int(objectCount)
         let limit = HeapImage.firstObjectRef + UInt32(count)
-        var kinds = [ObjectKind](repeating: .none, count: count)
-        var expected = [UInt32](repeating: 0, count: count)
-        var found = [UInt32](repeating: 0, count: count)
         func corrupt(_ message: String) -> ImageError { ImageError(.corrupt, "image corrupt: \(message)") }
         func checkRef(_ ref: UInt32, _ what: @autoclosure () -> String) throws(ImageError) {
             guard ref < limit else { throw corrupt("\(what()) names object \(ref), beyond the image's \(count)") }
         }
-        func countReference(_ ref: UInt32) {
-            if ref >= HeapImage.firstObjectRef { found[Int(ref - HeapImage.firstObjectRef)] &+= 1 }
-        }
-
-        // Objects.
         /// A reader over one section's checked payload.
         func payloadReader(_ tag: HeapImage.SectionTag, what: String) -> ImageBytesReader {
             let range = payloads[tag]!
             return ImageBytesReader(bytes, from: range.lowerBound, to: range.upperBound, shortage: .corrupt, what: what)
         }
-        var records = payloadReader(.objects, what: "an object record")
-        var record = ObjectRecord()
-        var classNames: [(Int, UInt32)] = []
-        for index in 0..<count {
-            try ObjectRecord.decode(from: &records, into: &record)
-            // Formatted only for an error: one interpolation per record was a third of the check.
-            let kind = record.kind
-            var what: String { "object \(index) (\(kind))" }
-            kinds[index] = record.kind
-            expected[index] = record.refcount
-            guard record.refcount > 0, record.flags & ~HeapImage.keptFlags == 0,
-                record.kind.isContainer || record.flags & ObjectFlags.tracked == 0
-            else { throw corrupt("\(what) has refcount \(record.refcount) and flags \(record.flags)") }
-            switch record.kind {
-            case .list, .tuple:
-                for ref in record.refs { try checkRef(ref, what) }
-                if record.kind == .list {
-                    guard record.refs.count <= record.capacity, record.capacity <= Int(UInt32.max) / 8 - 16
-                    else { throw corrupt("\(what) holds \(record.refs.count) items in capacity \(record.capacity)") }
-                } else if record.refs.isEmpty {
-                    throw corrupt("\(what) is an empty tuple, which is a singleton")
-                }
-            case .dict, .set, .object:
-                if record.kind == .object {
-                    try checkRef(record.link, what)
-                    classNames.append((index, record.link))
-                }
-                let used = record.refs.count / 2
-                if record.capacity == 0 {
-                    guard used == 0, record.liveCount == 0 else { throw corrupt("\(what) has entries but no table") }
-                } else {
-                    guard record.capacity >= HashTableSize.minimum, record.capacity & (record.capacity - 1) == 0,
-                        record.capacity <= 1 << 28, used <= HashTableSize.usable(size: record.capacity)
-                    else { throw corrupt("\(what) has a table of size \(record.capacity) with \(used) entries") }
-                }
-                var live = 0
-                for entry in 0..<used {
-                    let key = record.refs[2 * entry]
-                    let value = record.refs[2 * entry + 1]
-                    guard key != HeapImage.noRef else { continue }
-                    live += 1
-                    try checkRef(key, what)
-                    if record.kind == .set {
-                        guard value == HeapImage.noRef else { throw corrupt("\(what) has a value in a set entry") }
-                    } else {
-                        try checkRef(value, what)
-                    }
-                }
-                guard live == record.liveCount else {
-                    throw corrupt("\(what) says \(record.liveCount) entries, has \(live)")
-                }
-            case .generator:
-                guard GeneratorMode(rawValue: record.generatorMode) != nil else {
-                    throw corrupt("\(what) has mode \(record.generatorMode)")
-                }
-                if record.link != HeapImage.noRef { try checkRef(record.link, what) }
-            default:
-                break
-            }
-            record.forEachReference { countReference($0) }
+
+        // Objects (ImageReader+Objects.swift).
+        let objects = payloads[.objects]!
+        let census = try bytes.withImageBytes { (raw) throws(ImageError) in
+            try checkObjects(UnsafeRawBufferPointer(rebasing: raw[objects]), count: count)
         }
-        guard records.atEnd else { throw corrupt("the objects section has \(records.remaining) bytes left over") }
-        for (index, name) in classNames where name < HeapImage.firstObjectRef || kinds[Int(name - 4)] != .str {
-            throw corrupt("instance \(index)'s class name is not a str")
+        let kinds = census.kinds
+        let expected = census.expected
+        var found = census.found
+        func countReference(_ ref: UInt32) {
+            if ref >= HeapImage.firstObjectRef { found[Int(ref - HeapImage.firstObjectRef)] &+= 1 }
         }
 
         // Weak references.

@@ -15,11 +15,14 @@ import HeapProtocol
 enum DiagnosticCommands {
     static let specs: [CommandSpec] = [
         CommandSpec(
-            "TYPES", arity: 0...2, syntax: "TYPES [LIMIT n]",
-            summary: "live objects counted by type (instances by class): [[name, count, bytes], ...], most first",
+            "TYPES", arity: 0...3, syntax: "TYPES [LIMIT n] [RETAINED]",
+            summary:
+                "live objects counted by type (instances by class): [[name, count, bytes], ...], most first; RETAINED adds each type's retained bytes (a dominator tree of the reachable heap)",
             outcome: { session, args throws(CommandError) in
-                let limit = try parseLimit(args)
+                let (rest, retained) = takeRetained(args)
+                let limit = try parseLimit(rest)
                 let maxReply = session.maxReply
+                if retained { return .stepped(retainedCensus(session, limit: limit)) }
                 return .stepped(
                     census(session) { census in
                         bounded(
@@ -46,17 +49,35 @@ enum DiagnosticCommands {
                     })
             }),
         CommandSpec(
-            "CHAIN", arity: 1...3, syntax: "CHAIN x [MAX n]",
+            "CHAIN", arity: 1...4, syntax: "CHAIN x [MAX n] [RETAINED]",
             summary:
-                "a shortest chain of references from a root (variable, global, gc.garbage) to x, of at most MAX steps (1000): [[how, type, '#id'], ...], nil if none",
+                "a shortest chain of references from a root (variable, global, gc.garbage) to x, of at most MAX steps (1000): [[how, type, '#id'], ...], nil if none; RETAINED adds what freeing each link would free",
             outcome: { session, args throws(CommandError) in
-                let targetID = try objectID(args[0], in: session)
-                let maxSteps = try parseMax(args, from: 1, default: 1000, range: 1...ChainOptions.maxStepsLimit)
+                let (rest, retained) = takeRetained(args, after: 1)
+                let targetID = try objectID(rest[0], in: session)
+                let maxSteps = try parseMax(rest, from: 1, default: 1000, range: 1...ChainOptions.maxStepsLimit)
                 let state = session.state
                 let viewer = session.id
                 var search = ChainSearch(to: targetID, maxSteps: maxSteps)
+                var found: ReferenceChain?
+                let sizes = retained ? RetainedSizeSteps() : nil
                 return .stepped(
                     SteppedCommand(session: session) { command in
+                        if let chain = found, let sizes {
+                            // The chain is found: its links' retained sizes, from the whole reachable heap.
+                            guard
+                                let computed = sizes.step(
+                                    session, command, roots: { state.roots(viewer: viewer, $0) })
+                            else { return nil }
+                            let retained = computed.retained(of: chain.steps.map(\.id))
+                            return .array(
+                                zip(chain.steps, retained).map { step, bytes in
+                                    .array([
+                                        .bulk(step.how), .bulk(step.typeName), .bulk("\(step.id)"),
+                                        bytes.map { .integer(Int64($0)) } ?? .null,
+                                    ])
+                                })
+                        }
                         let outcome = session.stoppedStep(command) { stopped, budget in
                             search.advance(
                                 in: stopped, external: { state.roots(viewer: viewer, stopped) }, budget: &budget)
@@ -66,6 +87,10 @@ enum DiagnosticCommands {
                         case .gone: return noObject(targetID)
                         case .unreachable: return .null
                         case .chain(let chain):
+                            if sizes != nil {
+                                found = chain
+                                return nil
+                            }
                             return .array(
                                 chain.steps.map { .array([.bulk($0.how), .bulk($0.typeName), .bulk("\($0.id)")]) })
                         case .tooLong(let length):
@@ -159,6 +184,41 @@ enum DiagnosticCommands {
                     })
             }),
     ]
+
+    /// `args` without a last word `RETAINED` after the first `fixed` arguments (`CHAIN`'s object), and
+    /// whether it was there.
+    static func takeRetained(_ args: Arguments, after fixed: Int = 0) -> (Arguments, Bool) {
+        guard args.count > fixed, args[args.count - 1].uppercased() == "RETAINED" else { return (args, false) }
+        return (Arguments(args.raw.slice.dropLast()), true)
+    }
+
+    /// `TYPES RETAINED`: the census, then the retained sizes (``RetainedSizeSteps``), each in steps;
+    /// rows `[name, count, bytes, retained]`.
+    static func retainedCensus(_ session: Session, limit: Int) -> SteppedCommand {
+        let state = session.state
+        let viewer = session.id
+        let maxReply = session.maxReply
+        var census = TypeCensus()
+        var counted = false
+        let sizes = RetainedSizeSteps()
+        return SteppedCommand(session: session) { command in
+            guard counted else {
+                counted = session.stoppedStep(command) { stopped, budget in census.advance(in: stopped, budget: &budget)
+                }
+                return nil
+            }
+            guard let computed = sizes.step(session, command, roots: { state.roots(viewer: viewer, $0) }) else {
+                return nil
+            }
+            return bounded(
+                census.result.prefix(limit).lazy.map {
+                    .array([
+                        .bulk($0.name), .integer(Int64($0.count)), .integer(Int64($0.bytes)),
+                        .integer(Int64(computed.byType[$0.name] ?? 0)),
+                    ])
+                }, limit: maxReply)
+        }
+    }
 
     /// A census in steps of the world stopped, then `finish` with its counts (outside the gate).
     static func census(_ session: Session, finish: @escaping ([TypeCount]) -> Reply) -> SteppedCommand {
