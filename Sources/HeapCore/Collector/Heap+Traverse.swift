@@ -9,14 +9,18 @@
 /// |-----------|---------------------------------------------|-------------------------------------------|
 /// | list      | items, last to first                        | `list_traverse`                           |
 /// | tuple     | items, last to first                        | `tupletraverse`                           |
-/// | dict      | values, in insertion order (not the keys)   | `dict_traverse` of a str-keyed dict       |
+/// | dict      | values, in insertion order (not the keys);  | `dict_traverse`: a str-keyed dict visits  |
+/// |           | value then key per entry once a key is not  | its values only (`DK_IS_UNICODE`), any    |
+/// |           | a `str` (``HashStorage/hasGeneralKeys``)    | other value then key                      |
 /// | set       | elements                                    | `set_traverse`                            |
 /// | instance  | attribute values, then its type             | `subtype_traverse` (values array, type)   |
 /// | generator | its source, until exhausted                 | the iterator's `tp_traverse`              |
 /// | weakref   | nothing                                     | `gc_traverse` visits the callback         |
 ///
-/// Every heapd dict has `str` keys (commands give keys as strings), and 3.11 visits only the values
-/// of such a dict (`DK_IS_UNICODE`); a dict with other keys would visit value then key per entry.
+/// Commands give dict keys as strings, and 3.11 visits only the values of such a dict (`DK_IS_UNICODE`).
+/// The core's API takes any hashable key (a tuple): such a dict visits value then key per entry, and
+/// the collector depends on it — a tuple key is a container that trial deletion counts, so a
+/// traversal that skipped it would leave it unreachable while the dict still holds it.
 /// An instance's type is represented by its class-name `str` (there are no class objects), and its
 /// attribute names are not visited: CPython keeps them in the class's shared keys, not in the instance.
 /// A weakref's callback is an event in heapd, not an object, so there is nothing to visit.
@@ -29,8 +33,16 @@ extension Heap {
             for item in object.sequenceItems.reversed() { body(item) }
         case .dict, .object:
             if let storage = object.hashStorage {
-                HashStorage(base: storage).forEach { _, value in
-                    if value != HashStorage.noValue { body(value) }
+                let table = HashStorage(base: storage)
+                if table.hasGeneralKeys {
+                    table.forEach { key, value in
+                        body(value)
+                        body(key)
+                    }
+                } else {
+                    table.forEach { _, value in
+                        if value != HashStorage.noValue { body(value) }
+                    }
                 }
             }
             if object.kind == .object { body(object.className) }

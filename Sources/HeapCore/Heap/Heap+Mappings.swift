@@ -121,7 +121,9 @@ extension Heap {
         }
         try reserveEntry(object, shard: shard)
         retain(key)
-        HashStorage(base: object.hashStorage!).insert(hash: hash, key: key.slot, value: value)
+        let table = HashStorage(base: object.hashStorage!)
+        table.insert(hash: hash, key: key.slot, value: value)
+        if object.kind == .dict && layout(key).kind != .str { table.hasGeneralKeys = true }
         object.count += 1
         maintainTracking(object, key: key.slot, value: value)
         return nil

@@ -156,6 +156,9 @@ extension StoppedHeap {
                             .cannotRestore, "cannot restore the image: object \(tableSlot - first): \(error.message)")
                     }
                     table.insert(hash: hash, key: keySlot, value: slot(entries[2 * entry + 1]))
+                    if object.kind == .dict && layout(keySlot).kind != .str {
+                        table.hasGeneralKeys = true
+                    }
                 }
                 object.count = record.liveCount
             }

@@ -2,7 +2,8 @@ import HeapImageFormat
 
 /// The storage of a dict, set or instance attribute table: CPython's compact dict, in arena memory.
 ///
-///     0: size UInt32 (index slots, a power of two) · 4: used UInt32 (entries written, deleted included)
+///     0: size UInt32 (index slots, a power of two; bit 31: general keys) · 4: used UInt32 (entries
+///        written, deleted included)
 ///     8: indices Int32 × size   (-1 empty, -2 deleted, else an entry number)
 ///     8 + 4·size: entries (hash UInt32, key UInt32, value UInt32) × (2·size / 3)
 ///
@@ -30,7 +31,19 @@ struct HashStorage {
         return HashStorage(base: base)
     }
 
-    var size: Int { Int(base.load(as: UInt32.self)) }
+    var size: Int { Int(base.load(as: UInt32.self) & ~Self.generalKeysBit) }
+
+    /// A dict that has held a key other than a `str` (CPython's `!DK_IS_UNICODE`): its traversal
+    /// visits keys as well as values (``Heap/forEachTraversed(of:_:)``). Protocol commands only make
+    /// `str` keys; the core's API takes any hashable key. Never cleared, as in CPython; kept by resizes.
+    var hasGeneralKeys: Bool {
+        get { base.load(as: UInt32.self) & Self.generalKeysBit != 0 }
+        nonmutating set {
+            let word = base.load(as: UInt32.self)
+            base.storeBytes(of: newValue ? word | Self.generalKeysBit : word & ~Self.generalKeysBit, as: UInt32.self)
+        }
+    }
+    private static let generalKeysBit: UInt32 = 1 << 31
 
     var used: Int {
         get { Int(base.load(fromByteOffset: 4, as: UInt32.self)) }
@@ -102,8 +115,9 @@ struct HashStorage {
         }
     }
 
-    /// Copies the live entries into `target` (fresh, large enough), in order.
+    /// Copies the live entries into `target` (fresh, large enough), in order, and the general-keys mark.
     func copyLive(into target: HashStorage) {
+        target.hasGeneralKeys = hasGeneralKeys
         for entry in 0..<used where key(at: entry) != Self.deletedKey {
             target.insert(hash: hash(at: entry), key: key(at: entry), value: value(at: entry))
         }
