@@ -40,6 +40,21 @@ struct ImageBytesWriter {
     var bytes: [UInt8] { [UInt8](UnsafeRawBufferPointer(start: storage.base, count: storage.count)) }
     var count: Int { storage.count }
 
+    /// What `writers` wrote, one after another, as one array: each written once more, no more (a
+    /// capture in two halves joined them with three copies of the image).
+    static func joined(_ writers: [ImageBytesWriter]) -> [UInt8] {
+        let total = writers.reduce(0) { $0 + $1.count }
+        return [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
+            var offset = 0
+            for writer in writers where writer.count > 0 {
+                UnsafeMutableRawPointer(buffer.baseAddress! + offset).copyMemory(
+                    from: writer.storage.base, byteCount: writer.count)
+                offset += writer.count
+            }
+            initialized = total
+        }
+    }
+
     @inline(__always)
     func u8(_ value: UInt8) {
         storage.reserve(1)

@@ -97,7 +97,7 @@ extension StoppedHeap {
                     out.writeRecord(heap.layout(slot), count: counts[Int(slot)], ref: ref)
                 }
             }
-            records = halves[0].bytes + halves[1].bytes
+            records = ImageBytesWriter.joined(halves)
         } else {
             let out = ImageBytesWriter(capacity: order.count * 24)
             for slot in order { out.writeRecord(layout(slot), count: counts[Int(slot)], ref: ref) }
