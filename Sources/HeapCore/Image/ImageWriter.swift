@@ -24,7 +24,7 @@ public enum ImageWriter {
             sectionHeader.u32(tag.rawValue)
             sectionHeader.u32(0)
             sectionHeader.u64(UInt64(payload.count))
-            sectionHeader.u32(CRC32C.checksum(payload))
+            sectionHeader.u32(CRC32C.checksumInStreams(payload[...]))
             sectionHeader.u32(CRC32C.checksum(sectionHeader.bytes))
             let sectionHeaderBytes = sectionHeader.bytes
             try emit(sectionHeaderBytes)

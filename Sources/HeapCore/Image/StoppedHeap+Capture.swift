@@ -17,6 +17,17 @@ extension StoppedHeap {
         let slotCount = table.slotsEverUsed
         let first = Int(ObjectRef.immortalCount)
 
+        // The generation lists' order (pass 2) is a pointer chase through every tracked header: on a
+        // big heap it is walked on the second core while pass 1 scans the table (the mutators are
+        // parked; both only read). The walk is joined before pass 2.
+        let walked = WalkedGenerations()
+        let walking = DispatchGroup()
+        if recordOrder == .generationLists && slotCount >= Self.parallelCaptureMinimum {
+            DispatchQueue.global().async(group: walking) {
+                walked.members = (0..<4).map { generations.members(of: $0) }
+            }
+        }
+
         // Pass 1: the counts the image will hold. After it, counts[s] is slot s's refcount less the
         // dropped references, and less the references of every object that thereby reached zero;
         // kept[s] says whether s is in the image.
@@ -56,8 +67,10 @@ extension StoppedHeap {
         }
         switch recordOrder {
         case .generationLists:
-            for generation in 0..<4 {
-                for slot in generations.members(of: generation) { place(slot) }
+            walking.wait()
+            let members = walked.members.isEmpty ? (0..<4).map { generations.members(of: $0) } : walked.members
+            for list in members {
+                for slot in list { place(slot) }
             }
         case .slots:
             for generation in 0..<4 {
@@ -110,4 +123,10 @@ extension StoppedHeap {
 
     /// Below this many objects a second thread costs more to start than it saves.
     static let parallelCaptureMinimum = 65_536
+}
+
+/// The generation lists' members, walked on another thread during a capture (written by it before the
+/// capture waits for it, read after).
+private final class WalkedGenerations: @unchecked Sendable {
+    var members: [[UInt32]] = []
 }
