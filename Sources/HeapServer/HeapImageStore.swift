@@ -62,9 +62,8 @@ final class HeapImageStore: Sendable {
         }
         let firstPause = Int((CycleCollector.now() - started) / 1000)
         guard let capture else {
-            _ = finish(
-                .failure(CommandError(.state, "a heap capture is already in progress")), started: started,
-                pause: firstPause, objects: 0)
+            // Only this store starts captures, one save at a time (`begin`): not a failed save.
+            status.withLockAndBroadcast { $0.saving = false }
             return Self.busy
         }
         // The thread holds the capture (and through it the heap until the copy is done), the directory

@@ -18,7 +18,7 @@ extension CRC32C {
             let part = raw.count / 3
             let base = raw.baseAddress!
             var (a, b, c) = (~crc, UInt32.max, UInt32.max)
-            streamTable.withUnsafeBufferPointer { table in
+            table.withUnsafeBufferPointer { table in
                 let t = table.baseAddress!
                 @inline(__always)
                 func step(_ crc: UInt32, _ word: UInt64) -> UInt32 {
@@ -80,21 +80,4 @@ extension CRC32C {
         }
         return result
     }
-
-    /// Slicing-by-8 tables (as ``CRC32C``'s, whose own are private to its file).
-    private static let streamTable: [UInt32] = {
-        var table = [UInt32](repeating: 0, count: 8 * 256)
-        for byte in 0..<256 {
-            var crc = UInt32(byte)
-            for _ in 0..<8 { crc = crc & 1 != 0 ? (crc >> 1) ^ 0x82F6_3B78 : crc >> 1 }
-            table[byte] = crc
-        }
-        for k in 1..<8 {
-            for byte in 0..<256 {
-                let previous = table[256 * (k - 1) + byte]
-                table[256 * k + byte] = (previous >> 8) ^ table[Int(previous & 0xFF)]
-            }
-        }
-        return table
-    }()
 }

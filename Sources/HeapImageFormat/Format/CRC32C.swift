@@ -7,8 +7,8 @@
 /// unsafe intrinsic here.
 public enum CRC32C {
     /// Eight 256-entry tables end to end: entry `256·k + b` is the CRC of byte `b` followed by `k`
-    /// zero bytes.
-    private static let table: [UInt32] = {
+    /// zero bytes (the three-stream form, `CRC32C+Streams.swift`, steps through the same tables).
+    static let table: [UInt32] = {
         var table = [UInt32](repeating: 0, count: 8 * 256)
         for byte in 0..<256 {
             var crc = UInt32(byte)

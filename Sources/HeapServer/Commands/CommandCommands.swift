@@ -100,7 +100,7 @@ enum CommandCommands {
     static func lookup(_ name: String) -> Entry? {
         let upper = name.uppercased().replacingOccurrences(of: "|", with: " ")
         if let family = families.first(where: { $0.name.uppercased() == upper }) { return .family(family) }
-        guard upper.contains(" "), let spec = CommandTable.byName[upper] else { return nil }
+        guard upper.contains(" "), let spec = CommandTable.spec(named: upper) else { return nil }
         return .subcommand(spec)
     }
 

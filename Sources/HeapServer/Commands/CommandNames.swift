@@ -18,7 +18,10 @@ struct CommandNames {
         var slots = [Int32](repeating: -1, count: size)
         for (index, name) in self.names.enumerated() {
             var slot = Int(truncatingIfNeeded: Self.hash(name[...])) & mask
-            while slots[slot] >= 0 { slot = (slot + 1) & mask }
+            while slots[slot] >= 0 {
+                precondition(self.names[Int(slots[slot])] != name, "command \(names[index]) is described twice")
+                slot = (slot + 1) & mask
+            }
             slots[slot] = Int32(index)
         }
         self.slots = slots

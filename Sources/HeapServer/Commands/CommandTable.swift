@@ -9,10 +9,13 @@ enum CommandTable {
         + GeneratorCommands.specs + [HelloCommand.spec] + ClientCommands.specs + CommandCommands.specs
         + ImageCommands.specs
 
-    static let byName: [String: CommandSpec] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
-
-    /// ``all``'s names, for the lookup of each request (from its bytes).
+    /// ``all``'s names, for the lookup of each request (from its bytes) and of a name in any case.
     static let names = CommandNames(all.map(\.name))
+
+    /// The command called `name` (`GC COLLECT`, in any case), if any.
+    static func spec(named name: String) -> CommandSpec? {
+        names.find(Array(name.utf8)).map { all[$0] }
+    }
     /// Per command of ``all``: whether its name is also the first word of two-word commands (`COMMAND`).
     static let startsGroup: [Bool] = all.map { subcommandGroups.contains($0.name) }
 

@@ -31,7 +31,7 @@ enum ServerCommands {
             handler: { _, args throws(CommandError) in
                 if args.count > 0 {
                     let name = args.strings.joined(separator: " ").uppercased()
-                    if let spec = CommandTable.byName[name] {
+                    if let spec = CommandTable.spec(named: name) {
                         return .array([.bulk(spec.syntax), .bulk(spec.summary)])
                     }
                     // A group's first word (`HELP GC`): every command of the group.

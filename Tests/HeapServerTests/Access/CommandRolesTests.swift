@@ -10,7 +10,7 @@ final class CommandRolesTests: XCTestCase {
         let names = Set(CommandTable.all.map(\.name))
         for name in names.sorted() {
             XCTAssertNotNil(CommandRoles.table[name], "\(name) is not classified in CommandRoles.table")
-            XCTAssertEqual(CommandTable.byName[name]?.role, CommandRoles.table[name], name)
+            XCTAssertEqual(CommandTable.spec(named: name)?.role, CommandRoles.table[name], name)
         }
         XCTAssertEqual(Set(CommandRoles.table.keys).subtracting(names), [], "classified but not a command")
         XCTAssertEqual(Set(CommandRoles.byFirstArgument.keys).subtracting(names), [])
@@ -24,8 +24,8 @@ final class CommandRolesTests: XCTestCase {
             "TRACEMALLOC RESET_PEAK", "TRACEMALLOC TAKE_SNAPSHOT", "TRACEMALLOC DROP_SNAPSHOT",
             "TRACEMALLOC FILTER", "TRACEMALLOC DUMP", "TRACEMALLOC LOAD",
         ]
-        for name in dangerous { XCTAssertEqual(CommandTable.byName[name]?.role, .admin, name) }
-        let garbage = CommandTable.byName["GC GARBAGE"]!
+        for name in dangerous { XCTAssertEqual(CommandTable.spec(named: name)?.role, .admin, name) }
+        let garbage = CommandTable.spec(named: "GC GARBAGE")!
         XCTAssertEqual(garbage.role(for: Arguments([])), .monitor)
         XCTAssertEqual(garbage.role(for: Arguments([Array("CURSOR".utf8), Array("5".utf8)])), .monitor)
         XCTAssertEqual(garbage.role(for: Arguments([Array("clear".utf8)])), .admin, "case-insensitive")
@@ -36,14 +36,14 @@ final class CommandRolesTests: XCTestCase {
             "NEW", "SET", "DEL", "APPEND", "SETITEM", "SETATTR", "WEAKREF", "FINALIZER", "NEXT", "SUM",
             "SCOPE PUSH", "GC COLLECT", "GROWTH", "DEBUG VERIFY",
         ] {
-            XCTAssertEqual(CommandTable.byName[name]?.role, .user, name)
+            XCTAssertEqual(CommandTable.spec(named: name)?.role, .user, name)
         }
         for name in [
             "PING", "INFO", "HELP", "QUIT", "CLIENT LIST", "CLIENT INFO", "GETREFCOUNT", "REPR", "VARS", "TYPES",
             "CHAIN", "GRAPH", "DOCTOR", "GC GET_STATS", "GC GET_OBJECTS", "GC HEARTBEAT", "GC SUBSCRIBE",
             "TRACEMALLOC GET_TRACED_MEMORY", "TRACEMALLOC STATISTICS", "TRACEMALLOC COMPARE", "AT",
         ] {
-            XCTAssertEqual(CommandTable.byName[name]?.role, .monitor, name)
+            XCTAssertEqual(CommandTable.spec(named: name)?.role, .monitor, name)
         }
     }
 

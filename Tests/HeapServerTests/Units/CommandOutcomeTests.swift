@@ -26,10 +26,10 @@ final class CommandOutcomeTests: XCTestCase {
 
     func testCommandsThatWorkAfterTheGateSaySoInTheirFlags() {
         for name in ["GC COLLECT", "DEBUG VERIFY", "GC FREEZE", "GC UNFREEZE", "GC GET_OBJECTS", "GC GET_UNREACHABLE"] {
-            XCTAssertTrue(CommandTable.byName[name]!.flags.contains(.stopsTheWorld), name)
+            XCTAssertTrue(CommandTable.spec(named: name)!.flags.contains(.stopsTheWorld), name)
         }
         for name in ["TRACEMALLOC DUMP", "TRACEMALLOC LOAD"] {
-            XCTAssertTrue(CommandTable.byName[name]!.flags.contains(.blocksOnFiles), name)
+            XCTAssertTrue(CommandTable.spec(named: name)!.flags.contains(.blocksOnFiles), name)
         }
         let subscribed = CommandTable.all.filter { $0.flags.contains(.allowedWhileSubscribed) }.map(\.name)
         XCTAssertEqual(Set(subscribed), ["PING", "QUIT", "HELLO", "GC SUBSCRIBE", "GC UNSUBSCRIBE"])
