@@ -30,7 +30,10 @@ let package = Package(
         // tree and retained sizes) and the object kinds and sizes it counts, which the heap allocates
         // with: HeapCore builds on it, and heapctl reads images with it without linking the heap.
         .target(name: "HeapImageFormat", dependencies: ["HeapFormatting"], swiftSettings: strict),
-        .target(name: "HeapCore", dependencies: ["HeapFormatting", "HeapImageFormat"], swiftSettings: strict),
+        // A prefetch hint for the collector's walks (a static inline C function: Swift has none).
+        .target(name: "CPrefetch"),
+        .target(
+            name: "HeapCore", dependencies: ["CPrefetch", "HeapFormatting", "HeapImageFormat"], swiftSettings: strict),
         .target(name: "HeapProtocol", swiftSettings: strict),
         .target(
             name: "HeapServer",

@@ -351,6 +351,8 @@ public final class CycleCollector: @unchecked Sendable {
         busySince.store(start, ordering: .releasing)
         var longLived = state.withLock { $0.longLived }
         var stoppedAt: UInt64 = 0
+        // Arenas the freeing empties are unmapped after the stop, not inside it.
+        heap.allocator.holdUnmaps()
         let (outcome, sizes) = heap.withWorldStopped { stopped -> (CollectionOutcome, [Int]) in
             stoppedAt = Self.now()
             startedCollections.add(1, ordering: .relaxed)
@@ -373,10 +375,13 @@ public final class CycleCollector: @unchecked Sendable {
             // Freeing stays inside the pause: done concurrently, it let mutators that allocate cyclic
             // garbage in a tight loop outrun the collector (measured: every collection then examined
             // thousands of objects); inside, the pause itself is the backpressure, as in CPython.
-            stopped.deleteGarbage(outcome.doomed, shard: 0, threads: freeingThreads.load(ordering: .relaxed))
+            stopped.deleteGarbage(
+                outcome.doomed, shard: 0, threads: freeingThreads.load(ordering: .relaxed),
+                holdsOutside: outcome.doomedHoldsOutside)
             return (outcome, sizes)
         }
         let pause = Self.now() - start
+        heap.allocator.unmapHeldArenas()
 
         busySince.store(0, ordering: .releasing)
         let info = CollectionInfo(

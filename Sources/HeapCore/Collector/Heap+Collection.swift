@@ -61,6 +61,9 @@ struct CollectionOutcome {
     /// Cyclic garbage, to be freed by ``StoppedHeap/deleteGarbage(_:shard:)`` before the world restarts
     /// (each still carries the candidate mark, which tells it from everything that survives).
     var doomed: [ObjectLayout] = []
+    /// Whether some doomed object may reference an object outside the doomed set (false only when
+    /// subtract_refs counted every reference the set holds as one into the set).
+    var doomedHoldsOutside = true
 }
 
 /// The flag bits the passes use as scratch, by name. Each has one meaning within a pass.
@@ -87,18 +90,20 @@ extension StoppedHeap {
 
         var young: [ObjectLayout]
         var alive = MarkedSurvivors()
+        var counted = 0
         if generation == 2, let marking {
             // Step 0, or its last stretch when it ran in steps between earlier stops (AliveMarking).
             markAlive(marking, until: .max)
-            (young, alive) = updateRefsKeepingMarked()
+            (young, alive, counted) = updateRefsKeepingMarked()
         } else {
-            young = updateRefs(generation: generation)
+            (young, counted) = updateRefs(generation: generation)
         }
         let examined = young.count + alive.inPlace + alive.promoted.count
         validateGCRefs(young, examined: young.count)
-        subtractRefs(young)
+        let summary = subtractRefs(young, counted: counted)
         validateGCRefs(young, examined: young.count)
-        let (found, unreachable) = moveUnreachable(&young)
+        let (found, unreachable) =
+            summary.allUnreachable ? splitWithoutWalk(young, candidates: summary.candidates) : moveUnreachable(&young)
         validateUnreachable(survivors: found, unreachable: unreachable)
         // The marked objects of generations 0 and 1 join generation 2 first, then trial deletion's
         // survivors (two lists, not one copy of a million entries).
@@ -111,7 +116,7 @@ extension StoppedHeap {
         } else if generation == 1 {
             longLived.pending += kept
         }
-        let (collectable, uncollectable, needs) = moveLegacyFinalizers(unreachable)
+        let (collectable, uncollectable, needs) = moveLegacyFinalizers(unreachable, summary: summary)
         // CPython counts and saves the uncollectable objects only after delete_garbage has cleared the
         // collectable ones, and that clearing frees, by reference count, every uncollectable object that
         // only collectable garbage kept alive (a legacy finalizer hanging off a cycle): it runs its
@@ -152,6 +157,8 @@ extension StoppedHeap {
             }
         } else {
             outcome.doomed = collectable
+            // The garbage references nothing outside itself: deleteGarbage has no reference to drop.
+            outcome.doomedHoldsOutside = !(summary.allUnreachable && summary.outside == 0 && uncollectable.isEmpty)
         }
         return outcome
     }
@@ -163,11 +170,12 @@ extension StoppedHeap {
     ///
     /// Postcondition: every young object not marked alive carries ``Mark/candidate`` and gc_refs (its
     /// `gc prev` word) equal to its reference count; no young object carries ``Mark/alive`` any more;
-    /// the young lists are empty; the result lists young in CPython's order.
-    private func updateRefs(generation: Int) -> [ObjectLayout] {
+    /// the young lists are empty; the result lists young in CPython's order, with the sum of the
+    /// candidates' gc_refs.
+    private func updateRefs(generation: Int) -> (young: [ObjectLayout], counted: Int) {
         let gens = heap.generations
         let table = heap.table
-        prepareYoung()
+        var counted = prepareYoung()
         var young: [ObjectLayout] = []
         young.reserveCapacity((0...generation).reduce(0) { $0 + gens.lengths[$1] })
         // CPython merges each younger list at the end of the collected one: generation, then 0, 1, …
@@ -180,22 +188,24 @@ extension StoppedHeap {
                     // Reached from a root: a survivor that steps 2 and 3 pass over (not a candidate).
                     object.extraFlags &= ~Mark.alive
                 } else if object.flags & Mark.candidate == 0 {  // not done by prepareYoung
-                    makeCandidate(object, refcount: table.refcount(cursor))
+                    counted &+= makeCandidate(object, refcount: table.refcount(cursor))
                 }
                 young.append(object)
                 cursor = next
             }
             gens.empty(list)
         }
-        return young
+        return (young, counted)
     }
 
     /// Makes a young object a candidate of trial deletion: gc_refs (its `gc prev` word, no list link
-    /// while the collection runs) starts at its reference count.
+    /// while the collection runs) starts at its reference count. Returns that gc_refs.
     @inline(__always)
-    private func makeCandidate(_ object: ObjectLayout, refcount: Int) {
-        object.gcPrev = UInt32(truncatingIfNeeded: min(refcount, Int(UInt32.max - 1)))
+    private func makeCandidate(_ object: ObjectLayout, refcount: Int) -> Int {
+        let refs = min(refcount, Int(UInt32.max - 1))
+        object.gcPrev = UInt32(truncatingIfNeeded: refs)
         object.flags |= Mark.candidate
+        return refs
     }
 
     /// What a full collection after mark-alive keeps without examining it.
@@ -220,10 +230,10 @@ extension StoppedHeap {
     /// Postcondition: young holds exactly the unmarked members of generations 0-2, each a candidate
     /// with gc_refs equal to its reference count and unlinked; generations 0 and 1 are empty;
     /// generation 2 holds the marked ones, in their order; no object carries ``Mark/alive``.
-    private func updateRefsKeepingMarked() -> (young: [ObjectLayout], alive: MarkedSurvivors) {
+    private func updateRefsKeepingMarked() -> (young: [ObjectLayout], alive: MarkedSurvivors, counted: Int) {
         let gens = heap.generations
         let table = heap.table
-        prepareYoung()
+        var counted = prepareYoung()
         var young: [ObjectLayout] = []
         var alive = MarkedSurvivors()
         alive.promoted.reserveCapacity(gens.lengths[0] + gens.lengths[1])
@@ -242,7 +252,7 @@ extension StoppedHeap {
                 if prev == ObjectLayout.noLink { gens.heads[2] = next } else { layout(prev).gcNext = next }
                 if next == ObjectLayout.noLink { gens.tails[2] = prev } else { layout(next).gcPrev = prev }
                 gens.lengths[2] -= 1
-                makeCandidate(object, refcount: table.refcount(cursor))
+                counted &+= makeCandidate(object, refcount: table.refcount(cursor))
                 young.append(object)
             }
             cursor = next
@@ -258,7 +268,7 @@ extension StoppedHeap {
                     alive.promoted.append(object)
                 } else {
                     if object.flags & Mark.candidate == 0 {  // not done by prepareYoung
-                        makeCandidate(object, refcount: table.refcount(cursor))
+                        counted &+= makeCandidate(object, refcount: table.refcount(cursor))
                     }
                     young.append(object)
                 }
@@ -266,7 +276,7 @@ extension StoppedHeap {
             }
             gens.empty(list)
         }
-        return (young, alive)
+        return (young, alive, counted)
     }
 
     /// update_refs for the objects of the young log (``GenerationLists/youngLog``), in batches: the
@@ -279,12 +289,14 @@ extension StoppedHeap {
     /// are in flight together; the walk that follows finds everything in cache. It sets gc_refs and
     /// the candidate mark of each logged object still in generation 0 (and not marked alive); the walk
     /// does the rest and keeps the list's order. The log is emptied: generation 0 is collected now.
-    private func prepareYoung() {
+    /// Returns the sum of the gc_refs it set.
+    private func prepareYoung() -> Int {
         let gens = heap.generations
         let table = heap.table
         let count = gens.youngLogCount
         gens.youngLogCount = 0
-        guard count > 0 else { return }
+        guard count > 0 else { return 0 }
+        var counted = 0
         let batch = 64
         let words = UnsafeMutableBufferPointer<UnsafeMutableRawPointer?>.allocate(capacity: batch)
         let refcounts = UnsafeMutableBufferPointer<Int>.allocate(capacity: batch)
@@ -308,10 +320,11 @@ extension StoppedHeap {
                         == ObjectLayout.trackedFlag,
                     object.extraFlags & Mark.alive == 0
                 else { continue }
-                makeCandidate(object, refcount: refcounts[index - start])
+                counted &+= makeCandidate(object, refcount: refcounts[index - start])
             }
             start = end
         }
+        return counted
     }
 
     // MARK: 2. subtract_refs
@@ -320,15 +333,73 @@ extension StoppedHeap {
     ///
     /// Postcondition: gc_refs counts only references from outside young (variables, globals, older
     /// generations, the server); it never goes below zero, since every such reference was counted.
-    private func subtractRefs(_ young: [ObjectLayout]) {
+    /// The summary's `allUnreachable` is true exactly when every candidate's gc_refs is now 0.
+    ///
+    /// `counted`: the sum of the candidates' gc_refs before the pass (update_refs adds them up).
+    private func subtractRefs(_ young: [ObjectLayout], counted: Int) -> CandidateSummary {
+        var summary = CandidateSummary()
+        var subtracted = 0
+        var outside = 0
+        var flags: UInt8 = 0
+        var weak = false
+        var candidates = 0
         // An object marked alive is no candidate, and neither is anything it references.
         for object in young where object.flags & Mark.candidate != 0 {
+            candidates += 1
+            flags |= object.flags
+            weak = weak || object.extraFlags & ObjectLayout.hasWeakrefsFlag != 0 || object.kind == .weakref
             heap.forEachReference(of: object) { child in
                 guard child >= ObjectRef.immortalCount else { return }
                 let target = layout(child)
-                if target.flags & Mark.candidate != 0 { target.gcPrev &-= 1 }
+                if target.flags & Mark.candidate != 0 {
+                    target.gcPrev &-= 1
+                    subtracted += 1
+                } else {
+                    outside += 1
+                }
             }
         }
+        summary.candidates = candidates
+        // Every gc_refs is ≥ 0 (postcondition), so they are all 0 when their sum is.
+        summary.allUnreachable = subtracted == counted
+        summary.outside = outside
+        summary.flags = flags
+        summary.weakrefs = weak
+        return summary
+    }
+
+    /// What subtract_refs saw of the candidates, in the walk it makes anyway, so that later passes
+    /// can skip walks that would find nothing.
+    struct CandidateSummary {
+        /// How many candidates young holds.
+        var candidates = 0
+        /// Every candidate's gc_refs is 0: nothing outside young references any of them, so all are
+        /// unreachable and move_unreachable has nothing to find (a heap of garbage only, or the
+        /// unmarked rest of a full collection after mark-alive).
+        var allUnreachable = false
+        /// References from candidates to non-immortal objects that are not candidates.
+        var outside = 0
+        /// The union of the candidates' flag bytes (a superset of the unreachable ones' flags).
+        var flags: UInt8 = 0
+        /// Some candidate is a weakref or has weakrefs to it.
+        var weakrefs = false
+    }
+
+    /// move_unreachable's result when subtract_refs found every candidate's gc_refs at 0: the
+    /// candidates are the unreachable objects, the rest of young (marked alive) the survivors, both in
+    /// young's order — what the walk would have produced, without reading every header twice more.
+    private func splitWithoutWalk(_ young: [ObjectLayout], candidates: Int) -> (
+        survivors: [ObjectLayout], unreachable: [ObjectLayout]
+    ) {
+        if candidates == young.count { return ([], young) }
+        var survivors: [ObjectLayout] = []
+        var unreachable: [ObjectLayout] = []
+        unreachable.reserveCapacity(candidates)
+        survivors.reserveCapacity(young.count - candidates)
+        for object in young {
+            if object.flags & Mark.candidate != 0 { unreachable.append(object) } else { survivors.append(object) }
+        }
+        return (survivors, unreachable)
     }
 
     // MARK: 3. move_unreachable
@@ -446,9 +517,18 @@ extension StoppedHeap {
     ///
     /// Postcondition: the two lists partition `unreachable`, each in its order; the uncollectable are
     /// no longer candidates, the collectable still are; no object carries ``Mark/reachedFromLegacy``.
-    private func moveLegacyFinalizers(_ unreachable: [ObjectLayout]) -> (
+    private func moveLegacyFinalizers(_ unreachable: [ObjectLayout], summary: CandidateSummary) -> (
         collectable: [ObjectLayout], uncollectable: [ObjectLayout], needs: GarbageNeeds
     ) {
+        if summary.flags & ObjectLayout.legacyFinalizerFlag == 0 {
+            // No candidate has a legacy finalizer: everything unreachable is collectable. The summary's
+            // flags cover every candidate, so the needs may be wider than the garbage's (harmless: the
+            // passes they enable look at each object again).
+            var needs = GarbageNeeds()
+            needs.finalizers = summary.flags & ObjectLayout.finalizerFlag != 0
+            needs.weakrefs = summary.weakrefs
+            return (unreachable, [], needs)
+        }
         var stack: [UInt32] = []
         var anyFlags: UInt8 = 0
         var anyWeak = false
@@ -563,13 +643,20 @@ extension StoppedHeap {
     /// of 2 and a large set it runs in two halves at once, each in its own shard (the mutators are
     /// parked; their core would idle). The first walk stays on one thread: its cascades report
     /// finalizers and weakref callbacks, whose order is CPython's.
-    func deleteGarbage(_ doomed: [ObjectLayout], shard: Int, threads: Int = 1) {
+    ///
+    /// `holdsOutside`: false when the collection found that the doomed objects reference only each
+    /// other (``CollectionOutcome/doomedHoldsOutside``): the first walk is skipped.
+    func deleteGarbage(_ doomed: [ObjectLayout], shard: Int, threads: Int = 1, holdsOutside: Bool = true) {
         guard !doomed.isEmpty else { return }
         let heap = heap
-        for object in doomed {
-            heap.forEachReference(of: object) { child in
-                guard child >= ObjectRef.immortalCount, heap.layout(child).flags & Mark.candidate == 0 else { return }
-                if heap.dropReference(child) { heap.deallocate(child, shard: shard) }
+        if holdsOutside {
+            for object in doomed {
+                heap.forEachReference(of: object) { child in
+                    guard child >= ObjectRef.immortalCount, heap.layout(child).flags & Mark.candidate == 0 else {
+                        return
+                    }
+                    if heap.dropReference(child) { heap.deallocate(child, shard: shard) }
+                }
             }
         }
         let parts = doomed.count >= Self.parallelFreeMinimum ? max(1, min(threads, 2)) : 1

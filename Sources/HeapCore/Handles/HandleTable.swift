@@ -103,6 +103,12 @@ final class HandleTable: @unchecked Sendable {
         UnsafeMutableRawPointer(bitPattern: (base + Int(slot) &* 16 + 8).load(as: UInt.self))!
     }
 
+    /// The address of `slot`'s entry, for a prefetch hint (never read through it here).
+    @inline(__always)
+    func entryAddress(_ slot: UInt32) -> UnsafeRawPointer {
+        UnsafeRawPointer(base + Int(slot) &* 16)
+    }
+
     /// The object's address or nil for an empty slot; for the verifier and the collector, which run
     /// with the mutators stopped.
     @inline(__always)
