@@ -209,6 +209,14 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.write(wrapOutboundOut(output), promise: nil)
         }
         outbound = output
+        // A young collection these commands' allocations made due runs on this event loop, as CPython
+        // collects in the allocating thread (CycleCollector.mutatorsCollectYoung). In a task of its own,
+        // after this read's work: a collection completes GC WAITs, whose replies must follow the ones
+        // written before them and whose clients' next requests must not run inside this call.
+        if state.heap.collector.youngCollectionDue {
+            let collector = state.heap.collector
+            context.eventLoop.execute { collector.collectIfDue() }
+        }
         if pending?.readableBytes == 0 { pending = nil } else { pending?.discardReadBytes() }
         if close == .closeAfterOutput {
             closeAfterOutput(context: context)

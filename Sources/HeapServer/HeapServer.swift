@@ -133,6 +133,9 @@ public final class HeapServer: Sendable {
         let rejectionSummary = group.next().scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
             state.rejections.flush()
         }
+        // Young collections run on the event loop whose commands made them due, after its batch
+        // (ConnectionHandler); full ones on the collector thread.
+        state.heap.collector.mutatorsCollectYoung.store(true, ordering: .relaxed)
         state.heap.collector.start()
         let periodicSave = configuration.saveEverySeconds > 0 ? scheduleSaves(state, blockingPool, group) : nil
         logger.info(

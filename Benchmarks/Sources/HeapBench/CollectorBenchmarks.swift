@@ -103,6 +103,8 @@ enum CollectorBenchmarks {
                         pending.append(node)
                         if pending.count > 32 { heap.release(pending.removeFirst(), shard: thread) }
                     }
+                    // As the server's connections do after each batch.
+                    heap.collector.collectIfDue()
                 }
                 heap.gate.shared { for node in pending { heap.release(node, shard: thread) } }
                 done.leave()
@@ -144,6 +146,10 @@ enum CollectorBenchmarks {
         _ = try! heap.collector.collect(generation: 2)
         heap.collector.start()
         try! heap.collector.setThresholds([700, 10, 10_000_000])
+        // As the server runs: young collections on the mutator whose allocations made them due
+        // (HEAPBENCH_YOUNG_ON_COLLECTOR=1: on the collector thread, as before, to compare).
+        heap.collector.mutatorsCollectYoung.store(
+            ProcessInfo.processInfo.environment["HEAPBENCH_YOUNG_ON_COLLECTOR"] == nil, ordering: .relaxed)
         heap.collector.setEnabled(true)
         let stopMutators = startMutators(heap)
         usleep(UInt32(seconds * 1e6))
@@ -188,6 +194,10 @@ enum CollectorBenchmarks {
         }
         heap.collector.start()
         try! heap.collector.setThresholds([700, 10, 10_000_000])
+        // As the server runs: young collections on the mutator whose allocations made them due
+        // (HEAPBENCH_YOUNG_ON_COLLECTOR=1: on the collector thread, as before, to compare).
+        heap.collector.mutatorsCollectYoung.store(
+            ProcessInfo.processInfo.environment["HEAPBENCH_YOUNG_ON_COLLECTOR"] == nil, ordering: .relaxed)
         heap.collector.setEnabled(true)
         let stopMutators = startMutators(heap)
         var times: [Double] = []

@@ -650,12 +650,20 @@ extension StoppedHeap {
         guard !doomed.isEmpty else { return }
         let heap = heap
         if holdsOutside {
+            @inline(__always)
+            func drop(_ child: UInt32) {
+                guard child >= ObjectRef.immortalCount, heap.layout(child).flags & Mark.candidate == 0 else { return }
+                if heap.dropReference(child) { heap.deallocate(child, shard: shard) }
+            }
             for object in doomed {
-                heap.forEachReference(of: object) { child in
-                    guard child >= ObjectRef.immortalCount, heap.layout(child).flags & Mark.candidate == 0 else {
-                        return
-                    }
-                    if heap.dropReference(child) { heap.deallocate(child, shard: shard) }
+                // In the order CPython's clearing drops them, which is the order of the finalizers and
+                // weakref callbacks it sets off: list_clear and tuple deallocation go from the last
+                // item to the first; dicts, sets and instances entry by entry (the differential test
+                // found lists cleared first to last).
+                if object.kind == .list || object.kind == .tuple {
+                    for child in object.sequenceItems.reversed() { drop(child) }
+                } else {
+                    heap.forEachReference(of: object, drop)
                 }
             }
         }

@@ -33,4 +33,13 @@ public final class LockedValue<Value>: @unchecked Sendable {
         defer { pthread_mutex_unlock(mutex) }
         return try body(&value.pointee)
     }
+
+    /// Runs `body` with exclusive access to the value if the lock is free now; nil if another thread
+    /// holds it (never waits).
+    @inline(__always)
+    public func withLockIfAvailable<R>(_ body: (inout Value) -> R) -> R? {
+        guard pthread_mutex_trylock(mutex) == 0 else { return nil }
+        defer { pthread_mutex_unlock(mutex) }
+        return body(&value.pointee)
+    }
 }
