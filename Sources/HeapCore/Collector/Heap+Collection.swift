@@ -108,9 +108,11 @@ extension StoppedHeap {
         // The marked objects of generations 0 and 1 join generation 2 first, then trial deletion's
         // survivors (two lists, not one copy of a million entries).
         let survivors = [alive.promoted, found]
-        untrackTuplesAndDicts(survivors, inPlace: alive.checks, full: generation == 2)
+        let dictsToCheck = untrackTuplesAndDicts(survivors, inPlace: alive.checks, full: generation == 2)
         let target = min(generation + 1, 2)
-        let kept = survivors.reduce(alive.inPlace) { $0 + moveSurvivors($1, into: target) }
+        let kept = survivors.reduce(alive.inPlace) {
+            $0 + moveSurvivors($1, into: target, untrackingDicts: dictsToCheck)
+        }
         if generation == 2 {
             longLived = (0, gens.lengths[2])
         } else if generation == 1 {
@@ -464,33 +466,46 @@ extension StoppedHeap {
     /// full collections, every such dict (untrack_dicts): two passes, because a dict's verdict depends
     /// on the tuples it holds. `inPlace`: marked tuples and dicts still linked in generation 2 (looked at
     /// first, as they come first in CPython's young list), unlinked when untracked.
-    private func untrackTuplesAndDicts(_ survivors: [[ObjectLayout]], inPlace: [ObjectLayout] = [], full: Bool) {
+    ///
+    /// The dicts of `survivors` are left to ``moveSurvivors(_:into:untrackingDicts:)``, which looks at
+    /// every survivor anyway (one walk over a million headers fewer): returns whether it must, that is
+    /// whether the collection is full and the tuple pass saw a dict among them.
+    private func untrackTuplesAndDicts(_ survivors: [[ObjectLayout]], inPlace: [ObjectLayout] = [], full: Bool)
+        -> Bool
+    {
         for object in inPlace where object.kind == .tuple && !holdsTrackable(object) {
             heap.generations.unlink(object.slot)
         }
+        var sawDict = false
         for list in survivors {
-            for object in list where object.kind == .tuple && !holdsTrackable(object) {
-                object.setFlag(ObjectLayout.trackedFlag, false)
+            for object in list {
+                let kind = object.kind
+                if kind == .tuple {
+                    if !holdsTrackable(object) { object.setFlag(ObjectLayout.trackedFlag, false) }
+                } else if kind == .dict {
+                    sawDict = true
+                }
             }
         }
-        guard full else { return }
+        guard full else { return false }
         for object in inPlace where object.kind == .dict && !holdsTrackable(object) {
             heap.generations.unlink(object.slot)
         }
-        for list in survivors {
-            for object in list where object.kind == .dict && !holdsTrackable(object) {
-                object.setFlag(ObjectLayout.trackedFlag, false)
-            }
-        }
+        return sawDict
     }
 
-    /// Links the still-tracked survivors at the tail of `target`, in order; returns how many.
+    /// Links the still-tracked survivors at the tail of `target`, in order; returns how many. With
+    /// `untrackingDicts`, first untracks each dict that holds nothing trackable (untrack_dicts, in the
+    /// same order: linking changes no verdict).
     ///
     /// Postcondition: every survivor is either linked in `target` or untracked with no links.
-    private func moveSurvivors(_ survivors: [ObjectLayout], into target: Int) -> Int {
+    private func moveSurvivors(_ survivors: [ObjectLayout], into target: Int, untrackingDicts: Bool) -> Int {
         let gens = heap.generations
         var kept = 0
         for object in survivors {
+            if untrackingDicts && object.kind == .dict && !holdsTrackable(object) {
+                object.setFlag(ObjectLayout.trackedFlag, false)
+            }
             guard object.isTracked else {
                 object.gcPrev = ObjectLayout.noLink
                 object.gcNext = ObjectLayout.noLink
