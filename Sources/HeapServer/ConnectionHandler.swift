@@ -214,8 +214,9 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         // after this read's work: a collection completes GC WAITs, whose replies must follow the ones
         // written before them and whose clients' next requests must not run inside this call.
         if state.heap.collector.youngCollectionDue {
-            let collector = state.heap.collector
-            context.eventLoop.execute { collector.collectIfDue() }
+            // The task holds the heap (the collector only points back to it, unowned).
+            let heap = state.heap
+            context.eventLoop.execute { heap.collector.collectIfDue() }
         }
         if pending?.readableBytes == 0 { pending = nil } else { pending?.discardReadBytes() }
         if close == .closeAfterOutput {
