@@ -161,7 +161,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 let end = state.heap.gate.shared {
                     Self.runBatch(
                         session: session, state: state, queued: queued, output: &output, processed: &processed,
-                        decoded: &decoded, decoder: &decoder, machine: &machine, flow: &flow)
+                        decoded: &decoded, machine: &machine, flow: &flow)
                 }
                 switch end {
                 case .drained: break
@@ -209,6 +209,9 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.write(wrapOutboundOut(output), promise: nil)
         }
         outbound = output
+        // The requests run hold no view of the input any more: the queue lets go of it (if it ran
+        // dry), so that `pending` is its only owner and keeps its memory.
+        decoded.reset()
         if pending?.readableBytes == 0 { pending = nil } else { pending?.discardReadBytes() }
         if close == .closeAfterOutput {
             closeAfterOutput(context: context)
@@ -323,16 +326,11 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// checked once per batch.
     private static func runBatch(
         session: Session, state: ServerState, queued: Int, output: inout ByteBuffer, processed: inout Int,
-        decoded: inout RequestQueue, decoder: inout RequestDecoder, machine: inout ConnectionStateMachine,
+        decoded: inout RequestQueue, machine: inout ConnectionStateMachine,
         flow: inout ConnectionFlow
     ) -> BatchEnd {
         while !decoded.isEmpty, flow.mayExecute(unsentOutput: queued + output.readableBytes) {
-            // Taken out of the queue (its slot emptied), so that this is the only reference to its
-            // arrays when the decoder takes them back below.
-            let request = decoded.take()
-            let outcome = CommandTable.execute(request, in: session)
-            // Its arrays receive the next requests' arguments (no allocation per request).
-            decoder.recycle(request)
+            let outcome = CommandTable.execute(words: decoded.take(), in: session)
             processed += 1
             switch machine.commandReturned(outcome.kind, subscribed: session.subscribed) {
             case .sendAndContinue:
@@ -402,14 +400,12 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     ) -> ProtocolError? {
         var count = 0
         while count < Self.requestsPerGateHold, buffer.readableBytes > 0 {
-            let step = buffer.withUnsafeReadableBytes { decoder.decode($0) }
-            switch step {
+            switch decoded.decodeNext(from: buffer, with: &decoder) {
             case .needMoreData(let consumed):
                 buffer.moveReaderIndex(forwardBy: consumed)
                 return nil
-            case .request(let request, let consumed):
+            case .queued(let consumed):
                 buffer.moveReaderIndex(forwardBy: consumed)
-                decoded.append(request)
                 count += 1
             case .failure(let error, let consumed):
                 buffer.moveReaderIndex(forwardBy: consumed)

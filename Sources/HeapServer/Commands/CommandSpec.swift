@@ -1,41 +1,5 @@
 import HeapProtocol
 
-/// The arguments of one request, after the command name.
-struct Arguments {
-    /// The arguments after the command name, as received: a slice of the request, not a copy (building
-    /// an array of them and another of their strings was two allocations per request).
-    private let slice: ArraySlice<[UInt8]>
-
-    init(_ raw: ArraySlice<[UInt8]>) {
-        slice = raw
-    }
-
-    var count: Int { slice.count }
-
-    /// Argument `index` (from 0) as a string; short ones (15 bytes or less) need no allocation.
-    subscript(_ index: Int) -> String { String(decoding: slice[slice.startIndex + index], as: UTF8.self) }
-
-    /// The arguments' bytes, indexed from 0 (binary-safe values: `NEW x bytes …`, `ECHO`).
-    var raw: Raw { Raw(slice: slice) }
-
-    /// Every argument as a string, for commands that take a list of names.
-    var strings: [String] { slice.map { String(decoding: $0, as: UTF8.self) } }
-
-    func integer(_ index: Int, what: String = "value") throws(CommandError) -> Int64 {
-        let text = self[index]
-        guard let value = Int64(text) else {
-            throw .syntax("\(what) '\(text)' is not an integer")
-        }
-        return value
-    }
-
-    /// ``Arguments/raw``: the bytes of each argument, indexed from 0.
-    struct Raw {
-        let slice: ArraySlice<[UInt8]>
-        subscript(_ index: Int) -> [UInt8] { slice[slice.startIndex + index] }
-    }
-}
-
 /// One command of the protocol, described once: its name, how many arguments it takes, its help, what
 /// it needs and does to its connection (``CommandFlags``, the role), and its handler.
 ///
