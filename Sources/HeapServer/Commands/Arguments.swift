@@ -19,7 +19,7 @@ struct Arguments {
     /// What keeps `base` and `spans` alive.
     private let words: RequestWords
     private let base: UnsafeRawPointer
-    private let spans: UnsafeBufferPointer<ArgumentSpan>
+    private var spans: UnsafeBufferPointer<ArgumentSpan>
 
     /// The words `spans` of `words` locates from `base`. Only ``RequestWords`` makes views.
     fileprivate init(_ words: RequestWords, base: UnsafeRawPointer, spans: UnsafeBufferPointer<ArgumentSpan>) {
@@ -58,6 +58,11 @@ struct Arguments {
 
     /// Every argument as a string, for commands that take a list of names.
     var strings: [String] { (0..<count).map { self[$0] } }
+
+    /// Drops the first `k` words (fewer if there are fewer): the command's name from a request's words.
+    mutating func removeFirst(_ k: Int) {
+        spans = UnsafeBufferPointer(rebasing: spans[min(k, spans.count)...])
+    }
 
     /// These words without the first `k`.
     func dropFirst(_ k: Int = 1) -> Arguments {

@@ -20,7 +20,10 @@ final class CommandSpec: Sendable {
     let syntax: String
     let summary: String
     let flags: CommandFlags
-    let handler: Handler
+    /// The handler, one of two kinds: most commands reply at once (`replies`, called directly rather
+    /// than through a closure wrapping it into an outcome: one call and one retain fewer per request).
+    private let handler: Handler?
+    private let replies: ReplyHandler?
     /// The least role that may run it (``CommandRoles`` classifies every command, in one table that a
     /// reviewer reads at once).
     let role: ClientRole
@@ -38,21 +41,36 @@ final class CommandSpec: Sendable {
         self.summary = summary
         self.flags = flags
         self.handler = outcome
+        replies = nil
         role = CommandRoles.role(of: name)
         roleByFirstArgument = CommandRoles.byFirstArgument[name] ?? [:]
     }
 
     /// A command that replies at once; with ``CommandFlags/closesConnection``, it replies and closes.
-    convenience init(
+    init(
         _ name: String, arity: ClosedRange<Int>, syntax: String, summary: String, flags: CommandFlags = [],
         handler: @escaping ReplyHandler
     ) {
-        let closes = flags.contains(.closesConnection)
-        self.init(name, arity: arity, syntax: syntax, summary: summary, flags: flags) {
-            session, arguments throws(CommandError) in
-            let reply = try handler(session, arguments)
-            return closes ? .replyAndClose(reply) : .reply(reply)
+        self.name = name
+        self.arity = arity
+        self.syntax = syntax
+        self.summary = summary
+        self.flags = flags
+        self.handler = nil
+        replies = handler
+        role = CommandRoles.role(of: name)
+        roleByFirstArgument = CommandRoles.byFirstArgument[name] ?? [:]
+    }
+
+    /// Runs the handler: what is to happen (a reply at once, or ``replyAndClose`` for a command flagged
+    /// ``CommandFlags/closesConnection``, or what the handler says).
+    @inline(__always)
+    func run(_ session: Session, _ arguments: Arguments) throws(CommandError) -> CommandOutcome {
+        if let replies {
+            let reply = try replies(session, arguments)
+            return flags.contains(.closesConnection) ? .replyAndClose(reply) : .reply(reply)
         }
+        return try handler!(session, arguments)
     }
 
     /// The role running it with `arguments` needs.

@@ -28,7 +28,10 @@ enum CommandTable {
     /// ``execute(_:in:)`` over a request's words where they are (framed in the connection's buffer, or
     /// a decoded request's arrays): the name is looked up from its bytes and the arguments handed on as
     /// a view of the same words.
-    static func execute(words request: Arguments, in session: Session) -> CommandOutcome {
+    ///
+    /// `consuming`, and the arguments are the same view with the name removed: a copy would be a retain
+    /// and a release per request.
+    static func execute(words request: consuming Arguments, in session: Session) -> CommandOutcome {
         guard request.count > 0 else { return .reply(CommandError.syntax("empty request").reply) }
         // The command word's index in `request`; the arguments follow it (and its second word, if any).
         var word = 0
@@ -72,7 +75,8 @@ enum CommandTable {
                     ),
                     in: session))
         }
-        let arguments = request.dropFirst(rest)
+        var arguments = request
+        arguments.removeFirst(rest)
         if let denied = denial(of: spec, arguments, in: session) { return .reply(denied) }
         guard spec.arity.contains(arguments.count) else { return .reply(rejected(.arity(spec.name), in: session)) }
         if spec.flags.contains(.testOnly) && !session.state.configuration.testCommands {
@@ -80,15 +84,15 @@ enum CommandTable {
         }
         session.commandsProcessed += 1
         session.collectionsAtPreviousCommandStart = session.collectionsAtCommandStart
-        session.collectionsAtCommandStart = session.heap.collector.collectionsStarted
+        session.collectionsAtCommandStart = session.collector.collectionsStarted
         // While tracing, the command's allocations belong to the session's position and frames.
-        let tracer = session.heap.tracer
+        let tracer = session.tracer
         if tracer.isTracing {
             TraceContext.setCurrent(tracer.intern(session.tracebackFrames))
         }
         let outcome: CommandOutcome
         do {
-            outcome = try spec.handler(session, arguments)
+            outcome = try spec.run(session, arguments)
         } catch {
             return .reply(error.reply)
         }
