@@ -398,21 +398,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private static func decodeBatch(
         from buffer: inout ByteBuffer, decoder: inout RequestDecoder, into decoded: inout RequestQueue
     ) -> ProtocolError? {
-        var count = 0
-        while count < Self.requestsPerGateHold, buffer.readableBytes > 0 {
-            switch decoded.decodeNext(from: buffer, with: &decoder) {
-            case .needMoreData(let consumed):
-                buffer.moveReaderIndex(forwardBy: consumed)
-                return nil
-            case .queued(let consumed):
-                buffer.moveReaderIndex(forwardBy: consumed)
-                count += 1
-            case .failure(let error, let consumed):
-                buffer.moveReaderIndex(forwardBy: consumed)
-                return error
-            }
-        }
-        return nil
+        decoded.decodeBatch(from: &buffer, with: &decoder, upTo: Self.requestsPerGateHold)
     }
 
     // MARK: Limits

@@ -30,41 +30,56 @@ struct RequestQueue {
 
     var isEmpty: Bool { head == items.count }
 
-    /// What ``decodeNext(from:with:)`` did; each case says how many bytes of the buffer it consumed.
-    enum Progress {
-        case queued(consumed: Int)
-        case needMoreData(consumed: Int)
-        case failure(ProtocolError, consumed: Int)
-    }
-
-    /// Frames or decodes the next request at the front of `buffer` (whose reader index it does not move)
-    /// with `decoder`, and queues it if there is one. Within a batch, `buffer` must be the same buffer
-    /// with its reader index moved on by what was consumed: the spans are kept from its reader index
-    /// when the batch began.
-    mutating func decodeNext(from buffer: ByteBuffer, with decoder: inout RequestDecoder) -> Progress {
+    /// Frames or decodes up to `limit` requests from `buffer` with `decoder`, queues them and moves the
+    /// buffer's reader index past what was consumed; stops at a framing error and returns it. Within a
+    /// batch (the queue not emptied), `buffer` must be the same buffer with its reader index moved on: the
+    /// spans are kept from its reader index when the batch began.
+    ///
+    /// One pass over the buffer's bytes for the whole batch: each access to them checks exclusivity
+    /// dynamically (NIO's storage is a class), which per request was about 0.4% of a PING's samples.
+    mutating func decodeBatch(
+        from buffer: inout ByteBuffer, with decoder: inout RequestDecoder, upTo limit: Int
+    ) -> ProtocolError? {
+        guard buffer.readableBytes > 0 else { return nil }
         prepareToAppend()
         let words = self.words
-        let first = words.spans.count
-        let step = buffer.withUnsafeReadableBytes { decoder.frame($0, into: &words.spans) }
-        switch step {
-        case .framed(let count, let consumed):
-            if words.input == nil { words.input = buffer }
-            // The spans are offsets from where this read began; the batch keeps them from where it began.
-            let shift = buffer.readerIndex - words.input!.readerIndex
-            if shift != 0 {
-                for index in first..<first + count { words.spans[index].start += shift }
+        if words.input == nil { words.input = buffer }
+        // Where this read began, from where the batch began.
+        let shift = buffer.readerIndex - words.input!.readerIndex
+        var consumed = 0
+        var failure: ProtocolError?
+        buffer.withUnsafeReadableBytes { bytes in
+            if words.inputBase == nil { words.inputBase = bytes.baseAddress! - shift }
+            var count = 0
+            decoding: while count < limit, consumed < bytes.count {
+                let first = words.spans.count
+                let rest = UnsafeRawBufferPointer(rebasing: bytes[consumed...])
+                switch decoder.frame(rest, into: &words.spans) {
+                case .framed(let arguments, let length):
+                    let offset = shift + consumed
+                    for index in first..<first + arguments { words.spans[index].start += offset }
+                    items.append(Item(first: first, count: arguments, copied: false))
+                    consumed += length
+                    count += 1
+                case .decoded(.request(let request, let length)):
+                    // Split across reads or quoted: copied once more, to the batch's own bytes.
+                    words.appendCopy(of: request.arguments)
+                    items.append(Item(first: first, count: request.arguments.count, copied: true))
+                    decoder.recycle(request)
+                    consumed += length
+                    count += 1
+                case .decoded(.needMoreData(let length)):
+                    consumed += length
+                    break decoding
+                case .decoded(.failure(let error, let length)):
+                    consumed += length
+                    failure = error
+                    break decoding
+                }
             }
-            items.append(Item(first: first, count: count, copied: false))
-            return .queued(consumed: consumed)
-        case .decoded(.request(let request, let consumed)):
-            append(request)
-            decoder.recycle(request)
-            return .queued(consumed: consumed)
-        case .decoded(.needMoreData(let consumed)):
-            return .needMoreData(consumed: consumed)
-        case .decoded(.failure(let error, let consumed)):
-            return .failure(error, consumed: consumed)
         }
+        buffer.moveReaderIndex(forwardBy: consumed)
+        return failure
     }
 
     /// Queues a request decoded elsewhere, copying its words.
@@ -105,6 +120,7 @@ struct RequestQueue {
                 // Mid-batch (not in the server's use, which decodes a batch before it runs any): the
                 // requests still queued come along.
                 fresh.input = words.input
+                fresh.inputBase = words.inputBase
                 fresh.copies = words.copies
                 fresh.spans = words.spans
             }

@@ -99,7 +99,13 @@ final class RequestWords {
     // Read and written per request on the connection's event loop only, and never passed `inout`
     // across a call that touches them again: dynamic exclusivity checks would be pure cost here.
     /// The input the framed requests lie in, from its reader index when the batch began.
-    @exclusivity(unchecked) var input: ByteBuffer?
+    @exclusivity(unchecked) var input: ByteBuffer? {
+        didSet { inputBase = nil }
+    }
+    /// The address of ``input``'s first readable byte, taken once per batch (each access to a buffer's
+    /// bytes checks exclusivity dynamically): valid while `input` holds its storage, and forgotten
+    /// whenever `input` changes.
+    @exclusivity(unchecked) var inputBase: UnsafeRawPointer?
     /// The words of the requests the decoder copied, one after the other.
     @exclusivity(unchecked) var copies: [UInt8] = []
     /// The words of every request of the batch, in order; a request's are consecutive.
@@ -125,7 +131,7 @@ final class RequestWords {
         } else {
             // Likewise a `ByteBuffer`'s storage, shared with the connection's `pending` buffer, which
             // copies it before it writes.
-            base = input!.withUnsafeReadableBytes { $0.baseAddress } ?? UnsafeRawPointer(bitPattern: 1)!
+            base = inputBase!
         }
         let all = spans.withUnsafeBufferPointer { $0 }
         return Arguments(self, base: base, spans: UnsafeBufferPointer(rebasing: all[first..<first + count]))

@@ -10,23 +10,16 @@ import XCTest
 final class RequestQueueTests: XCTestCase {
     private func words(_ arguments: Arguments) -> [String] { (0..<arguments.count).map { arguments[$0] } }
 
-    /// Queues every request of `buffer` as the connection does; returns the errors met.
+    /// Queues every request of `buffer` as the connection does (without running any in between);
+    /// returns the errors met.
     @discardableResult
     private func decodeAll(
         _ buffer: inout ByteBuffer, _ decoder: inout RequestDecoder, into queue: inout RequestQueue
     ) -> [ProtocolError] {
         var errors: [ProtocolError] = []
         while buffer.readableBytes > 0 {
-            switch queue.decodeNext(from: buffer, with: &decoder) {
-            case .queued(let consumed):
-                buffer.moveReaderIndex(forwardBy: consumed)
-            case .needMoreData(let consumed):
-                buffer.moveReaderIndex(forwardBy: consumed)
-                return errors
-            case .failure(let error, let consumed):
-                buffer.moveReaderIndex(forwardBy: consumed)
-                errors.append(error)
-            }
+            // Small batches, so that a buffer takes several, as a long pipeline does.
+            if let error = queue.decodeBatch(from: &buffer, with: &decoder, upTo: 2) { errors.append(error) }
         }
         return errors
     }
@@ -70,6 +63,39 @@ final class RequestQueueTests: XCTestCase {
         XCTAssertEqual(words(queue.take()), ["PING", "two"])
         XCTAssertEqual(words(queue.take()), ["PING", "three"])
         XCTAssertEqual(words(kept.dropFirst()), ["first"])
+    }
+
+    /// Batch after batch over new buffers, every view read and dropped before the next, as the
+    /// connection does: each batch reads its own buffer.
+    func testEachBatchReadsItsOwnBuffer() {
+        var decoder = RequestDecoder()
+        var queue = RequestQueue()
+        for round in 0..<4 {
+            var buffer = ByteBuffer(string: String(repeating: "x", count: round * 7))
+            buffer.moveReaderIndex(forwardBy: round * 7)
+            buffer.writeString("*2\r\n$4\r\nECHO\r\n$2\r\nr\(round)\r\nPING \(round)\n")
+            XCTAssertNil(queue.decodeBatch(from: &buffer, with: &decoder, upTo: 64))
+            XCTAssertEqual(words(queue.take()), ["ECHO", "r\(round)"])
+            XCTAssertEqual(words(queue.take()), ["PING", "\(round)"])
+            queue.reset()
+        }
+        // And more requests than a batch takes, from one buffer.
+        var buffer = ByteBuffer(string: (0..<5).map { "ECHO \($0)\n" }.joined())
+        for expected in 0..<5 {
+            if queue.isEmpty { XCTAssertNil(queue.decodeBatch(from: &buffer, with: &decoder, upTo: 2)) }
+            XCTAssertEqual(words(queue.take()), ["ECHO", "\(expected)"])
+        }
+    }
+
+    func testAFramingErrorStopsTheBatchAfterTheRequestsBeforeIt() {
+        var decoder = RequestDecoder()
+        var queue = RequestQueue()
+        var buffer = ByteBuffer(string: "PING\n*1\r\n$4\r\nPING\r\n*1\r\nxPING\r\n")
+        let error = queue.decodeBatch(from: &buffer, with: &decoder, upTo: 64)
+        XCTAssertEqual(error, .expectedDollar(found: UInt8(ascii: "x")))
+        XCTAssertEqual(words(queue.take()), ["PING"])
+        XCTAssertEqual(words(queue.take()), ["PING"])
+        XCTAssertTrue(queue.isEmpty)
     }
 
     func testRemoveAllDropsTheRequests() {
