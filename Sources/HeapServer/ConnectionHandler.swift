@@ -332,19 +332,20 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         while !decoded.isEmpty, flow.mayExecute(unsentOutput: queued + output.readableBytes) {
             let outcome = CommandTable.execute(words: decoded.take(), in: session)
             processed += 1
-            switch machine.commandReturned(outcome.kind, subscribed: session.subscribed) {
-            case .sendAndContinue:
-                if case .reply(let reply) = outcome {
-                    encode(reply, to: &output, session: session, flow: flow, state: state)
-                }
-            case .sendAndClose:
-                if case .replyAndClose(let reply) = outcome {
-                    encode(reply, to: &output, session: session, flow: flow, state: state)
-                }
+            // The machine's action follows from the outcome's kind alone (send and go on, send and close,
+            // or end the batch), so the outcome is switched on itself and taken apart, not copied:
+            // copying its reply out and destroying the outcome went through outlined value witnesses,
+            // about 2% of a GETREFCOUNT's samples.
+            _ = machine.commandReturned(outcome.kind, subscribed: session.subscribed)
+            switch consume outcome {
+            case .reply(let reply):
+                encode(reply, to: &output, session: session, flow: flow, state: state)
+            case .replyAndClose(let reply):
+                encode(reply, to: &output, session: session, flow: flow, state: state)
                 decoded.removeAll()
                 return .close
-            case .endBatchAndWait, .endBatchAndStep:
-                return .handoff(outcome)
+            case let handoff:
+                return .handoff(handoff)
             }
         }
         return .drained
@@ -358,7 +359,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// ``append(_:to:session:)`` with the flow and the server state passed in (``runBatch``).
     private static func encode(
-        _ reply: Reply, to output: inout ByteBuffer, session: Session, flow: borrowing ConnectionFlow,
+        _ reply: consuming Reply, to output: inout ByteBuffer, session: Session, flow: borrowing ConnectionFlow,
         state: ServerState
     ) {
         var reply = reply
