@@ -12,7 +12,8 @@
 // - no crash, no trap, every step consumes at most what it was given, and a request or a failure
 //   consumes at least one byte (a caller looping on the decoder always makes progress);
 // - `.needMoreData` consumes everything it was given (the caller's buffer never holds more than a read);
-// - the same requests and errors come out whatever the chunking (compared with the whole-input run);
+// - the same requests and errors come out whatever the chunking (compared with the whole-input run), and
+//   whether requests are framed in place (`frame(_:into:)`, the server's path) or decoded (`decode(_:)`);
 // - after an error that closes the connection the decoder is sticky: it reports that error again for
 //   any further input and consumes all of it; after any other error it carries on with the next line;
 // - a request is never empty and respects the limits it was decoded under;
@@ -41,6 +42,13 @@ public func fuzzRequestDecoder(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CI
     check(
         chunked == expected,
         "the chunking changed what was decoded: whole input gave \(expected), \(chunks.map(\.count)) gave \(chunked)")
+    for (form, framed) in [
+        ("whole", DecoderFuzzCase.decode([stream], limits: limits, inPlace: true)),
+        ("\(chunks.map(\.count))", DecoderFuzzCase.decode(chunks, limits: limits, inPlace: true)),
+    ] {
+        check(
+            framed == expected, "framing in place changed what was decoded: \(expected), framed \(form) gave \(framed)")
+    }
 
     for case .request(let request) in expected {
         DecoderFuzzCase.checkRoundTrip(request, limits: limits)
@@ -96,14 +104,17 @@ enum DecoderFuzzCase {
 
     /// Feeds `chunks` to one decoder the way the connection handler does (unconsumed bytes stay in the
     /// caller's buffer, the next read is appended) and returns what it decoded.
-    static func decode(_ chunks: [[UInt8]], limits: ProtocolLimits) -> [DecodeEvent] {
+    static func decode(_ chunks: [[UInt8]], limits: ProtocolLimits, inPlace: Bool = false) -> [DecodeEvent] {
         var decoder = RequestDecoder(limits: limits)
         var events: [DecodeEvent] = []
         var pending: [UInt8] = []
+        var spans: [ArgumentSpan] = []
         for chunk in chunks {
             pending += chunk
             while !pending.isEmpty {
-                let step = pending.withUnsafeBytes { decoder.decode($0) }
+                let step = pending.withUnsafeBytes { bytes in
+                    inPlace ? framedStep(&decoder, bytes, &spans) : decoder.decode(bytes)
+                }
                 switch step {
                 case .needMoreData(let consumed):
                     check(consumed == pending.count, "needMoreData consumed \(consumed) of \(pending.count) bytes")
@@ -173,6 +184,28 @@ enum DecoderFuzzCase {
     }
 
     /// Decodes `bytes` with a fresh decoder; the result must be exactly one request consuming all of them.
+    /// One step of `frame(_:into:)`, a framed request copied out of `bytes` so that it compares with
+    /// what `decode(_:)` gives; its spans must lie within what it consumed.
+    static func framedStep(
+        _ decoder: inout RequestDecoder, _ bytes: UnsafeRawBufferPointer, _ spans: inout [ArgumentSpan]
+    ) -> DecodeStep {
+        spans.removeAll(keepingCapacity: true)
+        switch decoder.frame(bytes, into: &spans) {
+        case .decoded(let step):
+            check(spans.isEmpty, "a step that did not frame left \(spans.count) spans")
+            return step
+        case .framed(let count, let consumed):
+            check(count == spans.count && count > 0, "framed \(count) arguments but appended \(spans.count) spans")
+            for span in spans {
+                check(
+                    span.start >= 0 && span.count >= 0 && span.start + span.count <= consumed,
+                    "span \(span) past \(consumed)")
+            }
+            let arguments = spans.map { Array(bytes[$0.start..<$0.start + $0.count]) }
+            return .request(Request(arguments: arguments), consumed: consumed)
+        }
+    }
+
     static func decodeOne(_ bytes: [UInt8], limits: ProtocolLimits) -> Request? {
         var decoder = RequestDecoder(limits: limits)
         let step = bytes.withUnsafeBytes { decoder.decode($0) }

@@ -157,6 +157,103 @@ public struct RequestDecoder: Sendable {
         return .needMoreData(consumed: bytes.count)
     }
 
+    // MARK: - In place
+
+    /// Like ``decode(_:)``, but a complete request that lies whole in `bytes` is not copied: the spans
+    /// of its arguments (offsets into `bytes`, the command name first) are appended to `spans`, and the
+    /// caller reads them where they are for as long as it keeps the bytes.
+    ///
+    /// Only what decodes to a request with no error frames so: a multibulk request whose headers are
+    /// plain digits within the limits, or an inline line without quotes within the limits, starting at
+    /// `bytes[0]` between requests. Anything else (a request split across reads, a quoted line, a blank
+    /// line, any error) goes to ``decode(_:)`` untouched, so both give the same requests and errors for
+    /// any input and any chunking; the fuzz target checks it.
+    public mutating func frame(_ bytes: UnsafeRawBufferPointer, into spans: inout [ArgumentSpan]) -> FrameStep {
+        if case .idle = phase, !bytes.isEmpty {
+            let before = spans.count
+            let consumed =
+                bytes[0] == ASCII.asterisk
+                ? frameMultibulk(bytes, into: &spans) : frameInline(bytes, into: &spans)
+            if consumed > 0 {
+                return .framed(arguments: spans.count - before, consumed: consumed)
+            }
+            spans.removeSubrange(before...)
+        }
+        return .decoded(decode(bytes))
+    }
+
+    /// Frames `*N\r\n` and N bulk arguments from `bytes[0]`; returns the bytes they take, or 0 when the
+    /// request is incomplete or not plain (left to ``decode(_:)``, which copies or reports it).
+    private func frameMultibulk(_ bytes: UnsafeRawBufferPointer, into spans: inout [ArgumentSpan]) -> Int {
+        var position = 1
+        let count = Self.plainHeader(bytes, at: &position)
+        // `*0` (skipped) and counts past the limit (an error) go the slow way.
+        guard count > 0, count <= limits.maxArguments else { return 0 }
+        for _ in 0..<count {
+            guard position < bytes.count, bytes[position] == ASCII.dollar else { return 0 }
+            position += 1
+            let length = Self.plainHeader(bytes, at: &position)
+            guard length >= 0, length <= limits.maxBulkLength, bytes.count - position >= length + 2 else {
+                return 0
+            }
+            let end = position + length
+            guard bytes[end] == ASCII.carriageReturn, bytes[end + 1] == ASCII.newline else { return 0 }
+            spans.append(ArgumentSpan(start: position, count: length))
+            position = end + 2
+        }
+        return position
+    }
+
+    /// Reads the digits and `\r\n` of a header line at `position` and moves past them: the value, or -1
+    /// for anything ``DecimalLineParser`` might read otherwise (a sign, a leading zero, more than 9
+    /// digits, a line not complete in `bytes`), which sends the request the slow way.
+    @inline(__always)
+    private static func plainHeader(_ bytes: UnsafeRawBufferPointer, at position: inout Int) -> Int {
+        var value = 0
+        var digits = 0
+        var index = position
+        while index < bytes.count, digits <= 9 {
+            let byte = bytes[index]
+            guard byte >= ASCII.zero, byte <= ASCII.nine else { break }
+            // `0` alone is plain; `007` is an error the slow way reports.
+            if digits == 1, value == 0 { return -1 }
+            value = value * 10 + Int(byte - ASCII.zero)
+            digits += 1
+            index += 1
+        }
+        guard digits > 0, digits <= 9, bytes.count - index >= 2, bytes[index] == ASCII.carriageReturn,
+            bytes[index + 1] == ASCII.newline
+        else { return -1 }
+        position = index + 2
+        return value
+    }
+
+    /// Frames one inline line at `bytes[0]` made of plain words (no quote, so each word is its bytes
+    /// as they are); returns the bytes up to and including its newline, or 0 when the line is
+    /// incomplete, quoted, blank or past a limit (left to ``decode(_:)``).
+    private func frameInline(_ bytes: UnsafeRawBufferPointer, into spans: inout [ArgumentSpan]) -> Int {
+        guard let newline = bytes.firstIndex(of: ASCII.newline) else { return 0 }
+        var end = newline
+        if end > 0, bytes[end - 1] == ASCII.carriageReturn { end -= 1 }
+        guard end <= limits.maxLineLength else { return 0 }
+        var position = 0
+        var words = 0
+        while true {
+            while position < end, ASCII.isBlank(bytes[position]) { position += 1 }
+            if position == end { break }
+            let start = position
+            while position < end, !ASCII.isBlank(bytes[position]) {
+                let byte = bytes[position]
+                if byte == ASCII.doubleQuote || byte == ASCII.singleQuote { return 0 }
+                position += 1
+            }
+            words += 1
+            guard words <= limits.maxArguments else { return 0 }
+            spans.append(ArgumentSpan(start: start, count: position - start))
+        }
+        return words > 0 ? newline + 1 : 0
+    }
+
     /// What one decoding action produced.
     private enum Outcome {
         /// Bytes were absorbed; keep going.

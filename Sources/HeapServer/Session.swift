@@ -13,6 +13,10 @@ final class Session {
     /// Who is connected and their role (read before each command).
     let client: ClientInfo
     var heap: Heap { state.heap }
+    /// The heap's collector and allocation tracer, which ``CommandTable`` reads for every command: held
+    /// here, so that reading them is a load (through `state.heap` each cost a retain and a release).
+    let collector: CycleCollector
+    let tracer: AllocationTracer
     /// The connection, for pushed events in subscribed mode.
     var channel: Channel?
     /// Frames, innermost last; frame 0 is the session's top level and is never popped.
@@ -58,7 +62,9 @@ final class Session {
         self.shard = shard
         self.state = state
         self.client = client
-        collectionsAtCommandStart = state.heap.collector.collectionsStarted
+        collector = state.heap.collector
+        tracer = state.heap.tracer
+        collectionsAtCommandStart = collector.collectionsStarted
     }
 
     // MARK: Names

@@ -26,14 +26,20 @@ enum DecodeEvent: Equatable, CustomStringConvertible {
 ///
 /// Also checks the decoder's contract on every step (consumed within bounds, progress on every event), so
 /// every test that uses it exercises those invariants too.
-func decodeEvents(_ chunks: [[UInt8]], limits: ProtocolLimits = .default) -> [DecodeEvent] {
+///
+/// With `inPlace`, as the server does: `frame(_:into:)` first, a framed request copied out of the buffer
+/// (its spans checked to lie within what it consumed).
+func decodeEvents(_ chunks: [[UInt8]], limits: ProtocolLimits = .default, inPlace: Bool = false) -> [DecodeEvent] {
     var decoder = RequestDecoder(limits: limits)
     var buffer: [UInt8] = []
     var events: [DecodeEvent] = []
+    var spans: [ArgumentSpan] = []
     for chunk in chunks {
         buffer += chunk
         while true {
-            let step = buffer.withUnsafeBytes { decoder.decode($0) }
+            let step = buffer.withUnsafeBytes { bytes in
+                inPlace ? frameStep(&decoder, bytes, &spans) : decoder.decode(bytes)
+            }
             let consumed: Int
             switch step {
             case .needMoreData(let count):
@@ -58,6 +64,23 @@ func decodeEvents(_ chunks: [[UInt8]], limits: ProtocolLimits = .default) -> [De
         }
     }
     return events
+}
+
+/// One `frame(_:into:)` step as a `DecodeStep`: a framed request copied out of `bytes`.
+func frameStep(
+    _ decoder: inout RequestDecoder, _ bytes: UnsafeRawBufferPointer, _ spans: inout [ArgumentSpan]
+) -> DecodeStep {
+    spans.removeAll()
+    switch decoder.frame(bytes, into: &spans) {
+    case .decoded(let step):
+        precondition(spans.isEmpty, "a step that did not frame must leave no spans")
+        return step
+    case .framed(let count, let consumed):
+        precondition(count == spans.count && count > 0, "a framed request has its spans")
+        precondition(spans.allSatisfy { $0.start + $0.count <= consumed }, "spans within what was consumed")
+        return .request(
+            Request(arguments: spans.map { Array(bytes[$0.start..<$0.start + $0.count]) }), consumed: consumed)
+    }
 }
 
 /// Decodes `input` delivered in one piece.

@@ -3,7 +3,7 @@ import HeapdTesting
 import Testing
 
 /// Seeded random inputs: the decoder must never crash, must always make progress, and must stay
-/// chunk-invariant on garbage as well as on well-formed input.
+/// chunk-invariant on garbage as well as on well-formed input, framing in place or not.
 struct RequestDecoderFuzzTests {
     /// Fragments that steer random input into the decoder's interesting states, mixed with raw random bytes.
     static let fragments: [[UInt8]] = [
@@ -36,6 +36,9 @@ struct RequestDecoderFuzzTests {
             let expected = decodeEvents([input], limits: limits)
             let chunks = randomChunks(input, maxChunk: 7, using: &generator)
             #expect(decodeEvents(chunks, limits: limits) == expected, "iteration \(iteration)")
+            // The server's path, framing in place, whole and chunked.
+            #expect(decodeEvents([input], limits: limits, inPlace: true) == expected, "iteration \(iteration)")
+            #expect(decodeEvents(chunks, limits: limits, inPlace: true) == expected, "iteration \(iteration)")
             if iteration % 10 == 0 {
                 #expect(decodeEvents(input.map { [$0] }, limits: limits) == expected, "iteration \(iteration)")
             }

@@ -17,7 +17,7 @@ struct CommandNames {
         mask = size - 1
         var slots = [Int32](repeating: -1, count: size)
         for (index, name) in self.names.enumerated() {
-            var slot = Int(truncatingIfNeeded: Self.hash(name[...])) & mask
+            var slot = Int(truncatingIfNeeded: name.withUnsafeBytes { Self.hash($0) }) & mask
             while slots[slot] >= 0 {
                 precondition(self.names[Int(slots[slot])] != name, "command \(names[index]) is described twice")
                 slot = (slot + 1) & mask
@@ -27,13 +27,14 @@ struct CommandNames {
         self.slots = slots
     }
 
-    /// The index of the name `first` (one word), or of `first second` when `second` is given.
+    /// The index of the name `first` (one word), or of `first second` when `second` is given: the bytes
+    /// where they are, in a request's buffer.
     @inline(__always)
-    func find(_ first: [UInt8], _ second: [UInt8]? = nil) -> Int? {
-        var hash = Self.hash(first[...])
+    func find(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer? = nil) -> Int? {
+        var hash = Self.hash(first)
         if let second {
             hash = Self.fold(hash, UInt8(ascii: " "))
-            hash = Self.hash(second[...], from: hash)
+            hash = Self.hash(second, from: hash)
         }
         var slot = Int(truncatingIfNeeded: hash) & mask
         while true {
@@ -44,16 +45,25 @@ struct CommandNames {
         }
     }
 
-    private func matches(_ name: [UInt8], _ first: [UInt8], _ second: [UInt8]?) -> Bool {
+    /// ``find(_:_:)`` over arrays (tests, names typed as strings).
+    func find(_ first: [UInt8], _ second: [UInt8]? = nil) -> Int? {
+        first.withUnsafeBytes { first in
+            guard let second else { return find(first) }
+            return second.withUnsafeBytes { find(first, $0) }
+        }
+    }
+
+    private func matches(_ name: [UInt8], _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer?) -> Bool {
         let length = first.count + (second.map { $0.count + 1 } ?? 0)
         guard name.count == length else { return false }
-        for (offset, byte) in first.enumerated() where name[offset] != Self.upper(byte) { return false }
-        guard let second else { return true }
-        guard name[first.count] == UInt8(ascii: " ") else { return false }
-        for (offset, byte) in second.enumerated() where name[first.count + 1 + offset] != Self.upper(byte) {
-            return false
+        return name.withUnsafeBytes { name in
+            for offset in 0..<first.count where name[offset] != Self.upper(first[offset]) { return false }
+            guard let second else { return true }
+            guard name[first.count] == UInt8(ascii: " ") else { return false }
+            let rest = first.count + 1
+            for offset in 0..<second.count where name[rest + offset] != Self.upper(second[offset]) { return false }
+            return true
         }
-        return true
     }
 
     @inline(__always)
@@ -67,7 +77,7 @@ struct CommandNames {
     }
 
     @inline(__always)
-    private static func hash(_ bytes: ArraySlice<UInt8>, from start: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
+    private static func hash(_ bytes: UnsafeRawBufferPointer, from start: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
         var hash = start
         for byte in bytes { hash = fold(hash, byte) }
         return hash

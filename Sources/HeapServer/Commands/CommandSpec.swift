@@ -1,41 +1,5 @@
 import HeapProtocol
 
-/// The arguments of one request, after the command name.
-struct Arguments {
-    /// The arguments after the command name, as received: a slice of the request, not a copy (building
-    /// an array of them and another of their strings was two allocations per request).
-    private let slice: ArraySlice<[UInt8]>
-
-    init(_ raw: ArraySlice<[UInt8]>) {
-        slice = raw
-    }
-
-    var count: Int { slice.count }
-
-    /// Argument `index` (from 0) as a string; short ones (15 bytes or less) need no allocation.
-    subscript(_ index: Int) -> String { String(decoding: slice[slice.startIndex + index], as: UTF8.self) }
-
-    /// The arguments' bytes, indexed from 0 (binary-safe values: `NEW x bytes …`, `ECHO`).
-    var raw: Raw { Raw(slice: slice) }
-
-    /// Every argument as a string, for commands that take a list of names.
-    var strings: [String] { slice.map { String(decoding: $0, as: UTF8.self) } }
-
-    func integer(_ index: Int, what: String = "value") throws(CommandError) -> Int64 {
-        let text = self[index]
-        guard let value = Int64(text) else {
-            throw .syntax("\(what) '\(text)' is not an integer")
-        }
-        return value
-    }
-
-    /// ``Arguments/raw``: the bytes of each argument, indexed from 0.
-    struct Raw {
-        let slice: ArraySlice<[UInt8]>
-        subscript(_ index: Int) -> [UInt8] { slice[slice.startIndex + index] }
-    }
-}
-
 /// One command of the protocol, described once: its name, how many arguments it takes, its help, what
 /// it needs and does to its connection (``CommandFlags``, the role), and its handler.
 ///
@@ -56,7 +20,10 @@ final class CommandSpec: Sendable {
     let syntax: String
     let summary: String
     let flags: CommandFlags
-    let handler: Handler
+    /// The handler, one of two kinds: most commands reply at once (`replies`, called directly rather
+    /// than through a closure wrapping it into an outcome: one call and one retain fewer per request).
+    private let handler: Handler?
+    private let replies: ReplyHandler?
     /// The least role that may run it (``CommandRoles`` classifies every command, in one table that a
     /// reviewer reads at once).
     let role: ClientRole
@@ -74,21 +41,36 @@ final class CommandSpec: Sendable {
         self.summary = summary
         self.flags = flags
         self.handler = outcome
+        replies = nil
         role = CommandRoles.role(of: name)
         roleByFirstArgument = CommandRoles.byFirstArgument[name] ?? [:]
     }
 
     /// A command that replies at once; with ``CommandFlags/closesConnection``, it replies and closes.
-    convenience init(
+    init(
         _ name: String, arity: ClosedRange<Int>, syntax: String, summary: String, flags: CommandFlags = [],
         handler: @escaping ReplyHandler
     ) {
-        let closes = flags.contains(.closesConnection)
-        self.init(name, arity: arity, syntax: syntax, summary: summary, flags: flags) {
-            session, arguments throws(CommandError) in
-            let reply = try handler(session, arguments)
-            return closes ? .replyAndClose(reply) : .reply(reply)
+        self.name = name
+        self.arity = arity
+        self.syntax = syntax
+        self.summary = summary
+        self.flags = flags
+        self.handler = nil
+        replies = handler
+        role = CommandRoles.role(of: name)
+        roleByFirstArgument = CommandRoles.byFirstArgument[name] ?? [:]
+    }
+
+    /// Runs the handler: what is to happen (a reply at once, or ``replyAndClose`` for a command flagged
+    /// ``CommandFlags/closesConnection``, or what the handler says).
+    @inline(__always)
+    func run(_ session: Session, _ arguments: Arguments) throws(CommandError) -> CommandOutcome {
+        if let replies {
+            let reply = try replies(session, arguments)
+            return flags.contains(.closesConnection) ? .replyAndClose(reply) : .reply(reply)
         }
+        return try handler!(session, arguments)
     }
 
     /// The role running it with `arguments` needs.

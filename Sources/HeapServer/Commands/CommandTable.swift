@@ -22,34 +22,45 @@ enum CommandTable {
     /// Executes one request in `session` (inside the heap's gate) and returns what is to happen: its
     /// reply, or how the reply comes (``CommandOutcome``). Never throws, never traps on input.
     static func execute(_ request: Request, in session: Session) -> CommandOutcome {
-        guard var word = request.arguments.first else { return .reply(CommandError.syntax("empty request").reply) }
-        var rest = request.arguments.dropFirst()
-        while isAT(word) {
+        execute(words: Arguments(request.arguments), in: session)
+    }
+
+    /// ``execute(_:in:)`` over a request's words where they are (framed in the connection's buffer, or
+    /// a decoded request's arrays): the name is looked up from its bytes and the arguments handed on as
+    /// a view of the same words.
+    ///
+    /// `consuming`, and the arguments are the same view with the name removed: a copy would be a retain
+    /// and a release per request.
+    static func execute(words request: consuming Arguments, in session: Session) -> CommandOutcome {
+        guard request.count > 0 else { return .reply(CommandError.syntax("empty request").reply) }
+        // The command word's index in `request`; the arguments follow it (and its second word, if any).
+        var word = 0
+        while isAT(request.bytes(word)) {
             // `AT file:line` alone moves the session; as a prefix it moves it and runs the rest (which
             // may itself start with AT, as when heapctl run prefixes a script line that says AT).
             do {
-                guard let place = rest.first else { return .reply(.bulk(session.currentPosition.description)) }
-                session.position = try parsePosition(place)
+                guard word + 1 < request.count else { return .reply(.bulk(session.currentPosition.description)) }
+                session.position = try parsePosition(request[word + 1])
             } catch {
                 return .reply(error.reply)
             }
-            rest = rest.dropFirst()
-            guard let command = rest.first else { return .reply(.ok) }
-            word = command
-            rest = rest.dropFirst()
+            word += 2
+            guard word < request.count else { return .reply(.ok) }
         }
+        var rest = word + 1
         // Two-word commands (`GC COLLECT`, `SCOPE PUSH`, `DEBUG VERIFY`) are looked up as one name.
-        var found = names.find(word)
-        if let second = rest.first, found.map({ startsGroup[$0] }) ?? true {
-            if let combined = names.find(word, second) {
+        var found = names.find(request.bytes(word))
+        if rest < request.count, found.map({ startsGroup[$0] }) ?? true {
+            if let combined = names.find(request.bytes(word), request.bytes(rest)) {
                 found = combined
-                rest = rest.dropFirst()
-            } else if subcommandGroups.contains(upperName(word)) {
-                return .reply(rejected(.unknown(upperName(word) + " " + upperName(second)), in: session))
+                rest += 1
+            } else if subcommandGroups.contains(upperName(request[word])) {
+                return .reply(
+                    rejected(.unknown(upperName(request[word]) + " " + upperName(request[rest])), in: session))
             }
         }
         guard let index = found else {
-            let name = upperName(word)
+            let name = upperName(request[word])
             if subcommandGroups.contains(name) { return .reply(rejected(.arity(name), in: session)) }
             return .reply(rejected(.unknown(name), in: session))
         }
@@ -64,7 +75,8 @@ enum CommandTable {
                     ),
                     in: session))
         }
-        let arguments = Arguments(rest)
+        var arguments = request
+        arguments.removeFirst(rest)
         if let denied = denial(of: spec, arguments, in: session) { return .reply(denied) }
         guard spec.arity.contains(arguments.count) else { return .reply(rejected(.arity(spec.name), in: session)) }
         if spec.flags.contains(.testOnly) && !session.state.configuration.testCommands {
@@ -72,15 +84,15 @@ enum CommandTable {
         }
         session.commandsProcessed += 1
         session.collectionsAtPreviousCommandStart = session.collectionsAtCommandStart
-        session.collectionsAtCommandStart = session.heap.collector.collectionsStarted
+        session.collectionsAtCommandStart = session.collector.collectionsStarted
         // While tracing, the command's allocations belong to the session's position and frames.
-        let tracer = session.heap.tracer
+        let tracer = session.tracer
         if tracer.isTracing {
             TraceContext.setCurrent(tracer.intern(session.tracebackFrames))
         }
         let outcome: CommandOutcome
         do {
-            outcome = try spec.handler(session, arguments)
+            outcome = try spec.run(session, arguments)
         } catch {
             return .reply(error.reply)
         }
@@ -93,24 +105,20 @@ enum CommandTable {
     }
 
     /// `file:line`: the file is everything before the last colon; the line a number from 0.
-    static func parsePosition(_ bytes: [UInt8]) throws(CommandError) -> TraceFrame {
-        let text = String(decoding: bytes, as: UTF8.self)
+    static func parsePosition(_ text: String) throws(CommandError) -> TraceFrame {
         guard let frame = TraceFrame(position: text) else { throw .syntax("position '\(text)' is not file:line") }
         return frame
     }
 
     /// Whether a command word is `AT` (in any case).
     @inline(__always)
-    static func isAT(_ bytes: [UInt8]) -> Bool {
+    static func isAT(_ bytes: UnsafeRawBufferPointer) -> Bool {
         bytes.count == 2 && bytes[0] | 0x20 == UInt8(ascii: "a") && bytes[1] | 0x20 == UInt8(ascii: "t")
     }
 
     /// A command word in upper case (for error messages; the lookup reads the bytes).
-    static func upperName(_ bytes: [UInt8]) -> String {
-        if bytes.contains(where: { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") }) {
-            return String(decoding: bytes, as: UTF8.self).uppercased()
-        }
-        return String(decoding: bytes, as: UTF8.self)
+    static func upperName(_ word: String) -> String {
+        word.utf8.contains(where: { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") }) ? word.uppercased() : word
     }
 
     /// First words that only exist with a second word.

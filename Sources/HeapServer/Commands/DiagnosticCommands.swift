@@ -189,7 +189,7 @@ enum DiagnosticCommands {
     /// whether it was there.
     static func takeRetained(_ args: Arguments, after fixed: Int = 0) -> (Arguments, Bool) {
         guard args.count > fixed, args[args.count - 1].uppercased() == "RETAINED" else { return (args, false) }
-        return (Arguments(args.raw.slice.dropLast()), true)
+        return (args.dropLast(), true)
     }
 
     /// `TYPES RETAINED`: the census, then the retained sizes (``RetainedSizeSteps``), each in steps;
