@@ -44,13 +44,23 @@ final class GlobalNamespace: Sendable {
     /// namespace has not changed since the cache was filled.
     func retained(_ name: String, heap: Heap, cache: inout GlobalCache) -> ObjectRef? {
         let current = version.load(ordering: .acquiring)
-        if cache.version == current, let id = cache.ids[name], let ref = try? heap.acquire(id) {
-            return ref
+        if cache.version == current {
+            // The name looked up last first: comparing a short name is a compare of two words, hashing it
+            // for the dictionary costs a SipHash (a loop naming one global is the common case).
+            if !cache.lastName.isEmpty, name == cache.lastName, let ref = try? heap.acquire(cache.lastID) {
+                return ref
+            }
+            if let id = cache.ids[name], let ref = try? heap.acquire(id) {
+                cache.lastName = name
+                cache.lastID = id
+                return ref
+            }
         }
         return bindings.withLock { table -> ObjectRef? in
             let now = version.load(ordering: .relaxed)
             if cache.version != now {
                 cache.ids.removeAll(keepingCapacity: true)
+                cache.lastName = ""
                 cache.version = now
             }
             guard let ref = table.lookup(name) else { return nil }
@@ -92,4 +102,7 @@ final class GlobalNamespace: Sendable {
 struct GlobalCache {
     var version: UInt64 = 0
     var ids: [String: ObjectID] = [:]
+    /// The entry of `ids` found last ("" when none): a repeated name skips the dictionary's hashing.
+    var lastName = ""
+    var lastID = ObjectID(rawValue: 0)
 }

@@ -85,12 +85,19 @@ final class Session {
     }
 
     static func parseName(_ text: String) throws(CommandError) -> Name {
-        if text.hasPrefix("#") {
-            guard let raw = UInt64(text.dropFirst()) else { throw .syntax("invalid object id '\(text)'") }
+        // The prefixes by their bytes: `hasPrefix` compares by Unicode rules, a cost on every name a
+        // command resolves.
+        var bytes = text.utf8.makeIterator()
+        let first = bytes.next()
+        if first == UInt8(ascii: "#") {
+            guard let raw = UInt64(Substring(text.utf8.dropFirst())) else {
+                throw .syntax("invalid object id '\(text)'")
+            }
             return .id(ObjectID(rawValue: raw))
         }
-        if text.hasPrefix("g.") {
-            let name = text.dropFirst(2)
+        if first == UInt8(ascii: "g"), bytes.next() == UInt8(ascii: ".") {
+            // Cut by bytes, not Characters: "g." followed by a combining mark is no global name.
+            let name = Substring(text.utf8.dropFirst(2))
             guard isIdentifier(name) else { throw .syntax("invalid global name '\(text)'") }
             return .global(String(name))
         }
