@@ -367,6 +367,11 @@ public final class CycleCollector: @unchecked Sendable {
     /// the full collection further gated on the long-lived pending objects exceeding 25% of the total.
     /// `youngOnly`: between the steps of a full collection's marking, only generations 0 and 1.
     private func runAutomatic(youngOnly: Bool = false) {
+        // Whatever is due is decided here, from the counts read below: the mutators' flag is taken too,
+        // so that during a full collection's marking, whose steps collect the young generations, the
+        // mutators stop asking (each ask schedules a task on their event loop). Cleared before the read:
+        // an allocation that sets it again after the read is seen by the next ask.
+        youngDue.store(false, ordering: .relaxed)
         let enabled = state.withLock { $0.enabled && $0.thresholds[0] > 0 }
         guard enabled else { return }
         let counts = heap.generations.lock.withLock { heap.generations.countArray }
