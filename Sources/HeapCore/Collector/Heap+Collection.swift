@@ -535,31 +535,18 @@ extension StoppedHeap {
     private func moveLegacyFinalizers(_ unreachable: [ObjectLayout], summary: CandidateSummary) -> (
         collectable: [ObjectLayout], uncollectable: [ObjectLayout], needs: GarbageNeeds
     ) {
-        if summary.flags & ObjectLayout.legacyFinalizerFlag == 0 {
-            // No candidate has a legacy finalizer: everything unreachable is collectable. The summary's
-            // flags cover every candidate, so the needs may be wider than the garbage's (harmless: the
-            // passes they enable look at each object again).
-            var needs = GarbageNeeds()
-            needs.finalizers = summary.flags & ObjectLayout.finalizerFlag != 0
-            needs.weakrefs = summary.weakrefs
-            return (unreachable, [], needs)
-        }
-        var stack: [UInt32] = []
-        var anyFlags: UInt8 = 0
-        var anyWeak = false
-        // One walk reads every flag the later passes would look for.
-        for object in unreachable {
-            let flags = object.flags
-            anyFlags |= flags
-            anyWeak = anyWeak || object.extraFlags & ObjectLayout.hasWeakrefsFlag != 0 || object.kind == .weakref
-            if flags & ObjectLayout.legacyFinalizerFlag != 0 {
-                object.flags |= Mark.reachedFromLegacy
-                stack.append(object.slot)
-            }
-        }
+        // What the later passes need, from what subtract_refs saw of every candidate: a superset of the
+        // garbage (harmless, the passes they enable look at each object again).
         var needs = GarbageNeeds()
-        needs.finalizers = anyFlags & ObjectLayout.finalizerFlag != 0
-        needs.weakrefs = anyWeak
+        needs.finalizers = summary.flags & ObjectLayout.finalizerFlag != 0
+        needs.weakrefs = summary.weakrefs
+        // No candidate has a legacy finalizer: everything unreachable is collectable, without a walk.
+        if summary.flags & ObjectLayout.legacyFinalizerFlag == 0 { return (unreachable, [], needs) }
+        var stack: [UInt32] = []
+        for object in unreachable where object.flags & ObjectLayout.legacyFinalizerFlag != 0 {
+            object.flags |= Mark.reachedFromLegacy
+            stack.append(object.slot)
+        }
         if stack.isEmpty { return (unreachable, [], needs) }
         while let slot = stack.popLast() {
             heap.forEachReference(of: layout(slot)) { child in
@@ -670,17 +657,9 @@ extension StoppedHeap {
                 guard child >= ObjectRef.immortalCount, heap.layout(child).flags & Mark.candidate == 0 else { return }
                 if heap.dropReference(child) { heap.deallocate(child, shard: shard) }
             }
-            for object in doomed {
-                // In the order CPython's clearing drops them, which is the order of the finalizers and
-                // weakref callbacks it sets off: list_clear and tuple deallocation go from the last
-                // item to the first; dicts, sets and instances entry by entry (the differential test
-                // found lists cleared first to last).
-                if object.kind == .list || object.kind == .tuple {
-                    for child in object.sequenceItems.reversed() { drop(child) }
-                } else {
-                    heap.forEachReference(of: object, drop)
-                }
-            }
+            // In the order CPython's clearing drops them (the differential test found lists cleared
+            // first to last, and their finalizers reported in that order).
+            for object in doomed { heap.forEachReferenceInReleaseOrder(of: object, drop) }
         }
         let parts = doomed.count >= Self.parallelFreeMinimum ? max(1, min(threads, 2)) : 1
         guard parts > 1 else {

@@ -40,15 +40,8 @@ extension Heap {
                 // depth first in the order they reached it, so finalizer and weakref events come in the
                 // order Python's would.
                 let firstPending = work.count
-                if kind == .list || kind == .tuple {
-                    for child in object.sequenceItems.reversed()
-                    where child >= ObjectRef.immortalCount && dropReference(child) {
-                        work.append(child)
-                    }
-                } else {
-                    forEachReference(of: object) { child in
-                        if child >= ObjectRef.immortalCount && dropReference(child) { work.append(child) }
-                    }
+                forEachReferenceInReleaseOrder(of: object) { child in
+                    if child >= ObjectRef.immortalCount && dropReference(child) { work.append(child) }
                 }
                 if work.count - firstPending > 1 { work[firstPending...].reverse() }
             }
@@ -136,6 +129,20 @@ extension Heap {
             if source != ObjectLayout.noLink { body(source) }
         default:
             break
+        }
+    }
+
+    /// Calls `body` with each slot the container references, in the order CPython drops them when the
+    /// container dies or its cycle is cleared — list and tuple items last to first (`list_clear`,
+    /// `tupledealloc`), dict, set and instance entries first to last — which is the order of the
+    /// finalizers and weakref callbacks those drops set off. Freeing by count and the collector's
+    /// clearing both go through here.
+    @inline(__always)
+    func forEachReferenceInReleaseOrder(of object: ObjectLayout, _ body: (UInt32) -> Void) {
+        if object.kind == .list || object.kind == .tuple {
+            for child in object.sequenceItems.reversed() { body(child) }
+        } else {
+            forEachReference(of: object, body)
         }
     }
 

@@ -20,57 +20,59 @@ final class CommandSpec: Sendable {
     let syntax: String
     let summary: String
     let flags: CommandFlags
-    /// The handler, one of two kinds: most commands reply at once (`replies`, called directly rather
-    /// than through a closure wrapping it into an outcome: one call and one retain fewer per request).
-    private let handler: Handler?
-    private let replies: ReplyHandler?
+    /// The handler, one of two kinds: most commands reply at once (called directly rather than through
+    /// a closure wrapping it into an outcome: one call and one retain fewer per request).
+    private let body: Body
+    private enum Body {
+        case outcome(Handler)
+        case reply(ReplyHandler)
+    }
     /// The least role that may run it (``CommandRoles`` classifies every command, in one table that a
     /// reviewer reads at once).
     let role: ClientRole
     /// Higher roles some first arguments need, by upper-case argument (`GC GARBAGE CLEAR`); empty for most.
     let roleByFirstArgument: [String: ClientRole]
 
-    /// A command whose handler says what is to happen (``CommandOutcome``).
-    init(
-        _ name: String, arity: ClosedRange<Int>, syntax: String, summary: String, flags: CommandFlags = [],
-        outcome: @escaping Handler
+    private init(
+        _ name: String, arity: ClosedRange<Int>, syntax: String, summary: String, flags: CommandFlags, body: Body
     ) {
         self.name = name
         self.arity = arity
         self.syntax = syntax
         self.summary = summary
         self.flags = flags
-        self.handler = outcome
-        replies = nil
+        self.body = body
         role = CommandRoles.role(of: name)
         roleByFirstArgument = CommandRoles.byFirstArgument[name] ?? [:]
     }
 
+    /// A command whose handler says what is to happen (``CommandOutcome``).
+    convenience init(
+        _ name: String, arity: ClosedRange<Int>, syntax: String, summary: String, flags: CommandFlags = [],
+        outcome: @escaping Handler
+    ) {
+        self.init(name, arity: arity, syntax: syntax, summary: summary, flags: flags, body: .outcome(outcome))
+    }
+
     /// A command that replies at once; with ``CommandFlags/closesConnection``, it replies and closes.
-    init(
+    convenience init(
         _ name: String, arity: ClosedRange<Int>, syntax: String, summary: String, flags: CommandFlags = [],
         handler: @escaping ReplyHandler
     ) {
-        self.name = name
-        self.arity = arity
-        self.syntax = syntax
-        self.summary = summary
-        self.flags = flags
-        self.handler = nil
-        replies = handler
-        role = CommandRoles.role(of: name)
-        roleByFirstArgument = CommandRoles.byFirstArgument[name] ?? [:]
+        self.init(name, arity: arity, syntax: syntax, summary: summary, flags: flags, body: .reply(handler))
     }
 
     /// Runs the handler: what is to happen (a reply at once, or ``replyAndClose`` for a command flagged
     /// ``CommandFlags/closesConnection``, or what the handler says).
     @inline(__always)
     func run(_ session: Session, _ arguments: Arguments) throws(CommandError) -> CommandOutcome {
-        if let replies {
+        switch body {
+        case .reply(let replies):
             let reply = try replies(session, arguments)
             return flags.contains(.closesConnection) ? .replyAndClose(reply) : .reply(reply)
+        case .outcome(let handler):
+            return try handler(session, arguments)
         }
-        return try handler!(session, arguments)
     }
 
     /// The role running it with `arguments` needs.

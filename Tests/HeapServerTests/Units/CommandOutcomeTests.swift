@@ -9,14 +9,7 @@ import XCTest
 /// outcome says how its reply comes. Run in process, without a socket.
 final class CommandOutcomeTests: XCTestCase {
     private func withSession(_ body: (ServerState, Session) throws -> Void) throws {
-        let configuration = ServerConfiguration(
-            listenAddress: .unixDomainSocket(path: "/nonexistent/heapd-units.sock"),
-            heap: HeapConfiguration(maxObjects: 10_000, shardCount: 1))
-        let state = ServerState(
-            configuration: configuration, logger: Logger(label: "units", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let session = try XCTUnwrap(state.openSession())
-        defer { state.closeSession(session) }
-        try body(state, session)
+        try withUnitSession(body)
     }
 
     private func run(_ line: String, _ state: ServerState, _ session: Session) -> CommandOutcome {

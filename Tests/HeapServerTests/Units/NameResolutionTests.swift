@@ -9,14 +9,7 @@ import XCTest
 /// bytes, and globals read through the session's cache, whose last name is remembered.
 final class NameResolutionTests: XCTestCase {
     private func withSession(_ body: (ServerState, Session) throws -> Void) throws {
-        let configuration = ServerConfiguration(
-            listenAddress: .unixDomainSocket(path: "/nonexistent/heapd-units.sock"),
-            heap: HeapConfiguration(maxObjects: 10_000, shardCount: 1))
-        let state = ServerState(
-            configuration: configuration, logger: Logger(label: "units", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let session = try XCTUnwrap(state.openSession())
-        defer { state.closeSession(session) }
-        try body(state, session)
+        try withUnitSession(body)
     }
 
     private func kind(_ text: String) -> String {
