@@ -419,6 +419,10 @@ public final class CycleCollector: @unchecked Sendable {
         var stoppedAt: UInt64 = 0
         // Arenas the freeing empties are unmapped after the stop, not inside it.
         heap.allocator.holdUnmaps()
+        // A young collection's garbage is freed after the world restarts, by this thread as a mutator
+        // (free-threaded CPython's order too); a full collection's stays inside the stop (below).
+        let freesAfterStop = generation < 2
+        var stopEnded: UInt64 = 0
         let (outcome, sizes) = heap.withWorldStopped { stopped -> (CollectionOutcome, [Int]) in
             stoppedAt = Self.now()
             startedCollections.add(1, ordering: .relaxed)
@@ -438,15 +442,33 @@ public final class CycleCollector: @unchecked Sendable {
             // that stopped the world in between found each saved object's count one above the
             // references it could see (the TSan soak caught it, under DEBUG_SAVEALL).
             if !outcome.garbage.isEmpty { state.withLock { $0.garbage.append(contentsOf: outcome.garbage) } }
-            // Freeing stays inside the pause: done concurrently, it let mutators that allocate cyclic
-            // garbage in a tight loop outrun the collector (measured: every collection then examined
-            // thousands of objects); inside, the pause itself is the backpressure, as in CPython.
-            stopped.deleteGarbage(
-                outcome.doomed, shard: 0, threads: freeingThreads.load(ordering: .relaxed),
-                holdsOutside: outcome.doomedHoldsOutside)
+            if freesAfterStop {
+                // What needs the stop: dropping references out of the garbage (its cascades report
+                // finalizers in CPython's order) and making its ids stop resolving. The memory is freed
+                // below, while the mutators run. A young collection's garbage is what its own
+                // thread's allocations made since the last one (a mutator collects as its allocations
+                // make a collection due), so the thread that frees it is the one that made it: the
+                // freeing is the backpressure, without stopping the others.
+                stopped.condemnGarbage(outcome.doomed, shard: 0, holdsOutside: outcome.doomedHoldsOutside)
+            } else {
+                // A full collection's garbage is freed inside the stop: freed concurrently, by the
+                // collector thread while mutators that allocate cyclic garbage in a tight loop went on,
+                // it let them outrun the collector (measured: every collection then examined
+                // thousands of objects); inside, the pause itself is the backpressure, as in CPython.
+                stopped.deleteGarbage(
+                    outcome.doomed, shard: 0, threads: freeingThreads.load(ordering: .relaxed),
+                    holdsOutside: outcome.doomedHoldsOutside)
+            }
+            stopEnded = Self.now()
             return (outcome, sizes)
+        } thenAsMutator: { result in
+            if freesAfterStop {
+                heap.freeGarbage(result.0.doomed, shard: 0, threads: freeingThreads.load(ordering: .relaxed))
+            }
+            return result
         }
-        let pause = Self.now() - start
+        // The pause is the stop (with the wait for it): what every other mutator waited.
+        let pause = stopEnded - start
         heap.allocator.unmapHeldArenas()
 
         busySince.store(0, ordering: .releasing)

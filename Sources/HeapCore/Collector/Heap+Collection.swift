@@ -637,58 +637,42 @@ extension StoppedHeap {
     /// Instead of CPython's clear-then-decref dance, each object drops only its references to objects
     /// *outside* the set (which may free them, by refcount; nothing outside references into the set,
     /// so those cascades never reach it), then the set's memory and slots are freed in batches
-    /// (``FreeBatch``), with no per-object lock. Weakrefs were cleared and finalizers ran before (steps
-    /// 6 and 7), as in CPython. The two walks cannot be one: an object freed early would be read
-    /// again as another one's referent.
-    ///
-    /// The second walk frees nothing but the set's own memory and reports nothing, so with `threads`
-    /// of 2 and a large set it runs in two halves at once, each in its own shard (the mutators are
-    /// parked; their core would idle). The first walk stays on one thread: its cascades report
-    /// finalizers and weakref callbacks, whose order is CPython's.
+    /// (``Heap/freeGarbage(_:shard:threads:)``), with no per-object lock. Weakrefs were cleared and
+    /// finalizers ran before (steps 6 and 7), as in CPython. The two walks cannot be one: an object
+    /// freed early would be read again as another one's referent.
     ///
     /// `holdsOutside`: false when the collection found that the doomed objects reference only each
     /// other (``CollectionOutcome/doomedHoldsOutside``): the first walk is skipped.
     func deleteGarbage(_ doomed: [ObjectLayout], shard: Int, threads: Int = 1, holdsOutside: Bool = true) {
         guard !doomed.isEmpty else { return }
-        let heap = heap
-        if holdsOutside {
-            @inline(__always)
-            func drop(_ child: UInt32) {
-                guard child >= ObjectRef.immortalCount, heap.layout(child).flags & Mark.candidate == 0 else { return }
-                if heap.dropReference(child) { heap.deallocate(child, shard: shard) }
-            }
-            // In the order CPython's clearing drops them (the differential test found lists cleared
-            // first to last, and their finalizers reported in that order).
-            for object in doomed { heap.forEachReferenceInReleaseOrder(of: object, drop) }
-        }
-        let parts = doomed.count >= Self.parallelFreeMinimum ? max(1, min(threads, 2)) : 1
-        guard parts > 1 else {
-            Self.free(doomed[...], heap: heap, shard: shard)
-            return
-        }
-        let half = doomed.count / 2
-        // Object addresses are not Sendable; here each half is read by one thread only, the world is
-        // stopped, and both threads are joined before this returns.
-        nonisolated(unsafe) let objects = doomed
-        DispatchQueue.concurrentPerform(iterations: 2) { part in
-            let range = part == 0 ? objects[..<half] : objects[half...]
-            Self.free(range, heap: heap, shard: shard + part)
-        }
+        if holdsOutside { dropOutsideReferences(doomed, shard: shard) }
+        heap.freeGarbage(doomed, shard: shard, threads: threads)
     }
 
-    /// Below this many objects a second thread costs more to wake than it saves.
-    static let parallelFreeMinimum = 32_768
+    /// delete_garbage's part that needs the stop, for garbage whose memory is freed after the world
+    /// restarts (``Heap/freeGarbage(_:shard:threads:)``, run as a mutator with no stop in between):
+    /// drops the references to objects outside the set, then sets each object's count to zero, so that
+    /// from the restart on no id resolves to it (``HandleTable/acquire(_:)`` takes only a nonzero
+    /// count) and a young collection's log skips its stale entry.
+    func condemnGarbage(_ doomed: [ObjectLayout], shard: Int, holdsOutside: Bool = true) {
+        guard !doomed.isEmpty else { return }
+        if holdsOutside { dropOutsideReferences(doomed, shard: shard) }
+        let table = heap.table
+        for object in doomed { table.condemn(object.slot) }
+    }
 
-    /// Frees doomed objects through a batch of their own.
-    private static func free(_ objects: ArraySlice<ObjectLayout>, heap: Heap, shard: Int) {
-        let batch = FreeBatch()
-        for object in objects {
-            // No count0 decrement for these frees: in CPython they happen right after count0 was reset;
-            // and they are in no generation list (detached by update_refs).
-            heap.addToBatch(object.slot, object, batch, shard: shard, untrack: false)
-            if batch.isFull { heap.flush(batch, shard: shard) }
+    /// delete_garbage's first walk: each doomed object drops its references to objects outside the
+    /// set, in the order CPython's clearing drops them (the differential test found lists cleared
+    /// first to last, and their finalizers reported in that order). It stays on one thread: its
+    /// cascades report finalizers and weakref callbacks, whose order is CPython's.
+    private func dropOutsideReferences(_ doomed: [ObjectLayout], shard: Int) {
+        let heap = heap
+        @inline(__always)
+        func drop(_ child: UInt32) {
+            guard child >= ObjectRef.immortalCount, heap.layout(child).flags & Mark.candidate == 0 else { return }
+            if heap.dropReference(child) { heap.deallocate(child, shard: shard) }
         }
-        heap.flush(batch, shard: shard)
+        for object in doomed { heap.forEachReferenceInReleaseOrder(of: object, drop) }
     }
 
     // MARK: Helpers
@@ -784,4 +768,46 @@ public enum GCDebugFlags {
     public static let uncollectable = 4
     public static let saveAll = 32
     public static let leak = collectable | uncollectable | saveAll
+}
+
+extension Heap {
+    /// Frees a collection's garbage, whose references to objects outside it were dropped: its
+    /// objects' blocks, payloads and slots, in batches (``FreeBatch``). Called by delete_garbage with
+    /// the world stopped, or right after the stop as a mutator (``StoppedHeap/condemnGarbage(_:shard:holdsOutside:)``):
+    /// nothing else can reach these objects, so it needs no stop, only the gate's shared side (a
+    /// stopped-world reader must not see them half freed).
+    ///
+    /// It frees nothing but the set's own memory and reports nothing, so with `threads` of 2 and a
+    /// large set it runs in two halves at once, each in its own shard.
+    func freeGarbage(_ doomed: [ObjectLayout], shard: Int, threads: Int = 1) {
+        guard !doomed.isEmpty else { return }
+        let parts = doomed.count >= Self.parallelFreeMinimum ? max(1, min(threads, 2)) : 1
+        guard parts > 1 else {
+            freeGarbage(doomed[...], shard: shard)
+            return
+        }
+        let half = doomed.count / 2
+        // Object addresses are not Sendable; here each half is read by one thread only, nothing else
+        // reaches them, and both threads are joined before this returns.
+        nonisolated(unsafe) let objects = doomed
+        DispatchQueue.concurrentPerform(iterations: 2) { part in
+            let range = part == 0 ? objects[..<half] : objects[half...]
+            self.freeGarbage(range, shard: shard + part)
+        }
+    }
+
+    /// Below this many objects a second thread costs more to wake than it saves.
+    static let parallelFreeMinimum = 32_768
+
+    /// Frees doomed objects through a batch of their own.
+    private func freeGarbage(_ objects: ArraySlice<ObjectLayout>, shard: Int) {
+        let batch = FreeBatch()
+        for object in objects {
+            // No count0 decrement for these frees: in CPython they happen right after count0 was reset;
+            // and they are in no generation list (detached by update_refs).
+            addToBatch(object.slot, object, batch, shard: shard, untrack: false)
+            if batch.isFull { flush(batch, shard: shard) }
+        }
+        flush(batch, shard: shard)
+    }
 }

@@ -37,6 +37,23 @@ extension Heap {
         }
     }
 
+    /// ``withWorldStopped(_:)``, then `after` as a mutator with nothing in between (no other stop, no
+    /// background capture starting): for work that needs the stop's result but not the stop itself
+    /// (``MutatorGate/exclusive(_:thenShared:)``).
+    func withWorldStopped<R, T>(_ body: (borrowing StoppedHeap) -> R, thenAsMutator after: (R) -> T) -> T {
+        while true {
+            captureRunning.wait(until: nil, for: { !$0 }, then: { _ in })
+            let done: T? = gate.exclusive { () -> R? in
+                guard activeCapture == nil else { return nil }
+                let stopped = StoppedHeap(self)
+                return body(stopped)
+            } thenShared: { result in
+                result.map(after)
+            }
+            if let done { return done }
+        }
+    }
+
     /// Stops the world without waiting for a background capture: the capture's own two stops.
     func withWorldStoppedDuringCapture(_ body: (borrowing StoppedHeap) -> Void) {
         gate.exclusive {

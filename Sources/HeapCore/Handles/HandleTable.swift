@@ -218,6 +218,15 @@ final class HandleTable: @unchecked Sendable {
         return true
     }
 
+    /// Sets the count of a collection's garbage to zero, its generation and address kept, before the
+    /// world restarts with the object not yet freed: no id resolves to it any more (``acquire(_:)``
+    /// takes only a nonzero count), and ``release(_:shard:)`` or ``releaseBatch(_:shard:)`` empties it
+    /// later as any dead slot. The world is stopped: the stop's end publishes the store.
+    func condemn(_ slot: UInt32) {
+        let entry = word(slot)
+        entry.pointee.store(entry.pointee.load(ordering: .relaxed) & ~Self.refcountMask, ordering: .relaxed)
+    }
+
     /// ``release(_:shard:)`` for many slots: each slot's generation grows at once, and the reusable
     /// ones join the shard's free list under one lock instead of one each.
     func releaseBatch(_ slots: UnsafeBufferPointer<UInt32>, shard: Int) {

@@ -87,6 +87,32 @@ public final class MutatorGate: @unchecked Sendable {
     public func exclusive<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         pthread_mutex_lock(stopperMutex)
         defer { pthread_mutex_unlock(stopperMutex) }
+        stop()
+        defer { resume() }
+        return try body()
+    }
+
+    /// Runs `body` with every mutator stopped, then `after` as a mutator, with no stop in between: the
+    /// caller is counted inside the gate before the stop ends, so a stopper that comes next waits for
+    /// `after` to finish, as for any mutator.
+    ///
+    /// Why: a collection finds its garbage with the world stopped, but freeing that garbage's memory
+    /// needs no stop (nothing can reach it); the mutators run meanwhile. No stop may come between the
+    /// two, since a stopped-world reader (`DEBUG VERIFY`, a heap image) would find objects that are
+    /// neither reachable nor freed.
+    public func exclusive<R, T>(_ body: () -> R, thenShared after: (R) -> T) -> T {
+        pthread_mutex_lock(stopperMutex)
+        stop()
+        let result = body()
+        active.add(1, ordering: .sequentiallyConsistent)
+        resume()
+        pthread_mutex_unlock(stopperMutex)
+        defer { active.subtract(1, ordering: .releasing) }
+        return after(result)
+    }
+
+    /// Announces a stop and spins until the mutators inside have left. Caller holds `stopperMutex`.
+    private func stop() {
         stopping.store(true, ordering: .sequentiallyConsistent)
         var spins = 0
         // Invariant: no mutator enters while `stopping` is set; wait for those inside to leave.
@@ -94,12 +120,13 @@ public final class MutatorGate: @unchecked Sendable {
             spins += 1
             if spins > 2_000 { sched_yield() }
         }
-        defer {
-            pthread_mutex_lock(mutex)
-            stopping.store(false, ordering: .sequentiallyConsistent)
-            pthread_cond_broadcast(resumed)
-            pthread_mutex_unlock(mutex)
-        }
-        return try body()
+    }
+
+    /// Ends a stop and wakes the parked mutators. Caller holds `stopperMutex`.
+    private func resume() {
+        pthread_mutex_lock(mutex)
+        stopping.store(false, ordering: .sequentiallyConsistent)
+        pthread_cond_broadcast(resumed)
+        pthread_mutex_unlock(mutex)
     }
 }

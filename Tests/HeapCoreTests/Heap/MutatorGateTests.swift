@@ -105,4 +105,45 @@ final class MutatorGateTests: XCTestCase {
         XCTAssertEqual(counters.violations.load(ordering: .relaxed), 0)
         XCTAssertEqual(stops.load(ordering: .relaxed), 400)
     }
+
+    /// `exclusive(_:thenShared:)`: the second part runs as a mutator (others enter beside it), and no
+    /// stop comes between the two parts: a stopper announced meanwhile waits for the second part.
+    func testTheSharedTailOfAStopLetsMutatorsInButKeepsTheNextStopOut() {
+        let gate = MutatorGate()
+        let counters = Counters()
+        let mutatorGo = DispatchSemaphore(value: 0)
+        let mutatorRan = DispatchSemaphore(value: 0)
+        let stopperGo = DispatchSemaphore(value: 0)
+        let stopperDone = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            mutatorGo.wait()
+            gate.shared { _ = counters.inside.add(1, ordering: .relaxed) }
+            mutatorRan.signal()
+        }
+        DispatchQueue.global().async {
+            stopperGo.wait()
+            gate.exclusive {
+                // The tail set the flag just before it ended.
+                if !counters.flag.load(ordering: .relaxed) { counters.violations.add(1, ordering: .relaxed) }
+            }
+            stopperDone.signal()
+        }
+        let value = gate.exclusive {
+            XCTAssertTrue(gate.isStopPending)
+            return 42
+        } thenShared: { value in
+            XCTAssertFalse(gate.isStopPending, "the stop ended before the tail")
+            // A mutator gets in while the tail runs (the tail is one of them); a stopper does not.
+            mutatorGo.signal()
+            XCTAssertEqual(mutatorRan.wait(timeout: .now() + 5), .success, "a mutator waited for the tail")
+            stopperGo.signal()
+            usleep(50_000)
+            counters.flag.store(true, ordering: .relaxed)
+            return value + 1
+        }
+        XCTAssertEqual(value, 43)
+        XCTAssertEqual(stopperDone.wait(timeout: .now() + 5), .success)
+        XCTAssertEqual(counters.inside.load(ordering: .relaxed), 1)
+        XCTAssertEqual(counters.violations.load(ordering: .relaxed), 0, "a stop came between the stop and its tail")
+    }
 }
