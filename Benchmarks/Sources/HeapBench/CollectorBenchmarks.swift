@@ -55,7 +55,7 @@ enum CollectorBenchmarks {
     }
 
     /// Median seconds of a full collection (or, for `chain`, of dropping the root) over `repeats` runs.
-    /// `threads`: how many threads free a collection's garbage (``CycleCollector/workerThreads``).
+    /// `threads`: how many threads free a collection's garbage (``CycleCollector/freeingThreads``).
     /// `marksAlive`: whether the collection starts with the mark-alive pass from the shape's root (as
     /// heapd's server gives its variables and globals); off, it is CPython 3.11's plain trial deletion.
     static func measure(
@@ -66,7 +66,7 @@ enum CollectorBenchmarks {
         for _ in 0..<repeats {
             let heap = Heap(configuration: HeapConfiguration(maxObjects: 1 << 23, shardCount: 2))
             heap.collector.setEnabled(false)
-            heap.collector.workerThreads.store(threads, ordering: .relaxed)
+            heap.collector.freeingThreads.store(threads, ordering: .relaxed)
             heap.collector.marksAlive.store(marksAlive, ordering: .relaxed)
             let root = build(shape, count: count, heap: heap)
             heap.collector.setRoots { root.map { [$0] } ?? [] }

@@ -45,11 +45,10 @@ public final class CycleCollector: @unchecked Sendable {
     private let lastBeat = Atomic<UInt64>(0)
     private let busySince = Atomic<UInt64>(0)
     private let completedCollections = Atomic<Int>(0)
-    /// Threads a full collection works with (1 or 2): with 2, update_refs walks a long generation 2
-    /// from both ends at once and a large garbage set is freed in two halves. The second thread runs
-    /// while the mutators are parked at the gate, on the core one of them would use. One until the
-    /// benchmark shows two pay on a quiet machine (`Benchmarks/run.sh gc` reports both).
-    public let workerThreads = Atomic<Int>(1)
+    /// Threads that free a collection's garbage (1 or 2): the second one runs while the mutators are
+    /// parked at the gate, on the core one of them would use. One until the benchmark shows two pay
+    /// on a quiet machine (`Benchmarks/run.sh gc` reports both).
+    public let freeingThreads = Atomic<Int>(1)
     /// Whether full collections first mark what the roots reach (``setRoots(_:)``); on by default, off
     /// only to measure or to compare against plain trial deletion.
     public let marksAlive = Atomic<Bool>(true)
@@ -438,7 +437,7 @@ public final class CycleCollector: @unchecked Sendable {
             }
             let outcome = stopped.collect(
                 generation: generation, saveAll: debug & GCDebugFlags.saveAll != 0, debug: debug,
-                longLived: &longLived, marking: marking, threads: workerThreads.load(ordering: .relaxed))
+                longLived: &longLived, marking: marking)
             // gc.garbage takes its references before the world restarts: appended after, a DEBUG VERIFY
             // that stopped the world in between found each saved object's count one above the
             // references it could see (the TSan soak caught it, under DEBUG_SAVEALL).
@@ -457,14 +456,14 @@ public final class CycleCollector: @unchecked Sendable {
                 // it let them outrun the collector (measured: every collection then examined
                 // thousands of objects); inside, the pause itself is the backpressure, as in CPython.
                 stopped.deleteGarbage(
-                    outcome.doomed, shard: 0, threads: workerThreads.load(ordering: .relaxed),
+                    outcome.doomed, shard: 0, threads: freeingThreads.load(ordering: .relaxed),
                     holdsOutside: outcome.doomedHoldsOutside)
             }
             stopEnded = Self.now()
             return (outcome, sizes)
         } thenAsMutator: { result in
             if freesAfterStop {
-                heap.freeGarbage(result.0.doomed, shard: 0, threads: workerThreads.load(ordering: .relaxed))
+                heap.freeGarbage(result.0.doomed, shard: 0, threads: freeingThreads.load(ordering: .relaxed))
             }
             return result
         }

@@ -82,7 +82,7 @@ extension StoppedHeap {
     /// Collects `generation` and every younger one, pass by pass as gcmodule.c's `gc_collect_main`.
     func collect(
         generation: Int, saveAll: Bool, debug: Int, longLived: inout (pending: Int, total: Int),
-        marking: AliveMarking? = nil, threads: Int = 1
+        marking: AliveMarking? = nil
     ) -> CollectionOutcome {
         let gens = heap.generations
         if generation + 1 < 3 { gens.counts[generation + 1] += 1 }
@@ -94,9 +94,9 @@ extension StoppedHeap {
         if generation == 2, let marking {
             // Step 0, or its last stretch when it ran in steps between earlier stops (AliveMarking).
             markAlive(marking, until: .max)
-            (young, alive, counted) = updateRefsKeepingMarked(threads: threads)
+            (young, alive, counted) = updateRefsKeepingMarked()
         } else {
-            (young, counted) = updateRefs(generation: generation, threads: threads)
+            (young, counted) = updateRefs(generation: generation)
         }
         let examined = young.count + alive.inPlace + alive.promoted.count
         validateGCRefs(young, examined: young.count)
@@ -174,10 +174,7 @@ extension StoppedHeap {
     /// `gc prev` word) equal to its reference count; no young object carries ``Mark/alive`` any more;
     /// the young lists are empty; the result lists young in CPython's order, with the sum of the
     /// candidates' gc_refs.
-    ///
-    /// `threads`: with 2, a long generation 2 is walked from both ends at once
-    /// (``walkGenerationTwoInHalves(keepingMarked:)``).
-    private func updateRefs(generation: Int, threads: Int = 1) -> (young: [ObjectLayout], counted: Int) {
+    private func updateRefs(generation: Int) -> (young: [ObjectLayout], counted: Int) {
         let gens = heap.generations
         let table = heap.table
         var counted = prepareYoung()
@@ -185,13 +182,6 @@ extension StoppedHeap {
         young.reserveCapacity((0...generation).reduce(0) { $0 + gens.lengths[$1] })
         // CPython merges each younger list at the end of the collected one: generation, then 0, 1, …
         for list in [generation] + Array(0..<generation) {
-            if list == 2 && walksInHalves(threads: threads) {
-                let walk = walkGenerationTwoInHalves(keepingMarked: false)
-                young += walk.young
-                counted &+= walk.counted
-                gens.empty(2)
-                continue
-            }
             var cursor = gens.heads[list]
             while cursor != ObjectLayout.noLink {
                 let object = layout(cursor)
@@ -200,7 +190,7 @@ extension StoppedHeap {
                     // Reached from a root: a survivor that steps 2 and 3 pass over (not a candidate).
                     object.extraFlags &= ~Mark.alive
                 } else if object.flags & Mark.candidate == 0 {  // not done by prepareYoung
-                    counted &+= Self.makeCandidate(object, refcount: table.refcount(cursor))
+                    counted &+= makeCandidate(object, refcount: table.refcount(cursor))
                 }
                 young.append(object)
                 cursor = next
@@ -213,7 +203,7 @@ extension StoppedHeap {
     /// Makes a young object a candidate of trial deletion: gc_refs (its `gc prev` word, no list link
     /// while the collection runs) starts at its reference count. Returns that gc_refs.
     @inline(__always)
-    static func makeCandidate(_ object: ObjectLayout, refcount: Int) -> Int {
+    private func makeCandidate(_ object: ObjectLayout, refcount: Int) -> Int {
         let refs = min(refcount, Int(UInt32.max - 1))
         object.gcPrev = UInt32(truncatingIfNeeded: refs)
         object.flags |= Mark.candidate
@@ -242,9 +232,7 @@ extension StoppedHeap {
     /// Postcondition: young holds exactly the unmarked members of generations 0-2, each a candidate
     /// with gc_refs equal to its reference count and unlinked; generations 0 and 1 are empty;
     /// generation 2 holds the marked ones, in their order; no object carries ``Mark/alive``.
-    private func updateRefsKeepingMarked(threads: Int = 1) -> (
-        young: [ObjectLayout], alive: MarkedSurvivors, counted: Int
-    ) {
+    private func updateRefsKeepingMarked() -> (young: [ObjectLayout], alive: MarkedSurvivors, counted: Int) {
         let gens = heap.generations
         let table = heap.table
         var counted = prepareYoung()
@@ -253,15 +241,6 @@ extension StoppedHeap {
         alive.promoted.reserveCapacity(gens.lengths[0] + gens.lengths[1])
         young.reserveCapacity(gens.lengths[0] + gens.lengths[1])
         var cursor = gens.heads[2]
-        if walksInHalves(threads: threads) {
-            let walk = walkGenerationTwoInHalves(keepingMarked: true)
-            young = walk.young
-            young.reserveCapacity(young.count + gens.lengths[0] + gens.lengths[1])
-            counted &+= walk.counted
-            alive.inPlace = walk.kept
-            alive.checks = walk.checks
-            cursor = ObjectLayout.noLink  // generation 2 is done
-        }
         while cursor != ObjectLayout.noLink {
             let object = layout(cursor)
             let next = object.gcNext
@@ -275,7 +254,7 @@ extension StoppedHeap {
                 if prev == ObjectLayout.noLink { gens.heads[2] = next } else { layout(prev).gcNext = next }
                 if next == ObjectLayout.noLink { gens.tails[2] = prev } else { layout(next).gcPrev = prev }
                 gens.lengths[2] -= 1
-                counted &+= Self.makeCandidate(object, refcount: table.refcount(cursor))
+                counted &+= makeCandidate(object, refcount: table.refcount(cursor))
                 young.append(object)
             }
             cursor = next
@@ -291,7 +270,7 @@ extension StoppedHeap {
                     alive.promoted.append(object)
                 } else {
                     if object.flags & Mark.candidate == 0 {  // not done by prepareYoung
-                        counted &+= Self.makeCandidate(object, refcount: table.refcount(cursor))
+                        counted &+= makeCandidate(object, refcount: table.refcount(cursor))
                     }
                     young.append(object)
                 }
@@ -343,7 +322,7 @@ extension StoppedHeap {
                         == ObjectLayout.trackedFlag,
                     object.extraFlags & Mark.alive == 0
                 else { continue }
-                counted &+= Self.makeCandidate(object, refcount: refcounts[index - start])
+                counted &+= makeCandidate(object, refcount: refcounts[index - start])
             }
             start = end
         }

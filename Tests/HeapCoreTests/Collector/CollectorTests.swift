@@ -56,7 +56,7 @@ final class CollectorTests: HeapTestCase {
     /// outside the set that the garbage alone kept alive): the heap is exact afterwards, and the weakref
     /// that outlives the garbage reads None.
     func testLargeGarbageFreedByTwoThreadsLeavesTheHeapSound() throws {
-        heap.collector.workerThreads.store(2, ordering: .relaxed)
+        heap.collector.freeingThreads.store(2, ordering: .relaxed)
         let survivor = try heap.makeList()
         hold(survivor)
         let first = try heap.makeList()
