@@ -423,7 +423,7 @@ public final class CycleCollector: @unchecked Sendable {
         // (free-threaded CPython's order too); a full collection's stays inside the stop (below).
         let freesAfterStop = generation < 2
         var stopEnded: UInt64 = 0
-        let (outcome, sizes) = heap.withWorldStopped { stopped -> (CollectionOutcome, [Int]) in
+        var (outcome, sizes) = heap.withWorldStopped { stopped -> (CollectionOutcome, [Int]) in
             stoppedAt = Self.now()
             startedCollections.add(1, ordering: .relaxed)
             if stall > 0 { usleep(UInt32(min(stall, 3600) * 1e6)) }
@@ -469,6 +469,9 @@ public final class CycleCollector: @unchecked Sendable {
         }
         // The pause is the stop (with the wait for it): what every other mutator waited.
         let pause = stopEnded - start
+        // The garbage list is young's storage when everything was garbage: kept for the next
+        // collection (held only here now, so kept, not copied).
+        heap.generations.keepSpareYoung(&outcome.doomed)
         heap.allocator.unmapHeldArenas()
 
         busySince.store(0, ordering: .releasing)

@@ -162,6 +162,9 @@ extension StoppedHeap {
             // The garbage references nothing outside itself: deleteGarbage has no reference to drop.
             outcome.doomedHoldsOutside = !(summary.allUnreachable && summary.outside == 0 && uncollectable.isEmpty)
         }
+        // young's storage is kept for the next collection, unless it became the garbage list (then the
+        // collector keeps it once the garbage is freed: CycleCollector.runCollection).
+        if !summary.allUnreachable { gens.keepSpareYoung(&young) }
         return outcome
     }
 
@@ -178,7 +181,7 @@ extension StoppedHeap {
         let gens = heap.generations
         let table = heap.table
         var counted = prepareYoung()
-        var young: [ObjectLayout] = []
+        var young = gens.takeSpareYoung()
         young.reserveCapacity((0...generation).reduce(0) { $0 + gens.lengths[$1] })
         // CPython merges each younger list at the end of the collected one: generation, then 0, 1, …
         for list in [generation] + Array(0..<generation) {
@@ -236,7 +239,7 @@ extension StoppedHeap {
         let gens = heap.generations
         let table = heap.table
         var counted = prepareYoung()
-        var young: [ObjectLayout] = []
+        var young = gens.takeSpareYoung()
         var alive = MarkedSurvivors()
         alive.promoted.reserveCapacity(gens.lengths[0] + gens.lengths[1])
         young.reserveCapacity(gens.lengths[0] + gens.lengths[1])

@@ -26,6 +26,12 @@ final class GenerationLists: @unchecked Sendable {
     /// reused); the list stays the truth.
     let youngLog = UnsafeMutablePointer<UInt32>.allocate(capacity: GenerationLists.youngLogCapacity)
     var youngLogCount = 0
+    /// The storage of the last collection's young list, kept for the next one (emptied, its capacity
+    /// kept). Why: a million-object collection's list is 8 MB, and fresh memory costs a page fault per
+    /// 4 KB (about 2,000, measured at 3 ms of a 25 ms collection). Touched only by the collection in
+    /// progress (collections never overlap: `CycleCollector.collecting`).
+    private var spareYoung: [ObjectLayout] = []
+
     /// Freezes so far (`gc.freeze()`), for a mark-alive pass running in steps (``AliveMarking``).
     var freezes = 0
     static let youngLogCapacity = 16_384
@@ -44,6 +50,21 @@ final class GenerationLists: @unchecked Sendable {
         lengths.deallocate()
         counts.deallocate()
         youngLog.deallocate()
+    }
+
+    /// The kept storage for a collection's young list (empty), or an empty array.
+    func takeSpareYoung() -> [ObjectLayout] {
+        var taken: [ObjectLayout] = []
+        swap(&taken, &spareYoung)
+        return taken
+    }
+
+    /// Keeps `young`'s storage for the next collection if it is larger than the one kept, and leaves
+    /// `young` empty. Pass a uniquely held array (a shared one would be copied, not kept).
+    func keepSpareYoung(_ young: inout [ObjectLayout]) {
+        if young.capacity > spareYoung.capacity { swap(&young, &spareYoung) }
+        spareYoung.removeAll(keepingCapacity: true)
+        young = []
     }
 
     /// Copies of the counters, for reports.
