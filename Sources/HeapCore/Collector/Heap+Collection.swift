@@ -648,7 +648,7 @@ extension StoppedHeap {
     /// other (``CollectionOutcome/doomedHoldsOutside``): the first walk is skipped.
     func deleteGarbage(_ doomed: [ObjectLayout], shard: Int, threads: Int = 1, holdsOutside: Bool = true) {
         guard !doomed.isEmpty else { return }
-        if holdsOutside { dropOutsideReferences(doomed, shard: shard) }
+        if holdsOutside { dropOutsideReferences(doomed, shard: shard, holdsOutside: true, condemning: false) }
         heap.freeGarbage(doomed, shard: shard, threads: threads)
     }
 
@@ -659,23 +659,26 @@ extension StoppedHeap {
     /// count) and a young collection's log skips its stale entry.
     func condemnGarbage(_ doomed: [ObjectLayout], shard: Int, holdsOutside: Bool = true) {
         guard !doomed.isEmpty else { return }
-        if holdsOutside { dropOutsideReferences(doomed, shard: shard) }
-        let table = heap.table
-        for object in doomed { table.condemn(object.slot) }
+        dropOutsideReferences(doomed, shard: shard, holdsOutside: holdsOutside, condemning: true)
     }
 
     /// delete_garbage's first walk: each doomed object drops its references to objects outside the
     /// set, in the order CPython's clearing drops them (the differential test found lists cleared
     /// first to last, and their finalizers reported in that order). It stays on one thread: its
-    /// cascades report finalizers and weakref callbacks, whose order is CPython's.
-    private func dropOutsideReferences(_ doomed: [ObjectLayout], shard: Int) {
+    /// cascades report finalizers and weakref callbacks, whose order is CPython's. `condemning`: in the
+    /// same walk, each object's count goes to zero (``HandleTable/condemn(_:)``).
+    private func dropOutsideReferences(_ doomed: [ObjectLayout], shard: Int, holdsOutside: Bool, condemning: Bool) {
         let heap = heap
+        let table = heap.table
         @inline(__always)
         func drop(_ child: UInt32) {
             guard child >= ObjectRef.immortalCount, heap.layout(child).flags & Mark.candidate == 0 else { return }
             if heap.dropReference(child) { heap.deallocate(child, shard: shard) }
         }
-        for object in doomed { heap.forEachReferenceInReleaseOrder(of: object, drop) }
+        for object in doomed {
+            if holdsOutside { heap.forEachReferenceInReleaseOrder(of: object, drop) }
+            if condemning { table.condemn(object.slot) }
+        }
     }
 
     // MARK: Helpers

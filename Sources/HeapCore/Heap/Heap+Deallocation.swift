@@ -11,59 +11,69 @@ extension Heap {
         // The pending list stays empty (and unallocated) unless freeing one object frees another; so
         // does the batch: one object alone is freed at once, a cascade's objects in batches.
         var work: [UInt32] = []
-        var batch: FreeBatch?  // made when a second object dies
-        var next: UInt32? = slot
-        // Invariant: `next` and every slot in `work` have a count of zero and are reachable by no one else.
-        while let current = next {
-            // A background capture copies the object before it is finalized, cleared and freed.
-            willMutate(current)
-            let object = layout(current)
+        // Invariant: every slot in `work` has a count of zero and is reachable by no one else.
+        let object = releaseReferences(of: slot, into: &work)
+        if work.isEmpty {
+            // Alone: freed now, as most objects die.
             let kind = object.kind
-            // PEP 442: a finalizer runs once, whether the object dies here or in the collector. As in
-            // CPython's subtype_dealloc, `__del__` runs before the weakrefs are cleared, a legacy tp_del
-            // after.
-            let finalizes =
-                object.flags & (ObjectLayout.finalizerFlag | ObjectLayout.legacyFinalizerFlag) != 0
-                && !object.hasFlag(ObjectLayout.finalizedFlag)
-            let finalizesFirst = finalizes && object.hasFlag(ObjectLayout.finalizerFlag)
-            if finalizesFirst { finalize(current, object) }
-            if object.extraFlags & ObjectLayout.hasWeakrefsFlag != 0 {
-                clearWeakrefs(to: current)
-            }
-            if finalizes && !finalizesFirst { finalize(current, object) }
-            if kind == .weakref {
-                unregisterWeakref(current, object)
-            }
             if kind.isContainer {
-                // Children are released in CPython's order — list and tuple items last to first, dict,
-                // set and instance entries first to last — and those whose count reaches zero are freed
-                // depth first in the order they reached it, so finalizer and weakref events come in the
-                // order Python's would.
-                let firstPending = work.count
-                forEachReferenceInReleaseOrder(of: object) { child in
-                    if child >= ObjectRef.immortalCount && dropReference(child) { work.append(child) }
-                }
-                if work.count - firstPending > 1 { work[firstPending...].reverse() }
+                generations.untrackDying(slot)
+                freePayload(of: object, shard: shard)
             }
-            if batch == nil && work.isEmpty {
-                // Alone: freed now, as most objects die.
-                if kind.isContainer {
-                    generations.untrackDying(current)
-                    freePayload(of: object, shard: shard)
-                }
-                let size = object.blockSize
-                counters.remove(kind: kind, bytes: SizeClass.footprint(size), shard: shard)
-                allocator.free(object.base, size: size, shard: shard)
-                table.release(current, shard: shard)
-            } else {
-                let pending = batch ?? FreeBatch()
-                batch = pending
-                addToBatch(current, object, pending, shard: shard)
-                if pending.isFull { flush(pending, shard: shard) }
-            }
-            next = work.popLast()
+            let size = object.blockSize
+            counters.remove(kind: kind, bytes: SizeClass.footprint(size), shard: shard)
+            allocator.free(object.base, size: size, shard: shard)
+            table.release(slot, shard: shard)
+            return
         }
-        if let batch { flush(batch, shard: shard) }
+        // A cascade. One batch, held in a constant: kept in an optional that the loop reassigned, it
+        // cost a retain and a release per freed object (7% of dropping a 1M chain).
+        let batch = FreeBatch()
+        addToBatch(slot, object, batch, shard: shard)
+        while let current = work.popLast() {
+            let dying = releaseReferences(of: current, into: &work)
+            addToBatch(current, dying, batch, shard: shard)
+            if batch.isFull { flush(batch, shard: shard) }
+        }
+        flush(batch, shard: shard)
+    }
+
+    /// What a dying object does before its memory goes: its finalizer runs, the weakrefs to it are
+    /// cleared, and it drops its references; the referents whose count reaches zero are appended to
+    /// `work` (in the order they die). Returns the object.
+    @inline(__always)
+    private func releaseReferences(of current: UInt32, into work: inout [UInt32]) -> ObjectLayout {
+        // A background capture copies the object before it is finalized, cleared and freed.
+        willMutate(current)
+        let object = layout(current)
+        let kind = object.kind
+        // PEP 442: a finalizer runs once, whether the object dies here or in the collector. As in
+        // CPython's subtype_dealloc, `__del__` runs before the weakrefs are cleared, a legacy tp_del
+        // after.
+        let finalizes =
+            object.flags & (ObjectLayout.finalizerFlag | ObjectLayout.legacyFinalizerFlag) != 0
+            && !object.hasFlag(ObjectLayout.finalizedFlag)
+        let finalizesFirst = finalizes && object.hasFlag(ObjectLayout.finalizerFlag)
+        if finalizesFirst { finalize(current, object) }
+        if object.extraFlags & ObjectLayout.hasWeakrefsFlag != 0 {
+            clearWeakrefs(to: current)
+        }
+        if finalizes && !finalizesFirst { finalize(current, object) }
+        if kind == .weakref {
+            unregisterWeakref(current, object)
+        }
+        if kind.isContainer {
+            // Children are released in CPython's order — list and tuple items last to first, dict,
+            // set and instance entries first to last — and those whose count reaches zero are freed
+            // depth first in the order they reached it, so finalizer and weakref events come in the
+            // order Python's would.
+            let firstPending = work.count
+            forEachReferenceInReleaseOrder(of: object) { child in
+                if child >= ObjectRef.immortalCount && dropReference(child) { work.append(child) }
+            }
+            if work.count - firstPending > 1 { work[firstPending...].reverse() }
+        }
+        return object
     }
 
     /// Puts a dead object's frees into `batch`: its block and slot, its payload, its counts, and, for a container, its untracking (unless the
