@@ -601,13 +601,14 @@ public final class CycleCollector: @unchecked Sendable {
     public var waiterCount: Int { state.withLock { $0.waiters.count } }
 
     /// `del gc.garbage[:]`: drops the list's references (the objects may then be freed or become
-    /// collectable). Call as a mutator (inside the gate, shared).
+    /// collectable), last to first as CPython's `list_ass_slice` drops a deleted slice, so finalizers
+    /// run in its order. Call as a mutator (inside the gate, shared).
     public func clearGarbage(shard: Int) -> Int {
         let refs = state.withLock { state -> [ObjectRef] in
             defer { state.garbage.removeAll() }
             return state.garbage
         }
-        for ref in refs { heap.release(ref, shard: shard) }
+        for ref in refs.reversed() { heap.release(ref, shard: shard) }
         return refs.count
     }
 

@@ -74,6 +74,8 @@ enum Mark {
     static let tentativelyUnreachable = ObjectLayout.reachableFlag
     /// move_legacy_finalizer_reachable: reached from an object with a legacy finalizer.
     static let reachedFromLegacy = ObjectLayout.reachableFlag
+    /// delete_garbage: the object's references are dropped (cleared, or dead by count).
+    static let cleared = ObjectLayout.reachableFlag
     /// mark_alive (in `extraFlags`): reached from a root; lives from step 0 to step 1 only.
     static let alive = ObjectLayout.aliveFlag
 }
@@ -662,22 +664,67 @@ extension StoppedHeap {
         dropOutsideReferences(doomed, shard: shard, holdsOutside: holdsOutside, condemning: true)
     }
 
-    /// delete_garbage's first walk: each doomed object drops its references to objects outside the
-    /// set, in the order CPython's clearing drops them (the differential test found lists cleared
-    /// first to last, and their finalizers reported in that order). It stays on one thread: its
-    /// cascades report finalizers and weakref callbacks, whose order is CPython's. `condemning`: in the
-    /// same walk, each object's count goes to zero (``HandleTable/condemn(_:)``).
+    /// delete_garbage's first walk: the garbage drops its references in the order CPython's clearing
+    /// drops them, so that the finalizers and weakref callbacks of the objects outside the set that
+    /// die of it are reported in CPython's order. It stays on one thread for that order.
+    ///
+    /// CPython walks the garbage in order and clears each object (`tp_clear`: a list drops its items
+    /// last to first); a garbage object whose count reaches zero meanwhile dies at once (`tp_dealloc`
+    /// drops its references then, in the middle of its referrer's clearing) and is not cleared again;
+    /// a tuple has no `tp_clear` and goes only when its count does. Here the same: the references
+    /// between garbage objects are counted down too, and an object whose count reaches zero drops
+    /// its own references before its referrer goes on (depth first, with an explicit stack: a long
+    /// garbage chain must not recurse). Memory is not freed here (``Heap/freeGarbage``). Dropping
+    /// the outside references in plain list order instead was off wherever a garbage object dies by
+    /// count before its turn (the differential test's seed 9100029300219: a tuple cleared by its
+    /// list's clearing, whose item's weakref callback CPython reports first).
+    ///
+    /// Afterwards every garbage object's count is zero (each internal reference was dropped once), so
+    /// no id resolves to it. `holdsOutside` false (the garbage references only itself, no event can
+    /// come of it): no walk, the counts are set to zero when `condemning`.
     private func dropOutsideReferences(_ doomed: [ObjectLayout], shard: Int, holdsOutside: Bool, condemning: Bool) {
         let heap = heap
-        let table = heap.table
-        @inline(__always)
-        func drop(_ child: UInt32) {
-            guard child >= ObjectRef.immortalCount, heap.layout(child).flags & Mark.candidate == 0 else { return }
-            if heap.dropReference(child) { heap.deallocate(child, shard: shard) }
+        guard holdsOutside else {
+            if condemning { for object in doomed { heap.table.condemn(object.slot) } }
+            return
         }
-        for object in doomed {
-            if holdsOutside { heap.forEachReferenceInReleaseOrder(of: object, drop) }
-            if condemning { table.condemn(object.slot) }
+        // The references of the objects being cleared, in release order; each frame is the range of
+        // one object's, the innermost last.
+        var pending: [UInt32] = []
+        var frames: [(start: Int, cursor: Int)] = []
+        func clear(_ object: ObjectLayout) {
+            object.flags |= Mark.cleared
+            frames.append((pending.count, pending.count))
+            heap.forEachReferenceInReleaseOrder(of: object) { pending.append($0) }
+        }
+        func drain() {
+            while let top = frames.last {
+                guard top.cursor < pending.count else {
+                    pending.removeLast(pending.count - top.start)
+                    frames.removeLast()
+                    continue
+                }
+                frames[frames.count - 1].cursor += 1
+                let child = pending[top.cursor]
+                guard child >= ObjectRef.immortalCount else { continue }
+                let target = heap.layout(child)
+                if target.flags & Mark.candidate != 0 {
+                    // Garbage: dead by count now, unless already cleared.
+                    if heap.dropReference(child) && target.flags & Mark.cleared == 0 { clear(target) }
+                } else if heap.dropReference(child) {
+                    heap.deallocate(child, shard: shard)
+                }
+            }
+        }
+        for object in doomed where object.flags & Mark.cleared == 0 && object.kind != .tuple {
+            clear(object)
+            drain()
+        }
+        // What clearing did not reach (tuples only garbage tuples referenced): cleared now, so that no
+        // reference out of the garbage is left behind.
+        for object in doomed where object.flags & Mark.cleared == 0 {
+            clear(object)
+            drain()
         }
     }
 

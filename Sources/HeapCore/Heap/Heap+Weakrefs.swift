@@ -39,6 +39,10 @@ extension Heap {
     /// weakrefs that are themselves garbage of the collection in progress (CPython clears those without
     /// calling their callbacks): `silent` tells them apart.
     ///
+    /// Newest first, as CPython: a weakref with a callback goes to the head of its referent's list
+    /// (`insert_head` in `weakref___new__`; every heapd weakref has one, its event), and
+    /// `PyObject_ClearWeakRefs` calls them from the head.
+    ///
     /// Why everything happens under the registry lock: a weakref in the registry may be dying on
     /// another thread at the same moment. Its ``unregisterWeakref(_:_:)`` reads its target under this
     /// lock too, so either it runs first (and is gone from the list before we see it) or we run first
@@ -51,7 +55,7 @@ extension Heap {
             layout(slot).extraFlags &= ~ObjectLayout.hasWeakrefsFlag
             guard let refs = registry.removeValue(forKey: slot) else { return [] }
             var reported: [ObjectID] = []
-            for weak in refs {
+            for weak in refs.reversed() {
                 layout(weak).weakTarget.pointee.store(0, ordering: .releasing)
                 if !silent(weak) { reported.append(table.id(of: weak)) }
             }

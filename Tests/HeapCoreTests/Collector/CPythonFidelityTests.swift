@@ -344,6 +344,69 @@ final class CPythonFidelityTests: HeapTestCase {
         for child in found { heap.release(child) }
         return found
     }
+
+    // MARK: Orders of weakref callbacks and of clearing
+
+    /// Every `weakref.ref(o, cb)` goes to the head of o's list (`insert_head`): `a, b, c = (ref(o, cb)
+    /// for …); del o` calls c, b, a.
+    func testWeakrefCallbacksRunNewestFirst() throws {
+        let weakrefs = WeakrefIDs()
+        heap.setEventSink { if case .weakrefCleared(let weakref, _) = $0 { weakrefs.append(weakref) } }
+        let object = try heap.makeInstance(className: "N")
+        let refs = try (0..<3).map { _ in hold(try heap.makeWeakref(to: object)) }
+        heap.release(object)
+        XCTAssertEqual(weakrefs.all, refs.reversed().map { heap.id(of: $0) })
+    }
+
+    /// `del gc.garbage[:]` drops the slice last to first (`list_ass_slice`): two uncollectable tp_del
+    /// cycles saved in gc.garbage as [a, b] have their tp_dels run b, a once the list is emptied and
+    /// their cycles broken.
+    func testEmptyingGarbageDropsItsEntriesLastToFirst() throws {
+        let events = OrderedEvents()
+        heap.setEventSink { events.append($0) }
+        for name in ["A", "B"] {
+            let node = try heap.makeInstance(className: name)
+            try heap.setFinalizer(node, legacy: true)
+            try heap.setAttribute(node, "me", node)
+            heap.release(node)
+        }
+        XCTAssertEqual(try collector.collect(), 2)
+        XCTAssertEqual(collector.garbageCount, 2)
+        // Break both cycles through gc.garbage's own references, then empty it.
+        let saved = collector.garbage()
+        XCTAssertEqual(saved.map { heap.typeName(of: $0) }, ["A", "B"])
+        for node in saved {
+            try heap.deleteAttribute(node, "me")
+            heap.release(node)
+        }
+        XCTAssertEqual(collector.clearGarbage(shard: 0), 2)
+        XCTAssertEqual(events.names.suffix(2), ["f:B", "f:A"])
+    }
+
+    /// delete_garbage clears the garbage in order, and a garbage object whose count reaches zero
+    /// meanwhile dies at once, before its referrer's clearing goes on; a tuple has no tp_clear. With
+    /// n1, n2 old: `t = (n1,); l = [t, n2]; l.append(l); del t, l; gc.collect(0)` calls n2's weakref
+    /// callback, then n1's (the list drops n2, then t, whose death drops n1).
+    func testGarbageDyingByCountDuringClearingDropsItsReferencesThen() throws {
+        let weakrefs = WeakrefIDs()
+        let n1 = hold(try heap.makeInstance(className: "N"))
+        let n2 = hold(try heap.makeInstance(className: "N"))
+        let w1 = hold(try heap.makeWeakref(to: n1))
+        let w2 = hold(try heap.makeWeakref(to: n2))
+        _ = try collector.collect()
+        let tuple = try heap.makeTuple([n1])
+        let list = try heap.makeList()
+        try heap.append(list, tuple)
+        try heap.append(list, n2)
+        try heap.append(list, list)
+        heap.release(tuple)
+        heap.release(list)
+        drop(n1)
+        drop(n2)
+        heap.setEventSink { if case .weakrefCleared(let weakref, _) = $0 { weakrefs.append(weakref) } }
+        XCTAssertEqual(try collector.collect(generation: 0), 2)
+        XCTAssertEqual(weakrefs.all, [heap.id(of: w2), heap.id(of: w1)])
+    }
 }
 
 /// Events in the order the heap reported them: `start`, `stop`, `w` (a weakref cleared), `f:Type`.
@@ -364,4 +427,12 @@ final class OrderedEvents: @unchecked Sendable {
     }
 
     var names: [String] { lock.withLock { events } }
+}
+
+/// The weakrefs whose callbacks ran, in order.
+final class WeakrefIDs: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ids: [ObjectID] = []
+    func append(_ id: ObjectID) { lock.withLock { ids.append(id) } }
+    var all: [ObjectID] { lock.withLock { ids } }
 }
