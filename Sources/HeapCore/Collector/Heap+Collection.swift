@@ -25,10 +25,10 @@ import Dispatch
 //      before anything is freed.
 //   7. Finalizers (__del__, PEP 442) of unreachable objects run once: the object is marked finalized and
 //      the event reported. (heapd's finalizers run no code, so nothing is resurrected.)
-//   8. Survivors move one generation up. Unreachable objects are freed as a whole: each drops its
-//      references to objects outside the garbage, then its memory and slot go (CPython clears each
-//      container with tp_clear and lets the refcounts free them; the effect is the same, without a
-//      decref per internal reference). Under DEBUG_SAVEALL they are appended to gc.garbage instead.
+//   8. Survivors move one generation up. Unreachable objects drop their references as CPython's
+//      clearing does (tp_clear in order, a garbage object dying by count at once), which may free
+//      objects outside the garbage; then their memory and slots go as a whole, in batches. Under
+//      DEBUG_SAVEALL they are appended to gc.garbage instead.
 //
 //   0. mark_alive (full collections, when the server gave its roots): every young container the roots
 //      reach is marked alive first, in one walk, and steps 1-3 treat it as a survivor without looking at
@@ -639,9 +639,9 @@ extension StoppedHeap {
 
     /// Frees cyclic garbage before the world restarts (so no id can reach it meanwhile).
     ///
-    /// Instead of CPython's clear-then-decref dance, each object drops only its references to objects
-    /// *outside* the set (which may free them, by refcount; nothing outside references into the set,
-    /// so those cascades never reach it), then the set's memory and slots are freed in batches
+    /// The garbage drops its references in CPython's clearing order (``dropOutsideReferences``), which
+    /// may free objects outside it by refcount (nothing outside references into the set, so those
+    /// cascades never reach it); then the set's memory and slots are freed in batches
     /// (``Heap/freeGarbage(_:shard:threads:)``), with no per-object lock. Weakrefs were cleared and
     /// finalizers ran before (steps 6 and 7), as in CPython. The two walks cannot be one: an object
     /// freed early would be read again as another one's referent.
