@@ -407,6 +407,26 @@ final class CPythonFidelityTests: HeapTestCase {
         XCTAssertEqual(try collector.collect(generation: 0), 2)
         XCTAssertEqual(weakrefs.all, [heap.id(of: w2), heap.id(of: w1)])
     }
+
+    /// A dying container drops its references one at a time, and a referent that dies meanwhile is
+    /// deallocated at once (`Py_DECREF`), before the next reference is dropped: with `o` a `__del__`
+    /// instance, `w = ref(o, cb); t = (o, w); l = [w, t]; del o, w, t, l` runs `__del__`, then `w`'s
+    /// callback (`l` drops `t` first; `t`'s death drops `w`, still held by `l`, then `o`).
+    func testAReferentDyingDuringItsContainersDeathIsFreedBeforeTheNextReferenceDrops() throws {
+        let events = OrderedEvents()
+        heap.setEventSink { events.append($0) }
+        let object = try heap.makeInstance(className: "D")
+        try heap.setFinalizer(object, legacy: false)
+        let weak = try heap.makeWeakref(to: object)
+        let tuple = try heap.makeTuple([object, weak])
+        let list = try heap.makeList()
+        try heap.append(list, weak)
+        try heap.append(list, tuple)
+        [object, weak, tuple].forEach { heap.release($0) }
+        heap.release(list)
+        XCTAssertEqual(events.names, ["f:D", "w"])
+        XCTAssertEqual(heap.statistics().objects, 0)
+    }
 }
 
 /// Events in the order the heap reported them: `start`, `stop`, `w` (a weakref cleared), `f:Type`.
