@@ -12,8 +12,9 @@
 #   cancel out); deterministic to about 1%, for A/B comparisons. --keep DIR keeps the callgrind files
 #   (for callgrind_annotate --inclusive=yes).
 #
-# usage: Benchmarks/cpu-per-request.sh [N] [ROUNDS]          (default 1000000 requests, 3 rounds)
+# usage: Benchmarks/cpu-per-request.sh [N] [ROUNDS]          (default 2000000 requests, 3 rounds)
 #        Benchmarks/cpu-per-request.sh --callgrind [--keep DIR] [K]   (default K = 10000)
+# HEAPD=path: that heapd binary instead of a fresh release build (A/B against another commit's).
 # Shapes: 1 client × 64 pipelined and 16 × 16; commands PING and GETREFCOUNT g.x (a global bound to a
 # list first, as Benchmarks/run.sh does) against heapd, PING against redis-server.
 set -euo pipefail
@@ -28,13 +29,18 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --callgrind) mode=callgrind; shift ;;
     --keep) keep="$2"; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) positional+=("$1"); shift ;;
   esac
 done
 
-swift build -c release --product heapd >&2
-heapd_bin="$root/.build/release/heapd"
+# HEAPD=path measures that binary instead (an A/B comparison: a build of the commit before).
+if [ -n "${HEAPD:-}" ]; then
+  heapd_bin=$(realpath "$HEAPD")
+else
+  swift build -c release --product heapd >&2
+  heapd_bin="$root/.build/release/heapd"
+fi
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/heapd-cpu.XXXXXX")
 heapd_pid=""
@@ -51,10 +57,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-wait_socket() { # path seconds pid: fails at once if the server died
+wait_socket() { # path seconds pid: until the server answers PING there; fails at once if it died
   local tries=$(($2 * 10))
   for _ in $(seq "$tries"); do
-    [ -S "$1" ] && return 0
+    # The socket file appears at bind(), before listen(): only a reply says it accepts.
+    [ -S "$1" ] && [ "$(redis-cli -s "$1" PING 2>/dev/null)" = PONG ] && return 0
     if ! kill -0 "$3" 2>/dev/null; then
       echo "cpu-per-request: the server for $1 exited" >&2
       return 1
@@ -115,7 +122,7 @@ if [ "$mode" = callgrind ]; then
   exit 0
 fi
 
-requests=${positional[0]:-1000000}
+requests=${positional[0]:-2000000}
 rounds=${positional[1]:-3}
 ticks=$(getconf CLK_TCK)
 
