@@ -174,6 +174,18 @@ struct PackedName: Equatable {
         count = name.utf8.count
     }
 
+    /// Whether `bytes` are this name's bytes, compared one by one (stopping at the first that differs,
+    /// so a different name costs about one compare); false for the empty value.
+    @inline(__always)
+    func matches(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard count > 0, bytes.count == count else { return false }
+        for index in 0..<count {
+            let word = index < 8 ? low >> (8 * index) : high >> (8 * (index - 8))
+            if UInt8(truncatingIfNeeded: word) != bytes[index] { return false }
+        }
+        return true
+    }
+
     @inline(__always)
     private mutating func add(_ byte: UInt8, at index: Int) {
         if index < 8 {

@@ -58,6 +58,14 @@ final class Session {
     /// Where this session last found globals (``GlobalNamespace``: reads without the namespace's lock).
     @exclusivity(unchecked)
     var globalCache = GlobalCache()
+    /// The command word of this session's last one-word command, byte for byte as the client sent it,
+    /// and its index in ``CommandTable/all``: a client repeating a command (a pipelined loop) has it
+    /// matched by one compare per byte instead of hashed and compared case-insensitively
+    /// (``CommandTable/execute(words:in:)``).
+    @exclusivity(unchecked)
+    var lastCommandWord = PackedName()
+    @exclusivity(unchecked)
+    var lastCommandIndex = 0
 
     init(id: Int, shard: Int, state: ServerState, client: ClientInfo) {
         self.id = id
