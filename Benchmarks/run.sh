@@ -6,6 +6,8 @@
 #        Benchmarks/run.sh gc [N ...]  the collector against CPython's on the shared graph shapes
 #        Benchmarks/run.sh trace       what tracemalloc costs an allocation: off, 1 frame, 25 frames
 #        Benchmarks/run.sh image [N]   SAVE/restore MB/s of N objects (default 1M) beside dd's fdatasync speed
+# The robust request-path measures (CPU per request of heapd, redis-server and redis-benchmark; heapd's
+# instructions per request under callgrind) are Benchmarks/cpu-per-request.sh [--callgrind].
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$(cd .. && pwd)

@@ -192,14 +192,20 @@ private struct WireOutput {
         } while divisor > 0
     }
 
-    /// The UTF-8 of `text` with line terminators turned into spaces: copied at once when it has none
-    /// (a native string's bytes are contiguous; `+PONG` was a bounds check per byte).
+    /// The UTF-8 of `text` with line terminators turned into spaces, in one pass over its bytes where
+    /// they are (a native or small string's are contiguous). The lines of simple strings and errors are
+    /// short: a loop that copies and replaces at once beat a scan followed by `memcpy` (a call that
+    /// dispatches on the length) by about 70 instructions of `+PONG`'s 130, and a checked write per
+    /// byte by more.
     mutating func lineSafe(_ text: String) {
         let copied = text.utf8.withContiguousStorageIfAvailable { utf8 -> Bool in
-            guard !utf8.contains(where: { $0 == ASCII.carriageReturn || $0 == ASCII.newline }) else { return false }
             precondition(memory.count - written >= utf8.count, "a reply wrote past its encodedSize")
-            if let base = utf8.baseAddress, utf8.count > 0 {
-                (memory.baseAddress! + written).copyMemory(from: base, byteCount: utf8.count)
+            guard let destination = memory.baseAddress.map({ $0 + written }) else { return utf8.isEmpty }
+            for index in 0..<utf8.count {
+                let value = utf8[index]
+                destination.storeBytes(
+                    of: value == ASCII.carriageReturn || value == ASCII.newline ? ASCII.space : value,
+                    toByteOffset: index, as: UInt8.self)
             }
             written += utf8.count
             return true

@@ -12,7 +12,9 @@ final class Session {
     let state: ServerState
     /// Who is connected and their role (read before each command).
     let client: ClientInfo
-    var heap: Heap { state.heap }
+    /// The server's heap (`state.heap`), held here: a command that names an object reads it, and
+    /// through `state` each read was a retain and a release.
+    let heap: Heap
     /// The heap's collector and allocation tracer, which ``CommandTable`` reads for every command: held
     /// here, so that reading them is a load (through `state.heap` each cost a retain and a release).
     let collector: CycleCollector
@@ -56,12 +58,21 @@ final class Session {
     /// Where this session last found globals (``GlobalNamespace``: reads without the namespace's lock).
     @exclusivity(unchecked)
     var globalCache = GlobalCache()
+    /// The command word of this session's last one-word command, byte for byte as the client sent it,
+    /// and its index in ``CommandTable/all``: a client repeating a command (a pipelined loop) has it
+    /// matched by one compare per byte instead of hashed and compared case-insensitively
+    /// (``CommandTable/execute(words:in:)``).
+    @exclusivity(unchecked)
+    var lastCommandWord = PackedName()
+    @exclusivity(unchecked)
+    var lastCommandIndex = 0
 
     init(id: Int, shard: Int, state: ServerState, client: ClientInfo) {
         self.id = id
         self.shard = shard
         self.state = state
         self.client = client
+        heap = state.heap
         collector = state.heap.collector
         tracer = state.heap.tracer
         collectionsAtCommandStart = collector.collectionsStarted
@@ -126,11 +137,47 @@ final class Session {
         }
     }
 
+    /// ``resolve(_:readOnly:)`` of argument `index` of `arguments`. The global this session found last
+    /// (`GETREFCOUNT g.x` in a loop) is recognised from the argument's bytes where they arrived: no
+    /// string is made for it, nor its characters checked a second time; any other name goes the way of
+    /// ``resolve(_:readOnly:)``.
+    func resolve(_ arguments: Arguments, _ index: Int, readOnly: Bool = false) throws(CommandError) -> ObjectRef {
+        let cached = arguments.withBytes(index) { bytes -> ObjectRef? in
+            guard bytes.count > 2, bytes[0] == UInt8(ascii: "g"), bytes[1] == UInt8(ascii: ".") else { return nil }
+            return state.globals.retainedLast(
+                UnsafeRawBufferPointer(rebasing: bytes[2...]), heap: heap, cache: &globalCache)
+        }
+        if let cached { return cached }
+        return try resolve(arguments[index], readOnly: readOnly)
+    }
+
+    /// The reference count of argument `index` of `arguments` when it names the global this session
+    /// found last, read without taking a reference (``GlobalNamespace/refcountOfLast(_:heap:cache:)``);
+    /// nil otherwise, for the caller to resolve it the ordinary way.
+    func refcountOfLastGlobal(_ arguments: Arguments, _ index: Int) -> Int? {
+        arguments.withBytes(index) { bytes -> Int? in
+            guard bytes.count > 2, bytes[0] == UInt8(ascii: "g"), bytes[1] == UInt8(ascii: ".") else { return nil }
+            return state.globals.refcountOfLast(
+                UnsafeRawBufferPointer(rebasing: bytes[2...]), heap: heap, cache: &globalCache)
+        }
+    }
+
     /// Runs `body` with a reference to the named object, released afterwards.
     func with<R>(_ text: String, readOnly: Bool = false, _ body: (ObjectRef) throws(CommandError) -> R)
         throws(CommandError) -> R
     {
         let ref = try resolve(text, readOnly: readOnly)
+        defer { heap.release(ref, shard: shard) }
+        return try body(ref)
+    }
+
+    /// ``with(_:readOnly:_:)`` for argument `index` of `arguments`, resolved by
+    /// ``resolve(_:_:readOnly:)``.
+    @inline(__always)
+    func with<R>(
+        _ arguments: Arguments, _ index: Int, readOnly: Bool = false, _ body: (ObjectRef) throws(CommandError) -> R
+    ) throws(CommandError) -> R {
+        let ref = try resolve(arguments, index, readOnly: readOnly)
         defer { heap.release(ref, shard: shard) }
         return try body(ref)
     }

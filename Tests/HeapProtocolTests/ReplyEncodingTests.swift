@@ -29,6 +29,9 @@ struct ReplyEncodingTests {
     @Test func lineRepliesCannotInjectLines() {
         #expect(Self.text(.simple("a\r\nb")) == "+a  b\r\n")
         #expect(Self.text(.error(code: "E\nX", message: "bad\r\n+OK")) == "-E X bad  +OK\r\n")
+        // Past 15 bytes a string is no longer stored inline: its bytes are read where they are allocated.
+        let long = String(repeating: "é", count: 12) + "\r\n+OK\n"
+        #expect(Self.text(.simple(long)) == "+" + String(repeating: "é", count: 12) + "  +OK \r\n")
     }
 
     @Test func arrays() {

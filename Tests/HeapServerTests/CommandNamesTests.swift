@@ -1,3 +1,4 @@
+import HeapProtocol
 import XCTest
 
 @testable import HeapServer
@@ -38,5 +39,30 @@ final class CommandNamesTests: XCTestCase {
         let names = CommandNames(words)
         for (index, word) in words.enumerated() { XCTAssertEqual(names.find(bytes(word.lowercased())), index) }
         XCTAssertNil(names.find(bytes("CMD200")))
+    }
+
+    /// A session remembers its last one-word command's word, byte for byte (``Session/lastCommandWord``):
+    /// whatever it ran before, each request must get the reply a fresh session gets for it, for words
+    /// repeated, repeated in another case, that start two-word commands, or that are unknown.
+    func testTheRememberedCommandWordChangesNoReply() throws {
+        let requests = [
+            ["PING"], ["PING"], ["ping"], ["PING", "hello"], ["PING", "a", "b"], ["PINGS"], ["PING"],
+            ["ECHO", "x"], ["ECHO", "x"], ["echo"], ["COMMAND", "COUNT"], ["COMMAND", "COUNT"], ["COMMAND"],
+            ["COMMAND", "NOPE"], ["GC", "ISENABLED"], ["GC", "ISENABLED"], ["gc", "isenabled"], ["GC"],
+            ["GC", "NOPE"], ["GETREFCOUNT"], ["GETREFCOUNT", "#1"], ["GETREFCOUNT", "#1"],
+            ["A_COMMAND_NAME_LONGER_THAN_16"], ["PING"],
+        ]
+        try withUnitSession { state, session in
+            for request in requests {
+                let repeated = state.heap.gate.shared { CommandTable.execute(Request(request), in: session) }
+                let fresh = try XCTUnwrap(state.openSession())
+                defer { state.closeSession(fresh) }
+                let alone = state.heap.gate.shared { CommandTable.execute(Request(request), in: fresh) }
+                guard case .reply(let reply) = repeated, case .reply(let expected) = alone else {
+                    return XCTFail("\(request): not a reply")
+                }
+                XCTAssertEqual(reply, expected, "\(request)")
+            }
+        }
     }
 }

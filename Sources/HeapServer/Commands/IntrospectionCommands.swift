@@ -9,10 +9,13 @@ enum IntrospectionCommands {
         CommandSpec(
             "GETREFCOUNT", arity: 1...1, syntax: "GETREFCOUNT x",
             summary: "sys.getrefcount(x): the count including the temporary reference of the call itself",
-            handler: { session, args throws(CommandError) in
+            handler: { session, args throws(CommandError) -> Reply in
+                // The global read last (a loop over `GETREFCOUNT g.x`): its count is read without a
+                // temporary reference, plus the one the call would hold (docs/006).
+                if let count = session.refcountOfLastGlobal(args, 0) { return .integer(Int64(count) + 1) }
                 // Resolving the argument takes a temporary reference, as passing it to
                 // sys.getrefcount does in Python; the reply is read while it is held.
-                try session.with(args[0], readOnly: true) { ref in
+                return try session.with(args, 0, readOnly: true) { ref in
                     .integer(Int64(session.heap.refcount(of: ref)))
                 }
             }),
@@ -20,7 +23,7 @@ enum IntrospectionCommands {
             "REFCOUNT", arity: 1...1, syntax: "REFCOUNT x",
             summary: "the raw reference count: variables, container slots and server references to x",
             handler: { session, args throws(CommandError) in
-                try session.with(args[0], readOnly: true) { ref in
+                try session.with(args, 0, readOnly: true) { ref in
                     let count = session.heap.refcount(of: ref)
                     return .integer(Int64(ref.isImmortal ? count : count - 1))
                 }
@@ -28,12 +31,12 @@ enum IntrospectionCommands {
         CommandSpec(
             "TYPE", arity: 1...1, syntax: "TYPE x", summary: "type(x).__name__",
             handler: { session, args throws(CommandError) in
-                try session.with(args[0], readOnly: true) { ref in .simple(session.heap.typeName(of: ref)) }
+                try session.with(args, 0, readOnly: true) { ref in .simple(session.heap.typeName(of: ref)) }
             }),
         CommandSpec(
             "ID", arity: 1...1, syntax: "ID x", summary: "id(x): the object's 64-bit id, usable as #id",
             handler: { session, args throws(CommandError) in
-                try session.with(args[0], readOnly: true) { ref in
+                try session.with(args, 0, readOnly: true) { ref in
                     .integer(Int64(bitPattern: session.heap.id(of: ref).rawValue))
                 }
             }),
