@@ -688,43 +688,56 @@ extension StoppedHeap {
             if condemning { for object in doomed { heap.table.condemn(object.slot) } }
             return
         }
-        // The references of the objects being cleared, in release order; each frame is the range of
-        // one object's, the innermost last.
+        let table = heap.table
+        // The references still to drop of the objects being cleared, in release order: each object's
+        // run (where it starts, and where its parent's run resumes), innermost last; `next` is the next
+        // reference to drop. One loop, no nested functions: captured by them, these arrays were boxed
+        // and every access checked for exclusivity at run time (a third of a young collection).
         var pending: [UInt32] = []
-        var frames: [(start: Int, cursor: Int)] = []
-        func clear(_ object: ObjectLayout) {
-            object.flags |= Mark.cleared
-            frames.append((pending.count, pending.count))
-            heap.forEachReferenceInReleaseOrder(of: object) { pending.append($0) }
-        }
-        func drain() {
-            while let top = frames.last {
-                guard top.cursor < pending.count else {
-                    pending.removeLast(pending.count - top.start)
-                    frames.removeLast()
+        var runs: [(start: Int, resume: Int)] = []
+        var next = 0
+        // Two sweeps: the garbage in order, tuples left out (no tp_clear); then what is left.
+        for index in 0..<(2 * doomed.count) {
+            let first = index < doomed.count
+            let object = doomed[first ? index : index - doomed.count]
+            guard object.flags & Mark.cleared == 0, !first || object.kind != .tuple else { continue }
+            var clearing: ObjectLayout? = object
+            while true {
+                if let current = clearing {
+                    // Cleared (or dead by count) now: its references go on top of the stack.
+                    clearing = nil
+                    current.flags |= Mark.cleared
+                    let start: Int
+                    if let top = runs.last, next == pending.count {
+                        // Its referrer has nothing left to drop: this run takes the place of that one.
+                        start = top.start
+                        while pending.count > start { pending.removeLast() }
+                    } else {
+                        start = pending.count
+                        runs.append((start, next))
+                    }
+                    heap.forEachReferenceInReleaseOrder(of: current) { pending.append($0) }
+                    next = start
+                }
+                if next == pending.count {
+                    guard let done = runs.popLast(), !runs.isEmpty else { break }
+                    while pending.count > done.start { pending.removeLast() }
+                    next = done.resume
                     continue
                 }
-                frames[frames.count - 1].cursor += 1
-                let child = pending[top.cursor]
+                let child = pending[next]
+                next += 1
                 guard child >= ObjectRef.immortalCount else { continue }
                 let target = heap.layout(child)
                 if target.flags & Mark.candidate != 0 {
                     // Garbage: dead by count now, unless already cleared.
-                    if heap.dropReference(child) && target.flags & Mark.cleared == 0 { clear(target) }
+                    if table.dropWhileStopped(child) && target.flags & Mark.cleared == 0 { clearing = target }
                 } else if heap.dropReference(child) {
                     heap.deallocate(child, shard: shard)
                 }
             }
-        }
-        for object in doomed where object.flags & Mark.cleared == 0 && object.kind != .tuple {
-            clear(object)
-            drain()
-        }
-        // What clearing did not reach (tuples only garbage tuples referenced): cleared now, so that no
-        // reference out of the garbage is left behind.
-        for object in doomed where object.flags & Mark.cleared == 0 {
-            clear(object)
-            drain()
+            pending.removeAll(keepingCapacity: true)
+            next = 0
         }
     }
 

@@ -227,6 +227,17 @@ final class HandleTable: @unchecked Sendable {
         entry.pointee.store(entry.pointee.load(ordering: .relaxed) & ~Self.refcountMask, ordering: .relaxed)
     }
 
+    /// Drops a reference between two objects of a collection's garbage, with the world stopped: no
+    /// other thread touches the count, so a load and a store do (no locked instruction), and no
+    /// background capture runs (a collection waits for it). Returns whether the count reached zero.
+    func dropWhileStopped(_ slot: UInt32) -> Bool {
+        let entry = word(slot)
+        let value = entry.pointee.load(ordering: .relaxed)
+        precondition(value & Self.refcountMask != 0, "heapd: reference count of slot \(slot) went below zero")
+        entry.pointee.store(value &- 1, ordering: .relaxed)
+        return value & Self.refcountMask == 1
+    }
+
     /// ``release(_:shard:)`` for many slots: each slot's generation grows at once, and the reusable
     /// ones join the shard's free list under one lock instead of one each.
     func releaseBatch(_ slots: UnsafeBufferPointer<UInt32>, shard: Int) {
