@@ -58,18 +58,27 @@ enum CollectorBenchmarks {
     /// `threads`: how many threads free a collection's garbage (``CycleCollector/freeingThreads``).
     /// `marksAlive`: whether the collection starts with the mark-alive pass from the shape's root (as
     /// heapd's server gives its variables and globals); off, it is CPython 3.11's plain trial deletion.
+    ///
+    /// `freshHeap`: a new heap for each repeat. Otherwise one heap serves every repeat, as CPython's
+    /// anchor runs its repeats in one interpreter: what a long-running heapd has warm (the slot free
+    /// lists, the collector's list storage) is warm, and what it has scattered (a graph built in slots
+    /// freed in another order) is scattered. The report prints both.
     static func measure(
-        _ shape: String, count: Int, repeats: Int = 5, threads: Int = 1, marksAlive: Bool = true
+        _ shape: String, count: Int, repeats: Int = 5, threads: Int = 1, marksAlive: Bool = true,
+        freshHeap: Bool = false
     ) -> Result {
         var times: [Double] = []
         var returned = 0
-        // One heap for every repeat, as CPython's anchor runs its repeats in one interpreter: what a
-        // long-running heapd has warm (its slot free lists, the collector's list storage) is warm here.
-        let heap = Heap(configuration: HeapConfiguration(maxObjects: 1 << 23, shardCount: 2))
-        heap.collector.setEnabled(false)
-        heap.collector.freeingThreads.store(threads, ordering: .relaxed)
-        heap.collector.marksAlive.store(marksAlive, ordering: .relaxed)
-        for _ in 0..<repeats {
+        func makeHeap() -> Heap {
+            let heap = Heap(configuration: HeapConfiguration(maxObjects: 1 << 23, shardCount: 2))
+            heap.collector.setEnabled(false)
+            heap.collector.freeingThreads.store(threads, ordering: .relaxed)
+            heap.collector.marksAlive.store(marksAlive, ordering: .relaxed)
+            return heap
+        }
+        var heap = makeHeap()
+        for repeat_ in 0..<repeats {
+            if freshHeap && repeat_ > 0 { heap = makeHeap() }
             let root = build(shape, count: count, heap: heap)
             heap.collector.setRoots { root.map { [$0] } ?? [] }
             let start = Measure.now()
@@ -232,14 +241,20 @@ enum CollectorBenchmarks {
             for shape in ["rings2", "cycle", "random", "chain"] {
                 // Two threads only where there is garbage to free in parallel; the chain is a cascade.
                 // The random graph, the one shape with a root, also without the mark-alive pass.
-                var variants: [(threads: Int, marksAlive: Bool)] =
+                // Each also in a fresh heap per repeat (see measure's `freshHeap`).
+                var variants: [(threads: Int, marksAlive: Bool, fresh: Bool)] =
                     shape == "chain"
-                    ? [(1, true)] : shape == "random" ? [(1, true), (1, false)] : [(1, true), (2, true)]
+                    ? [(1, true, false), (1, true, true)]
+                    : shape == "random"
+                        ? [(1, true, false), (1, true, true), (1, false, false)]
+                        : [(1, true, false), (2, true, false), (1, true, true)]
                 if shape == "random" && count < 1_000_000 { variants.removeLast() }
-                for (threads, marksAlive) in variants {
-                    let result = measure(shape, count: count, threads: threads, marksAlive: marksAlive)
+                for (threads, marksAlive, fresh) in variants {
+                    let result = measure(
+                        shape, count: count, threads: threads, marksAlive: marksAlive, freshHeap: fresh)
                     let what = shape == "chain" ? "free by refcount" : "collect returned \(result.returned)"
-                    let variant = marksAlive ? "" : "no mark-alive"
+                    let variant = [marksAlive ? nil : "no mark-alive", fresh ? "fresh heap per repeat" : nil]
+                        .compactMap { $0 }.joined(separator: ", ")
                     let perObject = result.seconds / Double(count) * 1e9
                     print(
                         "  {\"shape\": \"\(shape)\", \"n\": \(count), \"threads\": \(threads), \"collect_s\": \(String(format: "%.5f", result.seconds)), \"ns_per_object\": \(String(format: "%.1f", perObject)), \"variant\": \"\(variant)\", \"note\": \"\(what)\"}"
