@@ -639,7 +639,7 @@ extension StoppedHeap {
 
     /// Frees cyclic garbage before the world restarts (so no id can reach it meanwhile).
     ///
-    /// The garbage drops its references in CPython's clearing order (``dropOutsideReferences``), which
+    /// The garbage drops its references in CPython's clearing order (``dropGarbageReferences``), which
     /// may free objects outside it by refcount (nothing outside references into the set, so those
     /// cascades never reach it); then the set's memory and slots are freed in batches
     /// (``Heap/freeGarbage(_:shard:threads:)``), with no per-object lock. Weakrefs were cleared and
@@ -650,18 +650,19 @@ extension StoppedHeap {
     /// other (``CollectionOutcome/doomedHoldsOutside``): the first walk is skipped.
     func deleteGarbage(_ doomed: [ObjectLayout], shard: Int, threads: Int = 1, holdsOutside: Bool = true) {
         guard !doomed.isEmpty else { return }
-        if holdsOutside { dropOutsideReferences(doomed, shard: shard, holdsOutside: true, condemning: false) }
+        if holdsOutside { dropGarbageReferences(doomed, shard: shard, holdsOutside: true, condemning: false) }
         heap.freeGarbage(doomed, shard: shard, threads: threads)
     }
 
     /// delete_garbage's part that needs the stop, for garbage whose memory is freed after the world
     /// restarts (``Heap/freeGarbage(_:shard:threads:)``, run as a mutator with no stop in between):
-    /// drops the references to objects outside the set, then sets each object's count to zero, so that
-    /// from the restart on no id resolves to it (``HandleTable/acquire(_:)`` takes only a nonzero
-    /// count) and a young collection's log skips its stale entry.
+    /// the garbage drops its references (``dropGarbageReferences``), and every garbage object's count
+    /// ends at zero (dropped by the walk, or set when there is no walk), so that from the restart on
+    /// no id resolves to it (``HandleTable/acquire(_:)`` takes only a nonzero count) and a young
+    /// collection's log skips its stale entry.
     func condemnGarbage(_ doomed: [ObjectLayout], shard: Int, holdsOutside: Bool = true) {
         guard !doomed.isEmpty else { return }
-        dropOutsideReferences(doomed, shard: shard, holdsOutside: holdsOutside, condemning: true)
+        dropGarbageReferences(doomed, shard: shard, holdsOutside: holdsOutside, condemning: true)
     }
 
     /// delete_garbage's first walk: the garbage drops its references in the order CPython's clearing
@@ -682,7 +683,7 @@ extension StoppedHeap {
     /// Afterwards every garbage object's count is zero (each internal reference was dropped once), so
     /// no id resolves to it. `holdsOutside` false (the garbage references only itself, no event can
     /// come of it): no walk, the counts are set to zero when `condemning`.
-    private func dropOutsideReferences(_ doomed: [ObjectLayout], shard: Int, holdsOutside: Bool, condemning: Bool) {
+    private func dropGarbageReferences(_ doomed: [ObjectLayout], shard: Int, holdsOutside: Bool, condemning: Bool) {
         let heap = heap
         guard holdsOutside else {
             if condemning { for object in doomed { heap.table.condemn(object.slot) } }
