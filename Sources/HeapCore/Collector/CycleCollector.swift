@@ -449,7 +449,7 @@ public final class CycleCollector: @unchecked Sendable {
                 // thread's allocations made since the last one (a mutator collects as its allocations
                 // make a collection due), so the thread that frees it is the one that made it: the
                 // freeing is the backpressure, without stopping the others.
-                stopped.condemnGarbage(outcome.doomed, shard: 0, holdsOutside: outcome.doomedHoldsOutside)
+                stopped.condemnGarbage(outcome.doomed, shard: 0, drops: outcome.doomedDrops)
             } else {
                 // A full collection's garbage is freed inside the stop: freed concurrently, by the
                 // collector thread while mutators that allocate cyclic garbage in a tight loop went on,
@@ -457,7 +457,7 @@ public final class CycleCollector: @unchecked Sendable {
                 // thousands of objects); inside, the pause itself is the backpressure, as in CPython.
                 stopped.deleteGarbage(
                     outcome.doomed, shard: 0, threads: freeingThreads.load(ordering: .relaxed),
-                    holdsOutside: outcome.doomedHoldsOutside)
+                    drops: outcome.doomedDrops)
             }
             stopEnded = Self.now()
             return (outcome, sizes)

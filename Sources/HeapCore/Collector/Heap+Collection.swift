@@ -61,9 +61,20 @@ struct CollectionOutcome {
     /// Cyclic garbage, to be freed by ``StoppedHeap/deleteGarbage(_:shard:)`` before the world restarts
     /// (each still carries the candidate mark, which tells it from everything that survives).
     var doomed: [ObjectLayout] = []
-    /// Whether some doomed object may reference an object outside the doomed set (false only when
-    /// subtract_refs counted every reference the set holds as one into the set).
-    var doomedHoldsOutside = true
+    /// What dropping the doomed objects' references can do (from what subtract_refs counted).
+    var doomedDrops = GarbageDrops.mayFree
+}
+
+/// What dropping a collection's garbage's references can do, which decides how they are dropped.
+enum GarbageDrops {
+    /// The garbage references only itself: nothing to drop.
+    case none
+    /// Besides itself it references only survivors of this collection's trial deletion: their counts
+    /// go down and none reaches zero (each is reachable from outside), so no event can come of it and
+    /// the order does not matter.
+    case survivorsOnly
+    /// It may reference objects that die of the drops: dropped in CPython's clearing order.
+    case mayFree
 }
 
 /// The flag bits the passes use as scratch, by name. Each has one meaning within a pass.
@@ -161,8 +172,11 @@ extension StoppedHeap {
             }
         } else {
             outcome.doomed = collectable
-            // The garbage references nothing outside itself: deleteGarbage has no reference to drop.
-            outcome.doomedHoldsOutside = !(summary.allUnreachable && summary.outside == 0 && uncollectable.isEmpty)
+            // No candidate references a non-candidate (and none became uncollectable): the garbage
+            // references itself, and survivors when there are any.
+            if summary.outside == 0 && uncollectable.isEmpty {
+                outcome.doomedDrops = summary.allUnreachable ? .none : .survivorsOnly
+            }
         }
         // young's storage is kept for the next collection, unless it became the garbage list (then the
         // collector keeps it once the garbage is freed: CycleCollector.runCollection).
@@ -646,11 +660,10 @@ extension StoppedHeap {
     /// finalizers ran before (steps 6 and 7), as in CPython. The two walks cannot be one: an object
     /// freed early would be read again as another one's referent.
     ///
-    /// `holdsOutside`: false when the collection found that the doomed objects reference only each
-    /// other (``CollectionOutcome/doomedHoldsOutside``): the first walk is skipped.
-    func deleteGarbage(_ doomed: [ObjectLayout], shard: Int, threads: Int = 1, holdsOutside: Bool = true) {
+    /// `drops`: what the collection found the references can do (``CollectionOutcome/doomedDrops``).
+    func deleteGarbage(_ doomed: [ObjectLayout], shard: Int, threads: Int = 1, drops: GarbageDrops = .mayFree) {
         guard !doomed.isEmpty else { return }
-        if holdsOutside { dropGarbageReferences(doomed, shard: shard, holdsOutside: true, condemning: false) }
+        dropGarbageReferences(doomed, shard: shard, drops: drops, condemning: false)
         heap.freeGarbage(doomed, shard: shard, threads: threads)
     }
 
@@ -660,9 +673,9 @@ extension StoppedHeap {
     /// ends at zero (dropped by the walk, or set when there is no walk), so that from the restart on
     /// no id resolves to it (``HandleTable/acquire(_:)`` takes only a nonzero count) and a young
     /// collection's log skips its stale entry.
-    func condemnGarbage(_ doomed: [ObjectLayout], shard: Int, holdsOutside: Bool = true) {
+    func condemnGarbage(_ doomed: [ObjectLayout], shard: Int, drops: GarbageDrops = .mayFree) {
         guard !doomed.isEmpty else { return }
-        dropGarbageReferences(doomed, shard: shard, holdsOutside: holdsOutside, condemning: true)
+        dropGarbageReferences(doomed, shard: shard, drops: drops, condemning: true)
     }
 
     /// delete_garbage's first walk: the garbage drops its references in the order CPython's clearing
@@ -681,11 +694,24 @@ extension StoppedHeap {
     /// list's clearing, whose item's weakref callback CPython reports first).
     ///
     /// Afterwards every garbage object's count is zero (each internal reference was dropped once), so
-    /// no id resolves to it. `holdsOutside` false (the garbage references only itself, no event can
-    /// come of it): no walk, the counts are set to zero when `condemning`.
-    private func dropGarbageReferences(_ doomed: [ObjectLayout], shard: Int, holdsOutside: Bool, condemning: Bool) {
+    /// no id resolves to it. When no event can come of the drops (`drops` is not ``GarbageDrops/mayFree``)
+    /// the order does not matter: only the references to survivors are dropped, in one plain walk (a
+    /// young collection's usual case: the ordered walk was 29% of its samples under load), and the
+    /// garbage's counts are set to zero when `condemning`.
+    private func dropGarbageReferences(_ doomed: [ObjectLayout], shard: Int, drops: GarbageDrops, condemning: Bool) {
         let heap = heap
-        guard holdsOutside else {
+        guard drops == .mayFree else {
+            if drops == .survivorsOnly {
+                for object in doomed {
+                    heap.forEachReference(of: object) { child in
+                        guard child >= ObjectRef.immortalCount, heap.layout(child).flags & Mark.candidate == 0 else {
+                            return
+                        }
+                        // A survivor: reachable from outside, so its count stays above zero.
+                        if heap.dropReference(child) { heap.deallocate(child, shard: shard) }
+                    }
+                }
+            }
             if condemning { for object in doomed { heap.table.condemn(object.slot) } }
             return
         }
@@ -840,7 +866,7 @@ public enum GCDebugFlags {
 extension Heap {
     /// Frees a collection's garbage, whose references to objects outside it were dropped: its
     /// objects' blocks, payloads and slots, in batches (``FreeBatch``). Called by delete_garbage with
-    /// the world stopped, or right after the stop as a mutator (``StoppedHeap/condemnGarbage(_:shard:holdsOutside:)``):
+    /// the world stopped, or right after the stop as a mutator (``StoppedHeap/condemnGarbage(_:shard:drops:)``):
     /// nothing else can reach these objects, so it needs no stop, only the gate's shared side (a
     /// stopped-world reader must not see them half freed).
     ///

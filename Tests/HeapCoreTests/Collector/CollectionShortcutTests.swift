@@ -26,6 +26,27 @@ final class CollectionShortcutTests: HeapTestCase {
         XCTAssertEqual(heap.statistics().objects, 2)
     }
 
+    /// Garbage that references, besides itself, only survivors of the same collection (no event can
+    /// come of dropping those references, so they are dropped in one plain walk): the survivors'
+    /// counts go down by the garbage's references, and a survivor the garbage held twice loses both.
+    func testGarbageReferencingOnlySurvivorsDropsThoseReferences() throws {
+        let survivor = hold(try heap.makeList())
+        let other = hold(try heap.makeList())
+        try heap.append(survivor, other)
+        for _ in 0..<100 {
+            let a = try heap.makeList([survivor, other])
+            let b = try heap.makeList([a, survivor])
+            try heap.append(a, b)
+            heap.release(a)
+            heap.release(b)
+        }
+        XCTAssertEqual(heap.refcount(of: survivor), 201)
+        XCTAssertEqual(try heap.collector.collect(generation: 0), 200, "the survivors are young too")
+        XCTAssertEqual(heap.refcount(of: survivor), 1)
+        XCTAssertEqual(heap.refcount(of: other), 2, "the test's and the survivor's")
+        XCTAssertEqual(heap.statistics().objects, 2)
+    }
+
     /// Garbage that holds only itself is freed whole.
     func testSelfContainedGarbageIsFreedWhole() throws {
         for _ in 0..<1_000 {

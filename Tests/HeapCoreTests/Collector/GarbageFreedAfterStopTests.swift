@@ -30,7 +30,7 @@ final class GarbageFreedAfterStopTests: HeapTestCase {
         let found = heap.withWorldStopped { stopped -> CollectionOutcome in
             var longLived = (pending: 0, total: 0)
             let outcome = stopped.collect(generation: 0, saveAll: false, debug: 0, longLived: &longLived)
-            stopped.condemnGarbage(outcome.doomed, shard: 0, holdsOutside: outcome.doomedHoldsOutside)
+            stopped.condemnGarbage(outcome.doomed, shard: 0, drops: outcome.doomedDrops)
             return outcome
         } thenAsMutator: { outcome -> Int in
             // Between the stop and the free: not freed yet, and unreachable by id.
