@@ -701,8 +701,8 @@ extension StoppedHeap {
     private func dropGarbageReferences(_ doomed: [ObjectLayout], shard: Int, drops: GarbageDrops, condemning: Bool) {
         let heap = heap
         guard drops == .mayFree else {
-            if drops == .survivorsOnly {
-                for object in doomed {
+            for object in doomed {
+                if drops == .survivorsOnly {
                     heap.forEachReference(of: object) { child in
                         guard child >= ObjectRef.immortalCount, heap.layout(child).flags & Mark.candidate == 0 else {
                             return
@@ -711,60 +711,35 @@ extension StoppedHeap {
                         if heap.dropReference(child) { heap.deallocate(child, shard: shard) }
                     }
                 }
+                if condemning { heap.table.condemn(object.slot) }
             }
-            if condemning { for object in doomed { heap.table.condemn(object.slot) } }
             return
         }
         let table = heap.table
-        // The references still to drop of the objects being cleared, in release order: each object's
-        // run (where it starts, and where its parent's run resumes), innermost last; `next` is the next
-        // reference to drop. One loop, no nested functions: captured by them, these arrays were boxed
-        // and every access checked for exclusivity at run time (a third of a young collection).
-        var pending: [UInt32] = []
-        var runs: [(start: Int, resume: Int)] = []
-        var next = 0
+        // The references still to drop, in CPython's order (``ReleaseStack``). One loop, no nested
+        // functions: state captured by them was boxed and every access checked for exclusivity at run
+        // time (a third of a young collection).
+        var stack = ReleaseStack()
         // Two sweeps: the garbage in order, tuples left out (no tp_clear); then what is left.
         for index in 0..<(2 * doomed.count) {
             let first = index < doomed.count
             let object = doomed[first ? index : index - doomed.count]
             guard object.flags & Mark.cleared == 0, !first || object.kind != .tuple else { continue }
-            var clearing: ObjectLayout? = object
-            while true {
-                if let current = clearing {
-                    // Cleared (or dead by count) now: its references go on top of the stack.
-                    clearing = nil
-                    current.flags |= Mark.cleared
-                    let start: Int
-                    if let top = runs.last, next == pending.count {
-                        // Its referrer has nothing left to drop: this run takes the place of that one.
-                        start = top.start
-                        while pending.count > start { pending.removeLast() }
-                    } else {
-                        start = pending.count
-                        runs.append((start, next))
-                    }
-                    heap.forEachReferenceInReleaseOrder(of: current) { pending.append($0) }
-                    next = start
-                }
-                if next == pending.count {
-                    guard let done = runs.popLast(), !runs.isEmpty else { break }
-                    while pending.count > done.start { pending.removeLast() }
-                    next = done.resume
-                    continue
-                }
-                let child = pending[next]
-                next += 1
+            object.flags |= Mark.cleared
+            stack.begin(object, heap: heap)
+            while let child = stack.nextReference() {
                 guard child >= ObjectRef.immortalCount else { continue }
                 let target = heap.layout(child)
                 if target.flags & Mark.candidate != 0 {
-                    // Garbage: dead by count now, unless already cleared.
-                    if table.dropWhileStopped(child) && target.flags & Mark.cleared == 0 { clearing = target }
+                    // Garbage dead by count now, unless already cleared: its references go first.
+                    if table.dropWhileStopped(child) && target.flags & Mark.cleared == 0 {
+                        target.flags |= Mark.cleared
+                        stack.begin(target, heap: heap)
+                    }
                 } else if heap.dropReference(child) {
                     heap.deallocate(child, shard: shard)
                 }
             }
-            pending.removeAll(keepingCapacity: true)
-            next = 0
         }
     }
 

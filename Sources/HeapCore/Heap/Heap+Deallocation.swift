@@ -9,10 +9,9 @@ extension Heap {
     /// (`tp_dealloc` calls `Py_DECREF`, which deallocates). So a weakref held by a later item is still
     /// alive, and its callback reported, when an earlier item's death clears it.
     ///
-    /// Iterative, with an explicit stack instead of recursion (CPython needs its "trashcan" to free a
-    /// long chain without overflowing the C stack; heapd does not defer as the trashcan does past 50
-    /// levels, so only that deep does its order differ): `pending` holds the references still to
-    /// drop of the containers dying one inside the other, each container's run above its parent's.
+    /// Iterative, with an explicit stack instead of recursion (``ReleaseStack``; CPython needs its
+    /// "trashcan" to free a long chain without overflowing the C stack; heapd does not defer as the
+    /// trashcan does past 50 levels, so only that deep does its order differ).
     @usableFromInline
     func deallocate(_ slot: UInt32, shard: Int) {
         let object = prepareToDie(slot)
@@ -46,41 +45,18 @@ extension Heap {
         // objects allocated until it is flushed; the references still to drop are copies in `pending`.
         let batch = FreeBatch()
         addToBatch(slot, object, batch, shard: shard)
-        // Each dying container's run of `pending` (where it starts) and where its parent's run resumes,
-        // innermost last; `next` is the next reference to drop, in the innermost run.
-        var runs: [(start: Int, resume: Int)] = [(0, 0)]
-        var next = 0
+        var stack = ReleaseStack(remaining: pending)
         var dying: UInt32? = firstDead
         while true {
             if let current = dying {
                 // Dies now: its finalizer and weakrefs, then its references go on top of the stack.
                 dying = nil
-                let start: Int
-                if next == pending.count {
-                    // Its container has nothing left to drop: the child's run takes the place of its
-                    // container's (a long chain holds one run at a time, not one per link).
-                    start = runs[runs.count - 1].start
-                    while pending.count > start { pending.removeLast() }
-                } else {
-                    start = pending.count
-                    runs.append((start, next))
-                }
                 let dead = prepareToDie(current)
-                if dead.kind.isContainer { forEachReferenceInReleaseOrder(of: dead) { pending.append($0) } }
+                stack.begin(dead, heap: self)
                 addToBatch(current, dead, batch, shard: shard)
                 if batch.isFull { flush(batch, shard: shard) }
-                next = start
             }
-            if next == pending.count {
-                // The innermost container's references are all dropped: back to its parent's.
-                guard let done = runs.popLast(), !runs.isEmpty else { break }
-                // One at a time: removeLast(n) is a generic range replacement (3% of a chain's drop).
-                while pending.count > done.start { pending.removeLast() }
-                next = done.resume
-                continue
-            }
-            let child = pending[next]
-            next += 1
+            guard let child = stack.nextReference() else { break }
             if child >= ObjectRef.immortalCount && dropReference(child) { dying = child }
         }
         flush(batch, shard: shard)
