@@ -113,8 +113,33 @@ final class RefcountTests: HeapTestCase {
         heap.release(head)
         let after = heap.statistics()
         XCTAssertEqual(after.objects, 0)
-        XCTAssertLessThanOrEqual(after.allocator.arenas, 4, "empty arenas go back to the OS")
-        XCTAssertGreaterThan(after.allocator.arenasReleased, 0)
+        XCTAssertLessThanOrEqual(after.allocator.arenas, 4, "empty arenas leave the allocator")
+        XCTAssertGreaterThan(after.allocator.idleArenas, 0, "to go back to the OS from the collector thread")
+    }
+
+    func testTheCollectorThreadReturnsArenasACascadeEmptiedAfterAHeartbeat() throws {
+        // Automatic collections off: this thread mutates without the gate (the heartbeat still beats).
+        heap.collector.setEnabled(false)
+        heap.collector.start()
+        defer { heap.collector.stop() }
+        // 200,000 lists in a chain take a few dozen arenas; dropping the head frees them all at once.
+        let head = try heap.makeList()
+        var tail = head
+        heap.retain(tail)
+        for _ in 1..<200_000 {
+            let node = try heap.makeList()
+            try heap.append(tail, node)
+            heap.release(tail)
+            tail = node
+        }
+        heap.release(tail)
+        heap.release(head)
+        XCTAssertGreaterThan(heap.statistics().allocator.idleArenas, 0, "the cascade did not unmap")
+        let deadline = Date().addingTimeInterval(10)
+        while heap.statistics().allocator.idleArenas > 0 && Date() < deadline { usleep(20_000) }
+        let after = heap.statistics().allocator
+        XCTAssertEqual(after.idleArenas, 0, "idle for a heartbeat (0.25 s), returned within the next")
+        XCTAssertGreaterThan(after.arenasReleased, 0)
     }
 
     func testConcurrentRetainReleaseEndsExact() throws {

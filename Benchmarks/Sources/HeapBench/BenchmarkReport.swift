@@ -50,6 +50,7 @@ enum BenchmarkReport {
             print(
                 "gen-0 pauses under load (\(load.count)): " + percentiles.joined(separator: ", ")
                     + String(format: ", max %.1f µs", Double(load.maxNanoseconds) / 1e3))
+            CollectorBenchmarks.printSchedulingFloor()
             return
         }
         if arguments.first == "gc-full-load" {

@@ -63,6 +63,10 @@ enum CollectorBenchmarks {
     /// anchor runs its repeats in one interpreter: what a long-running heapd has warm (the slot free
     /// lists, the collector's list storage) is warm, and what it has scattered (a graph built in slots
     /// freed in another order) is scattered. The report prints both.
+    ///
+    /// The collection runs on the collector thread and is timed from the request to its answer, as
+    /// `GC COLLECT` runs in the server (the thread returns the arenas it emptied to the OS after it
+    /// answered). With HEAPBENCH_CLOCK=thread it runs inline on the timing thread, unmaps included.
     static func measure(
         _ shape: String, count: Int, repeats: Int = 5, threads: Int = 1, marksAlive: Bool = true,
         freshHeap: Bool = false
@@ -74,11 +78,21 @@ enum CollectorBenchmarks {
             heap.collector.setEnabled(false)
             heap.collector.freeingThreads.store(threads, ordering: .relaxed)
             heap.collector.marksAlive.store(marksAlive, ordering: .relaxed)
+            // With HEAPBENCH_CLOCK=thread the collection must run on the timing thread (inline), and
+            // HEAPBENCH_INLINE_COLLECT=1 asks for that with the wall clock too.
+            if Measure.clock != CLOCK_THREAD_CPUTIME_ID
+                && ProcessInfo.processInfo.environment["HEAPBENCH_INLINE_COLLECT"] == nil
+            {
+                heap.collector.start()
+            }
             return heap
         }
         var heap = makeHeap()
         for repeat_ in 0..<repeats {
-            if freshHeap && repeat_ > 0 { heap = makeHeap() }
+            if freshHeap && repeat_ > 0 {
+                heap.collector.stop()
+                heap = makeHeap()
+            }
             let root = build(shape, count: count, heap: heap)
             heap.collector.setRoots { root.map { [$0] } ?? [] }
             let start = Measure.now()
@@ -93,6 +107,7 @@ enum CollectorBenchmarks {
             if let root, shape != "chain" { heap.release(root) }
             _ = try! heap.collector.collect(generation: 2)
         }
+        heap.collector.stop()
         return Result(
             shape: shape, nodes: count, seconds: Measure.median(times), returned: returned, fastest: times.min() ?? 0)
     }
@@ -278,7 +293,19 @@ enum CollectorBenchmarks {
             String(format: "p%g %.1f µs", $0, Double(load.percentile($0)) / 1e3)
         }
         print("   distribution (last \(PauseStatistics.window)): " + percentiles.joined(separator: ", "))
+        printSchedulingFloor()
         reportFullPauses(count: 1_000_000, variants: [true, false])
+    }
+
+    /// Prints how long this machine keeps a busy thread off its core (``Measure/schedulingGaps``): the
+    /// bound under the max pause whenever the mutators use both cores.
+    static func printSchedulingFloor() {
+        let gaps = Measure.schedulingGaps()
+        print(
+            String(
+                format:
+                    "   the machine's floor: a thread spinning on each of 2 cores was kept off it for up to %.2f ms (%d gaps over 1 ms in 3 s); a stop waiting for a mutator preempted in the gate waits as long",
+                gaps.longest * 1e3, gaps.overOneMillisecond))
     }
 
     /// Prints ``fullPausesUnderLoad(count:inSteps:repeats:)`` for each variant (true: marking in steps).

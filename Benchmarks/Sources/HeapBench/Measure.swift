@@ -52,6 +52,45 @@ enum Measure {
     }
 }
 
+extension Measure {
+    /// The floor under every pause that waits for a thread: one thread per core spins reading the
+    /// clock for `seconds`, and the longest gap between two reads is the longest the kernel (or the
+    /// hypervisor) kept one of them off its core. A stop that waits for a mutator preempted inside the
+    /// gate waits that long, whatever the collector does. Returns the longest gap and how many gaps
+    /// exceeded 1 ms, in seconds and a count.
+    static func schedulingGaps(threads: Int = 2, seconds: Double = 3) -> (longest: Double, overOneMillisecond: Int) {
+        let longest = Atomic<UInt64>(0)
+        let overOne = Atomic<Int>(0)
+        let done = DispatchGroup()
+        for _ in 0..<threads {
+            done.enter()
+            Thread {
+                var spec = timespec()
+                func nanoseconds() -> UInt64 {
+                    clock_gettime(CLOCK_MONOTONIC, &spec)
+                    return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+                }
+                let end = nanoseconds() + UInt64(seconds * 1e9)
+                var last = nanoseconds()
+                var worst: UInt64 = 0
+                var over = 0
+                while last < end {
+                    let now = nanoseconds()
+                    let gap = now - last
+                    if gap > worst { worst = gap }
+                    if gap > 1_000_000 { over += 1 }
+                    last = now
+                }
+                longest.max(worst, ordering: .relaxed)
+                overOne.add(over, ordering: .relaxed)
+                done.leave()
+            }.start()
+        }
+        done.wait()
+        return (Double(longest.load(ordering: .relaxed)) / 1e9, overOne.load(ordering: .relaxed))
+    }
+}
+
 /// A mutable cell shared with worker closures (set before they start, read after they end).
 final class Box<T>: @unchecked Sendable {
     var value: T

@@ -175,6 +175,7 @@ struct InfoReport {
             "pools:\(allocator.poolsInUse)",
             "arenas:\(allocator.arenas)",
             "arena_bytes:\(allocator.arenaBytes)",
+            "idle_arenas:\(allocator.idleArenas)",
             "arenas_released:\(allocator.arenasReleased)",
             "large_blocks:\(allocator.largeBlocks)",
             "large_bytes:\(allocator.largeBytes)",

@@ -3,7 +3,7 @@ import XCTest
 @testable import HeapCore
 
 /// The handle table on its own: claiming, counting, resolving ids, generations on reuse, retired slots,
-/// chunks per shard and the refill from other shards' free lists.
+/// chunks per shard, lowest-first reuse and the refill from other shards' free slots.
 final class HandleTableTests: XCTestCase {
     /// Any non-null address: the table stores it and never reads through it.
     private let address = UnsafeMutableRawPointer(bitPattern: 0x1000)!
@@ -29,7 +29,7 @@ final class HandleTableTests: XCTestCase {
         XCTAssertNil(table.objectIfAny(slot), "a released slot is empty")
         XCTAssertNil(table.acquire(oldID), "a dead object's id resolves to nothing")
         let reused = try XCTUnwrap(table.claim(address: address + 64, shard: 0))
-        XCTAssertEqual(reused.slot, slot, "the shard's free list is last in, first out")
+        XCTAssertEqual(reused.slot, slot, "the shard's only free slot")
         XCTAssertEqual(reused.generation, 1)
         XCTAssertNil(table.acquire(oldID), "never the new tenant")
         XCTAssertEqual(table.acquire(table.id(of: slot)), slot)
@@ -65,6 +65,38 @@ final class HandleTableTests: XCTestCase {
         // Shard 0's chunk is used up: it refills from shard 1's list instead of growing the table.
         XCTAssertEqual(try XCTUnwrap(table.claim(address: address, shard: 0)).slot, elsewhere)
         XCTAssertEqual(table.slotsEverUsed, before)
+    }
+
+    func testFreedSlotsAreReusedLowestFirstWhateverOrderTheyWereFreedIn() throws {
+        // As a collection or a cascade frees them: in graph order, not the table's.
+        let table = HandleTable(capacity: 1 << 12, shardCount: 1)
+        var slots: [UInt32] = []
+        for _ in 0..<200 { slots.append(try XCTUnwrap(table.claim(address: address, shard: 0)).slot) }
+        var rng = SystemRandomNumberGenerator()
+        let freed = slots.filter { $0 % 3 != 0 }.shuffled(using: &rng)
+        for slot in freed {
+            table.word(slot).pointee.store(0, ordering: .relaxed)
+            table.release(slot, shard: 0)
+        }
+        var reused: [UInt32] = []
+        for _ in freed { reused.append(try XCTUnwrap(table.claim(address: address, shard: 0)).slot) }
+        XCTAssertEqual(reused, freed.sorted(), "in the table's order, so objects built next are dense in it")
+        XCTAssertEqual(table.slotsEverUsed, 4 * HandleTable.chunk, "no fresh slot while freed ones remain")
+    }
+
+    func testTheFreeSlotSetFindsTheLowestAcrossItsLevels() {
+        // Slots far apart: in different level-0 words, level-1 words and level-2 words.
+        let set = FreeSlots(capacity: 1 << 20)
+        let slots: [UInt32] = [1 << 19 + 5, 4_097, 64, 63, 262_144, 0, 1 << 20 - 1]
+        for slot in slots { set.insert(slot) }
+        XCTAssertEqual(set.count, slots.count)
+        var taken: [UInt32] = []
+        while let slot = set.removeLowest() { taken.append(slot) }
+        XCTAssertEqual(taken, slots.sorted())
+        XCTAssertEqual(set.count, 0)
+        set.insert(4_097)
+        XCTAssertEqual(set.removeLowest(), 4_097, "an emptied word's level bits were cleared and set again")
+        XCTAssertNil(set.removeLowest())
     }
 
     func testASlotWhoseGenerationWouldWrapIsRetired() throws {

@@ -66,10 +66,42 @@ final class ArenaAllocatorTests: XCTestCase {
         XCTAssertEqual(allocator.statistics().arenas, 2)
         XCTAssertEqual(allocator.budget.used, 2 * ArenaAllocator.arenaSize, "arenas are counted in the budget")
         for block in blocks { allocator.free(block, size: 512, shard: 0) }
+        let idle = allocator.statistics()
+        XCTAssertEqual(idle.arenas, 1)
+        XCTAssertEqual(idle.idleArenas, 1, "emptied, it stays mapped until the collector thread unmaps it")
+        XCTAssertEqual(idle.arenasReleased, 0)
+        XCTAssertEqual(allocator.budget.used, ArenaAllocator.arenaSize, "an idle arena is not counted")
+        XCTAssertEqual(allocator.unmapIdleArenas(idleFor: 60_000_000_000), 0, "idle for less than a minute")
+        XCTAssertEqual(allocator.unmapIdleArenas(), 1)
         let after = allocator.statistics()
         XCTAssertEqual(after.arenas, 1)
+        XCTAssertEqual(after.idleArenas, 0)
         XCTAssertEqual(after.arenasReleased, 1)
         XCTAssertEqual(allocator.budget.used, ArenaAllocator.arenaSize)
+    }
+
+    func testAnIdleArenaServesAgainBeforeANewOneIsMapped() throws {
+        let allocator = ArenaAllocator(shardCount: 1)
+        let perArena = blocksPer512Pool * ArenaAllocator.poolsPerArena
+        var blocks: [UnsafeMutableRawPointer] = []
+        for _ in 0..<(perArena + 1) { blocks.append(try XCTUnwrap(allocator.allocate(size: 512, shard: 0))) }
+        let second = ArenaAllocator.pool(of: blocks[perArena])
+        for block in blocks.dropFirst() { allocator.free(block, size: 512, shard: 0) }
+        XCTAssertEqual(allocator.statistics().idleArenas, 1)
+        // The first arena is full again (one block in use and the rest refilled): the next pool comes
+        // from the idle arena, at its old address.
+        var refill: [UnsafeMutableRawPointer] = []
+        for _ in 0..<(perArena - 1) { refill.append(try XCTUnwrap(allocator.allocate(size: 512, shard: 0))) }
+        let reused = try XCTUnwrap(allocator.allocate(size: 512, shard: 0))
+        let arenaMask = ~UInt(ArenaAllocator.arenaSize - 1)
+        XCTAssertEqual(
+            UInt(bitPattern: reused) & arenaMask, UInt(bitPattern: second) & arenaMask, "the idle arena, mapped again")
+        let stats = allocator.statistics()
+        XCTAssertEqual(stats.arenas, 2)
+        XCTAssertEqual(stats.idleArenas, 0)
+        XCTAssertEqual(stats.arenasReleased, 0, "never returned to the OS")
+        XCTAssertEqual(allocator.budget.used, 2 * ArenaAllocator.arenaSize, "counted again")
+        for block in refill + [reused, blocks[0]] { allocator.free(block, size: 512, shard: 0) }
     }
 
     func testLargePayloadsComeFromTheSystemZeroedWhenAsked() throws {
