@@ -111,16 +111,16 @@ extension StoppedHeap {
         } else {
             (young, counted) = updateRefs(generation: generation)
         }
-        let examined = young.count + alive.inPlace + alive.promoted.count
+        let examined = young.count + alive.inPlace
         validateGCRefs(young, examined: young.count)
         let summary = subtractRefs(young, counted: counted)
         validateGCRefs(young, examined: young.count)
         let (found, unreachable) =
             summary.allUnreachable ? splitWithoutWalk(young, candidates: summary.candidates) : moveUnreachable(&young)
         validateUnreachable(survivors: found, unreachable: unreachable)
-        // The marked objects of generations 0 and 1 join generation 2 first, then trial deletion's
-        // survivors (two lists, not one copy of a million entries).
-        let survivors = [alive.promoted, found]
+        // The marked objects of generations 0 and 1 joined generation 2 first (updateRefsKeepingMarked),
+        // then trial deletion's survivors.
+        let survivors = [found]
         let dictsToCheck = untrackTuplesAndDicts(survivors, inPlace: alive.checks, full: generation == 2)
         let target = min(generation + 1, 2)
         let kept = survivors.reduce(alive.inPlace) {
@@ -231,33 +231,35 @@ extension StoppedHeap {
 
     /// What a full collection after mark-alive keeps without examining it.
     struct MarkedSurvivors {
-        /// Marked objects of generation 2, left where they are in its list.
+        /// Marked objects, left where they are in their lists: generation 2's, and generation 0's and
+        /// 1's, whose lists (left with only marked objects) were then appended to generation 2 whole.
         var inPlace = 0
         /// Of those, the tuples and dicts, for untrack_tuples and untrack_dicts.
         var checks: [ObjectLayout] = []
-        /// Marked objects of generations 0 and 1, detached, to join generation 2 with the survivors.
-        var promoted: [ObjectLayout] = []
     }
 
     /// update_refs of a full collection after mark-alive: only the unmarked objects become young (with
-    /// gc_refs = refcount); the marked objects of generation 2 stay linked where they are, those of
-    /// generations 0 and 1 are detached to join generation 2 as survivors.
+    /// gc_refs = refcount); the marked objects stay linked where they are, and the lists of generations
+    /// 0 and 1, left with only marked objects, are appended to generation 2 whole (CPython's merge
+    /// order: 2, then 0, 1).
     ///
     /// Why: on a mostly live heap nearly every object is marked, and moving a million survivors out of
     /// generation 2 and back (plus three passes that skip them) cost more than the marking; here they
-    /// cost one walk that clears their marks. Survivors then follow the marked objects in generation 2
-    /// (protocol.md §6: the order of survivors differs from CPython 3.11's).
+    /// cost one walk that clears their marks. The same for young marked objects: detached into an array
+    /// and linked into generation 2 one by one, a million of them (a full collection after a million
+    /// allocations with collections off) cost a second pass over their headers, and the last stop took
+    /// 12 ms. Survivors then follow the marked objects in generation 2 (protocol.md §6: the order of
+    /// survivors differs from CPython 3.11's).
     ///
     /// Postcondition: young holds exactly the unmarked members of generations 0-2, each a candidate
     /// with gc_refs equal to its reference count and unlinked; generations 0 and 1 are empty;
-    /// generation 2 holds the marked ones, in their order; no object carries ``Mark/alive``.
+    /// generation 2 holds the marked ones, in the order 2, 0, 1; no object carries ``Mark/alive``.
     private func updateRefsKeepingMarked() -> (young: [ObjectLayout], alive: MarkedSurvivors, counted: Int) {
         let gens = heap.generations
         let table = heap.table
         var counted = prepareYoung()
         var young = gens.takeSpareYoung()
         var alive = MarkedSurvivors()
-        alive.promoted.reserveCapacity(gens.lengths[0] + gens.lengths[1])
         young.reserveCapacity(gens.lengths[0] + gens.lengths[1])
         var cursor = gens.heads[2]
         while cursor != ObjectLayout.noLink {
@@ -278,15 +280,26 @@ extension StoppedHeap {
             }
             cursor = next
         }
-        // CPython merges each younger list at the end of the collected one: 2, then 0, 1.
+        // CPython merges each younger list at the end of the collected one: 2, then 0, 1. The marked
+        // objects of each are chained anew as the walk meets them (a candidate's `gc prev` word
+        // already holds its gc_refs, set by prepareYoung: no link to unlink by), and the chain joins
+        // generation 2's tail in O(1).
         for list in 0..<2 {
             cursor = gens.heads[list]
+            var chainHead = ObjectLayout.noLink
+            var chainTail = ObjectLayout.noLink
+            var chained = 0
             while cursor != ObjectLayout.noLink {
                 let object = layout(cursor)
                 let next = object.gcNext
                 if object.extraFlags & Mark.alive != 0 {
                     object.extraFlags &= ~Mark.alive
-                    alive.promoted.append(object)
+                    object.generation = 2
+                    if object.kind == .tuple || object.kind == .dict { alive.checks.append(object) }
+                    object.gcPrev = chainTail
+                    if chainTail == ObjectLayout.noLink { chainHead = cursor } else { layout(chainTail).gcNext = cursor }
+                    chainTail = cursor
+                    chained += 1
                 } else {
                     if object.flags & Mark.candidate == 0 {  // not done by prepareYoung
                         counted &+= makeCandidate(object, refcount: table.refcount(cursor))
@@ -296,6 +309,11 @@ extension StoppedHeap {
                 cursor = next
             }
             gens.empty(list)
+            if chained > 0 {
+                layout(chainTail).gcNext = ObjectLayout.noLink
+                gens.append(chain: chainHead, tail: chainTail, length: chained, to: 2)
+                alive.inPlace += chained
+            }
         }
         return (young, alive, counted)
     }
