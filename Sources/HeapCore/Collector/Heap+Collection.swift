@@ -297,7 +297,11 @@ extension StoppedHeap {
                     object.generation = 2
                     if object.kind == .tuple || object.kind == .dict { alive.checks.append(object) }
                     object.gcPrev = chainTail
-                    if chainTail == ObjectLayout.noLink { chainHead = cursor } else { layout(chainTail).gcNext = cursor }
+                    if chainTail == ObjectLayout.noLink {
+                        chainHead = cursor
+                    } else {
+                        layout(chainTail).gcNext = cursor
+                    }
                     chainTail = cursor
                     chained += 1
                 } else {
