@@ -46,9 +46,11 @@ public final class CycleCollector: @unchecked Sendable {
     private let busySince = Atomic<UInt64>(0)
     private let completedCollections = Atomic<Int>(0)
     /// Threads that free a collection's garbage (1 or 2): the second one runs while the mutators are
-    /// parked at the gate, on the core one of them would use. One until the benchmark shows two pay
-    /// on a quiet machine (`Benchmarks/run.sh gc` reports both).
-    public let freeingThreads = Atomic<Int>(1)
+    /// parked at the gate, on the core one of them would use. Two wherever there are two cores: the
+    /// 1M rings' full collection took 11.3–12.0 ms with one and 10.7–11.3 ms with two (medians,
+    /// `HeapBench gc-shape rings2 1000000 7 1|2`), and the free alone halves when the second thread
+    /// gets its core (`Benchmarks/run.sh gc` reports both).
+    public let freeingThreads = Atomic<Int>(ProcessInfo.processInfo.activeProcessorCount >= 2 ? 2 : 1)
     /// Whether full collections first mark what the roots reach (``setRoots(_:)``); on by default, off
     /// only to measure or to compare against plain trial deletion.
     public let marksAlive = Atomic<Bool>(true)
@@ -433,8 +435,16 @@ public final class CycleCollector: @unchecked Sendable {
         // (free-threaded CPython's order too); a full collection's stays inside the stop (below).
         let freesAfterStop = generation < 2
         var stopEnded: UInt64 = 0
+        let threads = freeingThreads.load(ordering: .relaxed)
         var (outcome, sizes) = heap.withWorldStopped { stopped -> (CollectionOutcome, [Int]) in
             stoppedAt = Self.now()
+            // A full collection of a big heap may free with two threads inside the stop: the second
+            // starts now, so that it runs by the time the free begins (HelperThread).
+            let helper =
+                !freesAfterStop && threads >= 2
+                    && (0...2).reduce(0, { $0 + heap.generations.lengths[$1] }) >= Heap.parallelFreeMinimum
+                ? HelperThread() : nil
+            defer { helper?.join() }
             startedCollections.add(1, ordering: .relaxed)
             if stall > 0 { usleep(UInt32(min(stall, 3600) * 1e6)) }
             let sizes = heap.generations.lengthArray
@@ -466,14 +476,13 @@ public final class CycleCollector: @unchecked Sendable {
                 // it let them outrun the collector (measured: every collection then examined
                 // thousands of objects); inside, the pause itself is the backpressure, as in CPython.
                 stopped.deleteGarbage(
-                    outcome.doomed, shard: 0, threads: freeingThreads.load(ordering: .relaxed),
-                    drops: outcome.doomedDrops)
+                    outcome.doomed, shard: 0, threads: threads, drops: outcome.doomedDrops, helper: helper)
             }
             stopEnded = Self.now()
             return (outcome, sizes)
         } thenAsMutator: { result in
             if freesAfterStop {
-                heap.freeGarbage(result.0.doomed, shard: 0, threads: freeingThreads.load(ordering: .relaxed))
+                heap.freeGarbage(result.0.doomed, shard: 0, threads: threads)
             }
             return result
         }

@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 // MARK: - The cycle collector's algorithm
 //
@@ -683,10 +684,15 @@ extension StoppedHeap {
     /// freed early would be read again as another one's referent.
     ///
     /// `drops`: what the collection found the references can do (``CollectionOutcome/doomedDrops``).
-    func deleteGarbage(_ doomed: [ObjectLayout], shard: Int, threads: Int = 1, drops: GarbageDrops = .mayFree) {
+    ///
+    /// `helper`: a thread started with the stop, to free a large garbage set with (two threads).
+    func deleteGarbage(
+        _ doomed: [ObjectLayout], shard: Int, threads: Int = 1, drops: GarbageDrops = .mayFree,
+        helper: HelperThread? = nil
+    ) {
         guard !doomed.isEmpty else { return }
         dropGarbageReferences(doomed, shard: shard, drops: drops, condemning: false)
-        heap.freeGarbage(doomed, shard: shard, threads: threads)
+        heap.freeGarbage(doomed, shard: shard, threads: threads, helper: helper)
     }
 
     /// delete_garbage's part that needs the stop, for garbage whose memory is freed after the world
@@ -869,25 +875,44 @@ extension Heap {
     ///
     /// It frees nothing but the set's own memory and reports nothing, so with `threads` of 2 and a
     /// large set it runs in two halves at once, each in its own shard.
-    func freeGarbage(_ doomed: [ObjectLayout], shard: Int, threads: Int = 1) {
+    func freeGarbage(_ doomed: [ObjectLayout], shard: Int, threads: Int = 1, helper: HelperThread? = nil) {
         guard !doomed.isEmpty else { return }
         let parts = doomed.count >= Self.parallelFreeMinimum ? max(1, min(threads, 2)) : 1
         guard parts > 1 else {
             freeGarbage(doomed[...], shard: shard)
             return
         }
-        let half = doomed.count / 2
-        // Object addresses are not Sendable; here each half is read by one thread only, nothing else
-        // reaches them, and both threads are joined before this returns.
+        // Chunks taken in turn from a shared counter, not two fixed halves: the second thread starts
+        // late (with halves the calling thread then waited for it). Each thread frees into its own
+        // shard's sets; neighbouring chunks are mostly in different pools, and the allocator takes
+        // the owning shard's lock per pool, so the two rarely want it at once.
+        let chunks = (doomed.count + Self.parallelFreeChunk - 1) / Self.parallelFreeChunk
+        let nextChunk = Atomic<Int>(0)
+        // Object addresses are not Sendable; here each chunk is read by one thread only, nothing else
+        // reaches them, and the helper is joined before this returns.
         nonisolated(unsafe) let objects = doomed
-        DispatchQueue.concurrentPerform(iterations: 2) { part in
-            let range = part == 0 ? objects[..<half] : objects[half...]
-            self.freeGarbage(range, shard: shard + part)
+        let work: @Sendable (Int) -> Void = { part in
+            while true {
+                let chunk = nextChunk.add(1, ordering: .relaxed).oldValue
+                guard chunk < chunks else { break }
+                let start = chunk * Self.parallelFreeChunk
+                let end = min(start + Self.parallelFreeChunk, objects.count)
+                self.freeGarbage(objects[start..<end], shard: shard + part)
+            }
         }
+        // The collector's helper, running since the stop began (HelperThread says why), or one
+        // started now.
+        let second = helper ?? HelperThread()
+        second.run { work(1) }
+        work(0)
+        second.join()
     }
 
     /// Below this many objects a second thread costs more to wake than it saves.
     static let parallelFreeMinimum = 32_768
+    /// Objects per chunk of a parallel free: about 60 µs of work, so the thread that started first
+    /// takes over the late one's share with little to wait at the end.
+    static let parallelFreeChunk = 8_192
 
     /// Frees doomed objects through a batch of their own.
     private func freeGarbage(_ objects: ArraySlice<ObjectLayout>, shard: Int) {

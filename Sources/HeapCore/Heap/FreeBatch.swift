@@ -19,8 +19,13 @@ final class FreeBatch {
     static let capacity = 4096
     private static let kinds = ObjectKind.allCases.count
 
-    /// Small blocks (objects and payloads) to give back to the allocator: up to two per object.
+    /// The objects' small blocks to give back to the allocator.
     let blocks: UnsafeMutablePointer<UnsafeMutableRawPointer>
+    /// The containers' small payloads (item arrays, hash tables), apart from the objects' blocks: each
+    /// list stays in the order the objects were made, so consecutive blocks share a pool and the
+    /// allocator frees them a pool at a time (``ArenaAllocator/freeBatch(_:)``); interleaved, every
+    /// pool run was one block long.
+    let payloads: UnsafeMutablePointer<UnsafeMutableRawPointer>
     /// The dead objects' slots, released after their blocks.
     let slots: UnsafeMutablePointer<UInt32>
     /// Dying containers still linked in a generation list (unlinked first).
@@ -31,21 +36,23 @@ final class FreeBatch {
     /// rare, so an ordinary array. Freed at the flush like the rest, after the untracking that reads
     /// a dying container's header.
     var largeBlocks: [(block: UnsafeMutableRawPointer, size: Int)] = []
-    /// How many entries `blocks`, `slots` and `containers` hold.
+    /// How many entries `blocks`, `slots`, `containers` and `payloads` hold.
     private let counts: UnsafeMutablePointer<Int>
 
     init() {
-        blocks = .allocate(capacity: 2 * Self.capacity)
+        blocks = .allocate(capacity: Self.capacity)
+        payloads = .allocate(capacity: Self.capacity)
         slots = .allocate(capacity: Self.capacity)
         containers = .allocate(capacity: Self.capacity)
         tallies = .allocate(capacity: 2 * Self.kinds)
         tallies.initialize(repeating: 0, count: 2 * Self.kinds)
-        counts = .allocate(capacity: 3)
-        counts.initialize(repeating: 0, count: 3)
+        counts = .allocate(capacity: 4)
+        counts.initialize(repeating: 0, count: 4)
     }
 
     deinit {
         blocks.deallocate()
+        payloads.deallocate()
         slots.deallocate()
         containers.deallocate()
         tallies.deallocate()
@@ -53,6 +60,7 @@ final class FreeBatch {
     }
 
     var blockCount: Int { counts[0] }
+    var payloadCount: Int { counts[3] }
     var slotCount: Int { counts[1] }
     var containerCount: Int { counts[2] }
     var isFull: Bool { counts[1] >= Self.capacity }
@@ -61,6 +69,12 @@ final class FreeBatch {
     func addBlock(_ block: UnsafeMutableRawPointer) {
         blocks[counts[0]] = block
         counts[0] += 1
+    }
+
+    @inline(__always)
+    func addPayload(_ block: UnsafeMutableRawPointer) {
+        payloads[counts[3]] = block
+        counts[3] += 1
     }
 
     @inline(__always)
@@ -84,7 +98,7 @@ final class FreeBatch {
     /// Empties the batch after a flush.
     func reset() {
         largeBlocks.removeAll(keepingCapacity: true)
-        counts.update(repeating: 0, count: 3)
+        counts.update(repeating: 0, count: 4)
         tallies.update(repeating: 0, count: 2 * Self.kinds)
     }
 }

@@ -100,7 +100,7 @@ extension Heap {
                 if payloadSize > SizeClass.maxSmall {
                     batch.largeBlocks.append((payload, payloadSize))
                 } else {
-                    batch.addBlock(payload)
+                    batch.addPayload(payload)
                 }
             }
         }
@@ -118,6 +118,7 @@ extension Heap {
     func flush(_ batch: FreeBatch, shard: Int) {
         generations.untrackDying(UnsafeBufferPointer(start: batch.containers, count: batch.containerCount))
         allocator.freeBatch(UnsafeBufferPointer(start: batch.blocks, count: batch.blockCount))
+        allocator.freeBatch(UnsafeBufferPointer(start: batch.payloads, count: batch.payloadCount))
         for (block, size) in batch.largeBlocks { allocator.free(block, size: size, shard: shard) }
         table.releaseBatch(UnsafeBufferPointer(start: batch.slots, count: batch.slotCount), shard: shard)
         counters.remove(objects: batch.objectsPerKind, bytes: batch.bytesPerKind, shard: shard)

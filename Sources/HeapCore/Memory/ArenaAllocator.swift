@@ -149,9 +149,8 @@ public final class ArenaAllocator: @unchecked Sendable {
     /// Returns many small blocks at once (each obtained with a size of at most ``SizeClass/maxSmall``).
     ///
     /// Why: freeing a million objects one by one takes a million lock round trips. Here a shard's lock
-    /// is taken once per run of blocks from that shard's pools (garbage freed together was mostly
-    /// allocated together, so runs are long), and the block is returned exactly as ``free(_:size:shard:)``
-    /// would.
+    /// is taken once per run of blocks from one pool (garbage freed together was mostly allocated
+    /// together, so runs are long), and the block is returned exactly as ``free(_:size:shard:)`` would.
     public func freeBatch(_ blocks: UnsafeBufferPointer<UnsafeMutableRawPointer>) {
         if tracer.isTracing {
             // Forgotten first, outside the shard locks, each in its owner's stripe (as ``free`` does).
@@ -160,18 +159,22 @@ public final class ArenaAllocator: @unchecked Sendable {
                 tracer.forget(block, size: SizeClass.maxSmall, shard: owner)
             }
         }
-        var held = -1
-        for block in blocks {
-            let pool = Self.pool(of: block)
+        // Blocks freed together were mostly made together: consecutive ones share a pool. Each run of
+        // one pool's blocks is freed at once (one counter update; no block is threaded on the free
+        // list of a pool the run empties), and the owning shard's lock is held across its runs.
+        var index = 0
+        while index < blocks.count {
+            let pool = Self.pool(of: blocks[index])
+            var end = index + 1
+            while end < blocks.count && Self.pool(of: blocks[end]) == pool { end += 1 }
             let owner = Int(pool.load(fromByteOffset: 28, as: Int32.self))
-            if owner != held {
-                if held >= 0 { shardTable[held]._withUnsafeGuaranteedRef { $0.unlockAfterBatch() } }
-                shardTable[owner]._withUnsafeGuaranteedRef { $0.lockForBatch() }
-                held = owner
+            shardTable[owner]._withUnsafeGuaranteedRef {
+                $0.lockForBatch()
+                $0.freeRunLocked(UnsafeBufferPointer(rebasing: blocks[index..<end]), pool: pool)
+                $0.unlockAfterBatch()
             }
-            shardTable[owner]._withUnsafeGuaranteedRef { $0.freeSmallLocked(block, pool: pool) }
+            index = end
         }
-        if held >= 0 { shardTable[held]._withUnsafeGuaranteedRef { $0.unlockAfterBatch() } }
     }
 
     /// A run of fresh blocks of one size class: the untaken rest of a pool that ``takeRun(classIndex:shard:)``
@@ -396,6 +399,31 @@ extension ArenaAllocator {
             } else if pool.load(fromByteOffset: 40, as: Int32.self) == 0 {
                 linkUsable(pool, classIndex: classIndex)
             }
+        }
+
+        /// Frees blocks of one pool, all in use and each once, under the shard's lock (held by the
+        /// caller): ``freeSmallLocked(_:pool:)`` for each, with the pool's bookkeeping done once. A
+        /// pool the run empties goes back to its arena without its blocks on its free list (a pool is
+        /// formatted anew when carved again), so freeing a whole pool writes none of its blocks.
+        func freeRunLocked(_ blocks: UnsafeBufferPointer<UnsafeMutableRawPointer>, pool: UnsafeMutableRawPointer) {
+            let classIndex = Int(pool.load(fromByteOffset: 24, as: Int32.self))
+            let used = pool.load(fromByteOffset: 32, as: Int32.self) - Int32(blocks.count)
+            precondition(used >= 0, "heapd: more blocks freed than a pool has in use (heap corrupted)")
+            pool.storeBytes(of: used, toByteOffset: 32, as: Int32.self)
+            blocksInUse[classIndex] -= blocks.count
+            let usable = pool.load(fromByteOffset: 40, as: Int32.self) != 0
+            if used == 0 {
+                if usable { unlinkUsable(pool, classIndex: classIndex) }
+                returnPool(pool)
+                return
+            }
+            var head = pool.load(as: UnsafeMutableRawPointer?.self)
+            for block in blocks {
+                block.storeBytes(of: head, as: UnsafeMutableRawPointer?.self)
+                head = block
+            }
+            pool.storeBytes(of: head, as: UnsafeMutableRawPointer?.self)
+            if !usable { linkUsable(pool, classIndex: classIndex) }
         }
 
         // MARK: Runs (bulk building)
