@@ -262,31 +262,15 @@ extension StoppedHeap {
         var young = gens.takeSpareYoung()
         var alive = MarkedSurvivors()
         young.reserveCapacity(gens.lengths[0] + gens.lengths[1])
-        var cursor = gens.heads[2]
-        while cursor != ObjectLayout.noLink {
-            let object = layout(cursor)
-            let next = object.gcNext
-            if object.extraFlags & Mark.alive != 0 {
-                object.extraFlags &= ~Mark.alive
-                alive.inPlace += 1
-                if object.kind == .tuple || object.kind == .dict { alive.checks.append(object) }
-            } else {
-                // Unlinked by hand: it stays tracked (GenerationLists.unlink would untrack it).
-                let prev = object.gcPrev
-                if prev == ObjectLayout.noLink { gens.heads[2] = next } else { layout(prev).gcNext = next }
-                if next == ObjectLayout.noLink { gens.tails[2] = prev } else { layout(next).gcPrev = prev }
-                gens.lengths[2] -= 1
-                counted &+= makeCandidate(object, refcount: table.refcount(cursor))
-                young.append(object)
-            }
-            cursor = next
-        }
-        // CPython merges each younger list at the end of the collected one: 2, then 0, 1. The marked
-        // objects of each are chained anew as the walk meets them (a candidate's `gc prev` word
-        // already holds its gc_refs, set by prepareYoung: no link to unlink by), and the chain joins
-        // generation 2's tail in O(1).
-        for list in 0..<2 {
-            cursor = gens.heads[list]
+        // CPython merges each younger list at the end of the collected one: 2, then 0, 1. Each list is
+        // detached whole, and its marked objects are chained anew as the walk meets them: an unmarked
+        // one costs no link write (unlinking it by hand wrote both its neighbours), and a candidate's
+        // `gc prev` word may hold its gc_refs already (set by prepareYoung), no link to unlink by.
+        // Each chain joins generation 2's tail in O(1).
+        let heads = (gens.heads[2], gens.heads[0], gens.heads[1])
+        for list in 0...2 { gens.empty(list) }
+        for (list, head) in [(2, heads.0), (0, heads.1), (1, heads.2)] {
+            var cursor = head
             var chainHead = ObjectLayout.noLink
             var chainTail = ObjectLayout.noLink
             var chained = 0
@@ -295,7 +279,7 @@ extension StoppedHeap {
                 let next = object.gcNext
                 if object.extraFlags & Mark.alive != 0 {
                     object.extraFlags &= ~Mark.alive
-                    object.generation = 2
+                    if list != 2 { object.generation = 2 }
                     if object.kind == .tuple || object.kind == .dict { alive.checks.append(object) }
                     object.gcPrev = chainTail
                     if chainTail == ObjectLayout.noLink {
@@ -306,6 +290,7 @@ extension StoppedHeap {
                     chainTail = cursor
                     chained += 1
                 } else {
+                    // Stays tracked (GenerationLists.unlink would untrack it); its links are stale.
                     if object.flags & Mark.candidate == 0 {  // not done by prepareYoung
                         counted &+= makeCandidate(object, refcount: table.refcount(cursor))
                     }
@@ -313,7 +298,6 @@ extension StoppedHeap {
                 }
                 cursor = next
             }
-            gens.empty(list)
             if chained > 0 {
                 layout(chainTail).gcNext = ObjectLayout.noLink
                 gens.append(chain: chainHead, tail: chainTail, length: chained, to: 2)
