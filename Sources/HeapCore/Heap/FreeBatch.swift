@@ -17,7 +17,9 @@
 final class FreeBatch {
     /// Objects per flush: 4096 slots and up to 8192 blocks are 80 KiB of pending work, in cache.
     static let capacity = 4096
-    private static let kinds = ObjectKind.allCases.count
+    /// How many object kinds there are: kept per batch, since a `static let` is a lazily initialized
+    /// global whose every read on the per-object path paid a `swift_once` check.
+    private let kinds = ObjectKind.allCases.count
 
     /// The objects' small blocks to give back to the allocator.
     let blocks: UnsafeMutablePointer<UnsafeMutableRawPointer>
@@ -44,8 +46,8 @@ final class FreeBatch {
         payloads = .allocate(capacity: Self.capacity)
         slots = .allocate(capacity: Self.capacity)
         containers = .allocate(capacity: Self.capacity)
-        tallies = .allocate(capacity: 2 * Self.kinds)
-        tallies.initialize(repeating: 0, count: 2 * Self.kinds)
+        tallies = .allocate(capacity: 2 * kinds)
+        tallies.initialize(repeating: 0, count: 2 * kinds)
         counts = .allocate(capacity: 4)
         counts.initialize(repeating: 0, count: 4)
     }
@@ -82,7 +84,7 @@ final class FreeBatch {
         slots[counts[1]] = slot
         counts[1] += 1
         tallies[Int(rawKind)] += 1
-        tallies[Self.kinds + Int(rawKind)] += bytes
+        tallies[kinds + Int(rawKind)] += bytes
     }
 
     @inline(__always)
@@ -92,13 +94,13 @@ final class FreeBatch {
     }
 
     /// The objects and bytes freed per kind (indexed by raw value).
-    var objectsPerKind: UnsafeBufferPointer<Int> { UnsafeBufferPointer(start: tallies, count: Self.kinds) }
-    var bytesPerKind: UnsafeBufferPointer<Int> { UnsafeBufferPointer(start: tallies + Self.kinds, count: Self.kinds) }
+    var objectsPerKind: UnsafeBufferPointer<Int> { UnsafeBufferPointer(start: tallies, count: kinds) }
+    var bytesPerKind: UnsafeBufferPointer<Int> { UnsafeBufferPointer(start: tallies + kinds, count: kinds) }
 
     /// Empties the batch after a flush.
     func reset() {
         largeBlocks.removeAll(keepingCapacity: true)
         counts.update(repeating: 0, count: 4)
-        tallies.update(repeating: 0, count: 2 * Self.kinds)
+        tallies.update(repeating: 0, count: 2 * kinds)
     }
 }

@@ -52,14 +52,30 @@ extension Heap {
                 // Dies now: its finalizer and weakrefs, then its references go on top of the stack.
                 dying = nil
                 let dead = prepareToDie(current)
-                stack.begin(dead, heap: self)
+                // A list or tuple of one item in tail position (nothing left to drop in the run it
+                // would replace), a long chain's every link: its one reference is dropped at once,
+                // the same drop in the same order, without a run on the stack (read before the batch
+                // may free its block).
+                let sole = stack.isExhausted ? soleItem(of: dead) : nil
+                if sole == nil { stack.begin(dead, heap: self) }
                 addToBatch(current, dead, batch, shard: shard)
                 if batch.isFull { flush(batch, shard: shard) }
+                if let sole {
+                    if sole >= ObjectRef.immortalCount && dropReference(sole) { dying = sole }
+                    continue
+                }
             }
             guard let child = stack.nextReference() else { break }
             if child >= ObjectRef.immortalCount && dropReference(child) { dying = child }
         }
         flush(batch, shard: shard)
+    }
+
+    /// The only reference of a list or tuple of one item; nil for anything else.
+    @inline(__always)
+    private func soleItem(of object: ObjectLayout) -> UInt32? {
+        guard object.kind == .list || object.kind == .tuple, object.count == 1 else { return nil }
+        return object.sequenceItems[0]
     }
 
     /// What a dying object does before its references go: its finalizer runs and the weakrefs to it

@@ -41,6 +41,10 @@ struct ReleaseStack {
         next = start
     }
 
+    /// Whether the innermost run has no reference left to drop: an object beginning now would take
+    /// its place (tail position).
+    var isExhausted: Bool { next == pending.count }
+
     /// The next reference to drop, or nil when every run is done (the stack is then empty).
     @inline(__always)
     mutating func nextReference() -> UInt32? {
