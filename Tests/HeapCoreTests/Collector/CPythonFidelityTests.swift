@@ -427,6 +427,38 @@ final class CPythonFidelityTests: HeapTestCase {
         XCTAssertEqual(events.names, ["f:D", "w"])
         XCTAssertEqual(heap.statistics().objects, 0)
     }
+
+    /// A chain of one-item lists and tuples (freed without a run on the release stack) with an
+    /// instance link in the middle (freed the general way): each link finalizes, then clears its
+    /// weakrefs, before its item drops, in chain order (subtype_dealloc's order); a shared item ends the
+    /// cascade.
+    func testAChainOfOneItemContainersDiesLinkByLinkInCPythonsOrder() throws {
+        let events = OrderedEvents()
+        heap.setEventSink { events.append($0) }
+        let shared = try heap.makeList()
+        hold(shared)
+        let l5 = try heap.makeList()
+        try heap.append(l5, shared)
+        try heap.setFinalizer(l5, legacy: false)
+        let l4 = try heap.makeList()
+        try heap.append(l4, l5)
+        let i3 = try heap.makeInstance(className: "I")
+        try heap.setAttribute(i3, "next", l4)
+        try heap.setFinalizer(i3, legacy: false)
+        let t2 = try heap.makeTuple([i3])
+        let l1 = try heap.makeList()
+        try heap.append(l1, t2)
+        try heap.setFinalizer(l1, legacy: false)
+        let l0 = try heap.makeList()
+        try heap.append(l0, l1)
+        let weakrefs = try [l0, t2, l4].map { try heap.makeWeakref(to: $0) }
+        [l5, l4, i3, t2, l1].forEach { heap.release($0) }
+        heap.release(l0)
+        XCTAssertEqual(events.names, ["w", "f:list", "w", "f:I", "w", "f:list"])
+        XCTAssertEqual(heap.refcount(of: shared), 1, "the shared item lost the chain's reference only")
+        weakrefs.forEach { heap.release($0) }
+        XCTAssertEqual(heap.statistics().objects, 1)
+    }
 }
 
 /// Events in the order the heap reported them: `start`, `stop`, `w` (a weakref cleared), `f:Type`.
