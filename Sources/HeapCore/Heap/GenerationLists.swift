@@ -145,7 +145,18 @@ final class GenerationLists: @unchecked Sendable {
     func untrackDying(_ slots: UnsafeBufferPointer<UInt32>) {
         guard !slots.isEmpty else { return }
         lock.withLock {
-            for slot in slots where layout(slot).isTracked { unlink(slot) }
+            for slot in slots {
+                let object = layout(slot)
+                guard object.isTracked else { continue }
+                // Its neighbours are relinked; its own links and tracked flag stay as they are: its
+                // block is freed right after (FreeBatch), and nothing reads a dying object's links.
+                let generation = object.generation
+                let prev = object.gcPrev
+                let next = object.gcNext
+                if prev == ObjectLayout.noLink { heads[generation] = next } else { layout(prev).gcNext = next }
+                if next == ObjectLayout.noLink { tails[generation] = prev } else { layout(next).gcPrev = prev }
+                lengths[generation] -= 1
+            }
             counts[0] = max(0, counts[0] - slots.count)
         }
     }
