@@ -438,6 +438,8 @@ public final class CycleCollector: @unchecked Sendable {
         let threads = freeingThreads.load(ordering: .relaxed)
         var (outcome, sizes) = heap.withWorldStopped { stopped -> (CollectionOutcome, [Int]) in
             stoppedAt = Self.now()
+            startedCollections.add(1, ordering: .relaxed)
+            if stall > 0 { usleep(UInt32(min(stall, 3600) * 1e6)) }
             // A full collection of a big heap may free with two threads inside the stop: the second
             // starts now, so that it runs by the time the free begins (HelperThread).
             let helper =
@@ -445,8 +447,6 @@ public final class CycleCollector: @unchecked Sendable {
                     && (0...2).reduce(0, { $0 + heap.generations.lengths[$1] }) >= Heap.parallelFreeMinimum
                 ? HelperThread() : nil
             defer { helper?.join() }
-            startedCollections.add(1, ordering: .relaxed)
-            if stall > 0 { usleep(UInt32(min(stall, 3600) * 1e6)) }
             let sizes = heap.generations.lengthArray
             if let marking {
                 stopped.clearFrozenMarks(marking)

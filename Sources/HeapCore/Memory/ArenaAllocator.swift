@@ -161,7 +161,8 @@ public final class ArenaAllocator: @unchecked Sendable {
         }
         // Blocks freed together were mostly made together: consecutive ones share a pool. Each run of
         // one pool's blocks is freed at once (one counter update; no block is threaded on the free
-        // list of a pool the run empties), and the owning shard's lock is held across its runs.
+        // list of a pool the run empties), under the owning shard's lock taken for that run: two
+        // threads freeing one shard's garbage at once then take turns by pool, not by batch.
         var index = 0
         while index < blocks.count {
             let pool = Self.pool(of: blocks[index])
@@ -205,8 +206,8 @@ public final class ArenaAllocator: @unchecked Sendable {
     }
 
     /// Returns to the OS the arenas idle for at least `idleFor` nanoseconds (0: every idle arena);
-    /// returns how many. Called by the collector thread only: at each wake-up, and right after it has
-    /// answered a collection request.
+    /// returns how many. Called by the collector: on its thread at each wake-up and right after it
+    /// has answered a collection request, or at the end of a collection run inline (no thread).
     ///
     /// Why idle arenas are not unmapped when they empty: a munmap of a touched megabyte costs tens of
     /// microseconds (page freeing, a TLB flush on every core). A collection of a million objects

@@ -5,7 +5,8 @@ import Synchronization
 #endif
 
 /// A second thread for the collector's parallel work (freeing a large garbage set), started before
-/// the work is known and kept running, spinning, until it is handed its part or let go.
+/// the work is known and kept running, spinning, until it is handed its part, let go, or tired of
+/// waiting (``standByLimit``).
 ///
 /// Why not `DispatchQueue.concurrentPerform`, and why started early: on this 2-core virtual machine a
 /// thread woken on an idle core ran 0.1 to 4 ms later (libdispatch's worker and a fresh pthread alike,
@@ -36,9 +37,15 @@ final class HelperThread: @unchecked Sendable {
         if !started { Unmanaged<HelperThread>.fromOpaque(context).release() }
     }
 
-    /// Spins until handed work or let go; yields now and then, so anything else ready on this core
-    /// still runs.
+    /// How long the helper spins for work before it gives up (the work then runs on the caller): a
+    /// full collection whose garbage turns out small (a mostly live heap), or one a `GC DEBUG_STALL`
+    /// holds, costs the other core at most this much.
+    static let standByLimit: Duration = .milliseconds(30)
+
+    /// Spins until handed work, let go, or past ``standByLimit``; yields now and then, so anything
+    /// else ready on this core still runs.
     private func standBy() {
+        let end = ContinuousClock.now.advanced(by: Self.standByLimit)
         var spins = 0
         while true {
             switch state.load(ordering: .acquiring) {
@@ -49,19 +56,30 @@ final class HelperThread: @unchecked Sendable {
                 return
             default:
                 spins &+= 1
-                if spins & 255 == 0 { sched_yield() }
+                guard spins & 255 == 0 else { continue }
+                if ContinuousClock.now >= end {
+                    // Gives up unless work was posted meanwhile (then it runs it).
+                    let (gaveUp, _) = state.compareExchange(
+                        expected: Self.waiting, desired: Self.released, ordering: .acquiringAndReleasing)
+                    if gaveUp { return }
+                    continue
+                }
+                sched_yield()
             }
         }
     }
 
-    /// Runs `body` on the helper, or here when the thread could not be made; then call ``join()``.
+    /// Runs `body` on the helper, or here when the thread could not be made or has given up waiting;
+    /// then call ``join()``.
     func run(_ body: @escaping @Sendable () -> Void) {
         guard started else {
             body()
             return
         }
         job = body
-        state.store(Self.posted, ordering: .releasing)
+        let (posted, _) = state.compareExchange(
+            expected: Self.waiting, desired: Self.posted, ordering: .acquiringAndReleasing)
+        if !posted { body() }
     }
 
     /// Waits for the helper's work, or lets it go if it was handed none. Idempotent.
