@@ -37,7 +37,7 @@ python3 tests/stress/big_garbage.py --heapd "$(swift build --show-bin-path)/heap
 export TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}"
 swift build --build-tests --sanitize=thread --scratch-path .build-tsan
 swift test --skip-build --sanitize=thread --scratch-path .build-tsan \
-  --filter 'ConcurrencyStressTests|MutatorGateTests|ConcurrencyIntegrationTests|SessionIntegrationTests|CollectorIntegrationTests|CollectorTests|CollectorFidelityIntegrationTests|CPythonFidelityTests|RefcountTests.testConcurrent|HeapSystemdTests|AllocationTracerTests|StripedTracesTests|TracemallocIntegrationTests|GeneratorTests.testConcurrent|DiagnosticIntegrationTests|LongCommandIntegrationTests|ClientLimitsIntegrationTests|SafepointTests|SteppedViewTests|AccessIntegrationTests.testAReload|AccessIntegrationTests.testClientList|StoppingCommandIntegrationTests|BackgroundCaptureTests|ImageIntegrationTests' \
+  --filter 'ConcurrencyStressTests|MutatorGateTests|HelperThreadTests|ConcurrencyIntegrationTests|SessionIntegrationTests|CollectorIntegrationTests|CollectorTests|CollectorFidelityIntegrationTests|CPythonFidelityTests|RefcountTests.testConcurrent|HeapSystemdTests|AllocationTracerTests|StripedTracesTests|TracemallocIntegrationTests|GeneratorTests.testConcurrent|DiagnosticIntegrationTests|LongCommandIntegrationTests|ClientLimitsIntegrationTests|SafepointTests|SteppedViewTests|AccessIntegrationTests.testAReload|AccessIntegrationTests.testClientList|StoppingCommandIntegrationTests|BackgroundCaptureTests|ImageIntegrationTests' \
   2>&1 | tee -a "$log"
 # The same soak against the TSan heapd (.build-tsan): a race ends heapd with exit code 66.
 scripts/soak.sh --tsan --duration 60 --clients 48 2>&1 | tee -a "$log"
