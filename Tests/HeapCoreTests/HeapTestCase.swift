@@ -32,6 +32,22 @@ class HeapTestCase: XCTestCase {
         return ref
     }
 
+    /// A chain of `count` lists, each holding the next; returns the head, whose reference the caller
+    /// owns (dropping it frees the whole chain by reference count).
+    func makeListChain(_ count: Int) throws -> ObjectRef {
+        let head = try heap.makeList()
+        var tail = head
+        heap.retain(tail)
+        for _ in 1..<count {
+            let node = try heap.makeList()
+            try heap.append(tail, node)
+            heap.release(tail)
+            tail = node
+        }
+        heap.release(tail)
+        return head
+    }
+
     func drop(_ ref: ObjectRef) {
         held[ref, default: 0] -= 1
         if held[ref] == 0 { held[ref] = nil }

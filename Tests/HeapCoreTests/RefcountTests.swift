@@ -99,16 +99,7 @@ final class RefcountTests: HeapTestCase {
         let handle = dlopen(nil, RTLD_NOW)
         let sanitized = dlsym(handle, "__asan_init") != nil || dlsym(handle, "__tsan_init") != nil
         let count = sanitized ? 1_000_000 : 10_000_000
-        let head = try heap.makeList()
-        var tail = head
-        heap.retain(tail)
-        for _ in 1..<count {
-            let node = try heap.makeList()
-            try heap.append(tail, node)
-            heap.release(tail)
-            tail = node
-        }
-        heap.release(tail)
+        let head = try makeListChain(count)
         XCTAssertEqual(heap.statistics().objectsByKind[.list], count)
         heap.release(head)
         let after = heap.statistics()
@@ -123,16 +114,7 @@ final class RefcountTests: HeapTestCase {
         heap.collector.start()
         defer { heap.collector.stop() }
         // 200,000 lists in a chain take a few dozen arenas; dropping the head frees them all at once.
-        let head = try heap.makeList()
-        var tail = head
-        heap.retain(tail)
-        for _ in 1..<200_000 {
-            let node = try heap.makeList()
-            try heap.append(tail, node)
-            heap.release(tail)
-            tail = node
-        }
-        heap.release(tail)
+        let head = try makeListChain(200_000)
         heap.release(head)
         XCTAssertGreaterThan(heap.statistics().allocator.idleArenas, 0, "the cascade did not unmap")
         let deadline = Date().addingTimeInterval(10)

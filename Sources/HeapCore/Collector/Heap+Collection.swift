@@ -121,12 +121,9 @@ extension StoppedHeap {
         validateUnreachable(survivors: found, unreachable: unreachable)
         // The marked objects of generations 0 and 1 joined generation 2 first (updateRefsKeepingMarked),
         // then trial deletion's survivors.
-        let survivors = [found]
-        let dictsToCheck = untrackTuplesAndDicts(survivors, inPlace: alive.checks, full: generation == 2)
+        let dictsToCheck = untrackTuplesAndDicts(found, inPlace: alive.checks, full: generation == 2)
         let target = min(generation + 1, 2)
-        let kept = survivors.reduce(alive.inPlace) {
-            $0 + moveSurvivors($1, into: target, untrackingDicts: dictsToCheck)
-        }
+        let kept = alive.inPlace + moveSurvivors(found, into: target, untrackingDicts: dictsToCheck)
         if generation == 2 {
             longLived = (0, gens.lengths[2])
         } else if generation == 1 {
@@ -496,21 +493,19 @@ extension StoppedHeap {
     /// The dicts of `survivors` are left to ``moveSurvivors(_:into:untrackingDicts:)``, which looks at
     /// every survivor anyway (one walk over a million headers fewer): returns whether it must, that is
     /// whether the collection is full and the tuple pass saw a dict among them.
-    private func untrackTuplesAndDicts(_ survivors: [[ObjectLayout]], inPlace: [ObjectLayout] = [], full: Bool)
+    private func untrackTuplesAndDicts(_ survivors: [ObjectLayout], inPlace: [ObjectLayout] = [], full: Bool)
         -> Bool
     {
         for object in inPlace where object.kind == .tuple && !holdsTrackable(object) {
             heap.generations.unlink(object.slot)
         }
         var sawDict = false
-        for list in survivors {
-            for object in list {
-                let kind = object.kind
-                if kind == .tuple {
-                    if !holdsTrackable(object) { object.setFlag(ObjectLayout.trackedFlag, false) }
-                } else if kind == .dict {
-                    sawDict = true
-                }
+        for object in survivors {
+            let kind = object.kind
+            if kind == .tuple {
+                if !holdsTrackable(object) { object.setFlag(ObjectLayout.trackedFlag, false) }
+            } else if kind == .dict {
+                sawDict = true
             }
         }
         guard full else { return false }

@@ -224,9 +224,10 @@ final class HandleTable: @unchecked Sendable {
     /// ``release(_:shard:)`` for many slots: each slot's generation grows at once, and the reusable
     /// ones join the shard's free list under one lock instead of one each.
     func releaseBatch(_ slots: UnsafeBufferPointer<UInt32>, shard: Int) {
-        let list = freeLists[shard % freeLists.count]
-        list.lock.withLock {
-            for slot in slots where retire(slot) { list.insert(slot) }
+        freeListTable[shard % freeListCount]._withUnsafeGuaranteedRef { list in
+            list.lock.withLock {
+                for slot in slots where retire(slot) { list.insert(slot) }
+            }
         }
     }
 

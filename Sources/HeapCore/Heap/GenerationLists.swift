@@ -97,14 +97,22 @@ final class GenerationLists: @unchecked Sendable {
     /// Unlinks a tracked container; caller holds `lock` or has the heap to itself.
     func unlink(_ slot: UInt32) {
         let object = layout(slot)
+        detach(object)
+        object.gcPrev = ObjectLayout.noLink
+        object.gcNext = ObjectLayout.noLink
+        object.setFlag(ObjectLayout.trackedFlag, false)
+    }
+
+    /// Takes a tracked container out of its generation's list (its neighbours relinked, the length
+    /// lowered) and leaves its own links and flags as they are; caller holds `lock` or has the heap
+    /// to itself.
+    @inline(__always)
+    private func detach(_ object: ObjectLayout) {
         let generation = object.generation
         let prev = object.gcPrev
         let next = object.gcNext
         if prev == ObjectLayout.noLink { heads[generation] = next } else { layout(prev).gcNext = next }
         if next == ObjectLayout.noLink { tails[generation] = prev } else { layout(next).gcPrev = prev }
-        object.gcPrev = ObjectLayout.noLink
-        object.gcNext = ObjectLayout.noLink
-        object.setFlag(ObjectLayout.trackedFlag, false)
         lengths[generation] -= 1
     }
 
@@ -145,17 +153,11 @@ final class GenerationLists: @unchecked Sendable {
     func untrackDying(_ slots: UnsafeBufferPointer<UInt32>) {
         guard !slots.isEmpty else { return }
         lock.withLock {
+            // Detached only: a dying container's own links and tracked flag are not reset, since its
+            // block is freed right after (FreeBatch) and nothing reads a dying object's links.
             for slot in slots {
                 let object = layout(slot)
-                guard object.isTracked else { continue }
-                // Its neighbours are relinked; its own links and tracked flag stay as they are: its
-                // block is freed right after (FreeBatch), and nothing reads a dying object's links.
-                let generation = object.generation
-                let prev = object.gcPrev
-                let next = object.gcNext
-                if prev == ObjectLayout.noLink { heads[generation] = next } else { layout(prev).gcNext = next }
-                if next == ObjectLayout.noLink { tails[generation] = prev } else { layout(next).gcPrev = prev }
-                lengths[generation] -= 1
+                if object.isTracked { detach(object) }
             }
             counts[0] = max(0, counts[0] - slots.count)
         }
