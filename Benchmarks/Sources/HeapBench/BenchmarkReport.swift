@@ -36,9 +36,11 @@ enum BenchmarkReport {
             return
         }
         if arguments.first == "trace-profile" {
-            // trace-profile [threads] [off]: 48-byte blocks traced with 1 frame (or not), for `perf`.
+            // trace-profile [threads] [off] [objects]: 48-byte blocks (or int objects) traced with 1 frame
+            // (or not), for `perf`.
             TracingBenchmarks.profile(
-                threads: arguments.dropFirst().first.flatMap { Int($0) } ?? 1, tracing: !arguments.contains("off"))
+                threads: arguments.dropFirst().first.flatMap { Int($0) } ?? 1, tracing: !arguments.contains("off"),
+                objects: arguments.contains("objects"))
             return
         }
         if arguments.first == "gc-load" {

@@ -6,12 +6,15 @@ import HeapCore
 /// its own allocator shard, as sessions are), against the target of at most 1.5× the cost off.
 ///
 /// The three modes are measured in turns, round after round, and each figure is the median of its
-/// rounds, so a neighbour's load on this shared machine falls on all three alike. A last line grows
+/// rounds, so a neighbour's load on this shared machine falls on all three alike. The ratio is the
+/// median of each turn's own ratio (tracing on against off measured just before it): on this VM a
+/// run lands on a fast or a slow vCPU (48-byte blocks off: 7–10 or 14–15 ns), and a ratio of two
+/// medians could divide a fast figure by a slow one. A last line grows
 /// the traced memory (every block a new peak, the mode in which the tracer keeps a shared total).
 enum TracingBenchmarks {
     static let batch = 1_000
     static let rounds = 200
-    static let turns = 7
+    static let turns = 15
     static let target = 1.5
 
     enum Mode: CaseIterable, CustomStringConvertible {
@@ -91,17 +94,34 @@ enum TracingBenchmarks {
         return 1e9 * Double(threads) / (rate * Double(count))
     }
 
-    /// The median figure per mode, measuring the modes in turns.
-    static func figures(threads: Int, _ measure: (Mode) -> Double) -> [Mode: Double] {
+    /// Per mode, the median figure and the median of each turn's ratio to off, measuring the modes
+    /// in turns.
+    static func figures(threads: Int, _ measure: (Mode) -> Double) -> [Mode: (ns: Double, ratio: Double)] {
         var samples: [Mode: [Double]] = [:]
+        var ratios: [Mode: [Double]] = [:]
         for _ in 0..<turns {
-            for mode in Mode.allCases { samples[mode, default: []].append(measure(mode)) }
+            var off = 0.0
+            for mode in Mode.allCases {
+                let figure = measure(mode)
+                if mode == .off { off = figure }
+                samples[mode, default: []].append(figure)
+                ratios[mode, default: []].append(figure / off)
+            }
         }
-        return samples.mapValues(Measure.median)
+        var result: [Mode: (ns: Double, ratio: Double)] = [:]
+        for mode in Mode.allCases { result[mode] = (Measure.median(samples[mode]!), Measure.median(ratios[mode]!)) }
+        return result
     }
 
-    /// Only the 48-byte blocks in one mode, on `threads` threads, for a profiler or `perf stat`.
-    static func profile(threads: Int, tracing: Bool) {
+    /// Only the 48-byte blocks (or the int objects) in one mode, on `threads` threads, for a profiler.
+    static func profile(threads: Int, tracing: Bool, objects: Bool) {
+        if objects {
+            let heap = Heap(configuration: HeapConfiguration(maxObjects: 1 << 20, shardCount: threads))
+            let token = configure(heap.tracer, tracing ? .oneFrame : .off)
+            for _ in 0..<turns { print(String(format: "%.1f ns", objectCost(heap, token, threads: threads))) }
+            heap.tracer.stop()
+            return
+        }
         let allocator = ArenaAllocator(shardCount: threads)
         let token = configure(allocator.tracer, tracing ? .oneFrame : .off)
         for _ in 0..<turns { print(String(format: "%.1f ns", blockCost(allocator, token, threads: threads))) }
@@ -113,13 +133,12 @@ enum TracingBenchmarks {
             "== tracemalloc: ns per allocation + free, per thread (median of \(turns) turns); "
                 + "target: on <= \(target)x off")
         print("  what                              threads    off ns   1 frame ns (x off)   25 frames ns (x off)")
-        func line(_ what: String, threads: Int, _ figures: [Mode: Double]) {
-            let off = figures[.off]!
+        func line(_ what: String, threads: Int, _ figures: [Mode: (ns: Double, ratio: Double)]) {
             var text = "  " + what.padding(toLength: 34, withPad: " ", startingAt: 0)
-            text += String(format: "%7d %9.1f", threads, off)
+            text += String(format: "%7d %9.1f", threads, figures[.off]!.ns)
             for mode in [Mode.oneFrame, .manyFrames] {
-                let ratio = figures[mode]! / off
-                text += String(format: " %10.1f (%4.2fx)%@", figures[mode]!, ratio, ratio <= target ? "  " : " !")
+                let (ns, ratio) = figures[mode]!
+                text += String(format: " %10.1f (%4.2fx)%@", ns, ratio, ratio <= target ? "  " : " !")
             }
             print(text)
         }
@@ -147,6 +166,8 @@ enum TracingBenchmarks {
             allocator.tracer.stop()
             line("48-byte block, every one a peak", threads: threads, growing)
         }
-        print("  (! = above the target; per thread: 2 threads scale perfectly when their figure equals 1 thread's)")
+        print(
+            "  (x off: median of the turns' own ratios; ! = above the target; per thread: 2 threads scale"
+                + " perfectly when their figure equals 1 thread's)")
     }
 }

@@ -49,7 +49,11 @@ final class HandleTable: @unchecked Sendable {
         base = raw
         freeLists = (0..<max(1, shardCount)).map { _ in FreeSlots(capacity: capacity) }
         freeListCount = freeLists.count
-        freeListTable = .allocate(capacity: freeListCount)
+        // A cache line of its own: read on every claim and release by every thread, it must not share a
+        // line with anything a thread writes (a malloc neighbour such as a set's count).
+        freeListTable = UnsafeMutableRawPointer.allocate(
+            byteCount: max(64, freeListCount * MemoryLayout<Unmanaged<FreeSlots>>.stride), alignment: 64
+        ).bindMemory(to: Unmanaged<FreeSlots>.self, capacity: freeListCount)
         for (index, list) in freeLists.enumerated() { (freeListTable + index).initialize(to: .passUnretained(list)) }
     }
 

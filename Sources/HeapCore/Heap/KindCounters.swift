@@ -14,7 +14,10 @@ final class KindCounters: @unchecked Sendable {
         // Two cells per kind (count, bytes) indexed by raw value: a new kind must still fit the stride.
         precondition(ObjectKind.allCases.count * 2 <= Self.stride, "KindCounters.stride too small for ObjectKind")
         self.shardCount = shardCount
-        cells = .allocate(capacity: shardCount * Self.stride)
+        // Whole cache-line pairs per shard (the CPU prefetches a line's neighbour with it), from an
+        // aligned start: one shard's row must share no line with another's or with a malloc neighbour.
+        cells = UnsafeMutableRawPointer.allocate(byteCount: shardCount * Self.stride * 8, alignment: 128)
+            .bindMemory(to: Atomic<Int>.self, capacity: shardCount * Self.stride)
         for index in 0..<(shardCount * Self.stride) { (cells + index).initialize(to: Atomic<Int>(0)) }
     }
 

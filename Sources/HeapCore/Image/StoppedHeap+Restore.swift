@@ -252,7 +252,7 @@ private final class RestoreBuilder {
             block = runs[classIndex].next
             runs[classIndex].next += SizeClass.blockSize(classIndex)
             runs[classIndex].remaining -= 1
-            if tracing { heap.allocator.tracer.record(block, size: size, shard: 0) }
+            if tracing { heap.allocator.tracer.recordSmall(block, size: size, shard: 0) }
         }
         bytes[Int(kind.rawValue)] += SizeClass.footprint(size)
         return block

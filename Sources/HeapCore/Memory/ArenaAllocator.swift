@@ -94,9 +94,10 @@ public final class ArenaAllocator: @unchecked Sendable {
     public init(shardCount: Int, budget: MemoryBudget = MemoryBudget()) {
         let count = max(1, shardCount)
         self.budget = budget
-        shards = (0..<count).map { Shard(index: $0, budget: budget) }
+        let tracer = AllocationTracer(shardCount: count)
+        shards = (0..<count).map { Shard(index: $0, budget: budget, tracer: tracer) }
         self.shardCount = count
-        tracer = AllocationTracer(shardCount: count)
+        self.tracer = tracer
         shardTable = .allocate(capacity: count)
         for (index, shard) in shards.enumerated() { (shardTable + index).initialize(to: .passUnretained(shard)) }
     }
@@ -119,11 +120,10 @@ public final class ArenaAllocator: @unchecked Sendable {
             if size > SizeClass.maxSmall {
                 return owner.allocateLarge(size: size, zeroed: zeroed)
             }
-            let small = owner.allocateSmall(classIndex: SizeClass.index(for: size))
+            let small = owner.allocateSmall(classIndex: SizeClass.index(for: size), size: size)
             if zeroed, let small { small.initializeMemory(as: UInt8.self, repeating: 0, count: size) }
             return small
         }
-        if let block, tracer.isTracing { tracer.record(block, size: size, shard: owner) }
         return block
     }
 
@@ -133,16 +133,15 @@ public final class ArenaAllocator: @unchecked Sendable {
     /// goes back to the shard that owns its pool.
     @inline(__always)
     public func free(_ block: UnsafeMutableRawPointer, size: Int, shard: Int) {
-        // Forgotten before the block can be handed out again, so a new trace is never dropped; in the
-        // stripe of the shard that owns the block, where it was recorded.
+        // Forgotten before the block can be handed out again, so a new trace is never dropped (a small
+        // block's by its shard, in the same critical section that frees it).
         if size > SizeClass.maxSmall {
-            if tracer.isTracing { tracer.forget(block, size: size, shard: 0) }
+            if tracer.isTracing { tracer.forgetLarge(block) }
             shardTable[shard % shardCount]._withUnsafeGuaranteedRef { $0.freeLarge(block, size: size) }
             return
         }
         let pool = Self.pool(of: block)
         let owner = Int(pool.load(fromByteOffset: 28, as: Int32.self))
-        if tracer.isTracing { tracer.forget(block, size: size, shard: owner) }
         shardTable[owner]._withUnsafeGuaranteedRef { $0.freeSmall(block, pool: pool) }
     }
 
@@ -152,13 +151,6 @@ public final class ArenaAllocator: @unchecked Sendable {
     /// is taken once per run of blocks from one pool (garbage freed together was mostly allocated
     /// together, so runs are long), and the block is returned exactly as ``free(_:size:shard:)`` would.
     public func freeBatch(_ blocks: UnsafeBufferPointer<UnsafeMutableRawPointer>) {
-        if tracer.isTracing {
-            // Forgotten first, outside the shard locks, each in its owner's stripe (as ``free`` does).
-            for block in blocks {
-                let owner = Int(Self.pool(of: block).load(fromByteOffset: 28, as: Int32.self))
-                tracer.forget(block, size: SizeClass.maxSmall, shard: owner)
-            }
-        }
         // Blocks freed together were mostly made together: consecutive ones share a pool. Each run of
         // one pool's blocks is freed at once (one counter update; no block is threaded on the free
         // list of a pool the run empties), under the owning shard's lock taken for that run: two
@@ -170,9 +162,7 @@ public final class ArenaAllocator: @unchecked Sendable {
             while end < blocks.count && Self.pool(of: blocks[end]) == pool { end += 1 }
             let owner = Int(pool.load(fromByteOffset: 28, as: Int32.self))
             shardTable[owner]._withUnsafeGuaranteedRef {
-                $0.lockForBatch()
-                $0.freeRunLocked(UnsafeBufferPointer(rebasing: blocks[index..<end]), pool: pool)
-                $0.unlockAfterBatch()
+                $0.freeRun(UnsafeBufferPointer(rebasing: blocks[index..<end]), pool: pool)
             }
             index = end
         }
@@ -243,7 +233,11 @@ extension ArenaAllocator {
     /// One independent allocator: its own lock, arenas, pools and counters.
     final class Shard: @unchecked Sendable {
         let index: Int
-        private let lock = OwnedSpinLock()
+        /// The shard's lock, which is also the lock of the tracer's stripe `index` (``TraceStripes``):
+        /// the traces of this shard's blocks are kept under it, in the same critical sections.
+        private let lock: SpinLock
+        /// Kept for tracing, and to keep the lock's memory (which the tracer owns) alive.
+        private let tracer: AllocationTracer
         /// Per size class, the head of the doubly linked list of pools that have a free block.
         private let usable: UnsafeMutablePointer<UnsafeMutableRawPointer?>
         /// Blocks in use per size class, in raw memory: the hot path avoids array copy-on-write checks.
@@ -263,9 +257,11 @@ extension ArenaAllocator {
             var hasFreePool: Bool { !freePools.isEmpty || untouchedPools > 0 }
         }
 
-        init(index: Int, budget: MemoryBudget) {
+        init(index: Int, budget: MemoryBudget, tracer: AllocationTracer) {
             self.index = index
             self.budget = budget
+            self.tracer = tracer
+            lock = tracer.shardLock(index)
             // Cache-line aligned, so no two shards' hot fields share a line.
             usable = UnsafeMutableRawPointer.allocate(byteCount: 8 * SizeClass.count, alignment: 64)
                 .bindMemory(to: UnsafeMutableRawPointer?.self, capacity: SizeClass.count)
@@ -336,6 +332,7 @@ extension ArenaAllocator {
                 stats.largeBlocks += 1
                 stats.largeBytes += size
             }
+            if tracer.isTracing { tracer.recordLarge(block, size: size) }
             return block
         }
 
@@ -350,42 +347,70 @@ extension ArenaAllocator {
 
         // MARK: Small blocks
 
+        /// A block of class `classIndex` for `size` bytes (the size tracemalloc records).
         @inline(__always)
-        func allocateSmall(classIndex: Int) -> UnsafeMutableRawPointer? {
-            lock.withLock { () -> UnsafeMutableRawPointer? in
-                guard let pool = usable[classIndex] ?? newPool(classIndex: classIndex) else { return nil }
-                let block: UnsafeMutableRawPointer
-                if let head = pool.load(as: UnsafeMutableRawPointer?.self) {
-                    // Invariant: a free block's first word links to the next free block of its pool.
-                    pool.storeBytes(of: head.load(as: UnsafeMutableRawPointer?.self), as: UnsafeMutableRawPointer?.self)
-                    block = head
-                } else {
-                    let offset = Int(pool.load(fromByteOffset: 36, as: Int32.self))
-                    block = pool + offset
-                    pool.storeBytes(
-                        of: Int32(offset + SizeClass.blockSize(classIndex)), toByteOffset: 36, as: Int32.self)
-                }
-                let used = pool.load(fromByteOffset: 32, as: Int32.self) + 1
-                pool.storeBytes(of: used, toByteOffset: 32, as: Int32.self)
-                if isFull(pool, classIndex: classIndex) {
-                    unlinkUsable(pool, classIndex: classIndex)
-                }
-                blocksInUse[classIndex] += 1
+        func allocateSmall(classIndex: Int, size: Int) -> UnsafeMutableRawPointer? {
+            lock.lock()
+            guard let block = allocateSmallLocked(classIndex: classIndex) else {
+                lock.unlock()
+                return nil
+            }
+            if tracer.isTracing, !tracer.recordSmall(locked: block, size: size, shard: index) {
+                lock.unlock()
+                tracer.recordSmallAtCut(block, size: size, shard: index)
                 return block
             }
+            lock.unlock()
+            return block
+        }
+
+        @inline(__always)
+        private func allocateSmallLocked(classIndex: Int) -> UnsafeMutableRawPointer? {
+            guard let pool = usable[classIndex] ?? newPool(classIndex: classIndex) else { return nil }
+            let block: UnsafeMutableRawPointer
+            if let head = pool.load(as: UnsafeMutableRawPointer?.self) {
+                // Invariant: a free block's first word links to the next free block of its pool.
+                pool.storeBytes(of: head.load(as: UnsafeMutableRawPointer?.self), as: UnsafeMutableRawPointer?.self)
+                block = head
+            } else {
+                let offset = Int(pool.load(fromByteOffset: 36, as: Int32.self))
+                block = pool + offset
+                pool.storeBytes(
+                    of: Int32(offset + SizeClass.blockSize(classIndex)), toByteOffset: 36, as: Int32.self)
+            }
+            let used = pool.load(fromByteOffset: 32, as: Int32.self) + 1
+            pool.storeBytes(of: used, toByteOffset: 32, as: Int32.self)
+            if isFull(pool, classIndex: classIndex) {
+                unlinkUsable(pool, classIndex: classIndex)
+            }
+            blocksInUse[classIndex] += 1
+            return block
         }
 
         @inline(__always)
         func freeSmall(_ block: UnsafeMutableRawPointer, pool: UnsafeMutableRawPointer) {
-            lock.withLock { freeSmallLocked(block, pool: pool) }
+            lock.lock()
+            let wantsBudgets = tracer.isTracing && tracer.forgetSmall(locked: block, shard: index)
+            freeSmallLocked(block, pool: pool)
+            lock.unlock()
+            if wantsBudgets { tracer.countBelowPeak() }
         }
 
-        /// For batches: the caller holds the shard's lock (``lock()``/``unlock()``).
-        func lockForBatch() { lock.lock() }
-        func unlockAfterBatch() { lock.unlock() }
+        /// Frees a run of blocks of one pool (``freeRunLocked(_:pool:)``) under one lock round, their
+        /// traces forgotten in the same critical section.
+        func freeRun(_ blocks: UnsafeBufferPointer<UnsafeMutableRawPointer>, pool: UnsafeMutableRawPointer) {
+            lock.lock()
+            var wantsBudgets = false
+            if tracer.isTracing {
+                for block in blocks where tracer.forgetSmall(locked: block, shard: index) { wantsBudgets = true }
+            }
+            freeRunLocked(blocks, pool: pool)
+            lock.unlock()
+            if wantsBudgets { tracer.countBelowPeak() }
+        }
 
         @inline(__always)
-        func freeSmallLocked(_ block: UnsafeMutableRawPointer, pool: UnsafeMutableRawPointer) {
+        private func freeSmallLocked(_ block: UnsafeMutableRawPointer, pool: UnsafeMutableRawPointer) {
             let classIndex = Int(pool.load(fromByteOffset: 24, as: Int32.self))
             block.storeBytes(of: pool.load(as: UnsafeMutableRawPointer?.self), as: UnsafeMutableRawPointer?.self)
             pool.storeBytes(of: block, as: UnsafeMutableRawPointer?.self)

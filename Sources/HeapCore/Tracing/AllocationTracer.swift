@@ -19,14 +19,24 @@ import Synchronization
 //   (inside its stripe's lock), and the peak P is the atomic maximum of G. G's modification order is
 //   an order of all the operations consistent with each stripe's, so P is exact. This costs two
 //   shared atomics per block; it is the mode while memory grows (every allocation is a new peak).
-// - **Below the peak.** Each stripe j has a budget b_j ≥ current_j, with Σ b_j ≤ P. An allocation
-//   that keeps its stripe within budget cannot make the total pass P (Σ current_j ≤ Σ b_j ≤ P), so it
-//   touches nothing shared. One that would pass it is done at a cut instead, where the total is
-//   exact: a new peak switches to "at the peak", otherwise the headroom P − total is shared out as
-//   new budgets, to each stripe in proportion to what it allocated since the last cut.
+// - **Below the peak.** Each stripe j has a budget b_j ≥ current_j, and one atomic pool H holds the
+//   headroom no stripe has taken, with Σ b_j + H ≤ P. An allocation that keeps its stripe within
+//   budget cannot make the total pass P (Σ current_j ≤ Σ b_j ≤ P), so it touches nothing shared. One
+//   that would pass it first takes what it needs from H (and up to `slackChunk` more for the
+//   allocations to come), one atomic per few KiB; a free that leaves its stripe more than twice that
+//   slack gives the excess back to H. H is taken from before a budget grows and given to after one
+//   shrinks, so Σ b_j + H never rises. Only when H has too little is the allocation done at a cut,
+//   where the total is exact: a new peak switches to "at the peak", otherwise the headroom P − total
+//   is shared out again (a slack chunk to each stripe, in proportion to what it allocated since the
+//   last cut, the rest to H).
 //
-// Invariant, outside cuts: below the peak, current_j ≤ b_j in every stripe and Σ b_j ≤ P; at the
-// peak, G = Σ current_j. Either way P is the largest total of any consistent state so far, so
+//   Why the pool: with budgets alone, a stripe that freed kept its headroom until the next cut, so
+//   two threads taking turns to grow needed a cut (every lock) every thousand blocks, and near the
+//   peak switched to counting at the peak, where both hit G: 2 threads traced ints cost 65 ns
+//   per object against 40 off.
+//
+// Invariant, outside cuts: below the peak, current_j ≤ b_j in every stripe and Σ b_j + H ≤ P; at the
+// peak, G = Σ current_j and H = 0. Either way P is the largest total of any consistent state so far, so
 // `get_traced_memory()`'s peak is exact, with any number of threads.
 //
 // The switches: a free that leaves the total `enterBudgetHeadroom` below P (at the peak) asks for a
@@ -54,6 +64,9 @@ public final class AllocationTracer: @unchecked Sendable {
     static let enterBudgetHeadroom = 16 << 10
     /// Below the peak, a cut that finds less headroom than this switches to counting at the peak.
     static let leaveBudgetHeadroom = 4 << 10
+    /// Below the peak, what a stripe takes from H beyond its need, and keeps after a free (it gives
+    /// back what passes twice this).
+    static let slackChunk = 2 << 10
 
     private let tracing = Atomic<Bool>(false)
     /// Serializes start, stop, clear, reset_peak, snapshots: what changes or reads the whole run.
@@ -63,11 +76,15 @@ public final class AllocationTracer: @unchecked Sendable {
     private let shardCount: Int
     /// ``TraceContext``'s thread-local key, read here once rather than through its lazy global.
     private let contextKey = TraceContext.key
-    /// G: the bytes traced, kept only at the peak. With `peak`, on a cache line of their own, away
-    /// from `tracing`, which every allocation reads.
+    /// G: the bytes traced, kept only at the peak. G, P and H each on a cache-line pair of their own,
+    /// away from `tracing`, which every allocation reads: G is written by every traced allocation at
+    /// the peak, P only by new peaks, H by budget changes below the peak.
     private let total: UnsafeMutablePointer<Atomic<Int>>
     /// P: the peak.
     private let peak: UnsafeMutablePointer<Atomic<Int>>
+    /// H: below the peak, the headroom no stripe holds as budget (0 at the peak).
+    private let headroom: UnsafeMutablePointer<Atomic<Int>>
+    private static let counterSpacing = 16  // words: 128 bytes
 
     /// The tracebacks of one tracing run, each stored once; traces refer to them by index.
     struct Interned {
@@ -112,15 +129,20 @@ public final class AllocationTracer: @unchecked Sendable {
             "PoolTraces assumes the allocator's 16 KiB pools with a header of at most 3 granules")
         self.shardCount = max(1, shardCount)
         stripes = TraceStripes(count: 2 * self.shardCount)
-        total = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
-            .bindMemory(to: Atomic<Int>.self, capacity: 2)
+        let spacing = Self.counterSpacing
+        total = UnsafeMutableRawPointer.allocate(byteCount: 3 * spacing * 8, alignment: 128)
+            .bindMemory(to: Atomic<Int>.self, capacity: 3 * spacing)
         total.initialize(to: Atomic<Int>(0))
-        peak = total + 1
+        peak = total + spacing
         peak.initialize(to: Atomic<Int>(0))
+        headroom = peak + spacing
+        headroom.initialize(to: Atomic<Int>(0))
     }
 
     deinit {
-        total.deinitialize(count: 2)
+        total.deinitialize(count: 1)
+        peak.deinitialize(count: 1)
+        headroom.deinitialize(count: 1)
         total.deallocate()
     }
 
@@ -273,37 +295,121 @@ public final class AllocationTracer: @unchecked Sendable {
         shardCount + Int(truncatingIfNeeded: (UInt64(address) &* 0x9E37_79B9_7F4A_7C15) >> 40) % shardCount
     }
 
-    /// Records a block the allocator just handed out from shard `shard` (called only while
-    /// ``isTracing``).
-    @inline(__always)
-    func record(_ block: UnsafeMutableRawPointer, size: Int, shard: Int) {
-        let token = TraceContext.word(key: contextKey)
-        let address = UInt(bitPattern: block)
-        let small = size <= SizeClass.maxSmall
-        let index = small ? (shard < shardCount ? shard : shard % shardCount) : largeStripe(of: address)
-        let recorded = stripes.withStripe(index) { state -> Bool in
-            guard state.atPeak || state.current &+ size <= state.budget else { return false }
-            insert(address, size: size, small: small, token: token, into: &state)
-            return true
-        }
-        if !recorded { recordAtCut(address, size: size, small: small, token: token, stripe: index) }
+    /// The lock of small-block stripe `shard`, which allocator shard `shard` takes as its own (see
+    /// ``TraceStripes``): a small block's trace is then kept inside the shard's critical section.
+    func shardLock(_ shard: Int) -> SpinLock {
+        SpinLock(stripes.lockWord(shard))
     }
 
-    /// Forgets a block about to go back to the allocator; `shard` is the shard that owns it (called
-    /// only while ``isTracing``).
+    /// Records a small block that allocator shard `shard` is handing out, called by the shard with its
+    /// lock held, only while ``isTracing``. Returns false when the block would pass the stripe's
+    /// budget: the shard then calls ``recordSmallAtCut(_:size:shard:)`` once it has unlocked.
     @inline(__always)
-    func forget(_ block: UnsafeMutableRawPointer, size: Int, shard: Int) {
+    func recordSmall(locked block: UnsafeMutableRawPointer, size: Int, shard: Int) -> Bool {
+        let state = stripes.lockedState(shard)
+        guard fits(size, in: &state.pointee) else { return false }
+        insert(
+            UInt(bitPattern: block), size: size, small: true, token: TraceContext.word(key: contextKey),
+            into: &state.pointee)
+        return true
+    }
+
+    /// ``recordSmall(locked:size:shard:)`` that found no room in the budget, done at a cut (the shard's
+    /// lock released: the cut takes it). The block is not yet returned to anyone, so no free races it.
+    func recordSmallAtCut(_ block: UnsafeMutableRawPointer, size: Int, shard: Int) {
+        recordAtCut(
+            UInt(bitPattern: block), size: size, small: true, token: TraceContext.word(key: contextKey),
+            stripe: shard)
+    }
+
+    /// Records a small block of shard `shard` handed out without the shard's allocate (a restore
+    /// carves whole pools): takes the shard's lock itself. Called only while ``isTracing``.
+    func recordSmall(_ block: UnsafeMutableRawPointer, size: Int, shard: Int) {
+        let lock = shardLock(shard)
+        lock.lock()
+        let recorded = recordSmall(locked: block, size: size, shard: shard)
+        lock.unlock()
+        if !recorded { recordSmallAtCut(block, size: size, shard: shard) }
+    }
+
+    /// Forgets a small block that allocator shard `shard` is taking back, called by the shard with its
+    /// lock held (before the block can be handed out again), only while ``isTracing``. Returns true
+    /// when the tracer wants a cut to switch to budgets: the shard then calls ``countBelowPeak()``
+    /// once it has unlocked.
+    @inline(__always)
+    func forgetSmall(locked block: UnsafeMutableRawPointer, shard: Int) -> Bool {
+        let state = stripes.lockedState(shard)
+        guard let size = state.pointee.pools.remove(UInt(bitPattern: block)) else { return false }
+        return uncount(size, in: &state.pointee)
+    }
+
+    /// Records a large payload the allocator just handed out (called only while ``isTracing``).
+    @inline(__always)
+    func recordLarge(_ block: UnsafeMutableRawPointer, size: Int) {
+        let token = TraceContext.word(key: contextKey)
         let address = UInt(bitPattern: block)
-        let small = size <= SizeClass.maxSmall
-        let index = small ? (shard < shardCount ? shard : shard % shardCount) : largeStripe(of: address)
-        let wantsBudgets = stripes.withStripe(index) { state -> Bool in
-            guard let size = small ? state.pools.remove(address) : state.table.remove(address) else { return false }
-            state.current &-= size
-            guard state.atPeak else { return false }
-            let now = total.pointee.wrappingSubtract(size, ordering: .relaxed).newValue
-            return peak.pointee.load(ordering: .relaxed) &- now >= Self.enterBudgetHeadroom
+        let index = largeStripe(of: address)
+        let recorded = stripes.withStripe(index) { state -> Bool in
+            guard fits(size, in: &state) else { return false }
+            insert(address, size: size, small: false, token: token, into: &state)
+            return true
+        }
+        if !recorded { recordAtCut(address, size: size, small: false, token: token, stripe: index) }
+    }
+
+    /// Forgets a large payload about to go back to the system (called only while ``isTracing``).
+    @inline(__always)
+    func forgetLarge(_ block: UnsafeMutableRawPointer) {
+        let address = UInt(bitPattern: block)
+        let wantsBudgets = stripes.withStripe(largeStripe(of: address)) { state -> Bool in
+            guard let size = state.table.remove(address) else { return false }
+            return uncount(size, in: &state)
         }
         if wantsBudgets { countBelowPeak() }
+    }
+
+    /// Takes a forgotten trace's `size` off its stripe's count (and off G at the peak); true when that
+    /// leaves enough headroom below the peak to switch to budgets.
+    @inline(__always)
+    private func uncount(_ size: Int, in state: inout TraceStripes.State) -> Bool {
+        state.current &-= size
+        guard state.atPeak else {
+            let slack = state.budget &- state.current
+            if slack > 2 &* Self.slackChunk {
+                // Given back after the budget shrank, so Σ b_j + H never rises.
+                state.budget &-= slack &- Self.slackChunk
+                headroom.pointee.wrappingAdd(slack &- Self.slackChunk, ordering: .relaxed)
+            }
+            return false
+        }
+        let now = total.pointee.wrappingSubtract(size, ordering: .relaxed).newValue
+        return peak.pointee.load(ordering: .relaxed) &- now >= Self.enterBudgetHeadroom
+    }
+
+    /// Whether `size` more bytes may be recorded in `state` without a cut: always at the peak; below
+    /// it, when they fit the stripe's budget or the budget can grow enough from H.
+    @inline(__always)
+    private func fits(_ size: Int, in state: inout TraceStripes.State) -> Bool {
+        if state.atPeak || state.current &+ size <= state.budget { return true }
+        return takeHeadroom(state.current &+ size &- state.budget, into: &state)
+    }
+
+    /// Below the peak, with the stripe's lock held: moves `need` bytes of headroom (and up to a slack
+    /// chunk more) from H to the stripe's budget; false when H holds less than `need`.
+    private func takeHeadroom(_ need: Int, into state: inout TraceStripes.State) -> Bool {
+        var available = headroom.pointee.load(ordering: .relaxed)
+        while available >= need {
+            let take = need &+ min(available &- need, Self.slackChunk)
+            let (exchanged, original) = headroom.pointee.compareExchange(
+                expected: available, desired: available &- take, ordering: .relaxed)
+            if exchanged {
+                // Taken from H before the budget grows, so Σ b_j + H never rises.
+                state.budget &+= take
+                return true
+            }
+            available = original
+        }
+        return false
     }
 
     /// Inserts the trace and counts it; the caller checked the budget (or holds a cut). `token` is the
@@ -350,8 +456,9 @@ public final class AllocationTracer: @unchecked Sendable {
         }
     }
 
-    /// At the peak, after a free left enough headroom: switches to budgets (if still worth it).
-    private func countBelowPeak() {
+    /// At the peak, after a free left enough headroom: switches to budgets (if still worth it). Takes
+    /// every stripe's lock: never called with a shard's lock held.
+    func countBelowPeak() {
         stripes.withAll { cut in
             guard cut[0].atPeak else { return }
             let headroom = peak.pointee.load(ordering: .relaxed) - cut.current
@@ -362,6 +469,7 @@ public final class AllocationTracer: @unchecked Sendable {
     /// At a cut: counts every block in G from now on, starting from `total`, with the peak `newPeak`.
     private func countAtPeak(_ cut: TraceStripes.Cut, total now: Int, newPeak: Int) {
         setTotals(current: now, peak: newPeak)
+        headroom.pointee.store(0, ordering: .relaxed)
         for index in cut.indices {
             cut[index].atPeak = true
             cut[index].budget = 0
@@ -370,24 +478,27 @@ public final class AllocationTracer: @unchecked Sendable {
     }
 
     /// At a cut, below the peak: gives each stripe a budget of its current bytes plus a share of
-    /// `headroom`, in proportion to what it allocated since the last cut (evenly when none did).
-    /// The shares add up to at most `headroom`, so the budgets add up to at most the peak.
-    private func shareHeadroom(_ cut: TraceStripes.Cut, _ headroom: Int) {
+    /// `free` bytes of headroom, in proportion to what it allocated since the last cut (evenly when
+    /// none did) and at most a slack chunk, and puts the rest in H. The shares and H add up to at
+    /// most `free`, so the budgets and H add up to at most the peak.
+    private func shareHeadroom(_ cut: TraceStripes.Cut, _ free: Int) {
         let grown = cut.indices.reduce(0) { $0 + cut[$1].grown }
-        var left = headroom
+        var left = free
         for index in cut.indices {
             let weight = grown > 0 ? Double(cut[index].grown) / Double(grown) : 1 / Double(cut.indices.count)
-            let share = min(left, max(0, Int(Double(headroom) * weight)))
+            let share = min(left, Self.slackChunk, max(0, Int(Double(free) * weight)))
             left -= share
             cut[index].budget = cut[index].current + share
             cut[index].atPeak = false
             cut[index].grown = 0
         }
+        headroom.pointee.store(left, ordering: .relaxed)
     }
 
     /// Sets G and P (at a cut, or under `control` with every stripe locked).
     private func setTotals(current: Int, peak newPeak: Int) {
         total.pointee.store(current, ordering: .relaxed)
         peak.pointee.store(newPeak, ordering: .relaxed)
+        headroom.pointee.store(0, ordering: .relaxed)
     }
 }

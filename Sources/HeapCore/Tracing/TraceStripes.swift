@@ -11,6 +11,11 @@ import Synchronization
 /// A stripe's state is read and written only with its lock held (``withStripe(_:_:)``), or with every
 /// lock held (``withAll(_:)``, which takes them in index order; no one ever holds one stripe's lock
 /// while waiting for another, so the two never deadlock).
+///
+/// The lock of small-block stripe i *is* allocator shard i's lock (``lockWord(_:)``): the shard takes
+/// it for every allocation and free anyway, so a small block's trace is recorded and forgotten inside
+/// the shard's critical section, with no lock of its own (``lockedState(_:)``), and the trace shares
+/// a cache line with the lock.
 final class TraceStripes: @unchecked Sendable {
     /// What one stripe guards.
     struct State {
@@ -84,6 +89,18 @@ final class TraceStripes: @unchecked Sendable {
     @inline(__always)
     fileprivate func state(_ index: Int) -> UnsafeMutablePointer<State> {
         (base + index * Self.stride + Self.stateOffset).assumingMemoryBound(to: State.self)
+    }
+
+    /// Stripe `index`'s lock byte, for an allocator shard to take as its own lock; the stripes must
+    /// outlive the shard (it keeps the tracer).
+    func lockWord(_ index: Int) -> UnsafeMutablePointer<Atomic<UInt8>> {
+        (base + index * Self.stride).assumingMemoryBound(to: Atomic<UInt8>.self)
+    }
+
+    /// Stripe `index`'s state, for a caller that holds its lock (a shard in its critical section).
+    @inline(__always)
+    func lockedState(_ index: Int) -> UnsafeMutablePointer<State> {
+        state(index)
     }
 
     /// Runs `body` on stripe `index` with its lock held.

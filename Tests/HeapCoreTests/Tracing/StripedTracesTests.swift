@@ -185,6 +185,65 @@ final class StripedTracesTests: XCTestCase {
         }
     }
 
+    /// Two threads take turns: each holds a resident share, and on its turn allocates an amount and
+    /// frees it before handing the turn over (a semaphore, so the frees happen before the other's
+    /// allocations). Headroom one thread frees reaches the other through the shared pool, with no cut;
+    /// the peak must still be exact: the residents plus the largest turn, neither more (a budget that
+    /// outlived its free) nor less (headroom counted twice would let a new peak pass unseen). Some
+    /// turns pass the largest so far by less than a block or two.
+    func testThreadsTakingTurnsShareHeadroomAndKeepThePeakExact() throws {
+        let allocator = ArenaAllocator(shardCount: 2)
+        let tracer = allocator.tracer
+        try tracer.start(frames: 1)
+        defer { tracer.stop() }
+        var random = Generator(state: 11)
+        let turns = 60
+        let amounts = (0..<turns).map { turn in
+            turn % 7 == 6 ? 40_000 + turn * 16 : Int.random(in: 1_000...39_000, using: &random)
+        }
+        let residents = [12_345, 23_456]
+        let turnsToGo = [DispatchSemaphore(value: 1), DispatchSemaphore(value: 0)]
+        let resident = DispatchGroup()
+        resident.enter()
+        resident.enter()
+        let residentsHeld = DispatchSemaphore(value: 0)
+        Self.runThreads(2) { thread in
+            func allocate(_ total: Int, seed: UInt64) -> [(UnsafeMutableRawPointer, Int)] {
+                var random = Generator(state: seed)
+                var blocks: [(UnsafeMutableRawPointer, Int)] = []
+                var left = total
+                while left > 0 {
+                    let size = min(left, Int.random(in: 1...512, using: &random))
+                    blocks.append((allocator.allocate(size: size, shard: thread)!, size))
+                    left -= size
+                }
+                return blocks
+            }
+            let kept = allocate(residents[thread], seed: UInt64(thread))
+            resident.leave()
+            if thread == 0 {
+                resident.wait()
+                tracer.resetPeak()
+                residentsHeld.signal()
+            }
+            residentsHeld.wait()
+            residentsHeld.signal()
+            for turn in stride(from: thread, to: turns, by: 2) {
+                turnsToGo[thread].wait()
+                for (block, size) in allocate(amounts[turn], seed: UInt64(100 + turn)) {
+                    allocator.free(block, size: size, shard: thread)
+                }
+                turnsToGo[1 - thread].signal()
+            }
+            turnsToGo[thread].wait()
+            turnsToGo[1 - thread].signal()
+            for (block, size) in kept { allocator.free(block, size: size, shard: thread) }
+        }
+        let (current, peak) = tracer.tracedMemory()
+        XCTAssertEqual(current, 0)
+        XCTAssertEqual(peak, residents.reduce(0, +) + amounts.max()!)
+    }
+
     /// Threads allocate and free traced objects, each on its own shard and some freed on another's,
     /// while one more thread takes snapshots and reads the traced memory. Every snapshot holds only
     /// traces the workers made, with their tracebacks; at the end the kept objects are traced
