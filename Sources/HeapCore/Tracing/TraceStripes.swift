@@ -28,8 +28,11 @@ final class TraceStripes: @unchecked Sendable {
         var epoch: UInt32 = 0
         /// False while not tracing: a `record` that raced with `stop` changes nothing.
         var active = false
-        /// The peak accounting's mode, copied into every stripe (see ``AllocationTracer``).
-        var atPeak = true
+        /// The peak accounting's mode, the same in every stripe but for a lease (see
+        /// ``AllocationTracer``).
+        var mode = Mode.leasedOut
+        /// While this stripe holds the lease: the highest total its allocations have made.
+        var localPeak = 0
         /// Bytes of the traces in this stripe.
         var current = 0
         /// Below the peak: the bytes this stripe may hold before an allocation needs a cut.
@@ -53,6 +56,19 @@ final class TraceStripes: @unchecked Sendable {
             pools.forEach(body)
             table.forEach(body)
         }
+    }
+
+    /// How a stripe counts toward the peak (see ``AllocationTracer``), changed only at cuts.
+    enum Mode: UInt8 {
+        /// Within its budget, topped up from the shared headroom H.
+        case belowPeak
+        /// Every allocation and free also counted in the shared total G.
+        case atPeak
+        /// The one stripe that may grow without a cut; G holds the other stripes' total.
+        case leaseOwner
+        /// Another stripe holds the lease, or no stripe yet (an open lease, which the next allocation
+        /// takes): an allocation needs a cut, a free comes off G.
+        case leasedOut
     }
 
     static let stride = 256

@@ -185,6 +185,53 @@ final class StripedTracesTests: XCTestCase {
         }
     }
 
+    /// One stripe grows to a new peak under a lease while another stripe's blocks are freed: the
+    /// owner's total must see those frees (else the peak runs ahead of the memory), and a block on the
+    /// other stripe ends the lease (two stripes growing). Checked against a model after every step.
+    func testALeasedStripeCountsTheOtherStripesFrees() throws {
+        let allocator = ArenaAllocator(shardCount: 2)
+        let tracer = allocator.tracer
+        try tracer.start(frames: 1)
+        defer { tracer.stop() }
+        var live: [[UnsafeMutableRawPointer]] = [[], []]
+        var current = 0
+        var peak = 0
+        func check(_ step: String) {
+            let (tracedCurrent, tracedPeak) = tracer.tracedMemory()
+            XCTAssertEqual(tracedCurrent, current, step)
+            XCTAssertEqual(tracedPeak, peak, step)
+        }
+        func allocate(_ bytes: Int, shard: Int, _ step: String) {
+            for _ in 0..<(bytes / 256) {
+                live[shard].append(allocator.allocate(size: 256, shard: shard)!)
+                current += 256
+                peak = max(peak, current)
+            }
+            check(step)
+        }
+        func free(_ bytes: Int, shard: Int, _ step: String) {
+            for _ in 0..<(bytes / 256) {
+                allocator.free(live[shard].removeLast(), size: 256, shard: shard)
+                current -= 256
+            }
+            check(step)
+        }
+        allocate(30_720, shard: 0, "grow shard 0")
+        allocate(20_480, shard: 1, "grow shard 1")
+        tracer.resetPeak()
+        peak = current
+        free(20_480, shard: 0, "free 20 KiB of shard 0: budgets")
+        allocate(30_720, shard: 0, "shard 0 passes the peak: a lease")
+        free(10_240, shard: 1, "shard 1 frees under the lease")
+        allocate(8_192, shard: 0, "shard 0 grows again, still 2 KiB under its peak")
+        allocate(4_096, shard: 0, "and then past it")
+        allocate(2_048, shard: 1, "shard 1 grows: the lease ends")
+        allocate(2_048, shard: 0, "shard 0 grows at the peak")
+        free(8_192, shard: 0, "shard 0 frees 8 KiB")
+        for shard in 0..<2 { free(live[shard].count * 256, shard: shard, "all freed on shard \(shard)") }
+        XCTAssertEqual(tracer.tracedMemory().current, 0)
+    }
+
     /// Two threads take turns: each holds a resident share, and on its turn allocates an amount and
     /// frees it before handing the turn over (a semaphore, so the frees happen before the other's
     /// allocations). Headroom one thread frees reaches the other through the shared pool, with no cut;
