@@ -281,7 +281,12 @@ class HeapdSide:
         # long-lived counts start from an empty generation 2, as CPython's side does; note the stats.
         # The collection's events come from the collector thread: its reply must be back before the
         # barrier is sent (see the module docstring).
-        settings = ["GC DISABLE", "GC SET_DEBUG NONE", "GC SET_THRESHOLD 700 10 10", "GC COLLECT 2"]
+        # The class's shared keys get the attribute names in the order the oracle seeds them at import
+        # (``cpython_side._seed_shared_keys``): a dying instance drops its attributes in that order on
+        # both sides, whatever order the program set them in.
+        seed = ["NEW __seed object Node", "NEW __value int 0"]
+        seed += [f"SETATTR __seed {name} __value" for name in "abcd"] + ["DEL __seed", "DEL __value"]
+        settings = seed + ["GC DISABLE", "GC SET_DEBUG NONE", "GC SET_THRESHOLD 700 10 10", "GC COLLECT 2"]
         self._check(conn.call(settings), settings)
         barrier, commands = self._barrier_commands()
         self._check(conn.call(commands), commands)

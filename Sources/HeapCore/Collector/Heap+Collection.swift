@@ -733,7 +733,7 @@ extension StoppedHeap {
             let object = doomed[first ? index : index - doomed.count]
             guard object.flags & Mark.cleared == 0, !first || object.kind != .tuple else { continue }
             object.flags |= Mark.cleared
-            stack.begin(object, heap: heap)
+            stack.begin(object, heap: heap, clearing: true)
             while let child = stack.nextReference() {
                 guard child >= ObjectRef.immortalCount else { continue }
                 let target = heap.layout(child)

@@ -171,17 +171,42 @@ extension Heap {
     }
 
     /// Calls `body` with each slot the container references, in the order CPython drops them when the
-    /// container dies or its cycle is cleared — list and tuple items last to first (`list_clear`,
-    /// `tupledealloc`), dict, set and instance entries first to last — which is the order of the
-    /// finalizers and weakref callbacks those drops set off. Freeing by count and the collector's
-    /// clearing both go through here.
+    /// container dies or its cycle is cleared (`clearing`) — list and tuple items last to first
+    /// (`list_clear`, `tupledealloc`), dict, set and instance entries first to last — which is the
+    /// order of the finalizers and weakref callbacks those drops set off. Freeing by count and the
+    /// collector's clearing both go through here.
+    ///
+    /// "First to last" for an instance means two orders in CPython (``SharedKeys``), measured with
+    /// 3.11 and 3.13: dying by count, its inline values go by the class's shared index
+    /// (`_PyObject_FreeInstanceAttributes`); cleared as cyclic garbage, in the order it set them.
     @inline(__always)
-    func forEachReferenceInReleaseOrder(of object: ObjectLayout, _ body: (UInt32) -> Void) {
+    func forEachReferenceInReleaseOrder(of object: ObjectLayout, clearing: Bool = false, _ body: (UInt32) -> Void) {
         if object.kind == .list || object.kind == .tuple {
             for child in object.sequenceItems.reversed() { body(child) }
+        } else if !clearing && object.kind == .object && object.attributeOrder == .unsorted {
+            body(object.className)
+            for (key, value) in attributesInSharedOrder(of: object) {
+                body(key)
+                body(value)
+            }
         } else {
             forEachReference(of: object, body)
         }
+    }
+
+    /// An instance's live attributes as (name, value) slots, sorted by the class's shared indexes
+    /// (``SharedKeys``); the caller holds the instance's lock, or the instance is dying.
+    func attributesInSharedOrder(of object: ObjectLayout) -> [(UInt32, UInt32)] {
+        guard let storage = object.hashStorage else { return [] }
+        var entries: [(UInt32, UInt32)] = []
+        HashStorage(base: storage).forEach { key, value in entries.append((key, value)) }
+        let indexes = sharedKeys.indexes(of: entries.map { strValue($0.0) }, in: strValue(object.className))
+        return zip(indexes, entries).sorted { $0.0 < $1.0 }.map(\.1)
+    }
+
+    /// The text of a str object.
+    func strValue(_ slot: UInt32) -> String {
+        String(decoding: layout(slot).bytes, as: UTF8.self)
     }
 
     /// A container's separately allocated payload (item array or hash table) and its size, if it has

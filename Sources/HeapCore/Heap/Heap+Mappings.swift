@@ -106,9 +106,10 @@ extension Heap {
 
     /// Stores `value` under `key` (both borrowed); returns the replaced value's slot, if any. Throws
     /// `LIMIT`, storing nothing, when a new entry needs memory that is refused.
-    private func store(_ object: ObjectLayout, key: ObjectRef, hash: UInt32, value: UInt32, shard: Int)
-        throws(HeapError) -> UInt32?
-    {
+    private func store(
+        _ object: ObjectLayout, key: ObjectRef, hash: UInt32, value: UInt32, shard: Int,
+        attribute name: String? = nil
+    ) throws(HeapError) -> UInt32? {
         willMutate(object.slot)
         if let base = object.hashStorage,
             let found = HashStorage(base: base).find(hash: hash, matches: { keysEqual($0, key.slot) })
@@ -120,6 +121,7 @@ extension Heap {
             return old
         }
         try reserveEntry(object, shard: shard)
+        if let name { placeAttribute(name, in: object) }
         retain(key)
         let table = HashStorage(base: object.hashStorage!)
         table.insert(hash: hash, key: key.slot, value: value)
@@ -131,14 +133,15 @@ extension Heap {
 
     /// Stores a counted reference to `value` under `key` (both borrowed) under the container's lock,
     /// and releases the value it replaced after unlocking; on `LIMIT` nothing is stored or kept.
-    private func storeValue(_ object: ObjectLayout, key: ObjectRef, hash: UInt32, value: ObjectRef, shard: Int)
-        throws(HeapError)
-    {
+    private func storeValue(
+        _ object: ObjectLayout, key: ObjectRef, hash: UInt32, value: ObjectRef, shard: Int,
+        attribute name: String? = nil
+    ) throws(HeapError) {
         retain(value)
         let old: UInt32?
         do {
             old = try object.lock.withLock { () throws(HeapError) -> UInt32? in
-                try store(object, key: key, hash: hash, value: value.slot, shard: shard)
+                try store(object, key: key, hash: hash, value: value.slot, shard: shard, attribute: name)
             }
         } catch {
             release(value, shard: shard)
@@ -305,7 +308,28 @@ extension Heap {
         let key = try makeStr(name, shard: shard)
         defer { release(key, shard: shard) }
         let hash = try hashValue(key)
-        try storeValue(object, key: key, hash: hash, value: value, shard: shard)
+        try storeValue(object, key: key, hash: hash, value: value, shard: shard, attribute: name)
+    }
+
+    /// Under the instance's lock, before a name new to it is appended to its table: notes where
+    /// CPython keeps the value (``SharedKeys``). A name the class's keys cannot take makes the instance
+    /// combined; one whose shared index is below the last live attribute's makes it unsorted.
+    private func placeAttribute(_ name: String, in object: ObjectLayout) {
+        let order = object.attributeOrder
+        guard order != .combined else { return }  // its own dict: the class's keys are not consulted
+        let className = strValue(object.className)
+        guard let index = sharedKeys.index(of: name, in: className) else {
+            object.setExtraFlags(ObjectLayout.combinedAttributesFlag)
+            return
+        }
+        guard order == .shared else { return }
+        var last: UInt32?
+        if let storage = object.hashStorage { HashStorage(base: storage).forEach { key, _ in last = key } }
+        guard let last else { return }
+        // Invariant while shared: the live attributes' shared indexes ascend, so the last is the highest.
+        if sharedKeys.indexes(of: [strValue(last)], in: className)[0] > index {
+            object.setExtraFlags(ObjectLayout.unsortedAttributesFlag)
+        }
     }
 
     /// `getattr(obj, name)`: a new reference, or `KEY` (Python's `AttributeError`).

@@ -21,7 +21,7 @@ extension Heap {
             // Written under the registry lock, the only place that sets or clears this byte while the
             // target is shared.
             let targetLayout = layout(target)
-            targetLayout.extraFlags |= ObjectLayout.hasWeakrefsFlag
+            targetLayout.setExtraFlags(ObjectLayout.hasWeakrefsFlag)
         }
         return ref
     }
@@ -52,7 +52,7 @@ extension Heap {
     func clearWeakrefs(to slot: UInt32, silent: (UInt32) -> Bool = { _ in false }) {
         let targetID = table.id(of: slot)
         let cleared = weakrefs.withLock { registry -> [ObjectID] in
-            layout(slot).extraFlags &= ~ObjectLayout.hasWeakrefsFlag
+            layout(slot).clearExtraFlags(ObjectLayout.hasWeakrefsFlag)
             guard let refs = registry.removeValue(forKey: slot) else { return [] }
             var reported: [ObjectID] = []
             for weak in refs.reversed() {
@@ -79,7 +79,7 @@ extension Heap {
             registry[target]?.removeAll { $0 == slot }
             if registry[target]?.isEmpty == true {
                 registry[target] = nil
-                layout(target).extraFlags &= ~ObjectLayout.hasWeakrefsFlag
+                layout(target).clearExtraFlags(ObjectLayout.hasWeakrefsFlag)
             }
         }
     }
@@ -120,10 +120,17 @@ extension Heap {
         guard object.kind.isContainer else { return [] }
         return object.lock.withLock {
             var result: [ObjectRef] = []
-            forEachTraversed(of: object) { slot in
+            let visit = { (slot: UInt32) in
                 let child = ObjectRef(slot: slot)
-                retain(child)
+                self.retain(child)
                 result.append(child)
+            }
+            if object.kind == .object && object.attributeOrder == .unsorted {
+                // CPython visits inline values by shared index (``SharedKeys``), then the type.
+                for (_, value) in attributesInSharedOrder(of: object) { visit(value) }
+                visit(object.className)
+            } else {
+                forEachTraversed(of: object, visit)
             }
             return result
         }

@@ -18,6 +18,8 @@ public final class Heap: @unchecked Sendable {
     /// Mutators run inside `gate.shared`; the collector and verifier inside `gate.exclusive`.
     public let gate = MutatorGate()
     let counters: KindCounters
+    /// The classes' shared keys: the order instances drop their attributes in.
+    let sharedKeys = SharedKeys()
     private let immortalBlock: UnsafeMutableRawPointer
 
     /// The cycle collector (its thread starts with ``CycleCollector/start()``).
@@ -308,6 +310,7 @@ public final class Heap: @unchecked Sendable {
         object.count = 0
         object.hashStorage = nil
         object.className = name.slot
+        sharedKeys.noteInstance(of: className)
         track(ref)
         return ref
     }

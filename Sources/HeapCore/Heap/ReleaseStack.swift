@@ -26,9 +26,10 @@ struct ReleaseStack {
         runs = [(0, 0)]
     }
 
-    /// Starts the run of `object`, whose references are now to be dropped, in release order.
+    /// Starts the run of `object`, whose references are now to be dropped, in release order (the
+    /// order of `tp_clear` when `clearing`, else of `tp_dealloc`).
     @inline(__always)
-    mutating func begin(_ object: ObjectLayout, heap: Heap) {
+    mutating func begin(_ object: ObjectLayout, heap: Heap, clearing: Bool = false) {
         let start: Int
         if let top = runs.last, next == pending.count {
             start = top.start
@@ -37,7 +38,7 @@ struct ReleaseStack {
             start = pending.count
             runs.append((start, next))
         }
-        heap.forEachReferenceInReleaseOrder(of: object) { pending.append($0) }
+        heap.forEachReferenceInReleaseOrder(of: object, clearing: clearing) { pending.append($0) }
         next = start
     }
 

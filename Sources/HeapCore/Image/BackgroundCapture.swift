@@ -56,6 +56,8 @@ public final class BackgroundCapture: @unchecked Sendable {
     private let garbage: [ObjectRef]
     private let registry: [UInt32: [UInt32]]
     private let counts: [Int]
+    /// The classes' shared keys at the first stop, with the instances' attribute order as of then.
+    private let classes: [HeapImage.ClassKeys]
     /// How long the second stop held the mutators, in nanoseconds, waiting for them to leave the gate
     /// included (set by ``finish()``).
     public private(set) var endPauseNanoseconds: UInt64 = 0
@@ -78,6 +80,7 @@ public final class BackgroundCapture: @unchecked Sendable {
         garbage = heap.collector.garbageReferences()
         registry = heap.weakrefs.withLock { $0 }
         counts = heap.generations.countArray
+        classes = heap.sharedKeys.snapshot()
         self.slots = slots
         self.memory = memory
         states = memory.states
@@ -229,7 +232,7 @@ public final class BackgroundCapture: @unchecked Sendable {
                 }
                 return HeapImage.assemble(
                     objectCount: objectCount, records: records, registry: registry, globals: globals,
-                    garbage: garbage, counts: self.counts, ref: ref)
+                    garbage: garbage, counts: self.counts, classes: classes, ref: ref)
             }
         }
     }

@@ -8,7 +8,15 @@ extension ImageBytesWriter {
     @inline(__always)
     func writeRecord(_ object: ObjectLayout, count: UInt32, ref: (UInt32) -> UInt32) {
         u8(object.kind.rawValue)
-        u8(object.flags & HeapImage.keptFlags)
+        var flags = object.flags & HeapImage.keptFlags
+        if object.kind == .object {
+            switch object.attributeOrder {
+            case .shared: break
+            case .unsorted: flags |= ObjectFlags.unsortedAttributes
+            case .combined: flags |= ObjectFlags.combinedAttributes
+            }
+        }
+        u8(flags)
         u32(count)
         switch object.kind {
         case .int: u64(UInt64(bitPattern: object.intValue))
@@ -110,7 +118,7 @@ extension HeapImage {
     /// one left out), `registry` the weak references by target slot, `garbage` gc.garbage's slots.
     static func assemble(
         objectCount: Int, records: [UInt8], registry: [UInt32: [UInt32]], globals: [String: ObjectRef],
-        garbage: [ObjectRef], counts: [Int], ref: (UInt32) -> UInt32
+        garbage: [ObjectRef], counts: [Int], classes: [HeapImage.ClassKeys], ref: (UInt32) -> UInt32
     ) -> HeapImage {
         // The weak references of kept targets, kept weakrefs only, in registry order.
         var weakrefs: [(target: UInt32, weakrefs: [UInt32])] = []
@@ -127,7 +135,8 @@ extension HeapImage {
             weakrefs: weakrefs,
             globals: globals.sorted { $0.key < $1.key }.map { ($0.key, ref($0.value.slot)) },
             garbage: garbage.map { ref($0.slot) },
-            counts: counts)
+            counts: counts,
+            classes: classes)
     }
 }
 

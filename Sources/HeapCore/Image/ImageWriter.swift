@@ -13,12 +13,13 @@ public enum ImageWriter {
         header.u32(HeapImage.version)
         header.u32(0)
         header.u64(UInt64(image.objectCount))
-        header.u32(UInt32(HeapImage.SectionTag.allCases.count))
+        let sections = HeapImage.SectionTag.sections(version: HeapImage.version)
+        header.u32(UInt32(sections.count))
         header.u32(CRC32C.checksum(header.bytes))
         let headerBytes = header.bytes
         try emit(headerBytes)
         var written = headerBytes.count
-        for tag in HeapImage.SectionTag.allCases {
+        for tag in sections {
             let payload = tag == .objects ? image.objectRecords : smallSection(tag, of: image)
             let sectionHeader = ImageBytesWriter()
             sectionHeader.u32(tag.rawValue)
@@ -70,6 +71,18 @@ public enum ImageWriter {
             for ref in image.garbage { out.u32(ref) }
         case .collector:
             for count in image.counts { out.u64(UInt64(max(0, count))) }
+        case .classes:
+            func text(_ value: String) {
+                out.u32(UInt32(value.utf8.count))
+                out.raw(value.utf8)
+            }
+            out.u32(UInt32(image.classes.count))
+            for keys in image.classes {
+                text(keys.className)
+                out.u32(UInt32(keys.usable))
+                out.u32(UInt32(keys.names.count))
+                keys.names.forEach(text)
+            }
         }
         return out.bytes
     }

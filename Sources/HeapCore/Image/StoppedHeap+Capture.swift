@@ -118,7 +118,8 @@ extension StoppedHeap {
         }
         return HeapImage.assemble(
             objectCount: order.count, records: records, registry: heap.weakrefs.withLock { $0 },
-            globals: globals, garbage: heap.collector.garbageReferences(), counts: generations.countArray, ref: ref)
+            globals: globals, garbage: heap.collector.garbageReferences(), counts: generations.countArray,
+            classes: heap.sharedKeys.snapshot(), ref: ref)
     }
 
     /// Below this many objects a second thread costs more to start than it saves.

@@ -125,8 +125,15 @@ extension StoppedHeap {
                 case .none, .bool:
                     break
                 }
-                // The record's flags are the object's: tracked, generation, finalizer bits.
-                object.flags = record.flags
+                // The record's flags are the object's (tracked, generation, finalizer bits), and for an
+                // instance its attribute order.
+                object.flags = record.flags & HeapImage.keptFlags
+                if record.flags & ObjectFlags.unsortedAttributes != 0 {
+                    object.setExtraFlags(ObjectLayout.unsortedAttributesFlag)
+                }
+                if record.flags & ObjectFlags.combinedAttributes != 0 {
+                    object.setExtraFlags(ObjectLayout.combinedAttributesFlag)
+                }
                 if record.flags & ObjectLayout.trackedFlag != 0 {
                     builder.link(
                         object, slot: objectSlot, generation: Int((record.flags & ObjectLayout.generationMask) >> 1))
@@ -173,10 +180,11 @@ extension StoppedHeap {
                     layout(slot(weak)).weakTarget.pointee.store(targetID.rawValue, ordering: .releasing)
                 }
                 registry[targetSlot] = refs.map { slot($0) }
-                layout(targetSlot).extraFlags |= ObjectLayout.hasWeakrefsFlag
+                layout(targetSlot).setExtraFlags(ObjectLayout.hasWeakrefsFlag)
             }
         }
         heap.collector.restoreGarbage(image.garbage.map { ObjectRef(slot: slot($0)) })
+        heap.sharedKeys.restore(image.classes)
         let generations = heap.generations
         generations.lock.withLock {
             for generation in 0..<3 { generations.counts[generation] = image.counts[generation] }

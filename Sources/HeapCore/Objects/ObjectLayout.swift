@@ -150,13 +150,49 @@ struct ObjectLayout {
     }
 
     /// Header byte 7: bit 0 set while weak references point at the object; bit 1 collector scratch
-    /// (mark_alive), clear outside a collection.
+    /// (mark_alive), clear outside a collection; bits 2-3 an instance's ``attributeOrder``.
     var extraFlags: UInt8 {
         get { base.load(fromByteOffset: 7, as: UInt8.self) }
         nonmutating set { base.storeBytes(of: newValue, toByteOffset: 7, as: UInt8.self) }
     }
     static let hasWeakrefsFlag: UInt8 = 1
     static let aliveFlag: UInt8 = 1 << 1
+
+    /// In which order an instance drops its attributes (``SharedKeys``).
+    enum AttributeOrder {
+        /// Its values inline (a split dict), set in the class's shared-key order: the table's order.
+        case shared
+        /// Inline, but some set out of the shared-key order: sorted by shared index when it dies.
+        case unsorted
+        /// A name did not fit the class's keys: a dict of its own, dropped in the table's order.
+        case combined
+    }
+    static let unsortedAttributesFlag: UInt8 = 1 << 2
+    static let combinedAttributesFlag: UInt8 = 1 << 3
+
+    /// Header byte 7 as an atomic: a weakref's registration (under the weakref registry's lock) and an
+    /// attribute's (under the instance's lock) may set bits of it at once.
+    private var atomicExtraFlags: UnsafeMutablePointer<Atomic<UInt8>> {
+        (base + 7).assumingMemoryBound(to: Atomic<UInt8>.self)
+    }
+
+    /// Sets `bits` of header byte 7 in one atomic step.
+    func setExtraFlags(_ bits: UInt8) {
+        atomicExtraFlags.pointee.bitwiseOr(bits, ordering: .relaxed)
+    }
+
+    /// Clears `bits` of header byte 7 in one atomic step.
+    func clearExtraFlags(_ bits: UInt8) {
+        atomicExtraFlags.pointee.bitwiseAnd(~bits, ordering: .relaxed)
+    }
+
+    /// An instance's ``AttributeOrder`` (bits 2-3 of header byte 7). It only moves forward (shared,
+    /// then unsorted or combined), set with ``setExtraFlags(_:)`` under the instance's lock.
+    var attributeOrder: AttributeOrder {
+        let bits = atomicExtraFlags.pointee.load(ordering: .relaxed)
+        if bits & Self.combinedAttributesFlag != 0 { return .combined }
+        return bits & Self.unsortedAttributesFlag != 0 ? .unsorted : .shared
+    }
 
     /// A weakref's target id (0 once cleared), atomic: readers race with the target's death.
     var weakTarget: UnsafeMutablePointer<Atomic<UInt64>> {

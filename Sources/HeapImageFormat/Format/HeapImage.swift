@@ -8,8 +8,9 @@
 ///
 /// ## The file
 ///
-/// Little-endian throughout. A 32-byte header, then five sections in this order, each with its own
-/// 24-byte header; the file ends exactly after the last section.
+/// Little-endian throughout. A 32-byte header, then six sections in this order (five in a version 1
+/// image, which has no classes section), each with its own 24-byte header; the file ends exactly
+/// after the last section.
 ///
 ///     header   0: magic "HEAPDIMG" · 8: version UInt32 · 12: flags UInt32 (0)
 ///             16: object count UInt64 · 24: section count UInt32 · 28: CRC32C of bytes 0..<28
@@ -26,6 +27,9 @@
 ///     3 namespace  UInt32 n, then n × (UInt32 length, UTF-8 name, ref): the shared globals, by name
 ///     4 garbage    UInt32 n, then n refs: `gc.garbage`, in order
 ///     5 collector  3 × UInt64: the generation counts (`gc.get_count()`)
+///     6 classes    UInt32 n, then n × (UInt32 length, UTF-8 class name, UInt32 usable entries,
+///                  UInt32 k, k × (UInt32 length, UTF-8 attribute name)): each class's shared keys, the
+///                  names in shared-index order, by class name (version 2)
 ///
 /// A **ref** is a UInt32: 0–3 the immortal singletons (None, True, False, the empty tuple), 4 + i
 /// the image's object i, and ``HeapImage/noRef`` (0xFFFFFFFF) for nothing (a deleted hash entry, a
@@ -37,6 +41,8 @@
 ///     kind UInt8 · flags UInt8 · refcount UInt32 · body
 ///
 ///     flags: bit 0 tracked · bits 1-2 generation · bit 3 __del__ · bit 4 legacy finalizer · bit 5 finalized
+///            · for an object (instance) only, bit 6 attributes set out of the shared keys' order,
+///            bit 7 attributes in a dict of its own (version 2; ``ObjectFlags/unsortedAttributes``)
 ///     int, float       8 bytes (Int64, Double's bits)
 ///     str, bytes       UInt32 n, n bytes
 ///     list             UInt32 capacity, UInt32 n, n refs
@@ -61,8 +67,9 @@
 /// next collection. A weak reference whose target is left out is written cleared (its callback is
 /// not reported).
 public struct HeapImage: Sendable {
-    /// The format version this heapd writes and reads; an image with a higher one is refused.
-    public static let version: UInt32 = 1
+    /// The format version this heapd writes and reads (and 1, which lacks the classes section); an
+    /// image with a higher one is refused.
+    public static let version: UInt32 = 2
     package static let magic: [UInt8] = Array("HEAPDIMG".utf8)
     package static let headerSize = 32
     package static let sectionHeaderSize = 24
@@ -80,6 +87,27 @@ public struct HeapImage: Sendable {
         case namespace = 3
         case garbage = 4
         case collector = 5
+        case classes = 6
+
+        /// The sections an image of format `version` holds, in order.
+        package static func sections(version: UInt32) -> [SectionTag] {
+            version >= 2 ? allCases : allCases.filter { $0 != .classes }
+        }
+    }
+
+    /// One class's shared keys (``SharedKeys`` in HeapCore): what instances' attribute order rests on.
+    public struct ClassKeys: Equatable, Sendable {
+        public var className: String
+        /// Entries left (`dk_usable`).
+        public var usable: Int
+        /// Attribute names in shared-index order.
+        public var names: [String]
+
+        public init(className: String, usable: Int, names: [String]) {
+            self.className = className
+            self.usable = usable
+            self.names = names
+        }
     }
 
     /// How many objects the image holds.
@@ -94,12 +122,15 @@ public struct HeapImage: Sendable {
     package var garbage: [UInt32]
     /// `gc.get_count()`.
     package var counts: [Int]
+    /// The classes' shared keys, by class name (empty from a version 1 image).
+    package var classes: [ClassKeys]
 
     /// An image from its parts: a capture makes one, the reader one it checked.
     package init(
         objectCount: Int, objectRecords: [UInt8], weakrefs: [(target: UInt32, weakrefs: [UInt32])],
-        globals: [(name: String, ref: UInt32)], garbage: [UInt32], counts: [Int]
+        globals: [(name: String, ref: UInt32)], garbage: [UInt32], counts: [Int], classes: [ClassKeys] = []
     ) {
+        self.classes = classes
         self.objectCount = objectCount
         self.objectRecords = objectRecords
         self.weakrefs = weakrefs

@@ -42,7 +42,10 @@ extension ImageReader {
                         }
                         kinds[index] = kind
                         expected[index] = record.refcount
-                        guard record.refcount > 0, record.flags & ~HeapImage.keptFlags == 0,
+                        let allowed =
+                            HeapImage.keptFlags
+                            | (kind == .object ? ObjectFlags.unsortedAttributes | ObjectFlags.combinedAttributes : 0)
+                        guard record.refcount > 0, record.flags & ~allowed == 0,
                             kind.isContainer || record.flags & ObjectFlags.tracked == 0
                         else { throw corrupt("\(what) has refcount \(record.refcount) and flags \(record.flags)") }
                         switch kind {

@@ -33,14 +33,15 @@ public enum ImageReader {
                 "image format version \(version) is newer than this heapd reads (\(HeapImage.version)); use a newer heapd"
             )
         }
-        guard version >= 1, flags == 0, sectionCount == UInt32(HeapImage.SectionTag.allCases.count),
+        let sections = HeapImage.SectionTag.sections(version: version)
+        guard version >= 1, flags == 0, sectionCount == UInt32(sections.count),
             objectCount < UInt64(UInt32.max - HeapImage.firstObjectRef)
         else {
             throw ImageError(.corrupt, "image corrupt: the header holds impossible values")
         }
 
         var payloads: [HeapImage.SectionTag: Range<Int>] = [:]
-        for tag in HeapImage.SectionTag.allCases {
+        for tag in sections {
             reader = ImageBytesReader(bytes, from: reader.offset, shortage: .truncated, what: "the \(tag) section")
             try reader.need(HeapImage.sectionHeaderSize)
             let start = reader.offset
@@ -156,12 +157,38 @@ public enum ImageReader {
         }
         guard section.atEnd else { throw corrupt("the collector section has bytes left over") }
 
+        // Classes (version 2).
+        var classes: [HeapImage.ClassKeys] = []
+        if payloads[.classes] != nil {
+            section = payloadReader(.classes, what: "the classes section")
+            func text() throws(ImageError) -> String {
+                let length = Int(try section.u32())
+                guard let text = String(validating: try section.slice(length), as: UTF8.self) else {
+                    throw corrupt("a class or attribute name is not UTF-8")
+                }
+                return text
+            }
+            let classCount = try section.u32()
+            for _ in 0..<classCount {
+                let className = try text()
+                let usable = Int(try section.u32())
+                let nameCount = Int(try section.u32())
+                var names: [String] = []
+                for _ in 0..<nameCount { names.append(try text()) }
+                guard usable <= 30, Set(names).count == names.count,
+                    classes.last.map({ $0.className < className }) ?? true
+                else { throw corrupt("class '\(className)' has impossible shared keys, or is out of order") }
+                classes.append(HeapImage.ClassKeys(className: className, usable: usable, names: names))
+            }
+            guard section.atEnd else { throw corrupt("the classes section has bytes left over") }
+        }
+
         for index in 0..<count where found[index] != expected[index] {
             throw corrupt(
                 "object \(index) (\(kinds[index])) has refcount \(expected[index]) but \(found[index]) references")
         }
         return HeapImage(
             objectCount: count, objectRecords: Array(bytes[payloads[.objects]!]), weakrefs: weakrefs, globals: globals,
-            garbage: garbage, counts: counts)
+            garbage: garbage, counts: counts, classes: classes)
     }
 }

@@ -16,6 +16,12 @@ public enum ObjectFlags {
     @inlinable public static var finalized: UInt8 { 1 << 5 }
     /// Every bit above: what an image keeps.
     @inlinable public static var persistent: UInt8 { 0b0011_1111 }
+    /// In an image record of an instance only (not in the header's flags byte, where bits 6-7 are the
+    /// collector's scratch): its attributes were set out of its class's shared-key order.
+    @inlinable public static var unsortedAttributes: UInt8 { 1 << 6 }
+    /// In an image record of an instance only: its attributes live in a dict of its own (a name did not
+    /// fit its class's shared keys).
+    @inlinable public static var combinedAttributes: UInt8 { 1 << 7 }
     /// The generation a tracked object's flags name (3: the permanent generation).
     @inlinable public static func generation(_ flags: UInt8) -> Int { Int((flags & generationMask) >> generationShift) }
 }

@@ -479,6 +479,8 @@ final class OrderedEvents: @unchecked Sendable {
     }
 
     var names: [String] { lock.withLock { events } }
+
+    func removeAll() { lock.withLock { events.removeAll() } }
 }
 
 /// The weakrefs whose callbacks ran, in order.

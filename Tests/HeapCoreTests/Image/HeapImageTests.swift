@@ -50,6 +50,13 @@ final class HeapImageTests: XCTestCase {
                 object = try heap.makeInstance(className: "Node")
                 try heap.setAttribute(object, "next", pick())
                 if Bool.random(using: &random) { try heap.setFinalizer(object, legacy: step % 5 == 0) }
+                // More names in a random order: some instances set them out of the class's shared-key
+                // order, and once the class has made ~30 instances a new name gives one its own dict.
+                for name in ["a", "b", "c\(step % 40)"].shuffled(using: &random).prefix(
+                    Int.random(in: 0...3, using: &random))
+                {
+                    try heap.setAttribute(object, name, pick())
+                }
             case 9:
                 let target = pick()
                 object = target.isImmortal ? try heap.makeInt(1) : try heap.makeWeakref(to: target)
@@ -112,6 +119,9 @@ final class HeapImageTests: XCTestCase {
             XCTAssertEqual(read.objectCount, image.objectCount)
             XCTAssertGreaterThan(image.objectCount, 100, "seed \(seed)")
             XCTAssertFalse(image.weakrefs.isEmpty, "seed \(seed): no weakref to keep")
+            let nodeKeys = image.classes.first { $0.className == "Node" }
+            XCTAssertEqual(nodeKeys?.usable, 0, "seed \(seed): the class's keys filled up")
+            XCTAssertGreaterThan(nodeKeys?.names.count ?? 0, 3, "seed \(seed)")
 
             let restored = Self.makeHeap()
             let globals = try restored.withWorldStopped { try $0.restore(read) }
@@ -186,6 +196,35 @@ final class HeapImageTests: XCTestCase {
         XCTAssertEqual(globals.count, 1)
         XCTAssertEqual(restored.refcount(of: globals[0].ref), 1)
         XCTAssertEqual(heap.refcount(of: shared), 2)
+    }
+
+    /// A version 1 image (before the classes section and the instances' attribute-order bits) still
+    /// reads and restores: its classes start with empty shared keys.
+    func testAVersionOneImageStillRestores() throws {
+        let heap = Self.makeHeap()
+        let list = try heap.makeList([])
+        let image = heap.withWorldStopped { $0.captureImage(globals: ["l": list], dropping: []) }
+        heap.release(list)
+        var bytes = ImageWriter.bytes(of: image)
+        XCTAssertEqual(image.classes, [])
+        // The last section is the classes section, empty: a 24-byte header and a 4-byte count.
+        XCTAssertEqual(Array(bytes.suffix(4)), [0, 0, 0, 0])
+        bytes.removeLast(24 + 4)
+        bytes.replaceSubrange(8..<12, with: [1, 0, 0, 0])
+        bytes.replaceSubrange(24..<28, with: [5, 0, 0, 0])
+        let crc = CRC32C.checksum(bytes[0..<28])
+        bytes.replaceSubrange(28..<32, with: withUnsafeBytes(of: crc.littleEndian) { Array($0) })
+        let read = try ImageReader.read(bytes)
+        XCTAssertEqual(read.objectCount, image.objectCount)
+        let restored = Self.makeHeap()
+        let globals = try restored.withWorldStopped { try $0.restore(read) }
+        XCTAssertEqual(globals.map(\.name), ["l"])
+        globals.forEach { restored.release($0.ref) }
+        // And a version 2 header with only five sections is corrupt.
+        bytes.replaceSubrange(8..<12, with: [2, 0, 0, 0])
+        let crc2 = CRC32C.checksum(bytes[0..<28])
+        bytes.replaceSubrange(28..<32, with: withUnsafeBytes(of: crc2.littleEndian) { Array($0) })
+        XCTAssertThrowsError(try ImageReader.read(bytes))
     }
 
     func testEveryTruncationIsRefused() throws {
