@@ -16,8 +16,11 @@ import Synchronization
 // (``TraceStripes/Mode``), changed only at a *cut* (every stripe's lock held, taken in index order):
 //
 // - **At the peak.** Each traced allocation and free also adds its size to one atomic total G
-//   (inside its stripe's lock), and the peak P is the atomic maximum of G. G's modification order is
-//   an order of all the operations consistent with each stripe's, so P is exact. This costs two
+//   (inside its stripe's lock), and the peak is the maximum of G. G's modification order is an order
+//   of all the operations consistent with each stripe's, so that maximum is exact. Every value G
+//   takes is returned to the one operation that made it, so each stripe keeps the highest its
+//   allocations were returned (`localPeak`, no shared write) and a cut folds them into P: one shared
+//   atomic per block where updating P too took two. This costs one
 //   shared atomics per block; it is the mode while memory grows (every allocation is a new peak).
 // - **Below the peak.** Each stripe j has a budget b_j ≥ current_j, and one atomic pool H holds the
 //   headroom no stripe has taken, with Σ b_j + H ≤ P. An allocation that keeps its stripe within
@@ -214,7 +217,7 @@ public final class AllocationTracer: @unchecked Sendable {
     /// (read at a cut).
     public func tracedMemory() -> (current: Int, peak: Int) {
         stripes.withAll { cut in
-            foldLease(cut)
+            foldPeaks(cut)
             return (cut.current, peak.pointee.load(ordering: .relaxed))
         }
     }
@@ -401,8 +404,9 @@ public final class AllocationTracer: @unchecked Sendable {
             }
             return false
         case .atPeak:
+            // P, or this stripe's own higher peak (the others' not yet folded in: the cut decides).
             let now = total.pointee.wrappingSubtract(size, ordering: .relaxed).newValue
-            return peak.pointee.load(ordering: .relaxed) &- now >= Self.enterBudgetHeadroom
+            return max(peak.pointee.load(ordering: .relaxed), state.localPeak) &- now >= Self.enterBudgetHeadroom
         case .leaseOwner:
             let now = state.current &+ total.pointee.load(ordering: .relaxed)
             return state.localPeak &- now >= Self.enterBudgetHeadroom
@@ -462,13 +466,7 @@ public final class AllocationTracer: @unchecked Sendable {
         switch state.mode {
         case .atPeak:
             let now = total.pointee.wrappingAdd(grown, ordering: .relaxed).newValue
-            var highest = peak.pointee.load(ordering: .relaxed)
-            while now > highest {
-                let (exchanged, original) = peak.pointee.compareExchange(
-                    expected: highest, desired: now, ordering: .relaxed)
-                if exchanged { break }
-                highest = original
-            }
+            if now > state.localPeak { state.localPeak = now }
         case .leaseOwner:
             let now = state.current &+ total.pointee.load(ordering: .relaxed)
             if now > state.localPeak { state.localPeak = now }
@@ -480,7 +478,7 @@ public final class AllocationTracer: @unchecked Sendable {
     /// An allocation that would pass its stripe's budget, done at a cut where the total is exact.
     private func recordAtCut(_ address: UInt, size: Int, small: Bool, token: UInt, stripe index: Int) {
         stripes.withAll { cut in
-            foldLease(cut)
+            foldPeaks(cut)
             let mode = cut[index].mode
             insert(address, size: size, small: small, token: token, into: &cut[index])
             // Another cut may have switched to counting at the peak, or leased to this stripe,
@@ -505,7 +503,7 @@ public final class AllocationTracer: @unchecked Sendable {
     /// every stripe's lock: never called with a shard's lock held.
     func countBelowPeak() {
         stripes.withAll { cut in
-            foldLease(cut)
+            foldPeaks(cut)
             guard cut[0].mode != .belowPeak else { return }
             let headroom = peak.pointee.load(ordering: .relaxed) - cut.current
             if headroom >= Self.enterBudgetHeadroom { shareHeadroom(cut, headroom) }
@@ -519,6 +517,7 @@ public final class AllocationTracer: @unchecked Sendable {
             cut[index].mode = .atPeak
             cut[index].budget = 0
             cut[index].grown = 0
+            cut[index].localPeak = 0
         }
     }
 
@@ -530,6 +529,7 @@ public final class AllocationTracer: @unchecked Sendable {
             cut[index].mode = index == owner ? .leaseOwner : .leasedOut
             cut[index].budget = 0
             cut[index].grown = 0
+            cut[index].localPeak = 0
         }
         cut[owner].localPeak = newPeak
     }
@@ -543,12 +543,14 @@ public final class AllocationTracer: @unchecked Sendable {
             cut[index].mode = .leasedOut
             cut[index].budget = 0
             cut[index].grown = 0
+            cut[index].localPeak = 0
         }
     }
 
-    /// At a cut: takes the lease owner's peak into P (the lease goes on).
-    private func foldLease(_ cut: TraceStripes.Cut) {
-        for index in cut.indices where cut[index].mode == .leaseOwner {
+    /// At a cut: takes the stripes' own peaks (at the peak, or the lease owner's) into P; the mode
+    /// goes on.
+    private func foldPeaks(_ cut: TraceStripes.Cut) {
+        for index in cut.indices where cut[index].mode == .leaseOwner || cut[index].mode == .atPeak {
             if cut[index].localPeak > peak.pointee.load(ordering: .relaxed) {
                 peak.pointee.store(cut[index].localPeak, ordering: .relaxed)
             }
@@ -569,6 +571,7 @@ public final class AllocationTracer: @unchecked Sendable {
             cut[index].budget = cut[index].current + share
             cut[index].mode = .belowPeak
             cut[index].grown = 0
+            cut[index].localPeak = 0
         }
         headroom.pointee.store(left, ordering: .relaxed)
     }
