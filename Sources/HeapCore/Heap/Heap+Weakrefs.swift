@@ -18,8 +18,8 @@ extension Heap {
         defer { track(ref) }
         weakrefs.withLock { registry in
             registry[target.slot, default: []].append(ref.slot)
-            // Written under the registry lock, the only place that sets or clears this byte while the
-            // target is shared.
+            // Bit 0 is set and cleared only under the registry lock; atomically, because an instance's
+            // attribute-order bits of the same byte are set under its own lock.
             let targetLayout = layout(target)
             targetLayout.setExtraFlags(ObjectLayout.hasWeakrefsFlag)
         }

@@ -20,8 +20,8 @@ import Synchronization
 //   of all the operations consistent with each stripe's, so that maximum is exact. Every value G
 //   takes is returned to the one operation that made it, so each stripe keeps the highest its
 //   allocations were returned (`localPeak`, no shared write) and a cut folds them into P: one shared
-//   atomic per block where updating P too took two. This costs one
-//   shared atomics per block; it is the mode while memory grows (every allocation is a new peak).
+//   atomic per block where updating P too took two. It is the mode while two stripes grow at once
+//   (every allocation a new peak); one stripe growing alone takes a lease instead (below).
 // - **Below the peak.** Each stripe j has a budget b_j ≥ current_j, and one atomic pool H holds the
 //   headroom no stripe has taken, with Σ b_j + H ≤ P. An allocation that keeps its stripe within
 //   budget cannot make the total pass P (Σ current_j ≤ Σ b_j ≤ P), so it touches nothing shared. One
@@ -93,10 +93,9 @@ public final class AllocationTracer: @unchecked Sendable {
     /// ``TraceContext``'s thread-local key, read here once rather than through its lazy global.
     private let contextKey = TraceContext.key
     /// G: the bytes traced, kept only at the peak (under a lease, the other stripes' bytes). G and P
-    /// share a cache line, away from `tracing`, which every allocation reads: at the peak both are
-    /// written together, and two threads then pass one line between them, not two (measured: 2
-    /// threads growing cost 200 ns per block with G and P on lines of their own, 50 on one). H, written
-    /// below the peak, has a cache-line pair of its own.
+    /// share a cache line, away from `tracing`, which every allocation reads; P is written only at
+    /// cuts now (when P was also updated per block, a line each cost two growing threads 200 ns per
+    /// block, one line 50). H, written below the peak, has a cache-line pair of its own.
     private let total: UnsafeMutablePointer<Atomic<Int>>
     /// P: the peak.
     private let peak: UnsafeMutablePointer<Atomic<Int>>
@@ -216,7 +215,10 @@ public final class AllocationTracer: @unchecked Sendable {
     /// `tracemalloc.get_traced_memory()`: bytes in traced blocks now and at their peak, both exact
     /// (read at a cut).
     public func tracedMemory() -> (current: Int, peak: Int) {
-        stripes.withAll { cut in
+        // Not tracing, both are zero (stop() cleared them): no cut, which would take every allocator
+        // shard's lock on each INFO and metrics scrape.
+        guard isTracing else { return (0, 0) }
+        return stripes.withAll { cut in
             foldPeaks(cut)
             return (cut.current, peak.pointee.load(ordering: .relaxed))
         }

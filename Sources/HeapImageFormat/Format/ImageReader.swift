@@ -175,7 +175,7 @@ public enum ImageReader {
                 let nameCount = Int(try section.u32())
                 var names: [String] = []
                 for _ in 0..<nameCount { names.append(try text()) }
-                guard usable <= 30, Set(names).count == names.count,
+                guard usable <= 30, names.count + usable <= 30, Set(names).count == names.count,
                     classes.last.map({ $0.className < className }) ?? true
                 else { throw corrupt("class '\(className)' has impossible shared keys, or is out of order") }
                 classes.append(HeapImage.ClassKeys(className: className, usable: usable, names: names))

@@ -220,7 +220,7 @@ final class StripedTracesTests: XCTestCase {
         allocate(20_480, shard: 1, "grow shard 1")
         tracer.resetPeak()
         peak = current
-        free(20_480, shard: 0, "free 20 KiB of shard 0: budgets")
+        free(20_480, shard: 0, "free 20 KiB of shard 0 (the next allocation's cut shares the headroom)")
         allocate(30_720, shard: 0, "shard 0 passes the peak: a lease")
         free(10_240, shard: 1, "shard 1 frees under the lease")
         allocate(8_192, shard: 0, "shard 0 grows again, still 2 KiB under its peak")
