@@ -514,25 +514,13 @@ public final class AllocationTracer: @unchecked Sendable {
 
     /// At a cut: counts every block in G from now on, starting from `total`, with the peak `newPeak`.
     private func countAtPeak(_ cut: TraceStripes.Cut, total now: Int, newPeak: Int) {
-        setTotals(current: now, peak: newPeak)
-        for index in cut.indices {
-            cut[index].mode = .atPeak
-            cut[index].budget = 0
-            cut[index].grown = 0
-            cut[index].localPeak = 0
-        }
+        switchModes(cut, g: now, peak: newPeak) { _ in .atPeak }
     }
 
     /// At a cut: gives the lease to stripe `owner`, with the total `now` and the peak `newPeak`
     /// (at least `now`).
     private func lease(_ cut: TraceStripes.Cut, to owner: Int, total now: Int, newPeak: Int) {
-        setTotals(current: now - cut[owner].current, peak: newPeak)
-        for index in cut.indices {
-            cut[index].mode = index == owner ? .leaseOwner : .leasedOut
-            cut[index].budget = 0
-            cut[index].grown = 0
-            cut[index].localPeak = 0
-        }
+        switchModes(cut, g: now - cut[owner].current, peak: newPeak) { $0 == owner ? .leaseOwner : .leasedOut }
         cut[owner].localPeak = newPeak
     }
 
@@ -540,9 +528,17 @@ public final class AllocationTracer: @unchecked Sendable {
     /// which the first stripe to allocate takes; the state after a start, `reset_peak` and
     /// `clear_traces`, where a thread growing alone would otherwise count at the peak for good.
     private func openLease(_ cut: TraceStripes.Cut, total now: Int, newPeak: Int) {
-        setTotals(current: now, peak: newPeak)
+        switchModes(cut, g: now, peak: newPeak) { _ in .leasedOut }
+    }
+
+    /// At a cut, the switch every mode but budgets shares: G and P set (H emptied), each stripe given
+    /// `mode(index)` with no budget, no growth and no peak of its own yet.
+    private func switchModes(
+        _ cut: TraceStripes.Cut, g: Int, peak newPeak: Int, _ mode: (Int) -> TraceStripes.Mode
+    ) {
+        setTotals(current: g, peak: newPeak)
         for index in cut.indices {
-            cut[index].mode = .leasedOut
+            cut[index].mode = mode(index)
             cut[index].budget = 0
             cut[index].grown = 0
             cut[index].localPeak = 0
